@@ -1,0 +1,1 @@
+"""Datasets in Speech Commands layout, the synthetic corpus, features and their cache."""

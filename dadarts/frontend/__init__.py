@@ -1,0 +1,1 @@
+"""Audio front-end: MFCC specification, float and fixed-point references, C table generation."""

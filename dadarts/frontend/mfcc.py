@@ -1,0 +1,49 @@
+"""Batched float MFCC in torch (CPU or GPU): the reference used for search and training.
+
+Follows the contract in `dadarts.frontend.spec` exactly: uncentred frames, periodic Hann window,
+zero-padding to a power-of-two FFT, power spectrum, HTK mel filters, log with a fixed floor,
+orthonormal DCT-II keeping n_mels coefficients.
+"""
+from __future__ import annotations
+
+import torch
+
+from .spec import CLIP_SAMPLES, LOG_FLOOR, PCM_SCALE, MfccConfig, dct_matrix, hann_window, mel_filterbank
+
+
+class Mfcc(torch.nn.Module):
+    """int16 PCM or float audio (B, 16000) -> MFCC (B, n_frames, n_mfcc), float32."""
+
+    def __init__(self, config: MfccConfig):
+        super().__init__()
+        self.config = config
+        self.register_buffer("window", torch.from_numpy(hann_window(config.window)).float(), persistent=False)
+        self.register_buffer("mel", torch.from_numpy(mel_filterbank(config.n_fft, config.n_mels)).float().T.contiguous(),
+                             persistent=False)
+        self.register_buffer("dct", torch.from_numpy(dct_matrix(config.n_mels, config.n_mfcc)).float().T.contiguous(),
+                             persistent=False)
+
+    def log_mel(self, audio: torch.Tensor) -> torch.Tensor:
+        c = self.config
+        x = to_float_audio(audio)
+        frames = x.unfold(-1, c.window, c.hop)                      # (B, T, window)
+        spec = torch.fft.rfft(frames * self.window, n=c.n_fft)      # zero-padded to n_fft
+        power = spec.real.square() + spec.imag.square()
+        return torch.log(torch.clamp(power @ self.mel, min=LOG_FLOOR))
+
+    def forward(self, audio: torch.Tensor) -> torch.Tensor:
+        return self.log_mel(audio) @ self.dct
+
+
+def to_float_audio(audio: torch.Tensor) -> torch.Tensor:
+    """int16 PCM -> float in [-1, 1); float audio passes through. Pads or trims to one clip."""
+    x = audio.float() * PCM_SCALE if audio.dtype == torch.int16 else audio.float()
+    if x.shape[-1] < CLIP_SAMPLES:
+        x = torch.nn.functional.pad(x, (0, CLIP_SAMPLES - x.shape[-1]))
+    return x[..., :CLIP_SAMPLES]
+
+
+def mfcc(audio: torch.Tensor, config: MfccConfig) -> torch.Tensor:
+    """Convenience one-shot MFCC; for repeated use keep an `Mfcc` module."""
+    module = Mfcc(config).to(audio.device)
+    return module(audio if audio.dim() > 1 else audio[None])[0 if audio.dim() == 1 else slice(None)]

@@ -1,0 +1,1 @@
+"""Host-side latency and memory estimates for Cortex-M targets."""

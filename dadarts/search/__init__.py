@@ -1,0 +1,1 @@
+"""Data-aware PC-DARTS search: operations, supernet, data mixing and alignment, architect, genotype."""

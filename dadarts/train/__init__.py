@@ -1,0 +1,1 @@
+"""Evaluation phase: training from scratch, baselines, metrics and comparison tables."""
