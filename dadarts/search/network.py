@@ -1,0 +1,100 @@
+"""The discrete network a genotype describes: stem, stacked cells, global pooling, linear classifier.
+
+This is what the evaluation phase trains from scratch (train registers it as model "searched") and
+what export converts. It takes (B, 1, T, F) normalised MFCC features on the chosen configuration's
+native shape: the alignment stage of the search is not part of it. Reduction cells sit at 1/3 and
+2/3 of the depth; every stride-2 path rounds odd sizes up, so any (T, F) works.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from .genotypes import Genotype, from_dict
+from .operations import OPS, FactorizedReduce, Identity, ReLUConvBN
+
+
+def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
+    """Zero whole samples of a branch with probability drop_prob, rescaling the survivors."""
+    keep = 1.0 - drop_prob
+    mask = torch.empty(x.shape[0], 1, 1, 1, device=x.device, dtype=x.dtype).bernoulli_(keep)
+    return x / keep * mask
+
+
+class Cell(nn.Module):
+    def __init__(self, genotype: Genotype, C_prev_prev, C_prev, C, reduction, reduction_prev):
+        super().__init__()
+        # The previous-previous state is one resolution step larger when the previous cell reduced.
+        self.preprocess0 = FactorizedReduce(C_prev_prev, C) if reduction_prev else ReLUConvBN(C_prev_prev, C, 1, 1, 0)
+        self.preprocess1 = ReLUConvBN(C_prev, C, 1, 1, 0)
+        edges = genotype.reduce if reduction else genotype.normal
+        self.concat = list(genotype.reduce_concat if reduction else genotype.normal_concat)
+        self.reduction = reduction
+        self.steps = len(edges) // 2
+        self.multiplier = len(self.concat)
+        self.ops = nn.ModuleList()
+        self.indices = []
+        for name, index in edges:
+            stride = 2 if reduction and index < 2 else 1
+            self.ops.append(OPS[name](C, stride, True))
+            self.indices.append(int(index))
+
+    def forward(self, s0, s1, drop_prob: float = 0.0):
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        for i in range(self.steps):
+            hs = []
+            for k in (2 * i, 2 * i + 1):
+                op = self.ops[k]
+                h = op(states[self.indices[k]])
+                if self.training and drop_prob > 0.0 and not isinstance(op, Identity):
+                    h = drop_path(h, drop_prob)
+                hs.append(h)
+            states.append(hs[0] + hs[1])
+        return torch.cat([states[i] for i in self.concat], dim=1)
+
+
+def reduction_layers(layers: int) -> tuple[int, int]:
+    """Indices of the two reduction cells: at 1/3 and 2/3 of the depth."""
+    return (layers // 3, 2 * layers // 3)
+
+
+class SearchedNetwork(nn.Module):
+    """Stem conv over the 1-channel (T, F) map, `layers` cells, global average pool, linear.
+
+    `genotype` may be a Genotype, its dict form (docs/contracts.md) or its string form.
+    `drop_path_prob` is an attribute the trainer may change per epoch.
+    """
+
+    def __init__(self, genotype, input_shape=(49, 40), num_classes=12, channels=16, layers=8,
+                 drop_path_prob=0.0, stem_multiplier=3):
+        super().__init__()
+        genotype = from_dict(genotype)
+        if layers < 3:
+            raise ValueError(f"A searched network needs at least 3 layers (two reduce), got {layers}.")
+        self.genotype = genotype
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.num_classes = num_classes
+        self.drop_path_prob = drop_path_prob
+        C_curr = stem_multiplier * channels
+        self.stem = nn.Sequential(nn.Conv2d(1, C_curr, 3, padding=1, bias=False), nn.BatchNorm2d(C_curr))
+        C_prev_prev, C_prev, C_curr = C_curr, C_curr, channels
+        self.cells = nn.ModuleList()
+        reduction_prev = False
+        reduce_at = reduction_layers(layers)
+        for i in range(layers):
+            reduction = i in reduce_at
+            if reduction:
+                C_curr *= 2
+            cell = Cell(genotype, C_prev_prev, C_prev, C_curr, reduction, reduction_prev)
+            reduction_prev = reduction
+            self.cells.append(cell)
+            C_prev_prev, C_prev = C_prev, cell.multiplier * C_curr
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(C_prev, num_classes)
+
+    def forward(self, x):
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            s0, s1 = s1, cell(s0, s1, self.drop_path_prob)
+        out = self.global_pooling(s1)
+        return self.classifier(out.flatten(1))
