@@ -1,0 +1,46 @@
+"""One registry of every network `dadarts train` can build, timm style.
+
+`build_model(name, input_shape, num_classes, **kwargs)` builds any of them from the same arguments,
+so baselines and the searched network are interchangeable in training, export and comparison.
+Inputs are (B, 1, T, F) normalised MFCC; `input_shape` is (T, F). `train/model.pt` stores exactly
+these arguments under "build" so later stages rebuild the network without knowing which one it is.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from torch import nn
+
+from ..errors import UserError
+from .ds_cnn import ds_cnn
+from .ghostnet import GhostNet
+from .mobilenet import MobileNetV2, MobileNetV3Small
+
+
+def _searched(input_shape, num_classes, genotype: dict, channels: int = 16, layers: int = 8,
+              drop_path_prob: float = 0.0):
+    """The searched cell network (dadarts.search.network), on the native shape of its configuration."""
+    from ..search.network import SearchedNetwork
+    return SearchedNetwork(genotype, tuple(input_shape), num_classes, channels, layers, drop_path_prob)
+
+
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "ds-cnn-s": ds_cnn("s"),
+    "ds-cnn-m": ds_cnn("m"),
+    "ds-cnn-l": ds_cnn("l"),
+    "mobilenet-v2": MobileNetV2,
+    "mobilenet-v3-small": MobileNetV3Small,
+    "ghostnet": GhostNet,
+    "searched": _searched,
+}
+
+BASELINES = tuple(name for name in MODELS if name != "searched")
+
+
+def build_model(name: str, input_shape, num_classes: int, **kwargs) -> nn.Module:
+    """Build network `name` for (T, F) inputs and `num_classes` outputs."""
+    if name not in MODELS:
+        raise UserError(f"Unknown model '{name}': choose one of {', '.join(MODELS)}.")
+    if len(tuple(input_shape)) != 2:
+        raise UserError(f"input_shape {input_shape} must be (time, frequency).")
+    return MODELS[name](tuple(int(v) for v in input_shape), int(num_classes), **kwargs)
