@@ -1,0 +1,116 @@
+"""Measure the TFLite Micro tensor arena a model needs, with the tflite-micro Python interpreter.
+
+The interpreter allocates the model in an arena through TFLM's RecordingMicroAllocator, whose
+report gives the bytes actually used: the head (non-persistent: activation tensors and scratch
+buffers, reused between layers by the memory planner) and the tail (persistent: tensor and node
+structs, quantisation data, kernel buffers). The report is printed by C++ code, so it is captured
+at the file-descriptor level. The figure is then checked by allocating exactly that many bytes.
+
+The interpreter runs on the host (64-bit pointers, reference kernels), so the tail is somewhat
+larger than on a 32-bit Cortex-M and CMSIS-NN's scratch buffers are not in it; `memory.py` adds
+those as a separate term.
+"""
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from ..errors import UserError
+
+_TOTAL = re.compile(r"Arena allocation total (\d+) bytes")
+_HEAD = re.compile(r"Arena allocation head (\d+) bytes")
+_TAIL = re.compile(r"Arena allocation tail (\d+) bytes")
+_ALLOC = re.compile(r"'([^']+)' used (\d+) bytes")
+
+
+@dataclass
+class ArenaMeasurement:
+    total_bytes: int
+    head_bytes: int
+    tail_bytes: int
+    breakdown: dict[str, int]       # RecordingMicroAllocator categories -> bytes
+    verified: bool                  # allocating exactly total_bytes succeeded
+
+    def to_dict(self) -> dict:
+        return {"total_bytes": self.total_bytes, "head_bytes": self.head_bytes, "tail_bytes": self.tail_bytes,
+                "breakdown": self.breakdown, "verified": self.verified,
+                "method": "tflite_micro.runtime.Interpreter + RecordingMicroAllocator (host build)"}
+
+
+@contextmanager
+def _capture_fds():
+    """Redirect fds 1 and 2 (where TFLM's C++ logging goes) into a temp file; yield a reader."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 1)
+        os.dup2(tmp.fileno(), 2)
+        box: list[str] = []
+        try:
+            yield box
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            tmp.seek(0)
+            box.append(tmp.read().decode("utf-8", "replace"))
+
+
+def _interpreter(model: bytes, arena_size: int):
+    from tflite_micro.python.tflite_micro import runtime
+    return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
+
+
+def _allocates(model: bytes, arena_size: int) -> bool:
+    with _capture_fds():
+        try:
+            _interpreter(model, arena_size)
+            return True
+        except RuntimeError:
+            return False
+
+
+def measure_arena(model: bytes, max_arena: int = 8 << 20) -> ArenaMeasurement:
+    """Arena bytes TFLM needs for `model` (host measurement, see module doc)."""
+    try:
+        from tflite_micro.python.tflite_micro import runtime  # noqa: F401
+    except ImportError:
+        raise UserError("The tflite-micro package is not installed: pip install the pinned dadarts dependencies.") from None
+    with _capture_fds() as out:
+        try:
+            interp = _interpreter(model, max_arena)
+            interp.print_allocations()
+            failed = None
+        except RuntimeError as exc:
+            failed = exc
+    log = out[0]
+    if failed is not None:
+        last = [ln for ln in log.splitlines() if ln.strip()][-3:]
+        raise UserError(f"TFLite Micro could not load the model ({'; '.join(last) or failed}): "
+                        "check that every op is supported by TFLM (see export/report.json).")
+    m_total, m_head, m_tail = _TOTAL.search(log), _HEAD.search(log), _TAIL.search(log)
+    if not m_total:
+        raise UserError("TFLite Micro printed no allocation report: the installed tflite-micro may be incompatible.")
+    total = int(m_total.group(1))
+    breakdown = {name: int(b) for name, b in _ALLOC.findall(log)}
+    # The recorded total is the high-water mark; allocate exactly that to confirm, and step up in
+    # 16-byte alignment units if a build pads differently.
+    verified_total = total
+    verified = False
+    for _ in range(8):
+        if _allocates(model, verified_total):
+            verified = True
+            break
+        verified_total += 16
+    return ArenaMeasurement(total_bytes=verified_total if verified else total,
+                            head_bytes=int(m_head.group(1)) if m_head else 0,
+                            tail_bytes=int(m_tail.group(1)) if m_tail else 0,
+                            breakdown=breakdown, verified=verified)
