@@ -1,0 +1,228 @@
+"""Keyword-spotting tasks over any folder in Google Speech Commands layout.
+
+A dataset is a list of clips per split (train / validation / testing, from the standard list files)
+with a label per clip. Tasks: `gsc35` (all 35 words), `gsc12` (10 words + `_silence_` + `_unknown_`,
+the standard 12-class benchmark) and `names` (name detection: the given names + `_unknown_`).
+Unusable files are skipped with one counted warning instead of a traceback later on.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import UserError
+from ..frontend.spec import CLIP_SAMPLES
+from .synth import GSC35_WORDS
+from .wavio import BadWav, check_header, read_wav
+
+GSC12_WORDS = ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
+DEFAULT_NAMES = ("marvin", "sheila")
+TASKS = ("gsc35", "gsc12", "names")
+SPLITS = ("train", "validation", "testing")
+SILENCE, UNKNOWN = "_silence_", "_unknown_"
+BACKGROUND = "_background_noise_"
+# TensorFlow's speech_commands convention: silence and unknown each add 10 % of the keyword clips.
+SILENCE_PERCENT = 10
+UNKNOWN_PERCENT = 10
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One example. `path` is relative to the dataset root; silence clips have no file (`path` None)
+    and are cut from background noise file `noise` at `offset`, scaled by `gain`."""
+    path: str | None
+    label: int
+    word: str
+    speaker: str
+    noise: int = -1
+    offset: int = 0
+    gain: float = 0.0
+
+
+@dataclass
+class KwsDataset:
+    root: Path
+    task: str
+    labels: list[str]
+    splits: dict[str, list[Clip]]
+    fingerprint: str
+    background_noise: list[np.ndarray] = field(repr=False, default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def load_audio(self, clip: Clip) -> np.ndarray:
+        """int16 (16000,): the clip zero-padded or trimmed to one second."""
+        if clip.path is None:
+            noise = self.background_noise[clip.noise]
+            seg = noise[clip.offset: clip.offset + CLIP_SAMPLES] * clip.gain
+            return np.clip(np.round(seg * 32767), -32768, 32767).astype(np.int16)
+        audio = read_wav(self.root / clip.path)[:CLIP_SAMPLES]
+        return np.pad(audio, (0, CLIP_SAMPLES - audio.size))
+
+    def counts(self, split: str) -> dict[str, int]:
+        c = Counter(self.labels[clip.label] for clip in self.splits[split])
+        return {name: c.get(name, 0) for name in self.labels}
+
+
+def speaker_of(filename: str) -> str:
+    return filename.split("_nohash_")[0]
+
+
+def _read_list(root: Path, name: str) -> set[str]:
+    path = root / name
+    if not path.is_file():
+        raise UserError(f"{root} has no {name}: a Speech Commands folder needs validation_list.txt and "
+                        f"testing_list.txt (the standard split); add them or use the original dataset layout.")
+    return {line.strip() for line in path.read_text().splitlines() if line.strip()}
+
+
+def _scan(root: Path) -> tuple[dict[str, list[str]], dict[str, int], list[str]]:
+    """Word folders -> usable relative WAV paths; counts of skipped files by reason; examples."""
+    words: dict[str, list[str]] = {}
+    skipped: Counter = Counter()
+    examples: list[str] = []
+    cache_file = root / ".dadarts_scan.json"
+    listing = sorted((d.name, f.name, f.stat().st_size) for d in root.iterdir()
+                     if d.is_dir() and not d.name.startswith((".", "_")) for f in d.glob("*.wav"))
+    key = hashlib.sha1(json.dumps(listing).encode()).hexdigest()
+    try:
+        cached = json.loads(cache_file.read_text())
+        if cached.get("key") == key:
+            return cached["words"], cached["skipped"], cached["examples"]
+    except (OSError, ValueError):
+        pass
+    for word, name, _size in listing:
+        rel = f"{word}/{name}"
+        try:
+            check_header(root / rel)
+        except BadWav as exc:
+            skipped[exc.reason] += 1
+            if len(examples) < 3:
+                examples.append(str(exc))
+            continue
+        words.setdefault(word, []).append(rel)
+    try:  # a speed-up only: a read-only dataset folder simply rescans next time
+        cache_file.write_text(json.dumps({"key": key, "words": words, "skipped": skipped, "examples": examples}))
+    except OSError:
+        pass
+    return words, dict(skipped), examples
+
+
+def _load_background(root: Path) -> list[np.ndarray]:
+    folder = root / BACKGROUND
+    noises = []
+    for path in sorted(folder.glob("*.wav")) if folder.is_dir() else []:
+        try:
+            audio = read_wav(path)
+        except BadWav as exc:
+            print(f"dadarts: warning: skipping background noise {exc}", file=sys.stderr)
+            continue
+        if audio.size >= CLIP_SAMPLES:
+            noises.append(audio.astype(np.float32) / 32768.0)
+    return noises
+
+
+def _label_plan(task: str, present: set[str], names: tuple[str, ...] | None) -> tuple[list[str], tuple[str, ...]]:
+    """(labels in order, keyword words) for a task."""
+    if task == "gsc35":
+        words = tuple(w for w in GSC35_WORDS if w in present) if present >= set(GSC35_WORDS) else tuple(sorted(present))
+        return list(words), words
+    if task == "gsc12":
+        missing = [w for w in GSC12_WORDS if w not in present]
+        if missing:
+            raise UserError(f"The gsc12 task needs the words {', '.join(missing)}, which the dataset lacks: "
+                            f"use a full Speech Commands folder or --task gsc35.")
+        return [*GSC12_WORDS, SILENCE, UNKNOWN], GSC12_WORDS
+    if task == "names":
+        names = tuple(names or DEFAULT_NAMES)
+        missing = [w for w in names if w not in present]
+        if missing:
+            raise UserError(f"The names task needs folders for {', '.join(missing)}: pick names the dataset has "
+                            f"with --names a,b.")
+        if not present - set(names):
+            raise UserError("The names task needs other words besides the names to learn '_unknown_'.")
+        return [*names, UNKNOWN], names
+    raise UserError(f"Unknown task '{task}': choose one of {', '.join(TASKS)}.")
+
+
+def load_dataset(data: str | Path | None = None, task: str = "gsc12",
+                 names: tuple[str, ...] | None = None, quiet: bool = False) -> KwsDataset:
+    """Load a Speech Commands-layout folder (None: the built-in synthetic corpus) for `task`."""
+    if data is None:
+        from .synth import default_corpus
+        root = default_corpus()
+    else:
+        root = Path(data).expanduser()
+        if not root.is_dir():
+            raise UserError(f"Dataset folder {root} does not exist: give the folder that holds the word "
+                            f"folders and validation_list.txt, or omit --data to use the built-in corpus.")
+    validation, testing = _read_list(root, "validation_list.txt"), _read_list(root, "testing_list.txt")
+    words, skipped, examples = _scan(root)
+    if not words:
+        raise UserError(f"{root} holds no usable WAV files in word folders: expected <word>/<speaker>_nohash_<n>.wav.")
+    if skipped and not quiet:
+        total = sum(skipped.values())
+        why = ", ".join(f"{n} {r}" for r, n in sorted(skipped.items()))
+        print(f"dadarts: warning: skipped {total} unusable WAV files ({why}); e.g. {examples[0]}", file=sys.stderr)
+    labels, keywords = _label_plan(task, set(words), names)
+    index = {name: i for i, name in enumerate(labels)}
+    background = _load_background(root)
+    splits: dict[str, list[Clip]] = {s: [] for s in SPLITS}
+    unknown_pool: dict[str, list[Clip]] = {s: [] for s in SPLITS}
+    for word in sorted(words):
+        for rel in words[word]:
+            split = "validation" if rel in validation else "testing" if rel in testing else "train"
+            name = rel.split("/", 1)[1]
+            if word in keywords:
+                splits[split].append(Clip(rel, index[word], word, speaker_of(name)))
+            elif UNKNOWN in index:
+                unknown_pool[split].append(Clip(rel, index[UNKNOWN], word, speaker_of(name)))
+    seed = int(hashlib.sha1(f"{task}|{','.join(labels)}".encode()).hexdigest()[:8], 16)
+    for s_i, split in enumerate(SPLITS):
+        rng = np.random.default_rng(seed + s_i)
+        n_keywords = len(splits[split])
+        if UNKNOWN in index and unknown_pool[split]:
+            if task == "names":  # every other word is the negative class of name detection
+                splits[split] += unknown_pool[split]
+            else:
+                n = min(len(unknown_pool[split]), int(np.ceil(n_keywords * UNKNOWN_PERCENT / 100)))
+                pick = rng.choice(len(unknown_pool[split]), size=n, replace=False)
+                splits[split] += [unknown_pool[split][i] for i in sorted(pick)]
+        if SILENCE in index:
+            if not background:
+                raise UserError(f"The {task} task needs {root / BACKGROUND} (WAV noise files of at least 1 s) "
+                                f"to make '_silence_' clips.")
+            for i in range(int(np.ceil(n_keywords * SILENCE_PERCENT / 100))):
+                k = int(rng.integers(len(background)))
+                offset = int(rng.integers(0, background[k].size - CLIP_SAMPLES + 1))
+                splits[split].append(Clip(None, index[SILENCE], SILENCE, f"{SILENCE}{split}{i}", k, offset,
+                                          float(rng.uniform(0.0, 1.0))))
+    for split in SPLITS:
+        if not splits[split]:
+            raise UserError(f"The {split} split of {root} is empty for task {task}: check the list files.")
+    listing = json.dumps([task, labels, {s: [(c.path, c.label, c.noise, c.offset, c.gain) for c in splits[s]]
+                                         for s in SPLITS}])
+    fingerprint = hashlib.sha1(listing.encode()).hexdigest()[:16]
+    return KwsDataset(root, task, labels, splits, fingerprint, background, skipped)
+
+
+def dataset_summary(ds: KwsDataset) -> str:
+    lines = [f"{ds.root}  task {ds.task}  {len(ds.labels)} classes  fingerprint {ds.fingerprint}"]
+    for split in SPLITS:
+        speakers = {c.speaker for c in ds.splits[split] if c.path is not None}
+        lines.append(f"  {split:<10} {len(ds.splits[split]):>7} clips  {len(speakers):>5} speakers")
+    width = max(len(n) for n in ds.labels)
+    per_split = {s: ds.counts(s) for s in SPLITS}
+    lines.append(f"  {'class':<{width}}  " + "  ".join(f"{s[:6]:>6}" for s in SPLITS))
+    for name in ds.labels:
+        counts = "  ".join(f"{per_split[s][name]:>6}" for s in SPLITS)
+        lines.append(f"  {name:<{width}}  {counts}")
+    if ds.skipped:
+        lines.append(f"  skipped files: {ds.skipped}")
+    return "\n".join(lines)
+
