@@ -1,0 +1,206 @@
+/* Fixed-point streaming MFCC: the firmware half of the front-end contract.
+ *
+ * Every step mirrors dadarts/frontend/fixed.py operation for operation (same roundings, same order),
+ * so the two produce identical int8 features; see that file for the derivation of each bound.
+ * Signed right shifts are arithmetic (floor), as in gcc and arm-none-eabi-gcc.
+ */
+#include "kws_frontend.h"
+
+#include <string.h>
+
+#define LOG_Q 16
+#define POWER_SHIFT 10
+#define HALF_Q31 ((int64_t)1 << 31)
+
+int kws_frontend_init(kws_frontend_t *fe, const kws_frontend_tables_t *t)
+{
+    if (t->window > KWS_FE_MAX_WINDOW || t->n_fft > KWS_FE_MAX_FFT || t->n_mels > KWS_FE_MAX_MELS ||
+        t->window > t->n_fft || t->hop == 0 || t->window % t->hop != 0 || t->n_mfcc > t->n_mels ||
+        (1u << t->log2_n_fft) != t->n_fft || t->n_fft < 4) {
+        return -1;
+    }
+    fe->t = t;
+    kws_frontend_reset(fe);
+    return 0;
+}
+
+void kws_frontend_reset(kws_frontend_t *fe)
+{
+    fe->filled = 0;
+    memset(fe->samples, 0, sizeof(fe->samples));
+}
+
+static int bit_length32(uint32_t v)
+{
+    int n = 0;
+    while (v) {
+        v >>= 1;
+        n++;
+    }
+    return n;
+}
+
+static int bit_length64(uint64_t v)
+{
+    uint32_t hi = (uint32_t)(v >> 32);
+    return hi ? 32 + bit_length32(hi) : bit_length32((uint32_t)v);
+}
+
+/* Q16 log2 of v > 0: leading bit plus a 64-segment table with linear interpolation. */
+static int32_t log2_q16(uint64_t v, const int32_t *table)
+{
+    int b = bit_length64(v) - 1;
+    uint64_t norm = v << (62 - b);                  /* in [2^62, 2^63) */
+    int idx = (int)((norm >> 56) & 63);
+    int32_t frac = (int32_t)((norm >> 40) & 0xFFFF);
+    int32_t lo = table[idx];
+    return (b << LOG_Q) + lo + (((table[idx + 1] - lo) * frac) >> 16);
+}
+
+/* Window the frame into the complex work buffer (even samples real, odd imaginary), bit-reversed.
+ * Returns the block exponent g applied to the samples. */
+static int window_and_pack(kws_frontend_t *fe, const int16_t *frame)
+{
+    const kws_frontend_tables_t *t = fe->t;
+    const int m = t->n_fft / 2;
+    uint32_t peak = 0;
+    for (int i = 0; i < t->window; i++) {
+        int32_t v = frame[i];
+        uint32_t a = (uint32_t)(v < 0 ? -v : v);
+        if (a > peak) {
+            peak = a;
+        }
+    }
+    /* Block exponent: scale quiet frames up so that x << g keeps 15 significant bits. */
+    int g = 15 - bit_length32(peak);
+    if (g < 0) {
+        g = 0;
+    }
+    for (int n = 0; n < m; n++) {
+        int j = 2 * t->bitrev[n];
+        int32_t re = 0, im = 0;
+        if (j < t->window) {
+            re = (int32_t)(((int64_t)(frame[j] * (1 << g)) * t->window_q31[j]) >> 18);   /* |y| < 2^28 */
+        }
+        if (j + 1 < t->window) {
+            im = (int32_t)(((int64_t)(frame[j + 1] * (1 << g)) * t->window_q31[j + 1]) >> 18);
+        }
+        fe->work[n].c[0] = re;
+        fe->work[n].c[1] = im;
+    }
+    return g;
+}
+
+/* In-place radix-2 decimation-in-time FFT of n_fft/2 points, halving at every stage. */
+static void fft_q31(kws_frontend_t *fe)
+{
+    const kws_frontend_tables_t *t = fe->t;
+    const int n = t->n_fft, m = n / 2;
+    kws_fe_bin_t *a = fe->work;
+    for (int size = 2; size <= m; size *= 2) {
+        const int half = size / 2, step = n / size;
+        for (int start = 0; start < m; start += size) {
+            for (int j = 0; j < half; j++) {
+                const int64_t wc = t->twiddle_cos[j * step], ws = t->twiddle_sin[j * step];
+                kws_fe_bin_t *u = &a[start + j], *v = &a[start + j + half];
+                const int64_t ur = u->c[0], ui = u->c[1], vr = v->c[0], vi = v->c[1];
+                const int64_t tr = vr * wc + vi * ws;      /* v * e^{-i theta}, Q31 */
+                const int64_t ti = vi * wc - vr * ws;
+                u->c[0] = (int32_t)((ur * HALF_Q31 + tr + HALF_Q31) >> 32);
+                u->c[1] = (int32_t)((ui * HALF_Q31 + ti + HALF_Q31) >> 32);
+                v->c[0] = (int32_t)((ur * HALF_Q31 - tr + HALF_Q31) >> 32);
+                v->c[1] = (int32_t)((ui * HALF_Q31 - ti + HALF_Q31) >> 32);
+            }
+        }
+    }
+}
+
+/* Power of real-FFT bin k from Z_k and Z_{M-k} (the split of the half-length complex FFT). */
+static int64_t split_power(int32_t zkr, int32_t zki, int32_t zmr, int32_t zmi, int64_t ck, int64_t sk)
+{
+    const int64_t a = (int64_t)zkr + zmr, b = (int64_t)zki - zmi;
+    const int64_t c = (int64_t)zki + zmi, d = (int64_t)zkr - zmr;
+    const int64_t xr = (a * HALF_Q31 + c * ck - d * sk + HALF_Q31) >> 32;
+    const int64_t xi = (b * HALF_Q31 - d * ck - c * sk + HALF_Q31) >> 32;
+    return (xr * xr + xi * xi + (1 << (POWER_SHIFT - 1))) >> POWER_SHIFT;
+}
+
+/* Replace the complex values by the powers of bins 0..n_fft/2, two mirrored bins at a time. */
+static void power_spectrum(kws_frontend_t *fe)
+{
+    const kws_frontend_tables_t *t = fe->t;
+    const int m = t->n_fft / 2;
+    kws_fe_bin_t *a = fe->work;
+    for (int k = 0; k <= m / 2; k++) {
+        const int mk = (m - k) % m;
+        const int32_t zkr = a[k].c[0], zki = a[k].c[1], zmr = a[mk].c[0], zmi = a[mk].c[1];
+        const int64_t pk = split_power(zkr, zki, zmr, zmi, t->twiddle_cos[k], t->twiddle_sin[k]);
+        const int64_t pm = split_power(zmr, zmi, zkr, zki, t->twiddle_cos[m - k], t->twiddle_sin[m - k]);
+        a[k].p = pk;
+        a[m - k].p = pm;
+    }
+}
+
+static void log_mel_energies(kws_frontend_t *fe, int g)
+{
+    const kws_frontend_tables_t *t = fe->t;
+    const int16_t *w = t->mel_weights;
+    /* E_int = E_float * 2^(63 + 2g) / n_fft^2, so subtract that exponent in the log domain. */
+    const int32_t offset = (63 + 2 * g - 2 * t->log2_n_fft) << LOG_Q;
+    for (int i = 0; i < t->n_mels; i++) {
+        const kws_fe_bin_t *p = &fe->work[t->mel_start[i]];
+        int64_t e = 0;
+        for (int j = 0; j < t->mel_length[i]; j++) {
+            e += p[j].p * w[j];
+        }
+        w += t->mel_length[i];
+        int32_t l = t->log_floor_q16;
+        if (e > 0) {
+            const int32_t v = log2_q16((uint64_t)e, t->log2_table) - offset;
+            if (v > l) {
+                l = v;
+            }
+        }
+        fe->log_mel[i] = l;
+    }
+}
+
+static void dct_and_quantise(const kws_frontend_t *fe, int8_t *out)
+{
+    const kws_frontend_tables_t *t = fe->t;
+    const int16_t *row = t->dct_q15;
+    for (int k = 0; k < t->n_mfcc; k++, row += t->n_mels) {
+        int64_t acc = 0;
+        for (int n = 0; n < t->n_mels; n++) {
+            acc += (int64_t)row[n] * fe->log_mel[n];
+        }
+        const int64_t c_q16 = (acc + (1 << 14)) >> 15;
+        int64_t q = (c_q16 * t->norm_mult[k] + t->norm_bias[k]) >> t->norm_shift[k];
+        out[k] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
+    }
+}
+
+void kws_frontend_frame(kws_frontend_t *fe, const int16_t *frame, int8_t *features)
+{
+    const int g = window_and_pack(fe, frame);
+    fft_q31(fe);
+    power_spectrum(fe);
+    log_mel_energies(fe, g);
+    dct_and_quantise(fe, features);
+}
+
+int kws_frontend_process(kws_frontend_t *fe, const int16_t *hop_samples, int8_t *features)
+{
+    const kws_frontend_tables_t *t = fe->t;
+    const int keep = t->window - t->hop;
+    memmove(fe->samples, fe->samples + t->hop, (size_t)keep * sizeof(int16_t));
+    memcpy(fe->samples + keep, hop_samples, (size_t)t->hop * sizeof(int16_t));
+    if (fe->filled < t->window) {
+        fe->filled += t->hop;
+        if (fe->filled < t->window) {
+            return 0;
+        }
+    }
+    kws_frontend_frame(fe, fe->samples, features);
+    return 1;
+}
