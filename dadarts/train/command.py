@@ -1,0 +1,128 @@
+"""`dadarts train`: train the searched network of a run, or a baseline, from scratch.
+
+    dadarts train runs/exp1                                  # searched cells from runs/exp1/search/result.json
+    dadarts train --model ds-cnn-s --mfcc 400/200/40 --run runs/ds-cnn-s   # a baseline, no search needed
+
+The searched network is built on the native feature shape of the configuration the search chose
+(no padding, no alignment stage). Baselines use the same recipe, so their numbers compare.
+"""
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict
+
+DEFAULT_MFCC = "400/200/40"   # the configuration the data-aware DARTS paper found for Speech Commands
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from .models import MODELS
+    p.add_argument("run", nargs="?", help="run directory (with search/result.json for the searched network)")
+    p.add_argument("--run", dest="run_opt", metavar="RUN", help="run directory to write (same as the positional RUN)")
+    p.add_argument("--model", choices=list(MODELS), default=None,
+                   help="network to train (default: 'searched' from RUN/search/result.json)")
+    p.add_argument("--mfcc", metavar="W/H/M", help=f"MFCC configuration for a baseline (default {DEFAULT_MFCC}; "
+                   "the searched network uses the search's choice)")
+    p.add_argument("--data", metavar="DIR", help="dataset folder (default: the search's dataset, else the built-in corpus)")
+    p.add_argument("--task", choices=["gsc12", "gsc35", "names"], help="task (default: the search's, else gsc12)")
+    p.add_argument("--names", help="comma-separated names for --task names")
+    g = p.add_argument_group("network size")
+    g.add_argument("--channels", type=int, default=8, help="searched network: channels of the first cell (default 8)")
+    g.add_argument("--layers", type=int, default=5, help="searched network: number of cells (default 5)")
+    g.add_argument("--width", type=float, help="mobilenet / ghostnet: width multiplier")
+    g = p.add_argument_group("recipe")
+    g.add_argument("--epochs", type=int, default=15)
+    g.add_argument("--batch-size", type=int, default=64)
+    g.add_argument("--optimizer", choices=["adamw", "sgd"], default="adamw")
+    g.add_argument("--lr", type=float, default=None, help="peak learning rate (default 3e-3 adamw, 0.05 sgd)")
+    g.add_argument("--weight-decay", type=float, default=None, help="default 1e-2 adamw, 3e-4 sgd")
+    g.add_argument("--label-smoothing", type=float, default=0.1)
+    g.add_argument("--drop-path", type=float, default=0.0, help="final drop-path probability (searched network)")
+    g.add_argument("--seed", type=int, default=0)
+    g = p.add_argument_group("augmentation (on raw audio, MFCC computed per batch)")
+    g.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                   help="time shift + background noise + SpecAugment masks (default on)")
+    g.add_argument("--time-shift-ms", type=float, default=100.0)
+    g.add_argument("--noise-prob", type=float, default=0.8)
+    g.add_argument("--noise-volume", type=float, default=0.1)
+    g.add_argument("--time-masks", type=int, default=2)
+    g.add_argument("--freq-masks", type=int, default=2)
+    p.add_argument("--resume", action="store_true", help="continue from RUN/train/checkpoint.pt with its settings")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def search_source(run) -> dict:
+    """What the search of `run` chose: configuration, genotype, task, labels, and its dataset if recorded."""
+    from ..rundir import read_json
+    run.require(run.search_result, hint=f"run 'dadarts search --run {run.root}' first, or train a baseline "
+                                        f"with --model and --mfcc.")
+    result = read_json(run.search_result, "search_result")
+    data = result.get("data") or result.get("settings", {}).get("data")
+    names = result.get("names") or result.get("settings", {}).get("names")
+    if run.run_json.exists():
+        stage = read_json(run.run_json, "run").get("stages", {}).get("search", {})
+        data = data or stage.get("data")
+        names = names or stage.get("names")
+    return {"config": result["config"], "genotype": result["genotype"], "task": result["task"],
+            "labels": result.get("labels"), "data": data, "names": names,
+            "fingerprint": result.get("dataset_fingerprint")}
+
+
+def run(args) -> int:
+    from ..data.datasets import load_dataset
+    from ..errors import UserError
+    from ..frontend.spec import MfccConfig
+    from ..rundir import RunDir, record_run
+    from .augment import AugmentSettings
+    from .loop import TrainConfig, train
+
+    root = args.run or args.run_opt
+    if not root:
+        raise UserError("Give a run directory: dadarts train RUN, or --run DIR for a baseline.")
+    if args.run and args.run_opt and args.run != args.run_opt:
+        raise UserError(f"Two run directories given ({args.run} and {args.run_opt}): give one.")
+    run_dir = RunDir.of(root)
+    model = args.model or "searched"
+    names = tuple(n.strip() for n in args.names.split(",")) if args.names else None
+
+    if model == "searched":
+        src = search_source(run_dir)
+        if args.mfcc and MfccConfig.parse(args.mfcc).name != src["config"]:
+            raise UserError(f"The search chose {src['config']}; --mfcc {args.mfcc} would not be the searched system: "
+                            f"drop --mfcc, or train a baseline with --model.")
+        mfcc, task = src["config"], args.task or src["task"]
+        data = args.data or src["data"]
+        names = names or (tuple(src["names"]) if src["names"] else None)
+        kwargs = {"genotype": src["genotype"], "channels": args.channels, "layers": args.layers}
+    else:
+        try:
+            mfcc = MfccConfig.parse(args.mfcc or DEFAULT_MFCC).name
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        task, data, src = args.task or "gsc12", args.data, None
+        kwargs = {"width": args.width} if args.width and model in ("mobilenet-v2", "mobilenet-v3-small", "ghostnet") else {}
+
+    ds = load_dataset(data, task, names=names)
+    if src and src["fingerprint"] and src["fingerprint"] != ds.fingerprint:
+        raise UserError(f"The search in {run_dir.root} ran on another dataset than {ds.root} (task {task}): "
+                        f"pass the search's dataset with --data.")
+    sgd = args.optimizer == "sgd"
+    cfg = TrainConfig(
+        model=model, model_kwargs=kwargs, mfcc=mfcc, epochs=args.epochs, batch_size=args.batch_size,
+        optimizer=args.optimizer, lr=args.lr if args.lr is not None else (0.05 if sgd else 3e-3),
+        weight_decay=args.weight_decay if args.weight_decay is not None else (3e-4 if sgd else 1e-2),
+        label_smoothing=args.label_smoothing, drop_path=args.drop_path, augment=args.augment,
+        augmentation=AugmentSettings(time_shift_ms=args.time_shift_ms, noise_prob=args.noise_prob,
+                                     noise_volume=args.noise_volume, time_masks=args.time_masks,
+                                     freq_masks=args.freq_masks),
+        seed=args.seed, device=args.device)
+    if not args.quiet:
+        print(f"dadarts train: {model} on {mfcc} ({task}, {len(ds.splits['train'])} training clips) -> {run_dir.train}")
+    metrics = train(cfg, ds, run_dir, resume=args.resume, progress=not args.quiet,
+                    extra_metrics={"data": str(ds.root)})
+    record_run(run_dir, "train", args._argv, dataset_fingerprint=ds.fingerprint, data=str(ds.root), task=task,
+               model=model, config=mfcc, settings=asdict(cfg) if not args.resume else metrics["settings"])
+    print(f"{model} {mfcc}: test accuracy {metrics['accuracy']:.4f} (balanced {metrics['balanced_accuracy']:.4f}), "
+          f"validation {metrics['validation_accuracy']:.4f}, {metrics['params']:,} params, "
+          f"{metrics['macs'] / 1e6:.2f} M MACs, {metrics['wall_time_s']:.0f} s -> {run_dir.train_metrics}")
+    return 0

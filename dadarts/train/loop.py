@@ -1,0 +1,217 @@
+"""The evaluation-phase training loop: one network, one MFCC configuration, trained from scratch.
+
+Read top to bottom: settings dataclass, data, model, optimiser, the epoch loop, the final test.
+The same recipe trains the searched network and every baseline, so a comparison is like for like.
+
+Recipe: AdamW (or SGD with Nesterov momentum) with a linear warm-up then cosine decay per step,
+label smoothing, gradient clipping, optional drop-path rising linearly over the epochs (PC-DARTS),
+and optional augmentation on raw audio (see augment.py). Without augmentation the cached MFCC
+features are used directly. Every epoch ends with an atomic checkpoint; `resume=True` continues
+from it bit for bit (model, optimiser, RNG states), with the settings saved in it.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..data.datasets import KwsDataset
+from ..data.features import fit_normalizer, load_audio_split, load_features
+from ..device import pick_device
+from ..errors import UserError
+from ..frontend.artifact import write_frontend
+from ..frontend.spec import MfccConfig
+from ..rundir import RunDir, atomic_path, write_csv_atomic, write_json_atomic
+from .augment import AugmentedFeatures, AugmentSettings
+from .metrics import classification_report, confusion_matrix, model_size
+from .models import build_model
+
+METRICS_KIND = "train_metrics"
+
+
+@dataclass
+class TrainConfig:
+    model: str = "ds-cnn-s"
+    model_kwargs: dict = field(default_factory=dict)   # e.g. genotype / channels / layers for "searched"
+    mfcc: str = "400/200/40"
+    epochs: int = 15
+    batch_size: int = 64
+    optimizer: str = "adamw"          # adamw | sgd
+    lr: float = 3e-3
+    weight_decay: float = 1e-2
+    momentum: float = 0.9             # sgd only
+    warmup_epochs: float = 1.0
+    label_smoothing: float = 0.1
+    drop_path: float = 0.0            # final drop-path probability (searched cells only)
+    grad_clip: float = 5.0
+    augment: bool = True
+    augmentation: AugmentSettings = field(default_factory=AugmentSettings)
+    seed: int = 0
+    device: str = "auto"
+    eval_batch_size: int = 256
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        d = dict(d)
+        d["augmentation"] = AugmentSettings(**d.get("augmentation", {}))
+        return cls(**d)
+
+
+def lr_at(it: int, total: int, warmup: int, base: float) -> float:
+    """Linear warm-up for `warmup` steps, then cosine decay to zero at `total`."""
+    if it < warmup:
+        return base * (it + 1) / warmup
+    progress = (it - warmup) / max(1, total - warmup)
+    return base * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+
+@torch.no_grad()
+def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int, device) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy and predicted labels of normalised (N, T, F) features."""
+    model.eval()
+    loss, preds = 0.0, []
+    for i in range(0, x.shape[0], batch_size):
+        xb, yb = x[i:i + batch_size, None].to(device), y[i:i + batch_size].to(device)
+        logits = model(xb)
+        loss += F.cross_entropy(logits, yb, reduction="sum").item()
+        preds.append(logits.argmax(1).cpu())
+    return loss / max(1, x.shape[0]), torch.cat(preds).numpy()
+
+
+def make_optimizer(cfg: TrainConfig, model) -> torch.optim.Optimizer:
+    # No weight decay on batch-norm and bias parameters: it only fights the normalisation.
+    decay = [p for p in model.parameters() if p.dim() > 1]
+    no_decay = [p for p in model.parameters() if p.dim() <= 1]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(groups, lr=cfg.lr)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
+    raise UserError(f"Unknown optimizer '{cfg.optimizer}': use adamw or sgd.")
+
+
+def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, progress: bool = True,
+          extra_metrics: dict | None = None) -> dict:
+    """Train, test and write train/{model.pt, frontend.json, metrics.json, history.csv}; return the metrics."""
+    from tqdm import tqdm
+
+    start_state = None
+    if resume:
+        if not run.train_checkpoint.is_file():
+            raise UserError(f"{run.train_checkpoint} does not exist: nothing to resume, run without --resume.")
+        start_state = torch.load(run.train_checkpoint, map_location="cpu", weights_only=False)
+        if start_state.get("dataset_fingerprint") != ds.fingerprint:
+            raise UserError(f"{run.train_checkpoint} was trained on another dataset: resume with the same --data and --task.")
+        cfg = TrainConfig.from_dict(start_state["settings"])
+    if cfg.epochs < 1 or cfg.batch_size < 1:
+        raise UserError("--epochs and --batch-size must be at least 1.")
+    device = pick_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    config = MfccConfig.parse(cfg.mfcc)
+    labels = list(ds.labels)
+
+    # Data: normaliser from the training split; validation and test from the feature cache.
+    norm = fit_normalizer(ds, config)
+    val, test = load_features(ds, "validation", config), load_features(ds, "testing", config)
+    x_val, x_test = norm.apply(val.x), norm.apply(test.x)
+    if cfg.augment:
+        train_audio = load_audio_split(ds, "train")
+        y_train = train_audio.y
+        frontend = AugmentedFeatures(config, norm.mean, norm.std, ds.background_noise, cfg.augmentation).to(device)
+    else:
+        feats = load_features(ds, "train", config)
+        x_train, y_train = norm.apply(feats.x), feats.y
+    n_train = int(y_train.shape[0])
+
+    # Model and optimiser.
+    model = build_model(cfg.model, config.shape, len(labels), **cfg.model_kwargs).to(device)
+    optimizer = make_optimizer(cfg, model)
+    # Drop the last partial batch unless it is the only one: a batch of one breaks batch norm.
+    steps = max(1, n_train // cfg.batch_size)
+    total, warmup = steps * cfg.epochs, int(cfg.warmup_epochs * steps)
+    history: list[dict] = []
+    first_epoch = 0
+    if start_state is not None:
+        model.load_state_dict(start_state["model"])
+        optimizer.load_state_dict(start_state["optimizer"])
+        gen.set_state(start_state["generator"])
+        torch.set_rng_state(start_state["torch_rng"])
+        history, first_epoch = start_state["history"], start_state["epoch"]
+
+    train_time = sum(r["seconds"] for r in history)
+    for epoch in range(first_epoch, cfg.epochs):
+        if hasattr(model, "drop_path_prob"):
+            model.drop_path_prob = cfg.drop_path * epoch / cfg.epochs
+        model.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(n_train, generator=gen)
+        loss_sum, correct, seen = 0.0, 0, 0
+        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
+        for step in bar:
+            lr = lr_at(epoch * steps + step, total, warmup, cfg.lr)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            if cfg.augment:
+                xb = frontend(train_audio.audio[idx].to(device), gen)
+            else:
+                xb = x_train[idx, None].to(device)
+            yb = y_train[idx].to(device)
+            logits = model(xb)
+            loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            loss_sum += loss.item() * len(idx)
+            correct += int((logits.argmax(1) == yb).sum())
+            seen += len(idx)
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}", lr=f"{lr:.2e}")
+        seconds = time.perf_counter() - t0
+        train_time += seconds
+        val_loss, val_pred = evaluate(model, x_val, val.y, cfg.eval_batch_size, device)
+        val_acc = float((val_pred == val.y.numpy()).mean())
+        history.append({"epoch": epoch + 1, "lr": lr, "train_loss": loss_sum / seen, "train_acc": correct / seen,
+                        "val_loss": val_loss, "val_acc": val_acc,
+                        "drop_path": getattr(model, "drop_path_prob", 0.0), "seconds": seconds,
+                        "samples_per_s": seen / seconds})
+        if progress:
+            print(f"epoch {epoch + 1}/{cfg.epochs}  train loss {loss_sum / seen:.3f} acc {correct / seen:.3f}  "
+                  f"val loss {val_loss:.3f} acc {val_acc:.3f}  {seconds:.1f}s")
+        with atomic_path(run.train_checkpoint) as tmp:
+            torch.save({"epoch": epoch + 1, "settings": asdict(cfg), "model": model.state_dict(),
+                        "optimizer": optimizer.state_dict(), "generator": gen.get_state(),
+                        "torch_rng": torch.get_rng_state(), "history": history,
+                        "dataset_fingerprint": ds.fingerprint}, tmp)
+        write_csv_atomic(run.train_history, history)
+
+    # Final model on the test split (the last epoch's weights: no selection on test or validation).
+    test_loss, test_pred = evaluate(model, x_test, test.y, cfg.eval_batch_size, device)
+    report = classification_report(confusion_matrix(test.y.numpy(), test_pred, len(labels)), labels)
+    model.cpu()
+    if hasattr(model, "drop_path_prob"):
+        model.drop_path_prob = 0.0
+    build = {"name": cfg.model, "input_shape": list(config.shape), "num_classes": len(labels),
+             "kwargs": cfg.model_kwargs}
+    with atomic_path(run.model) as tmp:
+        torch.save({"schema": 1, "kind": "model", "build": build, "state_dict": model.state_dict(),
+                    "labels": labels, "config": config.name, "task": ds.task}, tmp)
+    write_frontend(run.frontend, config, norm.mean, norm.std)
+    metrics = {
+        "model": cfg.model, "config": config.name, "task": ds.task, "labels": labels,
+        **report, "test_loss": test_loss,
+        "validation_accuracy": history[-1]["val_acc"],
+        **model_size(model, config.shape),
+        "seed": cfg.seed, "epochs": cfg.epochs, "wall_time_s": train_time,
+        "train_samples_per_s": sum(r["samples_per_s"] for r in history) / len(history),
+        "device": str(device), "dataset_fingerprint": ds.fingerprint,
+        "settings": asdict(cfg), **(extra_metrics or {}),
+    }
+    write_json_atomic(run.train_metrics, metrics, kind=METRICS_KIND)
+    return metrics
