@@ -148,6 +148,14 @@ def frame_signal(pcm: np.ndarray, config: MfccConfig) -> np.ndarray:
     return x[idx]
 
 
+def stream_frames(pcm: np.ndarray, config: MfccConfig) -> np.ndarray:
+    """The frames a streaming front-end emits for `pcm` of any length (no padding): (T, window) int16."""
+    pcm = np.asarray(pcm, np.int16)
+    n = 0 if len(pcm) < config.window else 1 + (len(pcm) - config.window) // config.hop
+    idx = np.arange(n)[:, None] * config.hop + np.arange(config.window)[None, :]
+    return pcm[idx] if n else np.zeros((0, config.window), np.int16)
+
+
 def _bit_length(v: np.ndarray) -> np.ndarray:
     """Number of significant bits of non-negative int64 values (0 for 0), exactly."""
     v = v.astype(np.int64)

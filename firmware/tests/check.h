@@ -1,0 +1,23 @@
+/* Minimal assertion helper for the firmware's host tests: count failures, exit status = failures. */
+#ifndef KWS_CHECK_H
+#define KWS_CHECK_H
+
+#include <stdio.h>
+
+static int check_failures;
+
+#define CHECK(cond)                                                                  \
+    do {                                                                             \
+        if (!(cond)) {                                                               \
+            printf("%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);          \
+            check_failures++;                                                        \
+        }                                                                            \
+    } while (0)
+
+#define CHECK_DONE()                                                                 \
+    do {                                                                             \
+        printf("%s: %s\n", __FILE__, check_failures ? "FAILED" : "ok");              \
+        return check_failures ? 1 : 0;                                               \
+    } while (0)
+
+#endif /* KWS_CHECK_H */
