@@ -8,12 +8,15 @@ at the file-descriptor level. The figure is then checked by allocating exactly t
 
 The interpreter runs on the host (64-bit pointers, reference kernels), so the tail is somewhat
 larger than on a 32-bit Cortex-M and CMSIS-NN's scratch buffers are not in it; `memory.py` adds
-those as a separate term.
+those as a separate term. TFLM aborts the process on some invalid models (for example a SOFTMAX
+whose input scale it cannot represent), so the measurement runs in a child process.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -78,8 +81,34 @@ def _allocates(model: bytes, arena_size: int) -> bool:
             return False
 
 
-def measure_arena(model: bytes, max_arena: int = 8 << 20) -> ArenaMeasurement:
-    """Arena bytes TFLM needs for `model` (host measurement, see module doc)."""
+def measure_arena(model: bytes, max_arena: int = 8 << 20, timeout_s: float = 300.0) -> ArenaMeasurement:
+    """Arena bytes TFLM needs for `model` (host measurement in a child process, see module doc)."""
+    with tempfile.TemporaryDirectory(prefix="dadarts-arena-") as tmp:
+        path = os.path.join(tmp, "model.tflite")
+        with open(path, "wb") as f:
+            f.write(model)
+        code = ("import json, sys; from dadarts.mcu_eval.arena import _measure_here; "
+                "m = _measure_here(open(sys.argv[1], 'rb').read(), int(sys.argv[2])); "
+                "sys.stdout.write('\\n@@ARENA@@' + json.dumps(m.__dict__))")
+        try:
+            proc = subprocess.run([sys.executable, "-c", code, path, str(max_arena)], capture_output=True,
+                                  text=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise UserError(f"Measuring the TFLM arena took more than {timeout_s:.0f} s: the model is too large "
+                            "for TFLite Micro.") from None
+    marker = proc.stdout.rfind("@@ARENA@@")
+    if proc.returncode == 0 and marker >= 0:
+        return ArenaMeasurement(**json.loads(proc.stdout[marker + len("@@ARENA@@"):]))
+    err = (proc.stderr or "").strip().splitlines()
+    user_err = [ln for ln in err if "UserError" in ln]
+    if user_err:
+        raise UserError(user_err[-1].split("UserError:", 1)[-1].strip())
+    raise UserError(f"TFLite Micro crashed while loading the model (exit {proc.returncode}, last message: "
+                    f"{err[-1] if err else 'none'}): a layer's quantisation parameters are out of the range TFLM "
+                    "supports, check export/report.json.")
+
+
+def _measure_here(model: bytes, max_arena: int) -> ArenaMeasurement:
     try:
         from tflite_micro.python.tflite_micro import runtime  # noqa: F401
     except ImportError:

@@ -1,0 +1,194 @@
+"""Per-layer latency model for TFLite Micro on Cortex-M: kernel path, instructions, cycles.
+
+Two steps, kept apart because they are checked against different measurements:
+
+1. **Instructions.** Each layer is mapped to the kernel TFLM will run on the target (CMSIS-NN picks
+   its path from the shapes: a 1x1 convolution with input channels a multiple of 4 takes the fast
+   matrix-multiply path, a depthwise convolution with channel multiplier 1 the optimised one, any
+   other multiplier a generic scalar loop). The kernel's work is
+   `overhead + MACs x per_mac + outputs x per_out (+ im2col)` in M-profile instruction equivalents,
+   with coefficients read off the kernels' inner loops and fitted to emulated instruction counts
+   (`calibration.json`, unit "instructions").
+2. **Cycles.** Instructions x CYCLES_PER_INSTR[(core, library)]. This factor absorbs pipeline, flash
+   wait states, caches and the kernel version of the published build; it is calibrated on published
+   board latencies (unit "ms") and documented, with its source, in docs/mcu_eval.md.
+
+`benchmarks/bench_mcu_eval.py` recomputes the calibration and reports the error on held-out points.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .graph import Layer
+from .targets import Target
+
+# Kernel libraries: what the firmware links (target.kernels) combined with what the core can run.
+REFERENCE = "reference"         # TFLM portable C kernels
+CMSIS_DSP = "cmsis-dsp"         # CMSIS-NN with the DSP extension (SMLAD: two 16-bit MACs per instruction)
+CMSIS_MVE = "cmsis-mve"         # CMSIS-NN with Helium (M55): 16 int8 lanes per vector instruction
+CMSIS_SCALAR = "cmsis-scalar"   # CMSIS-NN's plain-C fallback (M0+, or an M33 built without DSP)
+
+# (per MAC, per output element) in instruction equivalents, by library and kernel path.
+# per_out is the requantisation of each output (32x32 fixed-point multiply, shift, clamp, store).
+MAC_PATHS: dict[str, dict[str, tuple[float, float]]] = {
+    REFERENCE: {
+        "conv": (5.0, 25.0),           # generic 6-deep loop, offsets recomputed per MAC
+        "conv_1x1": (5.0, 25.0),       # no special case in the reference kernels
+        "dw": (28.5, 25.0),            # bounds check + index arithmetic per tap; fits QEMU micro_speech
+        "fc": (4.5, 25.0),
+    },
+    CMSIS_DSP: {
+        "conv": (1.1, 12.0),           # im2col to q15 + 2x2 SMLAD mat-mult kernel
+        "conv_1x1": (0.9, 12.0),       # arm_convolve_1x1_s8_fast: no im2col, 4 int8 per load
+        "dw_fast": (1.6, 12.0),        # arm_depthwise_conv_3x3_s8 / _s8_opt: multiplier 1
+        "dw_generic": (4.47, 12.0),     # arm_depthwise_conv_s8: multiplier != 1, scalar; fits QEMU
+        "fc": (1.0, 12.0),
+    },
+    CMSIS_MVE: {
+        "conv": (0.4, 6.0),
+        "conv_1x1": (0.3, 6.0),
+        "dw_fast": (0.5, 6.0),
+        "dw_generic": (3.02, 8.0),      # still scalar-ish on MVE; fits QEMU M55 micro_speech
+        "fc": (0.35, 6.0),
+    },
+    CMSIS_SCALAR: {
+        "conv": (5.0, 16.0),           # no SMLAD: two sign-extending loads + MUL + ADD per MAC
+        "conv_1x1": (4.5, 16.0),
+        "dw_fast": (5.5, 16.0),
+        "dw_generic": (7.0, 16.0),
+        "fc": (4.5, 16.0),
+    },
+}
+# im2col cost per copied patch element (out pixels x kh x kw x in_ch), where the path has one.
+IM2COL = {REFERENCE: 0.0, CMSIS_DSP: 2.0, CMSIS_MVE: 1.0, CMSIS_SCALAR: 2.0}
+# TFLM per-op dispatch, tensor lookups and kernel parameter setup.
+OP_OVERHEAD = {REFERENCE: 600.0, CMSIS_DSP: 800.0, CMSIS_MVE: 800.0, CMSIS_SCALAR: 800.0}
+
+# Ops without MACs: (per input element, per output element, per pooling-window element).
+ELEMENTWISE: dict[str, tuple[float, float, float]] = {
+    "AVERAGE_POOL_2D": (0.0, 15.0, 2.5),
+    "MAX_POOL_2D": (0.0, 10.0, 2.5),
+    "MEAN": (3.0, 30.0, 0.0),
+    "ADD": (0.0, 18.0, 0.0), "SUB": (0.0, 18.0, 0.0), "MUL": (0.0, 14.0, 0.0),
+    "SOFTMAX": (0.0, 80.0, 0.0),
+    "RESHAPE": (0.0, 0.5, 0.0), "SQUEEZE": (0.0, 0.5, 0.0), "EXPAND_DIMS": (0.0, 0.5, 0.0),
+    "QUANTIZE": (0.0, 15.0, 0.0), "DEQUANTIZE": (0.0, 15.0, 0.0),
+    "PAD": (0.0, 4.0, 0.0), "CONCATENATION": (0.0, 2.0, 0.0), "TRANSPOSE": (0.0, 8.0, 0.0),
+    "STRIDED_SLICE": (0.0, 4.0, 0.0), "SLICE": (0.0, 3.0, 0.0),
+    "RELU": (0.0, 4.0, 0.0), "RELU6": (0.0, 4.0, 0.0), "LEAKY_RELU": (0.0, 12.0, 0.0),
+    "HARD_SWISH": (0.0, 20.0, 0.0), "LOGISTIC": (0.0, 30.0, 0.0), "TANH": (0.0, 30.0, 0.0),
+}
+UNMODELLED_PER_OUT = 10.0       # an op this table does not know: a guess, flagged in the output
+REFERENCE_ELEMENTWISE_FACTOR = 2.0   # reference kernels: no SIMD, 64-bit requantisation
+
+# Cycles per instruction equivalent, by (core, library). "calibrated" entries are fitted by
+# benchmarks/bench_mcu_eval.py on the named calibration.json points; the others are assumptions
+# stated in docs/mcu_eval.md (no published TFLM figure for that core was found).
+CYCLES_PER_INSTR: dict[tuple[str, str], float] = {
+    ("M4F", CMSIS_DSP): 6.62,        # calibrated: micronets-F446RE-ds-cnn-s
+    ("M4F", REFERENCE): 1.00,        # calibrated: mlperf-v0.5-L4R5ZI-ref
+    ("M7", CMSIS_DSP): 3.52,         # calibrated: micronets-F746ZG-ds-cnn-s
+}
+# Assumed cores, as a ratio to a calibrated (core, library): same pipeline class or documented guess.
+ASSUMED_FROM: dict[tuple[str, str], tuple[tuple[str, str], float, str]] = {
+    ("M7", REFERENCE): (("M4F", REFERENCE), 3.52 / 6.62, "M4F reference x the M7/M4F ratio measured with CMSIS-NN"),
+    ("M33", CMSIS_DSP): (("M4F", CMSIS_DSP), 1.0, "3-stage pipeline and DSP extension like the M4"),
+    ("M33", REFERENCE): (("M4F", REFERENCE), 1.0, "3-stage pipeline like the M4"),
+    ("M33", CMSIS_SCALAR): (("M4F", REFERENCE), 1.0, "plain C code like the reference kernels"),
+    ("M0+", CMSIS_SCALAR): (("M4F", REFERENCE), 1.15, "plain C; 2-stage pipeline, Thumb-1 needs ~15 % more"),
+    ("M0+", REFERENCE): (("M4F", REFERENCE), 1.15, "as above"),
+    ("M55", CMSIS_MVE): (("M4F", CMSIS_DSP), 1.0, "no published TFLM M55 latency; same as M4F CMSIS-NN"),
+    ("M55", REFERENCE): (("M4F", REFERENCE), 1.0, "no published figure; same as M4F reference"),
+    ("M4F", CMSIS_SCALAR): (("M4F", REFERENCE), 1.0, "plain C code like the reference kernels"),
+    ("M7", CMSIS_SCALAR): (("M4F", REFERENCE), 3.52 / 6.62, "as M7 reference"),
+}
+
+
+def library_for(target: Target) -> str:
+    if target.kernels == "reference":
+        return REFERENCE
+    if target.mve:
+        return CMSIS_MVE
+    return CMSIS_DSP if target.dsp else CMSIS_SCALAR
+
+
+def cycles_per_instr(core: str, library: str) -> tuple[float, str]:
+    """(factor, provenance) for a core and kernel library."""
+    if (core, library) in CYCLES_PER_INSTR:
+        return CYCLES_PER_INSTR[(core, library)], "calibrated"
+    if (core, library) in ASSUMED_FROM:
+        base, ratio, why = ASSUMED_FROM[(core, library)]
+        return CYCLES_PER_INSTR[base] * ratio, f"assumed: {why}"
+    # A DSP-capable core asked for the scalar library, or similar: fall back on its reference factor.
+    return cycles_per_instr(core, REFERENCE)[0], "assumed: as this core's reference kernels"
+
+
+@dataclass
+class LayerCost:
+    index: int
+    op: str
+    path: str
+    macs: int
+    instructions: float
+    cycles: float
+    ms: float
+    modelled: bool = True
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def kernel_path(layer: Layer, library: str) -> str:
+    """The kernel family TFLM runs for this layer with this library (see module doc)."""
+    op = layer.op
+    if op == "CONV_2D":
+        one_by_one = layer.kernel == [1, 1] and layer.stride in ([1, 1], []) and layer.in_ch % 4 == 0
+        return "conv_1x1" if one_by_one else "conv"
+    if op == "DEPTHWISE_CONV_2D":
+        if library == REFERENCE:
+            return "dw"
+        dilated = any(d != 1 for d in layer.dilation)
+        return "dw_fast" if layer.multiplier == 1 and not dilated else "dw_generic"
+    if op == "FULLY_CONNECTED" or op == "BATCH_MATMUL":
+        return "fc"
+    return op.lower()
+
+
+def layer_instructions(layer: Layer, library: str) -> tuple[str, float, bool]:
+    """(path, instruction equivalents, modelled) for one layer."""
+    path = kernel_path(layer, library)
+    instr = OP_OVERHEAD[library]
+    table = MAC_PATHS[library]
+    if path in table:
+        per_mac, per_out = table[path]
+        if path == "dw_fast" and library == CMSIS_DSP and layer.in_ch % 4:
+            # The optimised depthwise kernels handle 4 channels at a time; leftovers run the generic loop.
+            left = (layer.in_ch % 4) / layer.in_ch
+            per_mac = per_mac * (1 - left) + table["dw_generic"][0] * left
+        instr += layer.macs * per_mac + layer.out_elems * per_out
+        if path == "conv":
+            out_px = layer.out_elems // max(layer.out_ch, 1)
+            instr += IM2COL[library] * out_px * layer.kernel[0] * layer.kernel[1] * layer.in_ch
+        return path, instr, True
+    per_in, per_out, per_win = ELEMENTWISE.get(layer.op, (0.0, UNMODELLED_PER_OUT, 0.0))
+    window = layer.kernel[0] * layer.kernel[1] if len(layer.kernel) == 2 else 0
+    work = layer.in_elems * per_in + layer.out_elems * per_out + layer.out_elems * window * per_win
+    if library == REFERENCE:
+        work *= REFERENCE_ELEMENTWISE_FACTOR
+    return path, instr + work, layer.op in ELEMENTWISE
+
+
+def estimate_layers(layers: list[Layer], target: Target) -> list[LayerCost]:
+    library = library_for(target)
+    cpi, _ = cycles_per_instr(target.core, library)
+    out = []
+    for layer in layers:
+        path, instr, modelled = layer_instructions(layer, library)
+        cycles = instr * cpi
+        out.append(LayerCost(index=layer.index, op=layer.op, path=path, macs=layer.macs, instructions=instr,
+                             cycles=cycles, ms=cycles / (target.clock_mhz * 1e3), modelled=modelled))
+    return out
+
+
+def model_instructions(layers: list[Layer], library: str) -> float:
+    return sum(layer_instructions(layer, library)[1] for layer in layers)
