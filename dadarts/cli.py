@@ -16,6 +16,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("data", "synth"), "dadarts.data.synth_command", "write the synthetic TTS corpus in Speech Commands layout"),
     (("data", "info"), "dadarts.data.info_command", "check a dataset folder and print its classes and split sizes"),
     (("data", "features"), "dadarts.data.features_command", "compute and cache MFCC features for a data space"),
+    (("train",), "dadarts.train.command", "train the searched network of a run, or a baseline (--model), from scratch"),
 ]
 
 

@@ -15,11 +15,11 @@ DEFAULT_MFCC = "400/200/40"   # the configuration the data-aware DARTS paper fou
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from .models import MODELS
     p.add_argument("run", nargs="?", help="run directory (with search/result.json for the searched network)")
     p.add_argument("--run", dest="run_opt", metavar="RUN", help="run directory to write (same as the positional RUN)")
-    p.add_argument("--model", choices=list(MODELS), default=None,
-                   help="network to train (default: 'searched' from RUN/search/result.json)")
+    p.add_argument("--model", default=None,
+                   help="ds-cnn-s, ds-cnn-m, ds-cnn-l, mobilenet-v2, mobilenet-v3-small, ghostnet or searched "
+                        "(default: 'searched' from RUN/search/result.json)")
     p.add_argument("--mfcc", metavar="W/H/M", help=f"MFCC configuration for a baseline (default {DEFAULT_MFCC}; "
                    "the searched network uses the search's choice)")
     p.add_argument("--data", metavar="DIR", help="dataset folder (default: the search's dataset, else the built-in corpus)")
@@ -75,6 +75,7 @@ def run(args) -> int:
     from ..rundir import RunDir, record_run
     from .augment import AugmentSettings
     from .loop import TrainConfig, train
+    from .models import MODELS
 
     root = args.run or args.run_opt
     if not root:
@@ -83,6 +84,8 @@ def run(args) -> int:
         raise UserError(f"Two run directories given ({args.run} and {args.run_opt}): give one.")
     run_dir = RunDir.of(root)
     model = args.model or "searched"
+    if model not in MODELS:
+        raise UserError(f"Unknown model '{model}': choose one of {', '.join(MODELS)}.")
     names = tuple(n.strip() for n in args.names.split(",")) if args.names else None
 
     if model == "searched":
