@@ -17,6 +17,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("data", "info"), "dadarts.data.info_command", "check a dataset folder and print its classes and split sizes"),
     (("data", "features"), "dadarts.data.features_command", "compute and cache MFCC features for a data space"),
     (("train",), "dadarts.train.command", "train the searched network of a run, or a baseline (--model), from scratch"),
+    (("compare",), "dadarts.train.compare_command", "table and plot of trained runs: params, MACs, float/int8 accuracy, latency"),
 ]
 
 
