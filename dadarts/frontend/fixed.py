@@ -5,7 +5,7 @@ operations in the same order, so their int8 outputs are identical; tests/test_fi
 golden vectors check that. Both follow the float contract of `dadarts.frontend.spec`:
 
   int16 frame --(block exponent g, Hann Q31)--> y, |y| < 2^28
-  y --(N/2-point complex radix-2 FFT, Q31 twiddles, /2 per stage, real-FFT split)--> X = 2 FFT_N(y) / N
+  y --(N/2-point complex radix-2 FFT, Q31 twiddles, /2 per stage (truncating), real-FFT split)--> X = 2 FFT_N(y) / N
   X --(power, >>10, sparse mel weights Q15)--> E = E_float * 2^(63 + 2g) / N^2   (int64, < 2^62)
   E --(log2: leading bit + 64-entry table, Q16)--> log2 E_float, floored at log2(LOG_FLOOR)
   --(DCT-II Q15, int64 accumulation)--> c = mfcc / ln 2 in Q16
@@ -195,9 +195,9 @@ def log_mel_q16(frames: np.ndarray, t: FixedTables) -> np.ndarray:
     re = y[:, 0::2][:, t.bitrev]
     im = y[:, 1::2][:, t.bitrev]
     cos_t, sin_t = t.twiddle_cos.astype(np.int64), t.twiddle_sin.astype(np.int64)
-    half_unit = np.int64(1) << 31
     size = 2
     while size <= m:
+        # Butterfly: t = high word of v * w (= v*w/2), u' = u/2 + t, v' = u/2 - t (|values| never grow).
         half = size // 2
         j = np.arange(half)
         wc, ws = cos_t[j * (n // size)], sin_t[j * (n // size)]
@@ -205,12 +205,11 @@ def log_mel_q16(frames: np.ndarray, t: FixedTables) -> np.ndarray:
         bot = top + half
         wc, ws = np.tile(wc, m // size), np.tile(ws, m // size)
         ur, ui, vr, vi = re[:, top], im[:, top], re[:, bot], im[:, bot]
-        tr = vr * wc + vi * ws                                  # v * e^{-i theta}, Q31, < 2^60
-        ti = vi * wc - vr * ws
-        re[:, top] = (ur * half_unit + tr + half_unit) >> 32   # (u + t) / 2, rounded
-        im[:, top] = (ui * half_unit + ti + half_unit) >> 32
-        re[:, bot] = (ur * half_unit - tr + half_unit) >> 32
-        im[:, bot] = (ui * half_unit - ti + half_unit) >> 32
+        tr = (vr * wc + vi * ws) >> 32
+        ti = (vi * wc - vr * ws) >> 32
+        hr, hi = ur >> 1, ui >> 1
+        re[:, top], im[:, top] = hr + tr, hi + ti
+        re[:, bot], im[:, bot] = hr - tr, hi - ti
         size *= 2
     # Real-FFT split: X_k = (Z_k + conj Z_{M-k}) / 2 + e^{-2 pi i k/N} (Z_k - conj Z_{M-k}) / (2i).
     k = np.arange(m + 1)
@@ -220,8 +219,8 @@ def log_mel_q16(frames: np.ndarray, t: FixedTables) -> np.ndarray:
     cc = im[:, kk] + im[:, mk]
     d = re[:, kk] - re[:, mk]
     ck, sk = cos_t[k], sin_t[k]
-    xr = (a * half_unit + cc * ck - d * sk + half_unit) >> 32
-    xi = (b * half_unit - d * ck - cc * sk + half_unit) >> 32
+    xr = (a >> 1) + ((cc * ck - d * sk) >> 32)
+    xi = (b >> 1) + ((-d * ck - cc * sk) >> 32)
     p = _round_shift(xr * xr + xi * xi, POWER_SHIFT)            # < 2^47
     e = np.zeros((x.shape[0], c.n_mels), np.int64)
     pos = 0
