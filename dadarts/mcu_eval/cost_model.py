@@ -27,6 +27,8 @@ REFERENCE = "reference"         # TFLM portable C kernels
 CMSIS_DSP = "cmsis-dsp"         # CMSIS-NN with the DSP extension (SMLAD: two 16-bit MACs per instruction)
 CMSIS_MVE = "cmsis-mve"         # CMSIS-NN with Helium (M55): 16 int8 lanes per vector instruction
 CMSIS_SCALAR = "cmsis-scalar"   # CMSIS-NN's plain-C fallback (M0+, or an M33 built without DSP)
+LIBRARY_LABELS = {REFERENCE: "TFLM reference", CMSIS_DSP: "CMSIS-NN DSP", CMSIS_MVE: "CMSIS-NN Helium",
+                  CMSIS_SCALAR: "CMSIS-NN plain C"}
 
 # (per MAC, per output element) in instruction equivalents, by library and kernel path.
 # per_out is the requantisation of each output (32x32 fixed-point multiply, shift, clamp, store).
@@ -38,18 +40,18 @@ MAC_PATHS: dict[str, dict[str, tuple[float, float]]] = {
         "fc": (4.5, 25.0),
     },
     CMSIS_DSP: {
-        "conv": (1.1, 12.0),           # im2col to q15 + 2x2 SMLAD mat-mult kernel
-        "conv_1x1": (0.9, 12.0),       # arm_convolve_1x1_s8_fast: no im2col, 4 int8 per load
-        "dw_fast": (1.6, 12.0),        # arm_depthwise_conv_3x3_s8 / _s8_opt: multiplier 1
+        "conv": (1.5, 12.0),           # im2col to q15 + 2x2 SMLAD mat-mult kernel
+        "conv_1x1": (1.3, 12.0),       # arm_convolve_1x1_s8_fast: 4 loads + 8 SXTB16 + 8 SMLAD per 16 MACs
+        "dw_fast": (2.2, 12.0),        # arm_depthwise_conv_3x3_s8 / _s8_opt: multiplier 1, 4 channels per pass
         "dw_generic": (4.47, 12.0),     # arm_depthwise_conv_s8: multiplier != 1, scalar; fits QEMU
-        "fc": (1.0, 12.0),
+        "fc": (1.4, 12.0),            # vector x matrix: no reuse of the loaded input
     },
     CMSIS_MVE: {
-        "conv": (0.4, 6.0),
-        "conv_1x1": (0.3, 6.0),
-        "dw_fast": (0.5, 6.0),
+        "conv": (0.45, 6.0),
+        "conv_1x1": (0.35, 6.0),
+        "dw_fast": (0.6, 6.0),
         "dw_generic": (3.02, 8.0),      # still scalar-ish on MVE; fits QEMU M55 micro_speech
-        "fc": (0.35, 6.0),
+        "fc": (0.4, 6.0),
     },
     CMSIS_SCALAR: {
         "conv": (5.0, 16.0),           # no SMLAD: two sign-extending loads + MUL + ADD per MAC
@@ -85,22 +87,22 @@ REFERENCE_ELEMENTWISE_FACTOR = 2.0   # reference kernels: no SIMD, 64-bit requan
 # benchmarks/bench_mcu_eval.py on the named calibration.json points; the others are assumptions
 # stated in docs/mcu_eval.md (no published TFLM figure for that core was found).
 CYCLES_PER_INSTR: dict[tuple[str, str], float] = {
-    ("M4F", CMSIS_DSP): 6.62,        # calibrated: micronets-F446RE-ds-cnn-s
     ("M4F", REFERENCE): 1.00,        # calibrated: mlperf-v0.5-L4R5ZI-ref
-    ("M7", CMSIS_DSP): 3.52,         # calibrated: micronets-F746ZG-ds-cnn-s
+    ("M4F", CMSIS_DSP): 2.56,        # calibrated: mlperf-v1.0-L4R5ZI-microtvm-cmsis
+    ("M7", REFERENCE): 0.572,        # calibrated: micronets-F746ZG-ds-cnn-s (reference-speed TFLM, see docs)
 }
-# Assumed cores, as a ratio to a calibrated (core, library): same pipeline class or documented guess.
+# Assumed (core, library) pairs, as a ratio to a calibrated one, with the reason.
 ASSUMED_FROM: dict[tuple[str, str], tuple[tuple[str, str], float, str]] = {
-    ("M7", REFERENCE): (("M4F", REFERENCE), 3.52 / 6.62, "M4F reference x the M7/M4F ratio measured with CMSIS-NN"),
+    ("M7", CMSIS_DSP): (("M4F", CMSIS_DSP), 0.572, "M4F CMSIS-NN x the M7/M4F ratio measured with reference kernels"),
     ("M33", CMSIS_DSP): (("M4F", CMSIS_DSP), 1.0, "3-stage pipeline and DSP extension like the M4"),
     ("M33", REFERENCE): (("M4F", REFERENCE), 1.0, "3-stage pipeline like the M4"),
     ("M33", CMSIS_SCALAR): (("M4F", REFERENCE), 1.0, "plain C code like the reference kernels"),
-    ("M0+", CMSIS_SCALAR): (("M4F", REFERENCE), 1.15, "plain C; 2-stage pipeline, Thumb-1 needs ~15 % more"),
-    ("M0+", REFERENCE): (("M4F", REFERENCE), 1.15, "as above"),
-    ("M55", CMSIS_MVE): (("M4F", CMSIS_DSP), 1.0, "no published TFLM M55 latency; same as M4F CMSIS-NN"),
-    ("M55", REFERENCE): (("M4F", REFERENCE), 1.0, "no published figure; same as M4F reference"),
+    ("M0+", CMSIS_SCALAR): (("M4F", REFERENCE), 1.3, "plain C; 2-stage pipeline, Thumb-1, weights over XIP flash"),
+    ("M0+", REFERENCE): (("M4F", REFERENCE), 1.3, "as the M0+ plain-C CMSIS-NN"),
+    ("M55", CMSIS_MVE): (("M4F", CMSIS_DSP), 1.0, "no published M55 latency found; as M4F CMSIS-NN"),
+    ("M55", REFERENCE): (("M4F", REFERENCE), 1.0, "no published M55 latency found; as M4F reference"),
     ("M4F", CMSIS_SCALAR): (("M4F", REFERENCE), 1.0, "plain C code like the reference kernels"),
-    ("M7", CMSIS_SCALAR): (("M4F", REFERENCE), 3.52 / 6.62, "as M7 reference"),
+    ("M7", CMSIS_SCALAR): (("M7", REFERENCE), 1.0, "plain C code like the reference kernels"),
 }
 
 

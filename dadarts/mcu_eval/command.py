@@ -1,0 +1,163 @@
+"""`dadarts mcu-eval RUN`: will the exported model fit a Cortex-M board, and how fast will it run?
+
+    dadarts mcu-eval runs/exp1                              # every preset board
+    dadarts mcu-eval runs/exp1 --target NUCLEO-L4R5ZI --target nRF52840 --layers
+    dadarts mcu-eval runs/exp1 --targets-file my_boards.json --kernels reference
+
+Reads RUN/export/model_int8.tflite, RUN/export/report.json (optional) and RUN/train/frontend.json;
+writes RUN/mcu/estimates.json and prints one verdict per target (and per layer with --layers).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run directory with an exported model (dadarts export RUN)")
+    p.add_argument("--target", action="append", metavar="NAME",
+                   help="board preset (repeatable; default: all presets, or all of --targets-file)")
+    p.add_argument("--targets-file", metavar="JSON", help="your own boards, same shape as the built-in targets.json")
+    p.add_argument("--kernels", choices=["cmsis-nn", "reference"],
+                   help="kernel library the firmware links (default: each target's own, normally cmsis-nn)")
+    p.add_argument("--layers", action="store_true", help="print the per-layer cycle breakdown for each target")
+    p.add_argument("--firmware-results", metavar="JSON",
+                   help="measured front-end instruction counts (default benchmarks/results/firmware.json)")
+
+
+def _read_report(path) -> dict:
+    """export/report.json is optional here: only its arena figure is used, as a cross-check."""
+    if not path.is_file():
+        return {}
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+    return obj if isinstance(obj, dict) else {}
+
+
+def _report_arena(report: dict) -> int | None:
+    value = (report.get("tflm") or {}).get("arena_bytes") if isinstance(report.get("tflm"), dict) else None
+    return int(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, firmware_results=None) -> dict:
+    """Estimate the exported model of a run on the chosen targets and write RUN/mcu/estimates.json."""
+    from ..errors import UserError
+    from ..frontend.artifact import read_frontend
+    from ..rundir import RunDir, write_json_atomic
+    from .arena import measure_arena
+    from .estimate import estimate
+    from .graph import parse_tflite
+    from .targets import select_targets
+
+    run = RunDir.of(run_path)
+    targets = select_targets(target_names, targets_file, kernels)
+    if not run.root.is_dir():
+        raise UserError(f"Run directory {run.root} does not exist: give the directory of an exported run.")
+    if not run.tflite_int8.is_file():
+        raise UserError(f"{run.root} has not been exported ({run.tflite_int8} is missing): run 'dadarts export "
+                        f"{run.root}' first.")
+    if not run.frontend.is_file():
+        raise UserError(f"{run.frontend} is missing, so the MFCC configuration is unknown: run 'dadarts train' "
+                        f"for this run first.")
+    config = read_frontend(run.frontend).config
+    model = run.tflite_int8.read_bytes()
+    graph = parse_tflite(model)
+    if graph.input_dtype != "INT8":
+        raise UserError(f"{run.tflite_int8} takes {graph.input_dtype} input, not INT8: re-run the export "
+                        f"(the firmware feeds int8 features).")
+    shape = [d for d in graph.input_shape if d != 1]
+    if shape[:2] != [config.n_frames, config.n_mfcc]:
+        raise UserError(f"The model's input {graph.input_shape} does not match the front-end {config} "
+                        f"({config.n_frames}x{config.n_mfcc}): train/ and export/ come from different runs.")
+    report = _read_report(run.export_report)
+    try:
+        arena = measure_arena(model)
+        arena_bytes, arena_info = arena.total_bytes, arena.to_dict()
+    except UserError:
+        fallback = _report_arena(report)
+        if fallback is None:
+            raise
+        arena_bytes, arena_info = fallback, {"total_bytes": fallback, "method": "export/report.json tflm.arena_bytes"}
+    arena_info["export_report_bytes"] = _report_arena(report)
+    body = estimate(graph, arena_bytes, config, targets, firmware_results)
+    body["model"]["arena"] = arena_info
+    body["model"]["path"] = str(run.tflite_int8)
+    write_json_atomic(run.estimates, body, kind="mcu_estimates")
+    return body
+
+
+def _kb(n: float) -> str:
+    return f"{n / 1024:.1f}"
+
+
+def format_table(est: dict) -> str:
+    fe = est["frontend"]
+    lines = [f"MFCC {est['config']}, model {_kb(est['model']['model_bytes'])} KB, "
+             f"{est['model']['total_macs'] / 1e6:.2f} M MACs, TFLM arena {_kb(est['model']['arena_bytes'])} KB; "
+             f"front-end {fe['instructions_per_frame'] / 1e3:.1f} k instr/frame ({fe['source'].split(' (')[0]})",
+             ""]
+    head = (f"{'target':<18} {'core':<5} {'MHz':>5} {'kernels':<16} {'invoke ms':>9} {'FE ms':>6} {'ms/dec':>7} "
+            f"{'duty@hop':>8} {'flash KB':>15} {'RAM KB':>15}  verdict")
+    lines += [head, "-" * len(head)]
+    for name, t in est["targets"].items():
+        tg = t["target"]
+        flash = f"{_kb(t['flash_bytes'])}/{_kb(t['flash_capacity_bytes'])}"
+        ram = f"{_kb(t['ram_bytes'])}/{_kb(t['ram_capacity_bytes'])}"
+        if t["fits"]:
+            verdict = f"fits (margin flash {_kb(t['flash_margin_bytes'])} KB, RAM {_kb(t['ram_margin_bytes'])} KB)"
+        else:
+            short = [f"{what} short by {_kb(-t[key])} KB" for what, key in
+                     (("flash", "flash_margin_bytes"), ("RAM", "ram_margin_bytes")) if t[key] < 0]
+            verdict = "DOES NOT FIT: " + ", ".join(short)
+        lines.append(f"{name:<18} {tg['core']:<5} {tg['clock_mhz']:>5.0f} {t['library_label']:<16} "
+                     f"{t['invoke_ms']:>9.2f} {t['frontend_ms_per_frame']:>6.2f} {t['latency_ms']:>7.2f} "
+                     f"{100 * t['duty_cycle_every_hop']:>7.0f}% {flash:>15} {ram:>15}  {verdict}")
+    lines.append("")
+    lines.append("ms/dec = one streaming decision (one new MFCC frame + one Invoke); duty@hop = ms/dec / hop "
+                 f"({next(iter(est['targets'].values()))['hop_ms']:.1f} ms).")
+    for name, t in est["targets"].items():
+        notes = []
+        if not t["realtime_every_hop"]:
+            k = t["min_hops_between_decisions"]
+            notes.append(f"decide every {k} hops to stay below 100 % CPU" if k else
+                         "the front-end alone exceeds the hop: not real-time")
+        if t["cost_model"] != "calibrated":
+            notes.append(f"cost model for {t['target']['core']} not calibrated ({t['cost_model'][9:]})")
+        if t["unmodelled_ops"]:
+            notes.append(f"ops costed by a rough default: {', '.join(t['unmodelled_ops'])}")
+        if notes:
+            lines.append(f"  {name}: " + "; ".join(notes))
+    return "\n".join(lines)
+
+
+def format_terms(t: dict) -> str:
+    flash = ", ".join(f"{k} {_kb(v)}" for k, v in t["flash_terms"].items())
+    ram = ", ".join(f"{k} {_kb(v)}" for k, v in t["ram_terms"].items())
+    return f"    flash KB: {flash}\n    RAM KB:   {ram}"
+
+
+def format_layers(name: str, t: dict) -> str:
+    total = max(t["invoke_cycles"], 1)
+    lines = [f"{name} ({t['library_label']}, {t['cycles_per_instruction']:.2f} cycles/instr):",
+             f"  {'#':>3} {'op':<20} {'path':<16} {'MACs':>10} {'k cycles':>10} {'ms':>8} {'share':>6}"]
+    for layer in t["layers"]:
+        lines.append(f"  {layer['index']:>3} {layer['op']:<20} {layer['path']:<16} {layer['macs']:>10} "
+                     f"{layer['cycles'] / 1e3:>10.1f} {layer['ms']:>8.3f} {100 * layer['cycles'] / total:>5.1f}%")
+    lines.append(format_terms(t))
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    from ..rundir import RunDir, record_run
+    est = evaluate_run(args.run, args.target, args.targets_file, args.kernels, args.firmware_results)
+    print(format_table(est))
+    if args.layers:
+        for name, t in est["targets"].items():
+            print()
+            print(format_layers(name, t))
+    run_dir = RunDir.of(args.run)
+    record_run(run_dir, "mcu-eval", args._argv, targets=list(est["targets"]))
+    print(f"\nwrote {run_dir.estimates}")
+    return 0

@@ -1,0 +1,82 @@
+"""Combine graph, arena, front-end and cost model into per-target estimates (the mcu/estimates.json body).
+
+Per target: latency of one Invoke, the front-end's cost per frame, the latency of one streaming
+decision (one new frame + one Invoke), the duty cycle when deciding at every hop and the smallest
+number of hops between decisions that keeps the core below 100 %, flash and RAM term by term, and a
+verdict with its margin. Agreed keys for other stages: targets[name]["latency_ms"], ["fits"],
+["ram_bytes"], ["flash_bytes"].
+"""
+from __future__ import annotations
+
+import math
+
+from ..frontend.spec import SAMPLE_RATE, MfccConfig
+from . import cost_model, memory
+from .frontend_cost import frontend_instructions_per_frame
+from .graph import Graph
+from .targets import Target
+
+
+def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig, target: Target,
+                    frontend_instr: dict) -> dict:
+    library = cost_model.library_for(target)
+    cpi, provenance = cost_model.cycles_per_instr(target.core, library)
+    layers = cost_model.estimate_layers(graph.layers, target)
+    invoke_cycles = sum(layer.cycles for layer in layers)
+    hz = target.clock_mhz * 1e6
+    invoke_ms = invoke_cycles / hz * 1e3
+    # The front-end is plain scalar C: it runs at the core's reference-kernel factor.
+    fe_cpi, _ = cost_model.cycles_per_instr(target.core, cost_model.REFERENCE)
+    fe_ms = frontend_instr["instructions"] * fe_cpi / hz * 1e3
+    hop_ms = config.hop / SAMPLE_RATE * 1e3
+    latency_ms = invoke_ms + fe_ms
+    fe_share = fe_ms / hop_ms
+    # Decide every k hops: the front-end must still run every hop, the model once per k hops.
+    min_hops = math.ceil(invoke_ms / (hop_ms * (1.0 - fe_share))) if fe_share < 1.0 else None
+    flash = memory.flash_terms(graph, config, library)
+    ram = memory.ram_terms(arena_bytes, graph.layers, config, library)
+    flash_bytes, ram_bytes = sum(flash.values()), sum(ram.values())
+    return {
+        "target": target.to_dict(),
+        "library": library,
+        "library_label": cost_model.LIBRARY_LABELS[library],
+        "cycles_per_instruction": round(cpi, 4),
+        "cost_model": provenance,
+        "invoke_instructions": round(sum(layer.instructions for layer in layers)),
+        "invoke_cycles": round(invoke_cycles),
+        "invoke_ms": invoke_ms,
+        "frontend_ms_per_frame": fe_ms,
+        "frontend_ms_per_clip": fe_ms * config.n_frames,
+        "latency_ms": latency_ms,
+        "first_decision_ms": invoke_ms + fe_ms * config.n_frames,
+        "hop_ms": hop_ms,
+        "duty_cycle_every_hop": latency_ms / hop_ms,
+        "realtime_every_hop": latency_ms <= hop_ms,
+        "min_hops_between_decisions": max(min_hops, 1) if min_hops is not None else None,
+        "flash_terms": flash,
+        "flash_bytes": flash_bytes,
+        "flash_capacity_bytes": target.flash_bytes,
+        "flash_margin_bytes": target.flash_bytes - flash_bytes,
+        "ram_terms": ram,
+        "ram_bytes": ram_bytes,
+        "ram_capacity_bytes": target.sram_bytes,
+        "ram_margin_bytes": target.sram_bytes - ram_bytes,
+        "fits": flash_bytes <= target.flash_bytes and ram_bytes <= target.sram_bytes,
+        "unmodelled_ops": sorted({layer.op for layer in layers if not layer.modelled}),
+        "layers": [layer.to_dict() for layer in layers],
+    }
+
+
+def estimate(graph: Graph, arena_bytes: int, config: MfccConfig, targets: list[Target],
+             firmware_results=None) -> dict:
+    """The estimates for every target (the body of mcu/estimates.json without provenance)."""
+    fe = frontend_instructions_per_frame(config, firmware_results)
+    return {
+        "config": config.name,
+        "model": {"model_bytes": graph.model_bytes, "input_shape": graph.input_shape,
+                  "input_dtype": graph.input_dtype, "ops": graph.op_names, "total_macs": graph.total_macs,
+                  "arena_bytes": int(arena_bytes)},
+        "frontend": {"instructions_per_frame": fe["instructions"], "source": fe["source"],
+                     "frames_per_clip": config.n_frames, "hop_samples": config.hop},
+        "targets": {t.name: estimate_target(graph, arena_bytes, config, t, fe) for t in targets},
+    }

@@ -1,0 +1,82 @@
+"""Front-end (fixed-point MFCC) cost per frame: measured instruction count if the firmware has one, else analytic.
+
+The firmware benchmark (benchmarks/results/firmware.json, written by the firmware engineer) holds
+executed instruction counts of the C front-end per configuration. Its exact layout is not part of
+the contracts yet, so it is read defensively: a numeric value under a key that mentions both
+"instruction" and "frame", inside an entry that names this configuration. Without one, the cost is
+counted from the algorithm of dadarts.frontend.fixed (Q31 window, N/2-point complex radix-2 FFT
+with Q31 twiddles, int64 power and mel sums, table log2, Q15 DCT, folded normalisation), and the
+result says it is an estimate. Instructions become cycles with the core's factor for plain C code
+(the reference-kernel factor of cost_model): the front-end is scalar integer C.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from ..frontend.spec import MfccConfig
+
+FIRMWARE_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "firmware.json"
+
+
+def analytic_instructions_per_frame(config: MfccConfig) -> float:
+    """M-profile instructions for one frame of the fixed-point MFCC (see module doc)."""
+    n = config.n_fft
+    half = n // 2
+    stages = int(math.log2(half))
+    mel_weights = _mel_weight_count(config)
+    return (
+        300                                 # call, block exponent scan setup, loop control
+        + config.window * 3                 # block exponent: max |x| over the window
+        + config.window * 6                 # Hann multiply (int16 x Q31 -> 64-bit, shift)
+        + half * 6                          # bit-reversed load
+        + (half // 2) * stages * 22         # radix-2 butterflies: 4 SMULL + adds + shifts each
+        + half * 26                         # real-FFT split with Q31 twiddles
+        + (half + 1) * 8                    # power |X|^2 in int64, >> POWER_SHIFT
+        + mel_weights * 6                   # sparse Q15 mel weights, int64 accumulation
+        + config.n_mels * 30                # log2: leading bit + table interpolation
+        + config.n_mfcc * config.n_mels * 4     # Q15 DCT, int64 SMLAL
+        + config.n_mfcc * 15                # folded normalisation to int8
+        + (config.window - config.hop) * 2  # slide the window by one hop
+    )
+
+
+def _mel_weight_count(config: MfccConfig) -> int:
+    from ..frontend.fixed import _sparse_mel
+    _, lengths, _ = _sparse_mel(config.n_fft, config.n_mels)
+    return int(lengths.sum())
+
+
+def _find_measured(obj, config_name: str, in_config: bool = False, path: str = "") -> tuple[float, str] | None:
+    if isinstance(obj, dict):
+        here = in_config or obj.get("config") == config_name
+        if here:
+            for k, v in obj.items():
+                key = str(k).lower()
+                if isinstance(v, (int, float)) and not isinstance(v, bool) and "instruction" in key and "frame" in key:
+                    return float(v), f"{path}/{k}"
+        for k, v in obj.items():
+            found = _find_measured(v, config_name, here or str(k) == config_name, f"{path}/{k}")
+            if found:
+                return found
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            found = _find_measured(v, config_name, in_config, f"{path}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def frontend_instructions_per_frame(config: MfccConfig, firmware_results: Path | None = None) -> dict:
+    """{"instructions": n, "source": "measured: ..." | "analytic estimate"} for one frame."""
+    path = Path(firmware_results) if firmware_results else FIRMWARE_RESULTS
+    if path.is_file():
+        try:
+            found = _find_measured(json.loads(path.read_text()), config.name)
+        except (OSError, json.JSONDecodeError):
+            found = None
+        if found and found[0] > 0:
+            return {"instructions": found[0], "source": f"measured: {path.name}{found[1]}"}
+    return {"instructions": float(analytic_instructions_per_frame(config)),
+            "source": "analytic estimate (no measured count for this configuration in benchmarks/results/firmware.json)"}

@@ -1,0 +1,121 @@
+"""Flash and RAM of the KWS firmware on a target, term by term.
+
+flash = model bytes + TFLM core + kernel code of the ops the model uses (+ CMSIS-NN) + libc
+        + front-end code and tables + application
+RAM   = TFLM arena (measured) + CMSIS-NN scratch + front-end state + feature ring + audio buffer
+        + stack allowance + application data
+
+Code sizes are estimates for an arm-none-eabi-gcc -Os build, split from one measured firmware (the
+issue's micro_speech build on M4 + CMSIS-NN: TFLM core + reference ops 69.6 KB, CMSIS-NN 35.8 KB,
+newlib-nano 12.7 KB, stack high-water 2.2 KB); docs/mcu_eval.md gives each figure's reasoning.
+Front-end tables and state are exact: computed from the same generator the firmware uses.
+"""
+from __future__ import annotations
+
+from ..frontend.spec import MfccConfig
+from .graph import Graph, Layer
+from .cost_model import CMSIS_DSP, CMSIS_MVE, CMSIS_SCALAR, REFERENCE
+
+KB = 1024
+
+# TFLM core: interpreter, allocator, memory planner, flatbuffer access, op resolver, logging.
+TFLM_CORE_BYTES = int(54.6 * KB)
+# Reference kernel code per builtin op (int8 paths plus the shared quantisation helpers it pulls in).
+REFERENCE_OP_BYTES = {
+    "CONV_2D": 6 * KB, "DEPTHWISE_CONV_2D": 6 * KB, "FULLY_CONNECTED": 4 * KB, "SOFTMAX": 4 * KB,
+    "RESHAPE": 1 * KB, "SQUEEZE": 1 * KB, "EXPAND_DIMS": 1 * KB, "AVERAGE_POOL_2D": 3 * KB,
+    "MAX_POOL_2D": 3 * KB, "MEAN": 8 * KB, "ADD": 6 * KB, "SUB": 5 * KB, "MUL": 5 * KB,
+    "QUANTIZE": 4 * KB, "DEQUANTIZE": 3 * KB, "PAD": 3 * KB, "CONCATENATION": 3 * KB,
+    "TRANSPOSE": 3 * KB, "STRIDED_SLICE": 3 * KB, "RELU": 2 * KB, "RELU6": 2 * KB,
+    "LOGISTIC": 4 * KB, "TANH": 4 * KB, "HARD_SWISH": 4 * KB, "LEAKY_RELU": 2 * KB,
+}
+OTHER_OP_BYTES = 4 * KB
+# Extra CMSIS-NN code per op family (the wrapper links every path it may choose at run time).
+CMSIS_OP_BYTES = {
+    "CONV_2D": 16 * KB, "DEPTHWISE_CONV_2D": 14 * KB, "FULLY_CONNECTED": 8 * KB, "SOFTMAX": 4 * KB,
+    "AVERAGE_POOL_2D": 4 * KB, "MAX_POOL_2D": 4 * KB, "ADD": 4 * KB, "MUL": 4 * KB,
+}
+CMSIS_COMMON_BYTES = int(9.8 * KB)     # requantisation, mat-mult helpers shared by the kernels
+LIBC_BYTES = int(12.7 * KB)            # newlib-nano
+FRONTEND_CODE_BYTES = 6 * KB           # kws_frontend.c + feature provider (FFT, mel, log, DCT)
+APPLICATION_BYTES = 16 * KB            # startup, vector table, HAL/audio driver, recogniser, responder
+
+STACK_BYTES = 4 * KB                   # 2.2 KB high-water measured, rounded up with margin
+APPLICATION_RAM_BYTES = 2 * KB         # HAL state, recogniser history, libc data/bss
+
+
+def kernel_code_bytes(op_names: list[str], library: str) -> tuple[int, int]:
+    """(TFLM kernel bytes, CMSIS-NN bytes) for the distinct ops a model uses."""
+    tflm = sum(REFERENCE_OP_BYTES.get(op, OTHER_OP_BYTES) for op in op_names)
+    if library == REFERENCE:
+        return tflm, 0
+    cmsis = [CMSIS_OP_BYTES[op] for op in op_names if op in CMSIS_OP_BYTES]
+    # Helium builds carry the MVE variants instead of the DSP ones; sizes are similar.
+    return tflm, (sum(cmsis) + CMSIS_COMMON_BYTES) if cmsis else 0
+
+
+def frontend_table_bytes(config: MfccConfig) -> int:
+    """Bytes of the generated front-end tables (dadarts.frontend.fixed.make_tables) for `config`."""
+    from ..frontend.fixed import make_tables
+    # Table sizes depend only on the configuration, not on the normalisation values.
+    t = make_tables(config, [0.0] * config.n_mfcc, [1.0] * config.n_mfcc, 0.1, 0)
+    arrays = (t.window_q31, t.twiddle_cos, t.twiddle_sin, t.bitrev, t.mel_start, t.mel_length,
+              t.mel_weights, t.dct_q15, t.log2_table, t.norm_mult, t.norm_shift, t.norm_bias)
+    return int(sum(a.nbytes for a in arrays)) + 64      # + the kws_frontend_tables_t struct
+
+
+def frontend_state_bytes(config: MfccConfig) -> int:
+    """kws_frontend_t sized for this configuration (KWS_FE_MAX_* set to its window/FFT/mels)."""
+    return 16 + 2 * config.window + 8 * (config.n_fft // 2 + 1) + 4 * config.n_mels
+
+
+def cmsis_scratch_bytes(layers: list[Layer], library: str) -> int:
+    """Largest CMSIS-NN scratch buffer (TFLM plans one per op; the largest bounds the extra)."""
+    if library == REFERENCE:
+        return 0
+    best = 0
+    for layer in layers:
+        kh, kw = (layer.kernel + [1, 1])[:2]
+        if layer.op == "CONV_2D":
+            fast_1x1 = layer.kernel == [1, 1] and layer.stride in ([1, 1], []) and layer.in_ch % 4 == 0
+            # arm_convolve_s8_get_buffer_size: im2col of two columns as int16.
+            need = 0 if fast_1x1 else 2 * layer.in_ch * kh * kw * 2
+        elif layer.op == "DEPTHWISE_CONV_2D" and layer.multiplier == 1 and library in (CMSIS_DSP, CMSIS_MVE):
+            # arm_depthwise_conv_s8_opt_get_buffer_size: one int16 im2col column (MVE: 4 columns int8).
+            three = layer.kernel == [3, 3] and library == CMSIS_DSP
+            need = 0 if three else (layer.in_ch * kh * kw * (2 if library == CMSIS_DSP else 4))
+        elif layer.op == "FULLY_CONNECTED" and library == CMSIS_MVE:
+            need = 4 * layer.out_ch      # kernel sums
+        elif layer.op in ("AVERAGE_POOL_2D",) and library != CMSIS_SCALAR:
+            need = 4 * layer.in_ch       # int32 accumulators per channel
+        else:
+            need = 0
+        best = max(best, need)
+    return best
+
+
+def flash_terms(graph: Graph, config: MfccConfig, library: str) -> dict[str, int]:
+    tflm_ops, cmsis = kernel_code_bytes(graph.op_names, library)
+    return {
+        "model": graph.model_bytes,
+        "tflm_core": TFLM_CORE_BYTES,
+        "tflm_kernels": tflm_ops,
+        "cmsis_nn": cmsis,
+        "libc": LIBC_BYTES,
+        "frontend_code": FRONTEND_CODE_BYTES,
+        "frontend_tables": frontend_table_bytes(config),
+        "application": APPLICATION_BYTES,
+    }
+
+
+def ram_terms(arena_bytes: int, layers: list[Layer], config: MfccConfig, library: str) -> dict[str, int]:
+    return {
+        "tflm_arena": int(arena_bytes),
+        "cmsis_scratch": cmsis_scratch_bytes(layers, library),
+        "frontend_state": frontend_state_bytes(config),
+        "feature_ring": config.n_frames * config.n_mfcc,          # int8 frames, the model input's source
+        "audio_buffer": 2 * 2 * config.hop,                        # int16 DMA double buffer of one hop
+        "stack": STACK_BYTES,
+        "application": APPLICATION_RAM_BYTES,
+    }
+
