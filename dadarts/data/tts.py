@@ -20,6 +20,9 @@ from ..frontend.spec import SAMPLE_RATE
 ESPEAK_ACCENTS = ("en", "en-us", "en-029", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
                   "en-gb-x-rp", "en-us-nyc")
 PICO_VOICES = ("en-US", "en-GB")
+# "Demonic" crashes libespeak-ng 1.52 (segfault in the wave generator); names with spaces can't be
+# selected with espeak_SetVoiceByName.
+_BROKEN_VARIANTS = {"Demonic"}
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -41,7 +44,8 @@ class Voice:
 def espeak_variants() -> list[str]:
     import espeakng_loader
     vdir = Path(espeakng_loader.get_data_path()) / "voices" / "!v"
-    return sorted(p.name for p in vdir.iterdir() if p.is_file())
+    return sorted(p.name for p in vdir.iterdir()
+                  if p.is_file() and " " not in p.name and p.name not in _BROKEN_VARIANTS)
 
 
 def all_voices(pico_personas: int = 6) -> list[Voice]:

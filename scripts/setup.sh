@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs everything dadarts needs into ./.venv (and, as root, the Cortex-M cross compiler and QEMU).
+# Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3}
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  echo "setup: dadarts needs Python 3.11 or newer; set PYTHON=/path/to/python3.11" >&2
+  exit 1
+fi
+
+# Firmware tests build for the host with cmake/gcc and for a Cortex-M4 under QEMU.
+APT_PACKAGES="cmake gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm"
+missing=""
+for tool in cmake gcc arm-none-eabi-gcc qemu-system-arm; do
+  command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing$missing with apt-get"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $APT_PACKAGES >/dev/null
+  else
+    echo "setup: missing$missing; install: sudo apt-get install $APT_PACKAGES (firmware tests skip without them)" >&2
+  fi
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.dadarts-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  touch "$stamp"
+fi
+echo "setup: ready ($(.venv/bin/python -c 'import torch, tensorflow as tf; print(f"torch {torch.__version__}, tensorflow {tf.__version__}")' 2>/dev/null))"
