@@ -1,0 +1,33 @@
+"""`dadarts export RUN [--int8]`: convert a trained run for the microcontroller and verify every step."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run directory with train/model.pt and train/frontend.json")
+    p.add_argument("--int8", action="store_true",
+                   help="also write the full-integer int8 model, check it in TFLite Micro and generate export/firmware/")
+    p.add_argument("--calibration-samples", type=int, default=200, metavar="N",
+                   help="training clips used to calibrate the int8 quantisation (default 200)")
+    p.add_argument("--max-int8-drop", type=float, default=None, metavar="PP",
+                   help="fail when int8 test accuracy is more than PP percentage points below float")
+    p.add_argument("--tflm-samples", type=int, default=256, metavar="N",
+                   help="test clips compared between TFLite Micro and the reference kernels (default 256)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (conversion runs on the CPU)")
+
+
+def run(args) -> int:
+    from ..errors import UserError
+    from .pipeline import ExportOptions, export_run
+
+    if args.calibration_samples < 1:
+        raise UserError("--calibration-samples must be at least 1.")
+    if args.tflm_samples < 1:
+        raise UserError("--tflm-samples must be at least 1.")
+    if args.max_int8_drop is not None and not args.int8:
+        raise UserError("--max-int8-drop compares int8 with float: add --int8.")
+    options = ExportOptions(int8=args.int8, calibration_samples=args.calibration_samples,
+                            max_int8_drop=args.max_int8_drop, tflm_samples=args.tflm_samples)
+    export_run(args.run, options, args._argv, device=args.device)
+    return 0
