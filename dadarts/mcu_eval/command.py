@@ -22,7 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="kernel library the firmware links (default: each target's own, normally cmsis-nn)")
     p.add_argument("--layers", action="store_true", help="print the per-layer cycle breakdown for each target")
     p.add_argument("--firmware-results", metavar="JSON",
-                   help="measured front-end instruction counts (default benchmarks/results/firmware.json)")
+                   help="measured front-end instruction counts (default: RUN/run.json from 'dadarts firmware build', "
+                        "then benchmarks/results/firmware.json)")
 
 
 def _read_report(path) -> dict:
@@ -81,7 +82,7 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
             raise
         arena_bytes, arena_info = fallback, {"total_bytes": fallback, "method": "export/report.json tflm.arena_bytes"}
     arena_info["export_report_bytes"] = _report_arena(report)
-    body = estimate(graph, arena_bytes, config, targets, firmware_results)
+    body = estimate(graph, arena_bytes, config, targets, firmware_results, run.run_json)
     body["model"]["arena"] = arena_info
     body["model"]["path"] = str(run.tflite_int8)
     write_json_atomic(run.estimates, body, kind="mcu_estimates")

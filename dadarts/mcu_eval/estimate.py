@@ -68,9 +68,9 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig, target: 
 
 
 def estimate(graph: Graph, arena_bytes: int, config: MfccConfig, targets: list[Target],
-             firmware_results=None) -> dict:
+             firmware_results=None, run_json=None) -> dict:
     """The estimates for every target (the body of mcu/estimates.json without provenance)."""
-    fe = frontend_instructions_per_frame(config, firmware_results)
+    fe = frontend_instructions_per_frame(config, firmware_results, run_json)
     return {
         "config": config.name,
         "model": {"model_bytes": graph.model_bytes, "input_shape": graph.input_shape,

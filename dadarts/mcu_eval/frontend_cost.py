@@ -1,9 +1,10 @@
 """Front-end (fixed-point MFCC) cost per frame: measured instruction count if the firmware has one, else analytic.
 
-The firmware benchmark (benchmarks/results/firmware.json, written by the firmware engineer) holds
-executed instruction counts of the C front-end per configuration. Its exact layout is not part of
-the contracts yet, so it is read defensively: a numeric value under a key that mentions both
-"instruction" and "frame", inside an entry that names this configuration. Without one, the cost is
+Measured counts come first from the run itself (`dadarts firmware build RUN --target cortex-m4`
+records instructions_per_frame of the emulated Cortex-M4 front-end in run.json), then from the
+firmware benchmark (benchmarks/results/firmware.json). Neither layout is part of the contracts, so
+both are read defensively: a numeric value under a key that mentions both "instruction" and
+"frame", inside an entry that names this configuration. Without one, the cost is
 counted from the algorithm of dadarts.frontend.fixed (Q31 window, N/2-point complex radix-2 FFT
 with Q31 twiddles, int64 power and mel sums, table log2, Q15 DCT, folded normalisation), and the
 result says it is an estimate. Instructions become cycles with the core's factor for plain C code
@@ -68,10 +69,14 @@ def _find_measured(obj, config_name: str, in_config: bool = False, path: str = "
     return None
 
 
-def frontend_instructions_per_frame(config: MfccConfig, firmware_results: Path | None = None) -> dict:
+def frontend_instructions_per_frame(config: MfccConfig, firmware_results: Path | None = None,
+                                    run_json: Path | None = None) -> dict:
     """{"instructions": n, "source": "measured: ..." | "analytic estimate"} for one frame."""
-    path = Path(firmware_results) if firmware_results else FIRMWARE_RESULTS
-    if path.is_file():
+    candidates = [Path(run_json)] if run_json else []
+    candidates.append(Path(firmware_results) if firmware_results else FIRMWARE_RESULTS)
+    for path in candidates:
+        if not path.is_file():
+            continue
         try:
             found = _find_measured(json.loads(path.read_text()), config.name)
         except (OSError, json.JSONDecodeError):
