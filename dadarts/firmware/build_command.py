@@ -1,0 +1,101 @@
+"""`dadarts firmware build RUN --target host|qemu-m4`: build the firmware from the run's export and run it.
+
+Builds the fixed-point front-end, the application parts and (with --tflm-root) the TFLM application
+from RUN/export/firmware, then runs what was built: on the host the application parts' tests and the
+front-end against the Python reference; on the emulated Cortex-M4 the front-end under QEMU with its
+instruction count. With --tflm-root and --wav the keyword application runs on the WAV file.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+from pathlib import Path
+
+from ..errors import UserError
+
+TARGET_HELP = "host: gcc on this machine; qemu-m4: arm-none-eabi-gcc for QEMU mps2-an386 (Cortex-M4F)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run directory with export/firmware (from `dadarts export RUN --int8`)")
+    p.add_argument("--target", choices=["host", "qemu-m4"], default="host", help=TARGET_HELP)
+    p.add_argument("--tflm-root", metavar="DIR",
+                   help="TFLite Micro tree + library built with TFLM's own tools; adds the keyword application")
+    p.add_argument("--wav", metavar="FILE", help="with --tflm-root: run the application on this 16 kHz mono WAV")
+
+
+def firmware_dir(run) -> Path:
+    """RUN/firmware: builds and the bench report of the firmware stage."""
+    return run.root / "firmware"
+
+
+def check_clip():
+    """One deterministic second of audio (chirp + noise + silence) for the build's self-check."""
+    import numpy as np
+    rng = np.random.default_rng(7)
+    t = np.arange(16000) / 16000
+    x = 9000 * np.sin(2 * np.pi * (200 * t + 1500 * t ** 2)) * (t < 0.6) + rng.normal(0, 40, 16000)
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)[None]
+
+
+def run_app(build_dir: Path, target: str, wav: Path) -> str:
+    from .build import QEMU_ARGS
+    if target == "host":
+        cmd, cwd = [str(build_dir / "kws_app"), str(wav.resolve())], None
+    else:
+        semi = f"enable=on,target=native,arg=kws_app,arg={wav.name}"
+        cmd, cwd = [*QEMU_ARGS, "-semihosting-config", semi, "-kernel", str(build_dir / "kws_app.elf")], wav.parent
+    r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
+    if r.returncode != 0:
+        raise UserError(f"The keyword application failed on {wav} (status {r.returncode}): {r.stdout.strip()} {r.stderr.strip()}")
+    return r.stdout
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from ..frontend import fixed
+    from ..rundir import record_run
+    from . import build, runio
+
+    if args.wav and not args.tflm_root:
+        raise UserError("--wav runs the keyword application, which needs --tflm-root (see docs/firmware.md).")
+    if args.wav and not Path(args.wav).is_file():
+        raise UserError(f"{args.wav} does not exist: give a 16 kHz mono 16-bit WAV file.")
+    inputs = runio.load_inputs(args.run)
+    config = inputs.config
+    build_dir = build.cmake_build(inputs.tables_dir, firmware_dir(inputs.run) / f"build-{args.target}",
+                                  args.target, tflm_root=args.tflm_root)
+    print(f"built {config} front-end for {args.target} in {build_dir}")
+    pcm = check_clip()
+    expected = fixed.features(pcm[0], inputs.tables)
+    result = {"target": args.target, "build_dir": str(build_dir), "config": config.name}
+    if args.target == "host":
+        r = subprocess.run(["ctest", "--output-on-failure"], cwd=build_dir, capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            raise UserError(f"The firmware's host tests failed: {r.stdout.strip().splitlines()[-1]} (run ctest in {build_dir}).")
+        print("host tests (recogniser, feature provider, audio provider): passed")
+        got = build.run_frontend_host(build_dir, pcm, 16000, config.n_mfcc, repeat=20)
+        result["us_per_frame"] = got.us_per_frame
+    else:
+        got, status = build.run_frontend_qemu(build_dir, pcm, 16000, config.n_mfcc, expected=expected)
+        if status not in (0, 1):
+            raise UserError(f"The Cortex-M4 front-end did not run under QEMU (status {status}): {got.log.strip()}")
+        result["instructions_per_frame"] = got.instructions_per_frame
+    same = got.features.shape == expected.shape and bool(np.array_equal(got.features, expected))
+    result["bit_exact"] = same
+    if not same:
+        raise UserError(f"The C front-end ({args.target}) differs from the Python fixed-point reference on the "
+                        f"check clip: the generated tables do not match this dadarts; re-run the export.")
+    timing = (f"{result['us_per_frame']:.1f} us/frame on this host" if args.target == "host"
+              else f"{result['instructions_per_frame']:,} instructions/frame on the emulated Cortex-M4")
+    print(f"front-end: {expected.shape[0]} frames bit-exact with the Python reference, {timing}")
+    if args.wav:
+        out = run_app(build_dir, args.target, Path(args.wav))
+        print(out.rstrip())
+        result["app_output"] = out
+    elif args.tflm_root:
+        print(f"keyword application built: {build_dir / ('kws_app' if args.target == 'host' else 'kws_app.elf')}")
+    record_run(inputs.run, f"firmware_build_{args.target.replace('-', '_')}", args._argv, **{
+        k: v for k, v in result.items() if k != "app_output"})
+    return 0
