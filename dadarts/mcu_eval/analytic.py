@@ -186,10 +186,14 @@ def trace_torch(model, input_shape) -> TorchGraph:
                       const_tensors=stats["tensors"], peak_activation_bytes=stats["peak"])
 
 
-def estimate_from_torch(model, config: MfccConfig, target: Target | str, firmware_results=None) -> dict:
-    """latency_ms, ram_bytes, flash_bytes (+ details) of a torch KWS network on one target."""
+def estimate_from_torch(model, config: MfccConfig, target: Target | str, firmware_results=None,
+                        input_shape=None) -> dict:
+    """latency_ms, ram_bytes, flash_bytes (+ details) of a torch KWS network on one target.
+
+    input_shape: (T, F) the network takes, when it is not the configuration's own feature shape.
+    """
     target = get_target(target) if isinstance(target, str) else target
-    tg = trace_torch(model, config.shape)
+    tg = trace_torch(model, input_shape or config.shape)
     graph = tg.graph()
     library = cost_model.library_for(target)
     costs = cost_model.estimate_layers(graph.layers, target)
