@@ -207,6 +207,8 @@ def log_mel_q16(frames: np.ndarray, t: FixedTables) -> np.ndarray:
         ur, ui, vr, vi = re[:, top], im[:, top], re[:, bot], im[:, bot]
         tr = (vr * wc + vi * ws) >> 32
         ti = (vi * wc - vr * ws) >> 32
+        one = np.tile(j == 0, m // size)                        # twiddle exactly 1: t = v/2, no multiply
+        tr[:, one], ti[:, one] = vr[:, one] >> 1, vi[:, one] >> 1
         hr, hi = ur >> 1, ui >> 1
         re[:, top], im[:, top] = hr + tr, hi + ti
         re[:, bot], im[:, bot] = hr - tr, hi - ti

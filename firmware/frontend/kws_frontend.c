@@ -29,14 +29,19 @@ void kws_frontend_reset(kws_frontend_t *fe)
     memset(fe->samples, 0, sizeof(fe->samples));
 }
 
+/* Number of significant bits of v (0 for 0): one CLZ instruction on Cortex-M3 and up. */
 static int bit_length32(uint32_t v)
 {
+#if defined(__GNUC__) || defined(__clang__)
+    return v ? 32 - __builtin_clz(v) : 0;
+#else
     int n = 0;
     while (v) {
         v >>= 1;
         n++;
     }
     return n;
+#endif
 }
 
 static int bit_length64(uint64_t v)
@@ -100,7 +105,17 @@ static void fft_q31(kws_frontend_t *fe)
     kws_fe_bin_t *a = fe->work;
     for (int size = 2, step = n / 2; size <= m; size *= 2, step /= 2) {
         const int half = size / 2;
-        for (int j = 0; j < half; j++) {
+        /* j = 0: the twiddle is exactly 1, so t = v/2 without a multiply. */
+        for (int start = 0; start < m; start += size) {
+            kws_fe_bin_t *u = &a[start], *v = &a[start + half];
+            const int32_t tr = v->c[0] >> 1, ti = v->c[1] >> 1;
+            const int32_t hr = u->c[0] >> 1, hi = u->c[1] >> 1;
+            u->c[0] = hr + tr;
+            u->c[1] = hi + ti;
+            v->c[0] = hr - tr;
+            v->c[1] = hi - ti;
+        }
+        for (int j = 1; j < half; j++) {
             const int32_t wc = t->twiddle_cos[j * step], ws = t->twiddle_sin[j * step];
             for (int start = j; start < m; start += size) {
                 kws_fe_bin_t *u = &a[start], *v = &a[start + half];
@@ -197,8 +212,13 @@ int kws_frontend_process(kws_frontend_t *fe, const int16_t *hop_samples, int8_t 
 {
     const kws_frontend_tables_t *t = fe->t;
     const int keep = t->window - t->hop;
-    memmove(fe->samples, fe->samples + t->hop, (size_t)keep * sizeof(int16_t));
-    memcpy(fe->samples + keep, hop_samples, (size_t)t->hop * sizeof(int16_t));
+    /* Plain loops: newlib-nano's memmove copies byte by byte, which cost ~4 k instructions a frame. */
+    for (int i = 0; i < keep; i++) {
+        fe->samples[i] = fe->samples[i + t->hop];
+    }
+    for (int i = 0; i < t->hop; i++) {
+        fe->samples[keep + i] = hop_samples[i];
+    }
     if (fe->filled < t->window) {
         fe->filled += t->hop;
         if (fe->filled < t->window) {
