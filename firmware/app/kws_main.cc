@@ -3,6 +3,7 @@
 // argv[1]; under QEMU it is the first semihosting argument. A file shorter than one second is padded
 // with silence to a second, as the Python pipeline pads its clips, and the label of the last inference
 // is printed so that it can be compared with `dadarts` on the same file.
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 
@@ -31,6 +32,31 @@ kws_recognizer_t recognizer;
 int8_t ring[KWS_INPUT_FRAMES * KWS_INPUT_FEATURES];
 uint8_t is_keyword[KWS_NUM_LABELS];
 
+// The exported model ends in logits; the recogniser averages probabilities. TFLite's int8 softmax
+// output always has scale 1/256 and zero point -128, so such an output is used as it is.
+void probabilities(const int8_t *out, int8_t *prob)
+{
+    if (KWS_OUTPUT_SCALE == 0.00390625f && KWS_OUTPUT_ZERO_POINT == -128) {
+        for (int i = 0; i < KWS_NUM_LABELS; i++) {
+            prob[i] = out[i];
+        }
+        return;
+    }
+    float e[KWS_NUM_LABELS], top = -1e30f, sum = 0.0f;
+    for (int i = 0; i < KWS_NUM_LABELS; i++) {
+        e[i] = KWS_OUTPUT_SCALE * (float)(out[i] - KWS_OUTPUT_ZERO_POINT);
+        top = e[i] > top ? e[i] : top;
+    }
+    for (int i = 0; i < KWS_NUM_LABELS; i++) {
+        e[i] = std::exp(e[i] - top);
+        sum += e[i];
+    }
+    for (int i = 0; i < KWS_NUM_LABELS; i++) {
+        const int q = (int)(e[i] / sum * 255.0f + 0.5f);
+        prob[i] = (int8_t)(q - 128);
+    }
+}
+
 }  // namespace
 
 int main(int argc, char **argv)
@@ -53,7 +79,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < KWS_NUM_LABELS; i++) {
         is_keyword[i] = kLabels[i][0] != '_';   // _silence_ and _unknown_ never trigger
     }
-    const kws_recognizer_config_t cfg = {KWS_NUM_LABELS, 1000, 1500, 200, 3, KWS_OUTPUT_ZERO_POINT, is_keyword};
+    const kws_recognizer_config_t cfg = {KWS_NUM_LABELS, 1000, 1500, 200, 3, -128, is_keyword};
     if (kws_recognizer_init(&recognizer, &cfg) != 0) {
         std::printf("too many labels for the recogniser (KWS_MAX_LABELS)\n");
         return 2;
@@ -84,17 +110,19 @@ int main(int argc, char **argv)
         }
         inferences++;
         const int32_t now = (int32_t)(samples / 16);
+        int8_t prob[KWS_NUM_LABELS];
+        probabilities(kws_model_output(), prob);
         kws_detection_t d;
-        kws_recognizer_process(&recognizer, kws_model_output(), now, &d);
+        kws_recognizer_process(&recognizer, prob, now, &d);
         if (d.is_new) {
             kws_respond(now, kLabels[d.label], d.score);
         }
-        const int8_t *out = kws_model_output();
+        const int8_t *out = kws_model_output();   // the raw output orders labels without softmax ties
         last_label = 0;
         for (int i = 1; i < KWS_NUM_LABELS; i++) {
             last_label = out[i] > out[last_label] ? i : last_label;
         }
-        last_score = out[last_label] - KWS_OUTPUT_ZERO_POINT;
+        last_score = prob[last_label] + 128;
     }
     std::printf("inferences %d arena_used %lu\n", inferences, (unsigned long)kws_model_arena_used());
     if (last_label >= 0) {
