@@ -7,8 +7,10 @@ both are read defensively: a numeric value under a key that mentions both "instr
 "frame", inside an entry that names this configuration. Without one, the cost is
 counted from the algorithm of dadarts.frontend.fixed (Q31 window, N/2-point complex radix-2 FFT
 with Q31 twiddles, int64 power and mel sums, table log2, Q15 DCT, folded normalisation), and the
-result says it is an estimate. Instructions become cycles with the core's factor for plain C code
-(the reference-kernel factor of cost_model): the front-end is scalar integer C.
+result says it is an estimate. Its per-step coefficients were fitted to QEMU Cortex-M4 counts of
+firmware/frontend for the whole default data space (benchmarks/bench_mcu_eval.py --qemu).
+Instructions become cycles with the core's factor for plain C code (the reference-kernel factor of
+cost_model): the front-end is scalar integer C.
 """
 from __future__ import annotations
 
@@ -28,16 +30,16 @@ def analytic_instructions_per_frame(config: MfccConfig) -> float:
     stages = int(math.log2(half))
     mel_weights = _mel_weight_count(config)
     return (
-        300                                 # call, block exponent scan setup, loop control
-        + config.window * 3                 # block exponent: max |x| over the window
-        + config.window * 6                 # Hann multiply (int16 x Q31 -> 64-bit, shift)
-        + half * 6                          # bit-reversed load
-        + (half // 2) * stages * 22         # radix-2 butterflies: 4 SMULL + adds + shifts each
-        + half * 26                         # real-FFT split with Q31 twiddles
-        + (half + 1) * 8                    # power |X|^2 in int64, >> POWER_SHIFT
+        2400                                # call, block scaling, ring bookkeeping (fitted)
+        + config.window * 5                 # block exponent: max |x| over the window
+        + config.window * 10                # Hann multiply (int16 x Q31 -> 64-bit, shift)
+        + half * 10                         # bit-reversed load
+        + (half // 2) * stages * 36         # radix-2 butterflies: Q31 complex multiply in 64-bit, /2
+        + half * 43                         # real-FFT split with Q31 twiddles
+        + (half + 1) * 13                   # power |X|^2 in int64, >> POWER_SHIFT
         + mel_weights * 6                   # sparse Q15 mel weights, int64 accumulation
         + config.n_mels * 30                # log2: leading bit + table interpolation
-        + config.n_mfcc * config.n_mels * 4     # Q15 DCT, int64 SMLAL
+        + config.n_mfcc * config.n_mels * 5.5   # Q15 DCT, int64 multiply-accumulate
         + config.n_mfcc * 15                # folded normalisation to int8
         + (config.window - config.hop) * 2  # slide the window by one hop
     )
