@@ -187,3 +187,18 @@ def test_estimate_from_genotype_grows_with_the_network():
     # An M7 at 216 MHz runs the same network faster than an M4F at 120 MHz.
     m7 = estimate_from_genotype(GENOTYPE, "640/320/40", 12, 4, 3, "STM32F746G-DISCO")
     assert m7["invoke_ms"] < small["invoke_ms"]
+
+
+def test_frontend_cost_prefers_a_measured_count(tmp_path):
+    from dadarts.mcu_eval.frontend_cost import analytic_instructions_per_frame, frontend_instructions_per_frame
+    c40, c80, c640 = (MfccConfig.parse(s) for s in ("400/200/40", "400/200/80", "640/320/40"))
+    assert analytic_instructions_per_frame(c40) < analytic_instructions_per_frame(c80)
+    assert analytic_instructions_per_frame(c40) < analytic_instructions_per_frame(c640)
+    run_json = tmp_path / "run.json"
+    run_json.write_text(json.dumps({"schema": 1, "kind": "run", "stages": {"firmware_build_qemu_m4": {
+        "config": "400/200/40", "instructions_per_frame": 77777, "bit_exact": True}}}))
+    missing = tmp_path / "no_firmware.json"
+    got = frontend_instructions_per_frame(c40, missing, run_json)
+    assert got["instructions"] == 77777 and got["source"].startswith("measured")
+    other = frontend_instructions_per_frame(c640, missing, run_json)     # measured for another config only
+    assert other["source"].startswith("analytic") and other["instructions"] == analytic_instructions_per_frame(c640)
