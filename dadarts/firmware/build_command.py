@@ -51,6 +51,40 @@ def run_app(build_dir: Path, target: str, wav: Path) -> str:
     return r.stdout
 
 
+def python_label(inputs, wav: Path) -> tuple[str, list[str]]:
+    """The keyword the Python pipeline gives for `wav`: float MFCC, int8 quantisation, the int8 model."""
+    import numpy as np
+    import torch
+    from ai_edge_litert.interpreter import Interpreter
+
+    from ..data.wavio import BadWav, read_wav
+    from ..frontend import fixed
+    from ..frontend.mfcc import Mfcc
+    try:
+        pcm = read_wav(wav)
+    except BadWav as exc:
+        raise UserError(f"{exc}: give a 16 kHz mono 16-bit WAV file.") from None
+    with torch.no_grad():
+        mfcc = Mfcc(inputs.config)(torch.from_numpy(pcm[:16000])[None]).double().numpy()[0]
+    q = fixed.quantize(mfcc, inputs.mean, inputs.std, inputs.input_scale, inputs.input_zero_point)
+    it = Interpreter(model_path=str(inputs.run.tflite_int8))
+    it.allocate_tensors()
+    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    it.set_tensor(inp["index"], q.reshape(inp["shape"]))
+    it.invoke()
+    labels = app_labels(inputs.tables_dir)
+    return labels[int(np.argmax(it.get_tensor(out["index"]).ravel()))], labels
+
+
+def app_labels(tables_dir: Path) -> list[str]:
+    """Labels in model_settings.h (KWS_LABELS), the ones the application prints."""
+    import re
+    m = re.search(r"^#define KWS_LABELS \{(.*)\}\s*$", (tables_dir / "model_settings.h").read_text(), re.MULTILINE)
+    if not m:
+        raise UserError(f"{tables_dir / 'model_settings.h'} has no KWS_LABELS: re-run the export.")
+    return re.findall(r'"((?:[^"\\]|\\.)*)"', m.group(1))
+
+
 def run(args) -> int:
     import numpy as np
 
@@ -93,9 +127,13 @@ def run(args) -> int:
     if args.wav:
         out = run_app(build_dir, args.target, Path(args.wav))
         print(out.rstrip())
-        result["app_output"] = out
+        last = [line.split()[1] for line in out.splitlines() if line.startswith("last ")]
+        expected_label, _ = python_label(inputs, Path(args.wav))
+        result.update(app_label=last[-1] if last else None, python_label=expected_label,
+                      same_label=bool(last) and last[-1] == expected_label)
+        print(f"firmware: {result['app_label']}, Python pipeline: {expected_label} "
+              f"({'same keyword' if result['same_label'] else 'DIFFERENT'})")
     elif args.tflm_root:
         print(f"keyword application built: {build_dir / ('kws_app' if args.target == 'host' else 'kws_app.elf')}")
-    record_run(inputs.run, f"firmware_build_{args.target.replace('-', '_')}", args._argv, **{
-        k: v for k, v in result.items() if k != "app_output"})
+    record_run(inputs.run, f"firmware_build_{args.target.replace('-', '_')}", args._argv, **result)
     return 0

@@ -1,0 +1,57 @@
+"""The whole firmware with TFLite Micro: kws_app on a WAV reports the keyword the Python pipeline reports.
+
+Needs a TFLM tree built by hand with TFLM's own tools (docs/firmware.md): set DADARTS_TFLM_ROOT (host
+library) and, for the emulated Cortex-M4, DADARTS_TFLM_ROOT_M4. Skipped otherwise.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from dadarts.firmware import build
+
+HOST_ROOT = os.environ.get("DADARTS_TFLM_ROOT")
+M4_ROOT = os.environ.get("DADARTS_TFLM_ROOT_M4")
+
+
+def _export_c_files(run):
+    """What `dadarts export` writes next to the front-end tables: model_data.* and model_settings.h."""
+    from ai_edge_litert.interpreter import Interpreter
+    from dadarts.export.carrays import ModelSettings, write_firmware_files
+    from dadarts.export.tflite_graph import op_names, read_ops
+    from dadarts.export.tflm_check import measure_arena
+    model = run.tflite_int8.read_bytes()
+    it = Interpreter(model_path=str(run.tflite_int8))
+    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    from test_firmware_commands import CONFIG, WORDS
+    settings = ModelSettings(run_name=run.root.name, source=str(run.root), input_shape=[int(v) for v in inp["shape"]],
+                             input_scale=float(inp["quantization"][0]), input_zero_point=int(inp["quantization"][1]),
+                             output_scale=float(out["quantization"][0]), output_zero_point=int(out["quantization"][1]),
+                             labels=sorted(WORDS), config=CONFIG.name,
+                             arena_measured_bytes=int(measure_arena(model)["total_bytes"]),
+                             ops=op_names(read_ops(model)))
+    write_firmware_files(run.firmware, model, settings)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target,root", [("host", HOST_ROOT), ("qemu-m4", M4_ROOT)])
+def test_kws_app_reports_the_python_keyword(target, root, tmp_path, capsys):
+    if not root:
+        pytest.skip(f"set DADARTS_TFLM_ROOT{'_M4' if target != 'host' else ''} to a TFLM tree built with TFLM's tools")
+    if build.missing_tools(target):
+        pytest.skip(f"needs {build.missing_tools(target)}")
+    import argparse
+
+    from dadarts.firmware import build_command
+    from test_firmware_commands import _fake_run
+    run = _fake_run(tmp_path)
+    _export_c_files(run)
+    wav = sorted((tmp_path / "data" / "high").glob("*.wav"))[0]
+    p = argparse.ArgumentParser()
+    build_command.add_arguments(p)
+    args = p.parse_args([str(run.root), "--target", target, "--tflm-root", root, "--wav", str(wav)])
+    args._argv = ["firmware", "build"]
+    assert build_command.run(args) == 0
+    out = capsys.readouterr().out
+    assert "same keyword" in out and "last high" in out, out
