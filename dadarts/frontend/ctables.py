@@ -23,11 +23,9 @@ def _c_string(text: str) -> str:
     return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
 
 
-def _array(ctype: str, name: str, values: np.ndarray, per_line: int = 8, suffix: str = "") -> str:
-    vals = [f"{int(v)}{suffix}" if not suffix.startswith("INT64") else f"INT64_C({int(v)})"
-            for v in np.asarray(values).ravel()]
-    if not vals:
-        vals = ["0"]
+def _array(ctype: str, name: str, values: np.ndarray, per_line: int = 8) -> str:
+    wrap = "INT64_C({})" if ctype == "int64_t" else "{}"
+    vals = [wrap.format(int(v)) for v in np.asarray(values).ravel()] or ["0"]
     lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
     body = ",\n    ".join(lines)
     return f"static const {ctype} {name}[{len(vals)}] = {{\n    {body}\n}};\n"
@@ -86,7 +84,7 @@ def _source(t: FixedTables, source: str) -> str:
         _array("int32_t", "log2_table", t.log2_table, 8),
         _array("int32_t", "norm_mult", t.norm_mult, 6),
         _array("uint8_t", "norm_shift", t.norm_shift, 16),
-        _array("int64_t", "norm_bias", t.norm_bias, 4, suffix="INT64"),
+        _array("int64_t", "norm_bias", t.norm_bias, 4),
         f"""
 const kws_frontend_tables_t kws_frontend_tables = {{
     .window = {c.window},

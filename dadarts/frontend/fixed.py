@@ -186,6 +186,8 @@ def log_mel_q16(frames: np.ndarray, t: FixedTables) -> np.ndarray:
     """(T, window) int16 -> (T, n_mels) int64: Q16 log2 of the mel energies in float units, floored."""
     c = t.config
     n, m = c.n_fft, c.n_fft // 2
+    if len(frames) == 0:
+        return np.zeros((0, c.n_mels), np.int64)
     x = frames.astype(np.int64)
     peak = np.abs(x).max(axis=1)
     g = np.maximum(0, 15 - _bit_length(peak))                   # block exponent: x << g stays < 2^15
