@@ -13,6 +13,8 @@
 
 static_assert(KWS_INPUT_FEATURES == KWS_FRONTEND_N_MFCC,
               "model_settings.h and frontend_tables.h come from different runs (feature count)");
+static_assert(KWS_INPUT_FRAMES == KWS_FRONTEND_N_FRAMES,
+              "model_settings.h and frontend_tables.h come from different runs (frame count)");
 static_assert(KWS_INPUT_ZERO_POINT == KWS_FRONTEND_INPUT_ZERO_POINT,
               "model_settings.h and frontend_tables.h come from different exports (input zero point)");
 
