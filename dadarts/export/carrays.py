@@ -51,7 +51,9 @@ def resolver_method(op: str) -> str:
     """`AddConv2D` for CONV_2D: the MicroMutableOpResolver call that registers a builtin op."""
     if op in _RESOLVER_EXCEPTIONS:
         return _RESOLVER_EXCEPTIONS[op]
-    return "Add" + "".join(part[:1] + part[1:].lower() for part in op.split("_"))
+    # "2D" stays upper case: AddConv2D, AddMaxPool2D, AddDepthwiseConv2D.
+    return "Add" + "".join(part if re.fullmatch(r"\d+D", part) else part[:1] + part[1:].lower()
+                           for part in op.split("_"))
 
 
 def _banner(settings: ModelSettings, what: str) -> str:
