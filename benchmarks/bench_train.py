@@ -1,0 +1,104 @@
+"""Training throughput (samples/s) of `dadarts train`'s step on this machine, for DS-CNN-S and searched cells.
+
+Measures the same step the training loop runs (forward, label-smoothed cross-entropy, backward,
+clipping, AdamW) on random inputs of the right shape, with and without the augmentation front-end
+(time shift + noise + MFCC + masks computed per batch from int16 audio). No dataset is needed.
+
+    python benchmarks/bench_train.py [--steps 10] [--batch-size 64] [--device cpu]
+
+Prints a table and writes benchmarks/results/train.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dadarts.device import pick_device
+from dadarts.frontend.spec import MfccConfig
+from dadarts.rundir import versions, write_text_atomic
+from dadarts.search.genotypes import PCDARTS, to_dict
+from dadarts.train.augment import AugmentedFeatures, AugmentSettings
+from dadarts.train.loop import TrainConfig, make_optimizer
+from dadarts.train.metrics import model_size
+from dadarts.train.models import build_model
+
+CASES = [
+    # (label, model, kwargs) — the searched case uses the PC-DARTS cell at `dadarts train`'s CPU default size
+    ("ds-cnn-s", "ds-cnn-s", {}),
+    ("searched C=8 L=5", "searched", {"genotype": to_dict(PCDARTS), "channels": 8, "layers": 5}),
+    ("searched C=16 L=8", "searched", {"genotype": to_dict(PCDARTS), "channels": 16, "layers": 8}),
+]
+
+
+def bench(model_name, kwargs, config: MfccConfig, augment: bool, steps: int, batch: int, device) -> float:
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
+    model = build_model(model_name, config.shape, 12, **kwargs).to(device).train()
+    opt = make_optimizer(TrainConfig(), model)
+    y = torch.randint(0, 12, (batch,), device=device)
+    if augment:
+        noise = [np.random.default_rng(0).uniform(-0.1, 0.1, 64000).astype(np.float32)]
+        front = AugmentedFeatures(config, np.zeros(config.n_mfcc), np.ones(config.n_mfcc), noise, AugmentSettings()).to(device)
+        audio = torch.randint(-3000, 3000, (batch, 16000), dtype=torch.int16)
+    else:
+        x = torch.randn(batch, 1, *config.shape, device=device)
+
+    def step():
+        xb = front(audio.to(device), gen) if augment else x
+        loss = F.cross_entropy(model(xb), y, label_smoothing=0.1)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+
+    for _ in range(2):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+    return steps * batch / (time.perf_counter() - t0)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--mfcc", default="400/200/40")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "train.json"))
+    args = p.parse_args()
+    device = pick_device(args.device)
+    config = MfccConfig.parse(args.mfcc)
+    results = []
+    for label, name, kwargs in CASES:
+        size = model_size(build_model(name, config.shape, 12, **kwargs), config.shape)
+        for augment in (False, True):
+            sps = bench(name, kwargs, config, augment, args.steps, args.batch_size, device)
+            results.append({"model": label, "augment": augment, "samples_per_s": round(sps, 1), **size})
+            print(f"{label:<20} {'augmented audio' if augment else 'cached features':<16} "
+                  f"{sps:8.1f} samples/s   {size['params']:>9,} params  {size['macs'] / 1e6:7.2f} M MACs", flush=True)
+    out = {
+        "benchmark": "train_throughput", "mfcc": config.name, "input_shape": list(config.shape),
+        "batch_size": args.batch_size, "steps": args.steps, "device": str(device),
+        "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(), "processor": platform.processor(),
+        "load_average_before": list(os.getloadavg()), "versions": versions(), "results": results,
+        "note": "Samples per second of one optimisation step on random data; the machine's cores may be shared.",
+    }
+    write_text_atomic(args.out, json.dumps(out, indent=2) + "\n")
+    print(f"written {args.out}")
+
+
+if __name__ == "__main__":
+    main()
