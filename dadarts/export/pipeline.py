@@ -20,6 +20,7 @@ from ..rundir import RunDir, read_json, record_run, write_bytes_atomic, write_js
 
 REPORT_KIND = "export_report"
 TFLM_SAMPLES = 256            # TFLM and LiteRT reference kernels are slow; compare on this many test clips
+TFLM_MAX_LSB = 2              # TFLM vs LiteRT reference kernels: seen <= 1 LSB; more means a kernel differs
 
 
 @dataclass
@@ -97,8 +98,9 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
 
     # 2. ONNX, checked with onnxruntime.
     t = time.perf_counter()
-    export_onnx(inference, (T, F), out.onnx)
-    report["onnx"] = {**_errors(pt, run_onnx(out.onnx, x_nchw), y), "opset": OPSET, "ops": onnx_op_types(out.onnx)}
+    dense = export_onnx(inference, (T, F), out.onnx)
+    report["onnx"] = {**_errors(pt, run_onnx(out.onnx, x_nchw), y), "opset": OPSET, "ops": onnx_op_types(out.onnx),
+                      "dilated_convs_made_dense": dense}
     timings["onnx_s"] = time.perf_counter() - t
     log(f"onnx: {out.onnx} (max |err| {report['onnx']['max_abs_error']:.1e})")
 
@@ -190,6 +192,10 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
     report["timings"] = {**timings, "total_s": time.perf_counter() - t0}
     write_json_atomic(out.export_report, report, kind=REPORT_KIND)
     _print_table(report)
+    if report["tflm"]["max_lsb"] > TFLM_MAX_LSB:
+        raise UserError(f"TFLite Micro's int8 outputs differ from the reference kernels by up to "
+                        f"{report['tflm']['max_lsb']} LSB (ops: {', '.join(report['tflm']['ops'])}): the firmware "
+                        f"would not compute what was verified; see {out.export_report}.")
     drop = (report["float"]["accuracy"] - report["int8"]["accuracy"]) * 100
     if options.max_int8_drop is not None and drop > options.max_int8_drop:
         raise UserError(f"int8 accuracy {report['int8']['accuracy'] * 100:.2f} % is {drop:.2f} points below float "
