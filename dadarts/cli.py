@@ -18,6 +18,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("data", "features"), "dadarts.data.features_command", "compute and cache MFCC features for a data space"),
     (("train",), "dadarts.train.command", "train the searched network of a run, or a baseline (--model), from scratch"),
     (("compare",), "dadarts.train.compare_command", "table and plot of trained runs: params, MACs, float/int8 accuracy, latency"),
+    (("export",), "dadarts.export.command", "PyTorch -> ONNX -> float/int8 TFLite, TFLM check and firmware C files, verified"),
     (("mcu-eval",), "dadarts.mcu_eval.command", "Cortex-M latency, flash and RAM estimates for an exported run, per board"),
     (("firmware", "build"), "dadarts.firmware.build_command", "build the firmware from a run's export (host or QEMU Cortex-M4) and run it"),
     (("firmware", "bench"), "dadarts.firmware.bench_command", "C front-end vs Python on the run's test clips: features, accuracy, time"),
