@@ -1,0 +1,115 @@
+"""PyTorch -> ONNX -> float / int8 TFLite -> TFLite Micro on tiny networks: every primitive of the
+search space and every configuration shape, with no TRANSPOSE or float op in the int8 graph.
+
+Each conversion imports TensorFlow and runs onnx2tf (tens of seconds), so these tests are slow.
+"""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from dadarts.errors import UserError
+from dadarts.export.carrays import MODEL_DATA_CC, MODEL_SETTINGS_H, parse_model_data
+from dadarts.export.pipeline import ExportInputs, ExportOptions, export_model
+from dadarts.export.tflite_graph import int8_problems, read_ops
+from dadarts.frontend.spec import DEFAULT_SPACE
+from dadarts.rundir import RunDir
+from dadarts.search.genotypes import Genotype
+from dadarts.search.network import SearchedNetwork
+from test_export_inference import PRIMITIVES, randomize_bn, single_op_genotype
+
+pytestmark = pytest.mark.slow
+
+# Both cells use all seven primitives, so the stride-1 and stride-2 form of each is converted.
+ALL_PRIMITIVES = Genotype(
+    normal=[("sep_conv_3x3", 0), ("skip_connect", 1), ("max_pool_3x3", 0), ("dil_conv_3x3", 2),
+            ("avg_pool_3x3", 1), ("sep_conv_5x5", 3), ("dil_conv_5x5", 0), ("skip_connect", 2)],
+    normal_concat=[2, 3, 4, 5],
+    reduce=[("max_pool_3x3", 0), ("skip_connect", 1), ("avg_pool_3x3", 0), ("dil_conv_3x3", 1),
+            ("sep_conv_5x5", 1), ("dil_conv_5x5", 0), ("sep_conv_3x3", 2), ("skip_connect", 3)],
+    reduce_concat=[2, 3, 4, 5])
+LABELS = ["yes", "no", "_silence_", "_unknown_"]
+CONFIG_OF_SHAPE = {cfg.shape: cfg.name for cfg in sorted(DEFAULT_SPACE)}
+
+
+def convert(genotype, config: str, root, samples: int = 24, **options) -> tuple[dict, RunDir]:
+    from dadarts.frontend.spec import MfccConfig
+    shape = MfccConfig.parse(config).shape
+    torch.manual_seed(0)
+    net = randomize_bn(SearchedNetwork(genotype, shape, len(LABELS), channels=4, layers=3))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((samples, *shape)).astype(np.float32)
+    inputs = ExportInputs(model=net, labels=LABELS, config=config, x_test=x, y_test=rng.integers(0, 4, samples),
+                          x_calibration=rng.standard_normal((2 * samples, *shape)).astype(np.float32),
+                          run_name="tiny", source=str(root))
+    run = RunDir.of(root)
+    opts = ExportOptions(int8=True, calibration_samples=samples, tflm_samples=8, **options)
+    return export_model(inputs, run, opts, log=lambda *_: None), run
+
+
+def check_clean_int8(report: dict, run: RunDir) -> None:
+    ops = read_ops(run.tflite_int8.read_bytes())
+    assert int8_problems(ops) == []
+    assert "TRANSPOSE" not in report["int8"]["ops"] and "SPACE_TO_BATCH_ND" not in report["int8"]["ops"]
+    assert report["onnx"]["max_abs_error"] < 1e-4 and report["float"]["max_abs_error"] < 1e-4
+    assert report["onnx"]["top1_agreement"] == 1.0 and report["float"]["top1_agreement"] == 1.0
+    assert report["int8"]["top1_agreement"] >= 0.9
+    assert report["tflm"]["within_1_lsb_share"] >= 0.99 and report["tflm"]["top1_agreement"] >= 0.99
+
+
+def test_all_primitives_export_end_to_end(tmp_path):
+    with pytest.raises(UserError, match="max-int8-drop"):
+        # An impossible bound: int8 would have to beat float by 100 points. The report stays.
+        convert(ALL_PRIMITIVES, "640/320/40", tmp_path / "run", max_int8_drop=-100.0)
+    run = RunDir.of(tmp_path / "run")
+    report = json.loads(run.export_report.read_text())
+    assert report["kind"] == "export_report"
+    check_clean_int8(report, run)
+    assert report["inference_model"]["max_abs_diff_vs_trained"] < 1e-5
+    assert report["input"]["shape"] == [1, 49, 40, 1] and report["input"]["dtype"] == "int8"
+    assert -128 <= report["input"]["zero_point"] <= 127 and report["input"]["scale"] > 0
+    assert report["output"]["shape"] == [1, 4] and report["output"]["scale"] > 0
+    assert report["model_bytes"] == run.tflite_int8.stat().st_size
+    assert report["tflm"]["arena_bytes"] > 0 and report["tflm"]["ops"][0] == "CONV_2D"
+    c_model = parse_model_data((run.firmware / MODEL_DATA_CC).read_text())
+    assert c_model == run.tflite_int8.read_bytes()
+    settings = (run.firmware / MODEL_SETTINGS_H).read_text()
+    assert f"#define KWS_NUM_OPS {len(report['tflm']['ops'])}" in settings
+    assert '#define KWS_LABELS {"yes", "no", "_silence_", "_unknown_"}' in settings
+
+
+@pytest.mark.parametrize("shape", sorted(s for s in CONFIG_OF_SHAPE if s != (49, 40)), ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_configuration_shape_converts(shape, tmp_path):
+    report, run = convert(ALL_PRIMITIVES, CONFIG_OF_SHAPE[shape], tmp_path / "run", samples=12)
+    check_clean_int8(report, run)
+    assert report["input"]["shape"] == [1, *shape, 1]
+
+
+@pytest.mark.parametrize("op", PRIMITIVES)
+def test_every_primitive_converts(op, tmp_path):
+    report, run = convert(single_op_genotype(op), "640/160/40", tmp_path / "run", samples=12)
+    check_clean_int8(report, run)
+
+
+def test_export_command_on_a_trained_run(tiny_corpus, tmp_path):
+    from dadarts.cli import main
+    from dadarts.data.datasets import load_dataset
+    from dadarts.rundir import write_json_atomic
+    from dadarts.search.genotypes import PCDARTS, to_dict
+    ds = load_dataset(tiny_corpus, "gsc12")
+    run = RunDir.of(tmp_path / "searched")
+    write_json_atomic(run.search_result, {
+        "task": "gsc12", "labels": ds.labels, "config": "640/320/40", "genotype": to_dict(PCDARTS),
+        "gamma": {"640/320/40": 1.0}, "gamma_stop_epoch": None, "align": "fixed", "data_space": ["640/320/40"],
+        "settings": {}, "dataset_fingerprint": ds.fingerprint, "search_val_accuracy": 0.1}, kind="search_result")
+    assert main(["train", str(run.root), "--data", str(tiny_corpus), "--channels", "4", "--layers", "3",
+                 "--epochs", "1", "--batch-size", "32", "--no-augment", "--quiet", "--device", "cpu"]) == 0
+    assert main(["export", str(run.root), "--int8", "--calibration-samples", "16", "--tflm-samples", "8"]) == 0
+    report = json.loads(run.export_report.read_text())
+    check_clean_int8(report, run)
+    assert report["model"] == "searched" and report["labels"] == ds.labels
+    assert {"frontend_tables.h", "frontend_tables.c", "model_data.cc", "model_settings.h"} <= \
+        {p.name for p in run.firmware.iterdir()}
+    assert json.loads(run.run_json.read_text())["stages"]["export"]["int8"] is True
+    assert main(["export", str(tmp_path / "missing")]) == 2
