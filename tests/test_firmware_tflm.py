@@ -1,7 +1,8 @@
 """The whole firmware with TFLite Micro: kws_app on a WAV reports the keyword the Python pipeline reports.
 
-Needs a TFLM tree built by hand with TFLM's own tools (docs/firmware.md): set DADARTS_TFLM_ROOT (host
-library) and, for the emulated Cortex-M4, DADARTS_TFLM_ROOT_M4. Skipped otherwise.
+Needs a TFLM tree built by hand with TFLM's own tools (docs/firmware.md): set DADARTS_TFLM_ROOT (the
+tree) and DADARTS_TFLM_LIB / DADARTS_TFLM_LIB_M4 (the library per target, when it is not inside the
+tree; DADARTS_TFLM_ROOT_M4 if the M4 build has its own tree). Skipped otherwise.
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pytest
 from dadarts.firmware import build
 
 HOST_ROOT = os.environ.get("DADARTS_TFLM_ROOT")
-M4_ROOT = os.environ.get("DADARTS_TFLM_ROOT_M4")
+M4_ROOT = os.environ.get("DADARTS_TFLM_ROOT_M4", HOST_ROOT)
+LIBS = {"host": os.environ.get("DADARTS_TFLM_LIB"), "qemu-m4": os.environ.get("DADARTS_TFLM_LIB_M4")}
 
 
 def _export_c_files(run):
@@ -50,7 +52,10 @@ def test_kws_app_reports_the_python_keyword(target, root, tmp_path, capsys):
     wav = sorted((tmp_path / "data" / "high").glob("*.wav"))[0]
     p = argparse.ArgumentParser()
     build_command.add_arguments(p)
-    args = p.parse_args([str(run.root), "--target", target, "--tflm-root", root, "--wav", str(wav)])
+    lib = ["--tflm-lib", LIBS[target]] if LIBS[target] else []
+    if target != "host" and HOST_ROOT and not LIBS[target] and not os.environ.get("DADARTS_TFLM_ROOT_M4"):
+        pytest.skip("set DADARTS_TFLM_LIB_M4 (or DADARTS_TFLM_ROOT_M4) to a TFLM library built for the Cortex-M4")
+    args = p.parse_args([str(run.root), "--target", target, "--tflm-root", root, *lib, "--wav", str(wav)])
     args._argv = ["firmware", "build"]
     assert build_command.run(args) == 0
     out = capsys.readouterr().out

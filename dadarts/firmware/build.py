@@ -46,7 +46,7 @@ def _run(cmd: list[str], cwd=None, timeout: float = 600) -> subprocess.Completed
 
 
 def cmake_build(tables_dir, build_dir, target: str = "host", tflm_root=None,
-                targets: tuple[str, ...] = ()) -> Path:
+                targets: tuple[str, ...] = (), tflm_lib=None) -> Path:
     """Configure and build firmware/ for `target` with the tables in `tables_dir`; returns build_dir."""
     require_tools(target)
     tables_dir, build_dir = Path(tables_dir).resolve(), Path(build_dir).resolve()
@@ -58,6 +58,8 @@ def cmake_build(tables_dir, build_dir, target: str = "host", tflm_root=None,
         cmd.append(f"-DCMAKE_TOOLCHAIN_FILE={TOOLCHAIN_FILE}")
     if tflm_root:
         cmd.append(f"-DTFLM_ROOT={Path(tflm_root).resolve()}")
+    if tflm_lib:
+        cmd.append(f"-DTFLM_LIB={Path(tflm_lib).resolve()}")
     for step in (cmd, ["cmake", "--build", str(build_dir), "-j", str(min(2, os.cpu_count() or 1)),
                        *(a for t in targets for a in ("--target", t))]):
         r = _run(step)

@@ -21,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", choices=["host", "qemu-m4"], default="host", help=TARGET_HELP)
     p.add_argument("--tflm-root", metavar="DIR",
                    help="TFLite Micro tree + library built with TFLM's own tools; adds the keyword application")
+    p.add_argument("--tflm-lib", metavar="FILE",
+                   help="with --tflm-root: the libtensorflow-microlite.a built for this target (default: the one in the tree)")
     p.add_argument("--wav", metavar="FILE", help="with --tflm-root: run the application on this 16 kHz mono WAV")
 
 
@@ -94,12 +96,16 @@ def run(args) -> int:
 
     if args.wav and not args.tflm_root:
         raise UserError("--wav runs the keyword application, which needs --tflm-root (see docs/firmware.md).")
+    if args.tflm_lib and not args.tflm_root:
+        raise UserError("--tflm-lib goes with --tflm-root (the TFLM headers).")
+    if args.tflm_lib and not Path(args.tflm_lib).is_file():
+        raise UserError(f"{args.tflm_lib} does not exist: give the libtensorflow-microlite.a built for {args.target}.")
     if args.wav and not Path(args.wav).is_file():
         raise UserError(f"{args.wav} does not exist: give a 16 kHz mono 16-bit WAV file.")
     inputs = runio.load_inputs(args.run)
     config = inputs.config
     build_dir = build.cmake_build(inputs.tables_dir, firmware_dir(inputs.run) / f"build-{args.target}",
-                                  args.target, tflm_root=args.tflm_root)
+                                  args.target, tflm_root=args.tflm_root, tflm_lib=args.tflm_lib)
     print(f"built {config} front-end for {args.target} in {build_dir}")
     pcm = check_clip()
     expected = fixed.features(pcm[0], inputs.tables)
