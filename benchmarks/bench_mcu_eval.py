@@ -7,6 +7,7 @@ Builds the int8 calibration models (random weights: latency and memory do not de
 then prints and saves to benchmarks/results/mcu_eval.json:
 - latency: every point of dadarts/mcu_eval/calibration.json, predicted vs published, error %,
   split into calibration and held-out points;
+- kernels: the emulated CMSIS-NN kernel instruction counts stored there vs the cost model;
 - memory: measured TFLM arena and model bytes vs MicroNets' SRAM/flash and ML-Zoo's .tflite sizes
   (those include things we count elsewhere, so they are context, not a pass/fail);
 - the analytic estimator (torch network, no export) vs the exported-model estimator;
@@ -30,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 
 from dadarts.frontend.spec import DEFAULT_SPACE, MfccConfig  # noqa: E402
 from dadarts.mcu_eval.arena import measure_arena  # noqa: E402
-from dadarts.mcu_eval.calibration import evaluate, load_points  # noqa: E402
+from dadarts.mcu_eval.calibration import evaluate, evaluate_kernels, load_kernel_points, load_points  # noqa: E402
 from dadarts.mcu_eval.calibration_models import DS_CNN, build_calibration_model  # noqa: E402
 from dadarts.mcu_eval.estimate import estimate  # noqa: E402
 from dadarts.mcu_eval.frontend_cost import analytic_instructions_per_frame  # noqa: E402
@@ -92,6 +93,17 @@ def main() -> int:
                "held_out_within_25_pct": all(e <= 25.0 for e in held)}
     print(f"held-out: {len(held)} points, mean |error| {summary['held_out_mean_abs_error_pct']:.1f} %, "
           f"max {summary['held_out_max_abs_error_pct']:.1f} %")
+
+    kernel_points = load_kernel_points()
+    kernel_rows = evaluate_kernels(kernel_points)
+    for row, point in zip(kernel_rows, kernel_points):
+        row["role"] = point["role"]
+    print(f"\nCMSIS-NN kernels, emulated M4 instructions (stored in calibration.json) vs cost model:")
+    for role in ("fit", "held_out"):
+        errs = [abs(r["error_pct"]) for r in kernel_rows if r["role"] == role]
+        print(f"  {role:<9} {len(errs):>2} kernel calls, mean |error| {statistics.mean(errs):.1f} %, max {max(errs):.1f} %")
+        summary[f"kernels_{role}_mean_abs_error_pct"] = statistics.mean(errs)
+        summary[f"kernels_{role}_max_abs_error_pct"] = max(errs)
 
     memory_rows = {}
     print(f"\n{'model':<13} {'MACs':>10} {'.tflite B':>10} {'ML-Zoo B':>9} {'arena B':>8}  "
@@ -157,6 +169,7 @@ def main() -> int:
     print("  (! = does not fit)")
 
     result = {"benchmark": "mcu_eval", "seconds": time.time() - t0, "latency_points": rows, "summary": summary,
+              "kernels": kernel_rows,
               "memory": memory_rows, "analytic_vs_exported": analytic_rows, "frontend": fe_rows,
               "boards": boards}
     write_text_atomic(args.out, json.dumps(result, indent=1) + "\n")

@@ -48,7 +48,7 @@ def test_cli_prints_verdicts_and_writes_estimates(tmp_path, model_bytes, capsys)
     out = capsys.readouterr().out
     assert rc == 0
     assert "NUCLEO-L4R5ZI" in out and "RP2040" in out and "fits" in out
-    assert "DEPTHWISE_CONV_2D" in out and "dw_fast" in out and "conv_1x1" in out   # --layers breakdown
+    assert "DEPTHWISE_CONV_2D" in out and "dw_3x3" in out and "conv_1x1" in out   # --layers breakdown
     est = read_json(run.estimates, "mcu_estimates")
     assert est["config"] == "640/320/40"
     for name in ("NUCLEO-L4R5ZI", "RP2040"):

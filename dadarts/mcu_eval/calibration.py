@@ -47,3 +47,34 @@ def evaluate(points: list[dict], layers_by_model: dict[str, list[Layer]]) -> lis
         row["error_pct"] = 100.0 * (row["predicted"] / p["value"] - 1.0)
         rows.append(row)
     return rows
+
+
+def load_kernel_points() -> list[dict]:
+    obj = json.loads(resources.files(__package__).joinpath("calibration.json").read_text())
+    return obj.get("kernels", [])
+
+
+def kernel_layer(point: dict) -> Layer:
+    """The graph Layer of one measured kernel call."""
+    i, o = point["input_hwc"], point["output_hwc"]
+    out_elems = o[0] * o[1] * o[2]
+    return Layer(index=0, op=point["op"], input_shape=[1, *i], output_shape=[1, *o], macs=point["macs"],
+                 in_elems=i[0] * i[1] * i[2], out_elems=out_elems, kernel=list(point["kernel"]),
+                 stride=list(point["stride"]), in_ch=i[2], out_ch=o[2], multiplier=point["multiplier"],
+                 dilation=[1, 1])
+
+
+def evaluate_kernels(points: list[dict] | None = None) -> list[dict]:
+    """Per measured kernel call: the path the cost model picks and its instructions vs the measurement.
+
+    The measurement is the kernel call alone, so the model's per-op TFLM overhead is left out.
+    """
+    rows = []
+    for p in load_kernel_points() if points is None else points:
+        layer = kernel_layer(p)
+        path, instr, _ = cost_model.layer_instructions(layer, p["library"])
+        predicted = instr - cost_model.OP_OVERHEAD[p["library"]]
+        rows.append({"case": p["case"], "library": p["library"], "path": path, "macs": p["macs"],
+                     "measured": p["instructions"], "predicted": predicted,
+                     "error_pct": 100.0 * (predicted / p["instructions"] - 1.0)})
+    return rows

@@ -4,11 +4,12 @@ Two steps, kept apart because they are checked against different measurements:
 
 1. **Instructions.** Each layer is mapped to the kernel TFLM will run on the target (CMSIS-NN picks
    its path from the shapes: a 1x1 convolution with input channels a multiple of 4 takes the fast
-   matrix-multiply path, a depthwise convolution with channel multiplier 1 the optimised one, any
-   other multiplier a generic scalar loop). The kernel's work is
-   `overhead + MACs x per_mac + outputs x per_out (+ im2col)` in M-profile instruction equivalents,
-   with coefficients read off the kernels' inner loops and fitted to emulated instruction counts
-   (`calibration.json`, unit "instructions").
+   matrix-multiply path, a 3x3 depthwise convolution with channel multiplier 1 the 3x3 kernel, other
+   multiplier-1 depthwise the "opt" kernel, any other multiplier a generic loop). The kernel's work
+   is `overhead + MACs x mac + outputs x out + pixels x px + taps x tap` in instructions (PathCost),
+   with CMSIS-NN coefficients fitted to executed instructions of the real kernels on an emulated
+   Cortex-M4 (`calibration.json` "kernels", with held-out calls) and whole-model emulated counts
+   (unit "instructions").
 2. **Cycles.** Instructions x CYCLES_PER_INSTR[(core, library)]. This factor absorbs pipeline, flash
    wait states, caches and the kernel version of the published build; it is calibrated on published
    board latencies (unit "ms") and documented, with its source, in docs/mcu_eval.md.
@@ -30,42 +31,53 @@ CMSIS_SCALAR = "cmsis-scalar"   # CMSIS-NN's plain-C fallback (M0+, or an M33 bu
 LIBRARY_LABELS = {REFERENCE: "TFLM reference", CMSIS_DSP: "CMSIS-NN DSP", CMSIS_MVE: "CMSIS-NN Helium",
                   CMSIS_SCALAR: "CMSIS-NN plain C"}
 
-# (per MAC, per output element) in instruction equivalents, by library and kernel path.
-# per_out is the requantisation of each output (32x32 fixed-point multiply, shift, clamp, store).
-MAC_PATHS: dict[str, dict[str, tuple[float, float]]] = {
+@dataclass(frozen=True)
+class PathCost:
+    """Instruction equivalents of one kernel path, per unit of work."""
+    mac: float            # per multiply-accumulate
+    out: float            # per output element: requantisation (fixed-point multiply, shift, clamp, store)
+    px: float = 0.0       # per output pixel: pointer setup, padding checks of a depthwise pass
+    tap: float = 0.0      # per output pixel x filter tap: im2col copy of one tap
+    tap_oc: float = 0.0   # per output pixel x output channel x filter tap: reference bounds checks
+
+
+# CMSIS-DSP and CMSIS-SCALAR rows are fitted to executed instructions of CMSIS-NN (commit 99f736a6)
+# kernels on QEMU's Cortex-M4 (calibration.json "kernels"; docs/mcu_eval.md says how they were
+# measured). The reference rows come from the kernels' loop structure plus micro_speech's emulated
+# count (depthwise); the MVE rows are the DSP ones scaled by the issue's M55/M4 micro_speech ratio
+# and Helium's 16 lanes (no M55 measurement here).
+MAC_PATHS: dict[str, dict[str, PathCost]] = {
     REFERENCE: {
-        "conv": (4.0, 25.0),           # innermost input-channel loop: 2 loads, offset add, MLA, loop
-        "conv_1x1": (4.0, 25.0),       # no special case in the reference kernels
-        "dw": (28.5, 25.0),            # bounds check + index arithmetic per tap; fits QEMU micro_speech
-        "fc": (4.5, 25.0),
+        "conv": PathCost(4.0, 25.0, tap_oc=12.0),       # input-channel loop: 2 loads, offset add, MLA
+        "conv_1x1": PathCost(4.0, 25.0, tap_oc=12.0),   # no special case in the reference kernels
+        "dw": PathCost(28.5, 25.0),                     # bounds check + index arithmetic per tap
+        "fc": PathCost(4.5, 25.0),
     },
     CMSIS_DSP: {
-        "conv": (1.5, 12.0),           # im2col to q15 + 2x2 SMLAD mat-mult kernel
-        "conv_1x1": (1.3, 12.0),       # arm_convolve_1x1_s8_fast: 4 loads + 8 SXTB16 + 8 SMLAD per 16 MACs
-        "dw_fast": (2.2, 12.0),        # arm_depthwise_conv_3x3_s8 / _s8_opt: multiplier 1, 4 channels per pass
-        "dw_generic": (4.47, 12.0),     # arm_depthwise_conv_s8: multiplier != 1, scalar; fits QEMU
-        "fc": (1.4, 12.0),            # vector x matrix: no reuse of the loaded input
+        "conv": PathCost(1.93, 42.1, tap=32.2),         # im2col to q15 + 2x2 SMLAD mat-mult kernel
+        "conv_1x1": PathCost(1.53, 35.6),               # arm_convolve_1x1_s8_fast (in_ch % 4 == 0)
+        "dw_3x3": PathCost(5.43, 20.0, px=150.0),       # arm_depthwise_conv_3x3_s8
+        "dw_opt": PathCost(8.3, 20.0, px=150.0),        # arm_depthwise_conv_s8_opt (multiplier 1)
+        "dw_generic": PathCost(1.66, 238.0),            # arm_depthwise_conv_s8 (multiplier != 1): per-output setup
+        "fc": PathCost(1.85, 35.0),
     },
     CMSIS_MVE: {
-        "conv": (0.45, 6.0),
-        "conv_1x1": (0.35, 6.0),
-        "dw_fast": (0.6, 6.0),
-        "dw_generic": (3.02, 8.0),      # still scalar-ish on MVE; fits QEMU M55 micro_speech
-        "fc": (0.4, 6.0),
+        "conv": PathCost(0.65, 20.0, tap=16.0),
+        "conv_1x1": PathCost(0.5, 20.0),
+        "dw_3x3": PathCost(1.8, 12.0, px=75.0),
+        "dw_opt": PathCost(1.8, 12.0, px=75.0),
+        "dw_generic": PathCost(1.12, 160.0),            # DSP row x the issue's M55/M4 micro_speech ratio
+        "fc": PathCost(0.6, 20.0),
     },
-    CMSIS_SCALAR: {
-        "conv": (5.0, 16.0),           # no SMLAD: two sign-extending loads + MUL + ADD per MAC
-        "conv_1x1": (4.5, 16.0),
-        "dw_fast": (5.5, 16.0),
-        "dw_generic": (7.0, 16.0),
-        "fc": (4.5, 16.0),
+    CMSIS_SCALAR: {                                     # measured with the DSP extension compiled out
+        "conv": PathCost(3.03, 32.6, tap=28.5),
+        "conv_1x1": PathCost(2.58, 34.1),
+        "dw_3x3": PathCost(6.78, 20.0, px=108.0),
+        "dw_opt": PathCost(17.0, 20.0, px=108.0),
+        "dw_generic": PathCost(1.66, 238.0),
+        "fc": PathCost(4.02, 35.0),
     },
 }
-# Reference convolution: per filter tap (out pixel x out channel x kh x kw) the bounds check and
-# offset arithmetic run once around the input-channel loop, so few input channels cost more per MAC.
-REFERENCE_CONV_TAP = 12.0
-# im2col cost per copied patch element (out pixels x kh x kw x in_ch), where the path has one.
-IM2COL = {REFERENCE: 0.0, CMSIS_DSP: 2.0, CMSIS_MVE: 1.0, CMSIS_SCALAR: 2.0}
 # TFLM per-op dispatch, tensor lookups and kernel parameter setup.
 OP_OVERHEAD = {REFERENCE: 600.0, CMSIS_DSP: 800.0, CMSIS_MVE: 800.0, CMSIS_SCALAR: 800.0}
 
@@ -91,7 +103,7 @@ REFERENCE_ELEMENTWISE_FACTOR = 2.0   # reference kernels: no SIMD, 64-bit requan
 # stated in docs/mcu_eval.md (no published TFLM figure for that core was found).
 CYCLES_PER_INSTR: dict[tuple[str, str], float] = {
     ("M4F", REFERENCE): 0.919,       # calibrated: mlperf-v0.5-L4R5ZI-ref
-    ("M4F", CMSIS_DSP): 2.56,        # calibrated: mlperf-v1.0-L4R5ZI-microtvm-cmsis
+    ("M4F", CMSIS_DSP): 1.555,       # calibrated: mlperf-v1.0-L4R5ZI-microtvm-cmsis
     ("M7", REFERENCE): 0.527,        # calibrated: micronets-F746ZG-ds-cnn-s (reference-speed TFLM, see docs)
 }
 # Assumed (core, library) pairs, as a ratio to a calibrated one, with the reason.
@@ -100,8 +112,9 @@ ASSUMED_FROM: dict[tuple[str, str], tuple[tuple[str, str], float, str]] = {
     ("M33", CMSIS_DSP): (("M4F", CMSIS_DSP), 1.0, "3-stage pipeline and DSP extension like the M4"),
     ("M33", REFERENCE): (("M4F", REFERENCE), 1.0, "3-stage pipeline like the M4"),
     ("M33", CMSIS_SCALAR): (("M4F", REFERENCE), 1.0, "plain C code like the reference kernels"),
-    ("M0+", CMSIS_SCALAR): (("M4F", REFERENCE), 1.3, "plain C; 2-stage pipeline, Thumb-1, weights over XIP flash"),
-    ("M0+", REFERENCE): (("M4F", REFERENCE), 1.3, "as the M0+ plain-C CMSIS-NN"),
+    ("M0+", CMSIS_SCALAR): (("M4F", REFERENCE), 1.8, "Thumb-1 (no MLA, 8 low registers) runs ~1.5x the "
+                                                      "Thumb-2 counts measured on M4; weights over XIP flash"),
+    ("M0+", REFERENCE): (("M4F", REFERENCE), 1.8, "as the M0+ plain-C CMSIS-NN"),
     ("M55", CMSIS_MVE): (("M4F", CMSIS_DSP), 1.0, "no published M55 latency found; as M4F CMSIS-NN"),
     ("M55", REFERENCE): (("M4F", REFERENCE), 1.0, "no published M55 latency found; as M4F reference"),
     ("M4F", CMSIS_SCALAR): (("M4F", REFERENCE), 1.0, "plain C code like the reference kernels"),
@@ -152,8 +165,10 @@ def kernel_path(layer: Layer, library: str) -> str:
     if op == "DEPTHWISE_CONV_2D":
         if library == REFERENCE:
             return "dw"
-        dilated = any(d != 1 for d in layer.dilation)
-        return "dw_fast" if layer.multiplier == 1 and not dilated else "dw_generic"
+        if layer.multiplier != 1 or any(d != 1 for d in layer.dilation):
+            return "dw_generic"
+        # 'same' 3x3 has padding 1, which arm_depthwise_conv_3x3_s8 requires.
+        return "dw_3x3" if layer.kernel == [3, 3] and library != CMSIS_MVE else "dw_opt"
     if op == "FULLY_CONNECTED" or op == "BATCH_MATMUL":
         return "fc"
     return op.lower()
@@ -165,17 +180,11 @@ def layer_instructions(layer: Layer, library: str) -> tuple[str, float, bool]:
     instr = OP_OVERHEAD[library]
     table = MAC_PATHS[library]
     if path in table:
-        per_mac, per_out = table[path]
-        if path == "dw_fast" and library == CMSIS_DSP and layer.in_ch % 4:
-            # The optimised depthwise kernels handle 4 channels at a time; leftovers run the generic loop.
-            left = (layer.in_ch % 4) / layer.in_ch
-            per_mac = per_mac * (1 - left) + table["dw_generic"][0] * left
-        instr += layer.macs * per_mac + layer.out_elems * per_out
-        if path in ("conv", "conv_1x1") and library == REFERENCE:
-            instr += REFERENCE_CONV_TAP * layer.macs / max(layer.in_ch, 1)
-        elif path == "conv":
-            out_px = layer.out_elems // max(layer.out_ch, 1)
-            instr += IM2COL[library] * out_px * layer.kernel[0] * layer.kernel[1] * layer.in_ch
+        c = table[path]
+        out_px = layer.out_elems // max(layer.out_ch, 1)
+        taps = out_px * (layer.kernel[0] * layer.kernel[1] if len(layer.kernel) == 2 else 1)
+        instr += (layer.macs * c.mac + layer.out_elems * c.out + out_px * c.px + taps * c.tap
+                  + taps * layer.out_ch * c.tap_oc)
         return path, instr, True
     per_in, per_out, per_win = ELEMENTWISE.get(layer.op, (0.0, UNMODELLED_PER_OUT, 0.0))
     window = layer.kernel[0] * layer.kernel[1] if len(layer.kernel) == 2 else 0
