@@ -67,7 +67,9 @@ def _print_table(report: dict) -> None:
     if t:
         print(f"{'tflm int8':<14} vs LiteRT reference kernels on {t['samples']} clips: "
               f"{t['bit_identical_share'] * 100:.2f} % bit-identical, max {t['max_lsb']} LSB; "
-              f"arena {t['arena_bytes']:,} B; ops {', '.join(t['ops'])}")
+              f"arena {t['arena_bytes']:,} B (activations {t['arena']['head_bytes']:,} B, "
+              f"{t['arena_head_over_bound']}x the largest single layer's {t['activation_lower_bound_bytes']:,} B); "
+              f"ops {', '.join(t['ops'])}")
 
 
 def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=print) -> dict:
@@ -75,7 +77,7 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
     from .inference import build_inference_model, leftover_batchnorms
     from .onnx_export import OPSET, export_onnx, onnx_op_types, run_onnx, run_torch
     from .tflite_convert import TfliteRunner, float_tflite, int8_tflite, onnx_to_saved_model
-    from .tflite_graph import int8_problems, op_counts, op_names, read_ops
+    from .tflite_graph import activation_lower_bound, int8_problems, op_counts, op_names, read_ops
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
@@ -159,8 +161,11 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
     tflm_out = run_tflm(qmodel, xq)
     reference = TfliteRunner(qmodel, reference_kernels=True).raw(xq)
     arena = measure_arena(qmodel)
+    bound, bound_op = activation_lower_bound(ops)
     report["tflm"] = {"samples": int(n), **compare_lsb(tflm_out, reference), "arena_bytes": int(arena["total_bytes"]),
-                      "arena": arena, "ops": op_names(ops)}
+                      "arena": arena, "ops": op_names(ops), "activation_lower_bound_bytes": bound,
+                      "activation_lower_bound_op": bound_op,
+                      "arena_head_over_bound": round(arena["head_bytes"] / bound, 3) if bound else None}
     timings["tflm_s"] = time.perf_counter() - t
     log(f"tflm: {report['tflm']['bit_identical_share'] * 100:.2f} % bit-identical to the reference kernels, "
         f"arena {report['tflm']['arena_bytes']:,} B")

@@ -14,6 +14,7 @@ from ..errors import UserError
 # Ops that may legitimately touch float tensors in a full-integer graph: none. QUANTIZE and
 # DEQUANTIZE at the graph edges would mean float input/output, which the firmware does not have.
 INT_TYPES = {"INT8", "INT16", "INT32", "INT64", "BOOL"}
+_ELEMENT_BYTES = {"INT8": 1, "UINT8": 1, "BOOL": 1, "INT16": 2, "FLOAT16": 2, "INT32": 4, "FLOAT32": 4, "INT64": 8}
 
 
 @lru_cache(maxsize=1)
@@ -30,6 +31,7 @@ class Op:
     name: str                     # builtin name, e.g. CONV_2D
     inputs: list[tuple[str, str, list[int]]]    # (tensor name, type, shape)
     outputs: list[tuple[str, str, list[int]]]
+    activation_bytes: int = 0     # bytes of this op's non-constant inputs and outputs
 
     @property
     def layer(self) -> str:
@@ -54,6 +56,16 @@ def read_ops(data: bytes) -> list[Op]:
         name = t.name.decode() if isinstance(t.name, bytes) else str(t.name)
         return name, types.get(int(t.type), "?"), [int(s) for s in (t.shape if t.shape is not None else [])]
 
+    def activation(i: int) -> int:
+        t = g.tensors[i]
+        buf = model.buffers[t.buffer] if t.buffer < len(model.buffers) else None
+        if buf is not None and buf.data is not None and len(buf.data):
+            return 0                                   # a constant lives in flash, not in the arena
+        n = _ELEMENT_BYTES.get(types.get(int(t.type), ""), 4)
+        for d in (t.shape if t.shape is not None else []):
+            n *= int(d)
+        return n
+
     ops = []
     for idx, op in enumerate(g.operators or []):
         code = model.operatorCodes[op.opcodeIndex]
@@ -64,7 +76,9 @@ def read_ops(data: bytes) -> list[Op]:
             name = f"CUSTOM:{cc.decode() if isinstance(cc, bytes) else cc}"
         ins = [tensor(i) for i in (op.inputs if op.inputs is not None else []) if i >= 0]
         outs = [tensor(i) for i in (op.outputs if op.outputs is not None else []) if i >= 0]
-        ops.append(Op(idx, name, ins, outs))
+        live = sum(activation(i) for i in {*(op.inputs if op.inputs is not None else []),
+                                            *(op.outputs if op.outputs is not None else [])} if i >= 0)
+        ops.append(Op(idx, name, ins, outs, live))
     return ops
 
 
@@ -79,6 +93,16 @@ def op_names(ops: list[Op]) -> list[str]:
         if op.name not in seen:
             seen.append(op.name)
     return seen
+
+
+def activation_lower_bound(ops: list[Op]) -> tuple[int, str]:
+    """Bytes the largest single op needs live at once (its inputs and output), and that op.
+
+    No memory planner can use less arena for activations than this; how far TFLM's planned arena
+    head is above it measures what the graph's shape (branches kept alive, concatenations) costs.
+    """
+    worst = max(ops, key=lambda op: op.activation_bytes, default=None)
+    return (worst.activation_bytes, f"{worst.name} producing '{worst.layer}'") if worst else (0, "")
 
 
 def int8_problems(ops: list[Op]) -> list[str]:
