@@ -1,0 +1,53 @@
+"""The whole searched system: data mixer (γ, alignment) in front of the PC-DARTS supernet (α, β).
+
+Architecture parameters live in the modules; `arch_parameters()` and `weight_parameters()` are the
+two disjoint sets the bilevel optimisation alternates between.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from .genotypes import Genotype
+from .mixer import DataMixer
+from .settings import SearchSettings
+from .supernet import Supernet
+
+
+class DataAwareSupernet(nn.Module):
+    def __init__(self, shapes: list[tuple[int, int]], num_classes: int, settings: SearchSettings):
+        super().__init__()
+        self.mixer = DataMixer(shapes, align=settings.align, align_channels=settings.align_channels)
+        self.net = Supernet(settings.channels, num_classes, settings.layers, in_channels=self.mixer.out_channels,
+                            stem_multiplier=settings.stem_multiplier, k=settings.partial_k,
+                            stem_stride=settings.stem_stride)
+        # Which configuration runs alone after the γ early stop (-1: all of them, mixed).
+        self.register_buffer("active", torch.tensor(-1, dtype=torch.long))
+
+    def forward(self, xs: list[torch.Tensor | None]) -> torch.Tensor:
+        only = int(self.active)
+        return self.net(self.mixer(xs, only=None if only < 0 else only))
+
+    def needs(self) -> list[int]:
+        """Indices of the configurations whose features the forward pass reads."""
+        only = int(self.active)
+        return list(range(len(self.mixer.shapes))) if only < 0 else [only]
+
+    def gamma_parameters(self) -> list[nn.Parameter]:
+        return [self.mixer.gamma] if len(self.mixer.shapes) > 1 else []
+
+    def alpha_beta_parameters(self) -> list[nn.Parameter]:
+        return self.net.arch_parameters()
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        return self.alpha_beta_parameters() + self.gamma_parameters()
+
+    def weight_parameters(self) -> list[nn.Parameter]:
+        arch = {id(p) for p in self.arch_parameters()} | {id(self.mixer.gamma)}
+        return [p for p in self.parameters() if id(p) not in arch]
+
+    def genotype(self) -> Genotype:
+        return self.net.genotype()
+
+    def gamma_softmax(self) -> torch.Tensor:
+        return self.mixer.weights().detach()

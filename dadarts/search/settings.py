@@ -1,0 +1,53 @@
+"""Search settings in one dataclass, and the named presets `--preset cpu|paper` start from."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    # supernet
+    channels: int = 16            # C of the first cell
+    layers: int = 8               # cells; reductions at 1/3 and 2/3
+    partial_k: int = 4            # PC-DARTS: ops see 1/K of the channels
+    stem_multiplier: int = 3
+    stem_stride: int = 1          # 2: search at half resolution (CPU preset)
+    # data mixing
+    align: str = "preprocess"     # preprocess | zeropad | fixed
+    align_channels: int = 4       # output channels of each preprocess stage
+    gamma_stop_ratio: float = 2.0  # stop the data search when p_max >= ratio * p_second
+    after_gamma_stop: str = "winner"  # winner: run the winning configuration alone; mixed: keep mixing
+    # optimisation
+    epochs: int = 50
+    warmup_epochs: int = 15       # weights only
+    batch_size: int = 256
+    lr: float = 0.1               # SGD on w, cosine to lr_min
+    lr_min: float = 0.0
+    momentum: float = 0.9
+    weight_decay: float = 3e-4
+    grad_clip: float = 5.0
+    arch_lr: float = 6e-4         # Adam on α, β
+    arch_weight_decay: float = 1e-3
+    gamma_lr: float = 6e-4        # Adam on γ
+    max_train: int = 0            # use at most this many training clips (0: all), split in two halves
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SearchSettings":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    def replace(self, **changes) -> "SearchSettings":
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+PRESETS = {
+    # The paper's scale: one GPU, full Speech Commands.
+    "paper": SearchSettings(),
+    # Sized so that `dadarts search` on the built-in corpus ends in about 10 minutes on 2 CPU cores.
+    "cpu": SearchSettings(channels=8, layers=5, epochs=8, warmup_epochs=2, batch_size=64, lr=0.05,
+                          arch_lr=3e-3, gamma_lr=2e-2, max_train=2400),
+}
