@@ -124,8 +124,11 @@ def test_kernel_costs_match_emulated_cmsis_nn_counts():
     rows = evaluate_kernels(points)
     assert {p["role"] for p in points} == {"fit", "held_out"} and len(rows) == len(points)
     for row in rows:
-        assert abs(row["error_pct"]) < 20.0, row       # measured: fit within 16 %, held out within 18 %
-    assert sum(p["role"] == "held_out" for p in points) >= 10
+        # Measured: M4 (DSP and plain C) within 18 %; M55 within 17 % except a 6-channel depthwise
+        # (-32 %: Helium's per-pixel cost is not proportional to channels or MACs).
+        assert abs(row["error_pct"]) < (35.0 if row["library"] == cost_model.CMSIS_MVE else 20.0), row
+    assert {p["library"] for p in points} == {cost_model.CMSIS_DSP, cost_model.CMSIS_SCALAR, cost_model.CMSIS_MVE}
+    assert sum(p["role"] == "held_out" for p in points) >= 18
 
 
 def test_libraries_by_core_and_uncalibrated_cores_say_so():

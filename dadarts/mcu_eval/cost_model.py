@@ -41,11 +41,10 @@ class PathCost:
     tap_oc: float = 0.0   # per output pixel x output channel x filter tap: reference bounds checks
 
 
-# CMSIS-DSP and CMSIS-SCALAR rows are fitted to executed instructions of CMSIS-NN (commit 99f736a6)
-# kernels on QEMU's Cortex-M4 (calibration.json "kernels"; docs/mcu_eval.md says how they were
-# measured). The reference rows come from the kernels' loop structure plus micro_speech's emulated
-# count (depthwise); the MVE rows are the DSP ones scaled by the issue's M55/M4 micro_speech ratio
-# and Helium's 16 lanes (no M55 measurement here).
+# CMSIS-NN rows are fitted to executed instructions of CMSIS-NN (commit 99f736a6) kernels under
+# QEMU: Cortex-M4 (mps2-an386) with and without the DSP extension, Cortex-M55 with MVE (mps3-an547);
+# calibration.json "kernels" holds the calls, docs/mcu_eval.md says how they were measured. The
+# reference rows come from the kernels' loop structure plus micro_speech's emulated count.
 MAC_PATHS: dict[str, dict[str, PathCost]] = {
     REFERENCE: {
         "conv": PathCost(4.0, 25.0, tap_oc=12.0),       # input-channel loop: 2 loads, offset add, MLA
@@ -61,13 +60,13 @@ MAC_PATHS: dict[str, dict[str, PathCost]] = {
         "dw_generic": PathCost(1.66, 238.0),            # arm_depthwise_conv_s8 (multiplier != 1): per-output setup
         "fc": PathCost(1.85, 35.0),
     },
-    CMSIS_MVE: {
-        "conv": PathCost(0.65, 20.0, tap=16.0),
-        "conv_1x1": PathCost(0.5, 20.0),
-        "dw_3x3": PathCost(1.8, 12.0, px=75.0),
-        "dw_opt": PathCost(1.8, 12.0, px=75.0),
-        "dw_generic": PathCost(1.12, 160.0),            # DSP row x the issue's M55/M4 micro_speech ratio
-        "fc": PathCost(0.6, 20.0),
+    CMSIS_MVE: {                                        # fitted on QEMU mps3-an547 (Cortex-M55 + MVE)
+        "conv": PathCost(0.207, 14.9, tap=24.0),
+        "conv_1x1": PathCost(0.181, 13.8),
+        "dw_3x3": PathCost(1.08, 12.0, px=141.0),       # MVE builds take the opt kernel for 3x3 too
+        "dw_opt": PathCost(1.08, 12.0, px=141.0),
+        "dw_generic": PathCost(0.0, 251.0),             # per-output cost dominates, whatever the filter
+        "fc": PathCost(0.473, 35.0),
     },
     CMSIS_SCALAR: {                                     # measured with the DSP extension compiled out
         "conv": PathCost(3.03, 32.6, tap=28.5),
