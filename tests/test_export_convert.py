@@ -113,3 +113,16 @@ def test_export_command_on_a_trained_run(tiny_corpus, tmp_path):
         {p.name for p in run.firmware.iterdir()}
     assert json.loads(run.run_json.read_text())["stages"]["export"]["int8"] is True
     assert main(["export", str(tmp_path / "missing")]) == 2
+
+
+def test_op_without_a_tflm_kernel_is_named_with_its_layer():
+    import tensorflow as tf
+    from dadarts.export.tflm_check import run_tflm
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 8], tf.float32)])
+    def top2(x):
+        return tf.math.top_k(tf.nn.relu(x), k=2).values
+
+    model = tf.lite.TFLiteConverter.from_concrete_functions([top2.get_concrete_function()]).convert()
+    with pytest.raises(UserError, match="no kernel for op TOPK_V2 .*producing '"):
+        run_tflm(model, np.zeros((1, 8), np.float32))
