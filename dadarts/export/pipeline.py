@@ -81,6 +81,12 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
 
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
+    # A new export starts clean: an interrupted or failed one must not leave an older report, int8
+    # model or firmware folder next to the new ONNX / float files, looking consistent.
+    for stale in (out.export_report, out.tflite_int8):
+        stale.unlink(missing_ok=True)
+    if out.firmware.exists():
+        shutil.rmtree(out.firmware)
     T, F = inputs.x_test.shape[1:]
     x_nchw = inputs.x_test[:, None].astype(np.float32)
     x_nhwc = inputs.x_test[..., None].astype(np.float32)
@@ -120,7 +126,6 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
         report["model_bytes"] = len(fmodel)
         report["input"] = {"shape": [1, int(T), int(F), 1], "dtype": "float32"}
         if not options.int8:
-            out.tflite_int8.unlink(missing_ok=True)
             report["int8"] = None
         else:
             t = time.perf_counter()
@@ -176,8 +181,6 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
                              input_scale=float(in_scale), input_zero_point=int(in_zp), output_scale=float(out_scale),
                              output_zero_point=int(out_zp), labels=list(inputs.labels), config=inputs.config,
                              arena_measured_bytes=report["tflm"]["arena_bytes"], ops=op_names(ops))
-    if out.firmware.exists():
-        shutil.rmtree(out.firmware)
     files = write_firmware_files(out.firmware, qmodel, settings)
     report["tflm"]["arena_bytes_with_margin"] = settings.arena_bytes
     report["firmware"] = {"files": [str(p.relative_to(out.root)) for p in files], "frontend_tables": None}

@@ -80,7 +80,7 @@ def onnx_to_saved_model(onnx_path: str | Path, saved_dir: str | Path) -> None:
             onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=str(saved_dir),
                             non_verbose=True, output_signaturedefs=True)
             error = None
-        except BaseException as exc:  # onnx2tf calls sys.exit on conversion errors
+        except (Exception, SystemExit) as exc:  # onnx2tf calls sys.exit on some conversion errors
             error = exc
     if error is not None or not (Path(saved_dir) / "saved_model.pb").is_file():
         tail = "; ".join(ln.strip() for ln in log[0].splitlines() if "ERROR" in ln)[-400:]
