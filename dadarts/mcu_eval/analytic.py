@@ -199,8 +199,7 @@ def estimate_from_torch(model, config: MfccConfig, target: Target | str, firmwar
     costs = cost_model.estimate_layers(graph.layers, target)
     invoke_ms = sum(c.cycles for c in costs) / (target.clock_mhz * 1e3)
     fe = frontend_instructions_per_frame(config, firmware_results)
-    fe_ms = fe["instructions"] * cost_model.cycles_per_instr(target.core, cost_model.REFERENCE)[0] / (
-        target.clock_mhz * 1e3)
+    fe_ms = fe["instructions"] * cost_model.plain_c_cycles_per_instr(target.core) / (target.clock_mhz * 1e3)
     arena = tg.arena_bytes()
     flash = memory.flash_terms(graph, config, library)
     ram = memory.ram_terms(arena, graph.layers, config, library)

@@ -25,8 +25,8 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig, target: 
     invoke_cycles = sum(layer.cycles for layer in layers)
     hz = target.clock_mhz * 1e6
     invoke_ms = invoke_cycles / hz * 1e3
-    # The front-end is plain scalar C: it runs at the core's reference-kernel factor.
-    fe_cpi, _ = cost_model.cycles_per_instr(target.core, cost_model.REFERENCE)
+    # The front-end is scalar C of our own build: the factor calibrated on instruction counts of such builds.
+    fe_cpi = cost_model.plain_c_cycles_per_instr(target.core)
     fe_ms = frontend_instr["instructions"] * fe_cpi / hz * 1e3
     hop_ms = config.hop / SAMPLE_RATE * 1e3
     latency_ms = invoke_ms + fe_ms
