@@ -168,3 +168,41 @@ def test_foreign_model_file_is_a_user_error(tmp_path):
     run.model.write_bytes(b"not a checkpoint at all")
     with pytest.raises(UserError, match="not a readable model checkpoint"):
         load_checkpoint(run.model)
+
+
+@pytest.mark.skipif(__import__("shutil").which("g++") is None, reason="needs a C++ compiler")
+def test_generated_c_files_compile_and_register_every_op(tmp_path):
+    import subprocess
+    from dadarts.export.carrays import write_firmware_files
+    ops = ["CONV_2D", "DEPTHWISE_CONV_2D", "MIRROR_PAD", "ADD", "MEAN", "FULLY_CONNECTED"]
+    data = bytes(range(256)) * 3
+    write_firmware_files(tmp_path, data, settings(ops=ops))
+    methods = "\n".join(f"  void {resolver_method(op)}() {{ added.push_back(\"{op}\"); }}" for op in ops)
+    (tmp_path / "main.cc").write_text(f"""
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+#include "model_data.h"
+#include "model_settings.h"
+struct Resolver {{
+  std::vector<std::string> added;
+{methods}
+}};
+static const char* kLabels[] = KWS_LABELS;
+static_assert(sizeof(kLabels) / sizeof(kLabels[0]) == KWS_NUM_LABELS, "labels");
+int main() {{
+  Resolver resolver;
+  KWS_REGISTER_OPS(resolver);
+  if ((reinterpret_cast<std::uintptr_t>(g_kws_model_data) % 16) != 0) return 3;
+  std::printf("%u %zu %d %d %d\\n", g_kws_model_data_len, resolver.added.size(), KWS_NUM_OPS,
+              KWS_INPUT_FRAMES * KWS_INPUT_FEATURES, KWS_TENSOR_ARENA_SIZE);
+  return 0;
+}}
+""")
+    exe = tmp_path / "check"
+    subprocess.run(["g++", "-std=c++11", "-Wall", "-Werror", "-I", str(tmp_path), str(tmp_path / "main.cc"),
+                    str(tmp_path / MODEL_DATA_CC), "-o", str(exe)], check=True, capture_output=True)
+    out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split()
+    assert out[:4] == [str(len(data)), str(len(ops)), str(len(ops)), str(49 * 40)]
+    assert int(out[4]) >= 100_000
