@@ -1,0 +1,146 @@
+"""`dadarts search`: data-aware PC-DARTS over a data space of MFCC configurations, into RUN/search/.
+
+Thin: parses, loads the dataset and features, calls `loop.search`, prints the genotype, the chosen
+configuration and the γ trajectory. Launch under `torchrun --nproc_per_node N` for data parallelism.
+"""
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default=None, help="dataset folder in Speech Commands layout (default: built-in corpus)")
+    p.add_argument("--task", default="gsc12", choices=["gsc12", "gsc35", "names"], help="classification task")
+    p.add_argument("--run", default="runs/default", help="run directory (default: runs/default)")
+    p.add_argument("--preset", default="cpu", choices=["cpu", "paper"],
+                   help="cpu: ~10 min on 2 cores; paper: C=16, 8 layers, 50 epochs, warm-up 15, batch 256")
+    p.add_argument("--align", default=None, choices=["preprocess", "zeropad"],
+                   help="how configurations of different shapes are aligned before mixing (default: preprocess)")
+    p.add_argument("--data-space", default=None, metavar="W/H/M,...",
+                   help="comma-separated MFCC configurations (default: the 8 of DESIGN.md)")
+    p.add_argument("--fixed-config", default=None, metavar="W/H/M",
+                   help="not data aware: search the cell on this one configuration (the paper's ablation)")
+    p.add_argument("--epochs", type=int, default=None, help="search epochs (overrides the preset)")
+    p.add_argument("--warmup-epochs", type=int, default=None, help="weights-only epochs first (overrides the preset)")
+    p.add_argument("--batch-size", type=int, default=None, help="global batch size (overrides the preset)")
+    p.add_argument("--channels", type=int, default=None, help="supernet channels C (overrides the preset)")
+    p.add_argument("--layers", type=int, default=None, help="supernet cells (overrides the preset)")
+    p.add_argument("--max-train", type=int, default=None, help="use at most N training clips (0: all)")
+    p.add_argument("--keep-mixing", action="store_true",
+                   help="after the γ early stop keep mixing all configurations instead of the winner alone")
+    p.add_argument("--resume", action="store_true", help="continue from RUN/search/checkpoint.pt")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _settings(args):
+    from .settings import PRESETS
+    base = PRESETS[args.preset]
+    return base.replace(
+        epochs=args.epochs, warmup_epochs=args.warmup_epochs, batch_size=args.batch_size,
+        channels=args.channels, layers=args.layers, max_train=args.max_train, seed=args.seed,
+        align="fixed" if args.fixed_config else args.align,
+        after_gamma_stop="mixed" if args.keep_mixing else None,
+    )
+
+
+def _check(settings) -> None:
+    from ..errors import UserError
+    for name in ("epochs", "batch_size", "channels", "layers"):
+        if getattr(settings, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1.")
+    if settings.layers < 3:
+        raise UserError("--layers must be at least 3 (the search has two reduction cells).")
+    if settings.channels % settings.partial_k:
+        raise UserError(f"--channels must be a multiple of {settings.partial_k} (partial channel connections).")
+    if not (0 <= settings.warmup_epochs <= settings.epochs):
+        raise UserError("--warmup-epochs must be between 0 and --epochs.")
+    if settings.max_train < 0:
+        raise UserError("--max-train must be 0 (all) or positive.")
+
+
+def run(args) -> int:
+    import torch
+
+    from ..data.datasets import load_dataset
+    from ..device import pick_device
+    from ..errors import UserError
+    from ..frontend.spec import MfccConfig, parse_space
+    from ..rundir import RunDir, read_json, record_run
+    from . import genotypes as G
+    from .distributed import DistInfo, init_from_env, shutdown
+    from .loop import prepare_data, search
+    from .settings import SearchSettings
+
+    run_dir = RunDir.of(args.run)
+    settings = _settings(args)
+    if args.resume:
+        if not run_dir.search_checkpoint.is_file():
+            raise UserError(f"--resume: {run_dir.search_checkpoint} does not exist: start without --resume.")
+        saved = torch.load(run_dir.search_checkpoint, map_location="cpu", weights_only=False)
+        if saved.get("kind") != "search_checkpoint":
+            raise UserError(f"{run_dir.search_checkpoint} is not a search checkpoint: remove it or use another --run.")
+        settings = SearchSettings.from_dict(saved["settings"])
+        space_names = saved["data_space"]
+        print(f"dadarts search: resuming {run_dir.search_checkpoint} after epoch {saved['epoch']} "
+              "with the settings it was started with")
+        del saved
+    else:
+        try:
+            if args.fixed_config:
+                if args.data_space:
+                    raise UserError("--fixed-config and --data-space exclude each other: give one.")
+                space_names = [MfccConfig.parse(args.fixed_config).name]
+            else:
+                space_names = [c.name for c in parse_space(args.data_space)]
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+        if settings.align == "fixed" and len(space_names) != 1:
+            raise UserError("A fixed search takes one configuration.")
+        if settings.align != "fixed" and len(space_names) == 1:
+            settings = settings.replace(align="fixed")
+    _check(settings)
+    configs = [MfccConfig.parse(n) for n in space_names]
+
+    device = pick_device(args.device)
+    info = init_from_env(device.type)
+    if device.type == "cuda" and info.enabled:
+        device = torch.device("cuda", info.local_rank)
+        torch.cuda.set_device(device)
+    try:
+        ds = load_dataset(args.data, task=args.task, quiet=not info.is_main)
+        if info.is_main:
+            print(f"dadarts search: {args.task} on {len(ds.splits['train'])} training clips, "
+                  f"{len(configs)} configuration(s), align {settings.align}, device {device}"
+                  + (f", {info.world_size} processes" if info.enabled else ""))
+        data = prepare_data(ds, configs, device, max_train=settings.max_train, seed=settings.seed)
+        if info.is_main and not args.resume and run_dir.search_result.is_file():
+            print(f"dadarts search: replacing the earlier result in {run_dir.search}")
+        outcome = search(data, settings, run_dir, device, resume=args.resume, progress=not args.quiet, info=info)
+    finally:
+        shutdown(info)
+    if not info.is_main:
+        return 0
+    record_run(run_dir, "search", args._argv, dataset_fingerprint=ds.fingerprint,
+               settings=settings.to_dict(), device=str(device), processes=info.world_size)
+    result = read_json(run_dir.search_result, "search_result")
+    _print_summary(result, outcome.history, G)
+    return 0
+
+
+def _print_summary(result: dict, history: list[dict], G) -> None:
+    genotype = G.from_dict(result["genotype"])
+    names = result["data_space"]
+    print()
+    print(G.describe(genotype))
+    print(result["genotype_str"])
+    stop = result["gamma_stop_epoch"]
+    print(f"chosen configuration: {result['config']}  (align {result['align']}; "
+          + (f"γ early stop at epoch {stop})" if stop else "no γ early stop)"))
+    if len(names) > 1:
+        print("softmax(γ) per epoch:")
+        print("  epoch " + " ".join(f"{n:>11}" for n in names))
+        for row in history:
+            print(f"  {row['epoch']:>5} " + " ".join(f"{float(row['gamma_' + n]):>11.3f}" for n in names))
+    print(f"search validation accuracy: {result['search_val_accuracy']:.3f}")
