@@ -2,6 +2,7 @@
 
     python benchmarks/bench_mcu_eval.py            # ~1 min on 2 cores
     python benchmarks/bench_mcu_eval.py --qemu     # also measure the C front-end under QEMU (M4)
+    python benchmarks/bench_mcu_eval.py --compare-run runs/exp1   # + genotype estimator vs that exported run
 
 Builds the int8 calibration models (random weights: latency and memory do not depend on them),
 then prints and saves to benchmarks/results/mcu_eval.json:
@@ -70,9 +71,43 @@ def measure_frontend_qemu(configs) -> dict[str, dict]:
     return out
 
 
+def compare_searched_run(run_path: str) -> dict:
+    """estimate_from_genotype (before training/export) vs the estimator on the run's exported model."""
+    import torch
+
+    from dadarts.frontend.artifact import read_frontend
+    from dadarts.mcu_eval.analytic import estimate_from_genotype
+    from dadarts.rundir import RunDir
+    run = RunDir.of(run_path)
+    ckpt = torch.load(run.model, map_location="cpu", weights_only=False)
+    build, kw = ckpt["build"], ckpt["build"]["kwargs"]
+    config = read_frontend(run.frontend).config
+    blob = run.tflite_int8.read_bytes()
+    graph = parse_tflite(blob)
+    target = preset_targets()["NUCLEO-L4R5ZI"]
+    arena = measure_arena(blob).total_bytes
+    ex = estimate(graph, arena, config, [target])["targets"][target.name]
+    ours = estimate_from_genotype(kw["genotype"], config, build["num_classes"], kw["channels"], kw["layers"], target)
+    pairs = {"latency_ms": (ours["latency_ms"], ex["latency_ms"]), "ram_bytes": (ours["ram_bytes"], ex["ram_bytes"]),
+             "flash_bytes": (ours["flash_bytes"], ex["flash_bytes"]), "macs": (ours["macs"], graph.total_macs),
+             "arena_bytes": (ours["arena_bytes_estimate"], arena),
+             "model_bytes": (ours["model_bytes_estimate"], graph.model_bytes)}
+    out = {"run": str(run_path), "config": config.name, "channels": kw["channels"], "layers": kw["layers"],
+           "target": target.name, "genotype_vs_exported": {k: {"genotype": a, "exported": b,
+                                                               "error_pct": 100.0 * (a / b - 1.0)}
+                                                           for k, (a, b) in pairs.items()}}
+    print(f"\nsearched run {run_path} (C={kw['channels']}, {kw['layers']} cells, {config}) on {target.name}: "
+          "estimate_from_genotype vs exported model")
+    for k, v in out["genotype_vs_exported"].items():
+        print(f"  {k:<12} {v['genotype']:>12.1f} {v['exported']:>12.1f}  {v['error_pct']:+.1f} %")
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--qemu", action="store_true", help="measure front-end instructions/frame under QEMU")
+    ap.add_argument("--compare-run", metavar="RUN",
+                    help="an exported run of a searched network: compare estimate_from_genotype with it")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "mcu_eval.json"))
     args = ap.parse_args()
     t0 = time.time()
@@ -147,6 +182,8 @@ def main() -> int:
     except ImportError as exc:
         analytic_rows = {"skipped": f"dadarts.train.models not importable: {exc}"}
 
+    searched = compare_searched_run(args.compare_run) if args.compare_run else None
+
     fe_rows = {c.name: {"analytic_instructions_per_frame": analytic_instructions_per_frame(c)} for c in DEFAULT_SPACE}
     if args.qemu:
         measured = measure_frontend_qemu(DEFAULT_SPACE)
@@ -177,7 +214,7 @@ def main() -> int:
     result = {"benchmark": "mcu_eval", "seconds": time.time() - t0, "latency_points": rows, "summary": summary,
               "kernels": kernel_rows,
               "memory": memory_rows, "analytic_vs_exported": analytic_rows, "frontend": fe_rows,
-              "boards": boards}
+              "boards": boards, "searched_run": searched}
     write_text_atomic(args.out, json.dumps(result, indent=1) + "\n")
     print(f"\nwrote {args.out} ({result['seconds']:.0f} s)")
     return 0
