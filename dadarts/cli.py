@@ -16,6 +16,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("data", "synth"), "dadarts.data.synth_command", "write the synthetic TTS corpus in Speech Commands layout"),
     (("data", "info"), "dadarts.data.info_command", "check a dataset folder and print its classes and split sizes"),
     (("data", "features"), "dadarts.data.features_command", "compute and cache MFCC features for a data space"),
+    (("search",), "dadarts.search.command", "data-aware PC-DARTS: search the cell and the MFCC configuration (RUN/search/)"),
     (("train",), "dadarts.train.command", "train the searched network of a run, or a baseline (--model), from scratch"),
     (("compare",), "dadarts.train.compare_command", "table and plot of trained runs: params, MACs, float/int8 accuracy, latency"),
     (("export",), "dadarts.export.command", "PyTorch -> ONNX -> float/int8 TFLite, TFLM check and firmware C files, verified"),
