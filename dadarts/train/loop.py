@@ -76,7 +76,7 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int, device) -
     loss, preds = 0.0, []
     for i in range(0, x.shape[0], batch_size):
         xb, yb = x[i:i + batch_size, None].to(device), y[i:i + batch_size].to(device)
-        logits = model(xb)
+        logits = model(xb.contiguous(memory_format=torch.channels_last))
         loss += F.cross_entropy(logits, yb, reduction="sum").item()
         preds.append(logits.argmax(1).cpu())
     return loss / max(1, x.shape[0]), torch.cat(preds).numpy()
@@ -129,7 +129,9 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
     n_train = int(y_train.shape[0])
 
     # Model and optimiser.
-    model = build_model(cfg.model, config.shape, len(labels), **cfg.model_kwargs).to(device)
+    # channels_last: oneDNN's depthwise convolutions (DS-CNN, separable cells) run about 1.5x faster.
+    model = build_model(cfg.model, config.shape, len(labels), **cfg.model_kwargs).to(
+        device, memory_format=torch.channels_last)
     optimizer = make_optimizer(cfg, model)
     # Drop the last partial batch unless it is the only one: a batch of one breaks batch norm.
     steps = max(1, n_train // cfg.batch_size)
@@ -162,7 +164,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
             else:
                 xb = x_train[idx, None].to(device)
             yb = y_train[idx].to(device)
-            logits = model(xb)
+            logits = model(xb.contiguous(memory_format=torch.channels_last))
             loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -194,7 +196,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
     # Final model on the test split (the last epoch's weights: no selection on test or validation).
     test_loss, test_pred = evaluate(model, x_test, test.y, cfg.eval_batch_size, device)
     report = classification_report(confusion_matrix(test.y.numpy(), test_pred, len(labels)), labels)
-    model.cpu()
+    model = model.cpu().to(memory_format=torch.contiguous_format)
     if hasattr(model, "drop_path_prob"):
         model.drop_path_prob = 0.0
     build = {"name": cfg.model, "input_shape": list(config.shape), "num_classes": len(labels),
