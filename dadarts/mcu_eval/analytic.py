@@ -13,6 +13,8 @@ flash. What cannot be measured before export is estimated and says so:
 - model bytes = int8 weights + int32 biases + per-channel quantisation parameters + flatbuffer
   overhead per tensor.
 
+The exported model ends with the logits (the firmware applies the softmax), so no SOFTMAX is added.
+
 A hardware-aware search (`dadarts search --max-latency-ms / --max-ram-kb`) calls this once per
 candidate genotype; one call is one forward pass of a batch of one, a few tens of milliseconds.
 """
@@ -85,6 +87,9 @@ def trace_torch(model, input_shape) -> TorchGraph:
     layers: list[Layer] = []
     stats = {"weights": 0, "channels": 0, "tensors": 0, "peak": 0}
     fusable: set[int] = set()        # ids of conv/fc (+BN) outputs a following ReLU fuses into
+    relu_source: dict[int, int] = {}  # id of a ReLU output -> id of its input
+    dilated: list[tuple[Layer, tuple, int]] = []   # (layer, sharing key, weights per tap)
+    keep: list = []                  # hold every seen tensor so that ids stay unique during the pass
     unpadded: dict[int, int] = {}    # id of a ZeroPad2d output -> elements before padding
 
     def add(op, inp, out, **kw):
@@ -102,15 +107,19 @@ def trace_torch(model, input_shape) -> TorchGraph:
         groups = groups or m.groups
         out_px = out.shape[0] * out.shape[2] * out.shape[3]
         if groups == 1:
-            add("CONV_2D", x, out, macs=out_px * c_out * kernel[0] * kernel[1] * c_in, kernel=kernel,
-                stride=stride, dilation=list(dilation), in_ch=c_in, out_ch=c_out)
-            stats["weights"] += c_out * kernel[0] * kernel[1] * c_in
+            layer = add("CONV_2D", x, out, macs=out_px * c_out * kernel[0] * kernel[1] * c_in, kernel=kernel,
+                        stride=stride, dilation=list(dilation), in_ch=c_in, out_ch=c_out)
         else:
             mult = c_out // groups
-            add("DEPTHWISE_CONV_2D" if groups == c_in else "CONV_2D", x, out,
-                macs=out_px * c_out * kernel[0] * kernel[1] * (c_in // groups), kernel=kernel, stride=stride,
-                dilation=list(dilation), in_ch=c_in, out_ch=c_out, multiplier=mult if groups == c_in else 0)
-            stats["weights"] += c_out * kernel[0] * kernel[1] * (c_in // groups)
+            layer = add("DEPTHWISE_CONV_2D" if groups == c_in else "CONV_2D", x, out,
+                        macs=out_px * c_out * kernel[0] * kernel[1] * (c_in // groups), kernel=kernel, stride=stride,
+                        dilation=list(dilation), in_ch=c_in, out_ch=c_out, multiplier=mult if groups == c_in else 0)
+        per_tap = c_out * (c_in // groups)
+        stats["weights"] += per_tap * kernel[0] * kernel[1]
+        if any(d > 1 for d in dilation):
+            padding = tuple(m.padding) if hasattr(m, "padding") else ()
+            dilated.append((layer, (relu_source.get(id(x), id(x)), tuple(dilation), padding, tuple(kernel),
+                                    tuple(stride)), per_tap))
         stats["weights"] += 4 * c_out
         stats["channels"] += c_out
         stats["tensors"] += 2
@@ -120,8 +129,12 @@ def trace_torch(model, input_shape) -> TorchGraph:
         if not isinstance(out, torch.Tensor):
             return
         x = args[0] if args and isinstance(args[0], torch.Tensor) else out
+        keep.extend((x, out))
         if isinstance(m, FactorizedReduce):
-            # One fused 2x2 stride-2 convolution in the exported graph (see its docstring).
+            # One fused 2x2 stride-2 convolution in the exported graph (see its docstring), after a
+            # PAD where the size is odd.
+            if x.shape[-1] % 2 or x.shape[-2] % 2:
+                add("PAD", x, x)
             conv_hook(m, (x,), out, kernel=(2, 2), stride=(2, 2), c_in=m.conv_1.in_channels,
                       c_out=2 * m.conv_1.out_channels, groups=1)
         elif isinstance(m, nn.Conv2d):
@@ -137,10 +150,11 @@ def trace_torch(model, input_shape) -> TorchGraph:
             if id(x) in fusable:            # folded into the convolution before it
                 fusable.add(id(out))
         elif isinstance(m, (nn.ReLU, nn.ReLU6)):
+            relu_source[id(out)] = id(x)
             if id(x) not in fusable:
                 add("RELU", x, out)
         elif isinstance(m, MaxPool3x3):
-            add("PAD", x, x)
+            add("MIRROR_PAD", x, x)           # replicate padding exports as MIRROR_PAD
             add("MAX_POOL_2D", x, out, kernel=[3, 3], stride=[m.stride, m.stride], in_ch=x.shape[1],
                 out_ch=out.shape[1])
         elif isinstance(m, (nn.AvgPool2d, nn.MaxPool2d)):
@@ -162,6 +176,9 @@ def trace_torch(model, input_shape) -> TorchGraph:
             node = out.numel() // m.multiplier
             for _ in range(m.steps):
                 add("ADD", out[:, : out.shape[1] // m.multiplier], out[:, : out.shape[1] // m.multiplier])
+            # Inputs with different int8 scales are requantised before the concat.
+            for _ in range(m.multiplier):
+                add("QUANTIZE", out[:, : out.shape[1] // m.multiplier], out[:, : out.shape[1] // m.multiplier])
             add("CONCATENATION", out, out)
             # Alive at the concat: both cell inputs' preprocessed states, every node, the output.
             live = 2 * node + m.steps * node + out.numel() + (s0.numel() + s1.numel()) // 2
@@ -175,13 +192,23 @@ def trace_torch(model, input_shape) -> TorchGraph:
     finally:
         for h in hooks:
             h.remove()
+    # The export makes a dilated convolution dense ((k - 1) * d + 1 taps) when it is strided or shares
+    # its ReLU'd input with another dilated convolution of the same shape (dadarts.export.onnx_export.
+    # expand_dilations); the others keep their dilation (CMSIS-NN's generic depthwise path).
+    shared: dict[tuple, int] = {}
+    for _, key, _ in dilated:
+        shared[key] = shared.get(key, 0) + 1
+    for layer, key, per_tap in dilated:
+        if shared[key] > 1 or any(st > 1 for st in layer.stride):
+            dense = [(k - 1) * d + 1 for k, d in zip(layer.kernel, layer.dilation)]
+            taps_before, taps_after = layer.kernel[0] * layer.kernel[1], dense[0] * dense[1]
+            layer.macs = layer.macs // taps_before * taps_after
+            stats["weights"] += per_tap * (taps_after - taps_before)
+            layer.kernel, layer.dilation = dense, [1, 1]
     # Hooks fire when a module returns, so a cell's ADD/CONCAT land after its ops; order by nothing
     # else matters for the cost, only renumber.
     for i, layer in enumerate(layers):
         layer.index = i
-    layers.append(Layer(index=len(layers), op="SOFTMAX", input_shape=layers[-1].output_shape,
-                        output_shape=layers[-1].output_shape, in_elems=layers[-1].out_elems,
-                        out_elems=layers[-1].out_elems))
     return TorchGraph(layers=layers, weight_bytes=stats["weights"], quant_channels=stats["channels"],
                       const_tensors=stats["tensors"], peak_activation_bytes=stats["peak"])
 
