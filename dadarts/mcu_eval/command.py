@@ -119,17 +119,17 @@ def format_table(est: dict) -> str:
     lines.append("ms/dec = one streaming decision (one new MFCC frame + one Invoke); duty@hop = ms/dec / hop "
                  f"({next(iter(est['targets'].values()))['hop_ms']:.1f} ms).")
     for name, t in est["targets"].items():
-        notes = []
         if not t["realtime_every_hop"]:
             k = t["min_hops_between_decisions"]
-            notes.append(f"decide every {k} hops to stay below 100 % CPU" if k else
-                         "the front-end alone exceeds the hop: not real-time")
-        if t["cost_model"] != "calibrated":
-            notes.append(f"cost model for {t['target']['core']} not calibrated ({t['cost_model'][9:]})")
-        if t["unmodelled_ops"]:
-            notes.append(f"ops costed by a rough default: {', '.join(t['unmodelled_ops'])}")
-        if notes:
-            lines.append(f"  {name}: " + "; ".join(notes))
+            lines.append(f"  {name}: " + (f"decide every {k} hops to stay below 100 % CPU" if k else
+                                         "the front-end alone exceeds the hop: not real-time"))
+    uncalibrated = {(t["target"]["core"], t["library_label"]): t["cost_model"][len("assumed: "):]
+                    for t in est["targets"].values() if t["cost_model"] != "calibrated"}
+    for (core, label), why in uncalibrated.items():
+        lines.append(f"  {core} with {label}: cost model not calibrated ({why})")
+    unmodelled = sorted({op for t in est["targets"].values() for op in t["unmodelled_ops"]})
+    if unmodelled:
+        lines.append(f"  ops costed by a rough default: {', '.join(unmodelled)}")
     return "\n".join(lines)
 
 

@@ -92,7 +92,10 @@ ELEMENTWISE: dict[str, tuple[float, float, float]] = {
     "QUANTIZE": (0.0, 15.0, 0.0), "DEQUANTIZE": (0.0, 15.0, 0.0),
     "PAD": (0.0, 4.0, 0.0), "MIRROR_PAD": (0.0, 8.0, 0.0), "CONCATENATION": (0.0, 2.0, 0.0),
     "TRANSPOSE": (0.0, 8.0, 0.0),
-    "STRIDED_SLICE": (0.0, 4.0, 0.0), "SLICE": (0.0, 3.0, 0.0),
+    "STRIDED_SLICE": (0.0, 4.0, 0.0), "SLICE": (0.0, 3.0, 0.0), "SHAPE": (0.0, 1.0, 0.0),
+    "PACK": (0.0, 2.0, 0.0), "UNPACK": (0.0, 2.0, 0.0), "SPLIT": (0.0, 2.0, 0.0), "SPLIT_V": (0.0, 2.0, 0.0),
+    "MAXIMUM": (0.0, 6.0, 0.0), "MINIMUM": (0.0, 6.0, 0.0), "SUM": (3.0, 30.0, 0.0), "REDUCE_MAX": (3.0, 10.0, 0.0),
+    "SPACE_TO_BATCH_ND": (0.0, 4.0, 0.0), "BATCH_TO_SPACE_ND": (0.0, 4.0, 0.0),
     "RELU": (0.0, 4.0, 0.0), "RELU6": (0.0, 4.0, 0.0), "LEAKY_RELU": (0.0, 12.0, 0.0),
     "HARD_SWISH": (0.0, 20.0, 0.0), "LOGISTIC": (0.0, 30.0, 0.0), "TANH": (0.0, 30.0, 0.0),
 }

@@ -27,7 +27,8 @@ REFERENCE_OP_BYTES = {
     "MAX_POOL_2D": 3 * KB, "MEAN": 8 * KB, "ADD": 6 * KB, "SUB": 5 * KB, "MUL": 5 * KB,
     "QUANTIZE": 4 * KB, "DEQUANTIZE": 3 * KB, "PAD": 3 * KB, "MIRROR_PAD": 3 * KB, "CONCATENATION": 3 * KB,
     "TRANSPOSE": 3 * KB, "STRIDED_SLICE": 3 * KB, "RELU": 2 * KB, "RELU6": 2 * KB,
-    "LOGISTIC": 4 * KB, "TANH": 4 * KB, "HARD_SWISH": 4 * KB, "LEAKY_RELU": 2 * KB,
+    "LOGISTIC": 4 * KB, "TANH": 4 * KB, "HARD_SWISH": 4 * KB, "LEAKY_RELU": 2 * KB, "SHAPE": 1 * KB,
+    "PACK": 2 * KB, "UNPACK": 2 * KB, "SPLIT": 2 * KB, "SPLIT_V": 2 * KB,
 }
 OTHER_OP_BYTES = 4 * KB
 # Extra CMSIS-NN code per op family (the wrapper links every path it may choose at run time).
