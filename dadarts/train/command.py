@@ -51,6 +51,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _option(command: str, flag: str) -> str | None:
+    """The value of `flag` in a recorded command line ('--data X' or '--data=X'), if present."""
+    import shlex
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    for i, w in enumerate(words):
+        if w == flag and i + 1 < len(words):
+            return words[i + 1]
+        if w.startswith(flag + "="):
+            return w.split("=", 1)[1]
+    return None
+
+
 def search_source(run) -> dict:
     """What the search of `run` chose: configuration, genotype, task, labels, and its dataset if recorded."""
     from ..rundir import read_json
@@ -61,8 +76,9 @@ def search_source(run) -> dict:
     names = result.get("names") or result.get("settings", {}).get("names")
     if run.run_json.exists():
         stage = read_json(run.run_json, "run").get("stages", {}).get("search", {})
-        data = data or stage.get("data")
-        names = names or stage.get("names")
+        data = data or stage.get("data") or _option(stage.get("command", ""), "--data")
+        names = names or stage.get("names") or _option(stage.get("command", ""), "--names")
+        names = names.split(",") if isinstance(names, str) else names
     return {"config": result["config"], "genotype": result["genotype"], "task": result["task"],
             "labels": result.get("labels"), "data": data, "names": names,
             "fingerprint": result.get("dataset_fingerprint")}
