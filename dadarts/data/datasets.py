@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..frontend.spec import CLIP_SAMPLES
+from .name_augment import NameAugment, augment_clip
 from .synth import GSC35_WORDS
 from .wavio import BadWav, check_header, read_wav
 
@@ -35,7 +36,8 @@ UNKNOWN_PERCENT = 10
 @dataclass(frozen=True)
 class Clip:
     """One example. `path` is relative to the dataset root; silence clips have no file (`path` None)
-    and are cut from background noise file `noise` at `offset`, scaled by `gain`."""
+    and are cut from background noise file `noise` at `offset`, scaled by `gain`. `copy` >= 0 marks an
+    augmented copy of the file (name-detection balancing, training split only)."""
     path: str | None
     label: int
     word: str
@@ -43,6 +45,7 @@ class Clip:
     noise: int = -1
     offset: int = 0
     gain: float = 0.0
+    copy: int = -1
 
 
 @dataclass
@@ -54,6 +57,13 @@ class KwsDataset:
     fingerprint: str
     background_noise: list[np.ndarray] = field(repr=False, default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
+    augment: NameAugment | None = None
+
+    def cache_key(self, split: str) -> str:
+        """What identifies a split's audio: the fingerprint, plus the augmentation of the train split."""
+        if split == "train" and self.augment is not None:
+            return f"{self.fingerprint}+{self.augment.key()}"
+        return self.fingerprint
 
     def load_audio(self, clip: Clip) -> np.ndarray:
         """int16 (16000,): the clip zero-padded or trimmed to one second."""
@@ -62,7 +72,11 @@ class KwsDataset:
             seg = noise[clip.offset: clip.offset + CLIP_SAMPLES] * clip.gain
             return np.clip(np.round(seg * 32767), -32768, 32767).astype(np.int16)
         audio = read_wav(self.root / clip.path)[:CLIP_SAMPLES]
-        return np.pad(audio, (0, CLIP_SAMPLES - audio.size))
+        audio = np.pad(audio, (0, CLIP_SAMPLES - audio.size))
+        if clip.copy >= 0:
+            audio = augment_clip(audio, self.augment, f"{clip.path}|{clip.copy}|{self.augment.key()}",
+                                 self.background_noise)
+        return audio
 
     def counts(self, split: str) -> dict[str, int]:
         c = Counter(self.labels[clip.label] for clip in self.splits[split])
@@ -151,8 +165,12 @@ def _label_plan(task: str, present: set[str], names: tuple[str, ...] | None) -> 
 
 
 def load_dataset(data: str | Path | None = None, task: str = "gsc12",
-                 names: tuple[str, ...] | None = None, quiet: bool = False) -> KwsDataset:
-    """Load a Speech Commands-layout folder (None: the built-in synthetic corpus) for `task`."""
+                 names: tuple[str, ...] | None = None, quiet: bool = False,
+                 name_augment: NameAugment | None = NameAugment()) -> KwsDataset:
+    """Load a Speech Commands-layout folder (None: the built-in synthetic corpus) for `task`.
+
+    For the names task the training split is balanced with augmented copies of the name clips
+    (`name_augment`; None turns balancing off). The fingerprint covers the original clips only."""
     if data is None:
         from .synth import default_corpus
         root = default_corpus()
@@ -208,7 +226,14 @@ def load_dataset(data: str | Path | None = None, task: str = "gsc12",
     listing = json.dumps([task, labels, {s: [(c.path, c.label, c.noise, c.offset, c.gain) for c in splits[s]]
                                          for s in SPLITS}])
     fingerprint = hashlib.sha1(listing.encode()).hexdigest()[:16]
-    return KwsDataset(root, task, labels, splits, fingerprint, background, skipped)
+    augment = name_augment if task == "names" else None
+    if augment is not None:
+        originals = [c for c in splits["train"] if c.label != index[UNKNOWN]]
+        n_unknown = len(splits["train"]) - len(originals)
+        copies = augment.copies_per_clip(len(originals) / len(keywords), n_unknown)
+        splits["train"] += [Clip(c.path, c.label, c.word, c.speaker, copy=k)
+                            for k in range(copies) for c in originals]
+    return KwsDataset(root, task, labels, splits, fingerprint, background, skipped, augment)
 
 
 def dataset_summary(ds: KwsDataset) -> str:

@@ -56,7 +56,7 @@ class Normalizer:
 
 
 def _key(ds: KwsDataset, split: str, *extra) -> str:
-    return hashlib.sha1("|".join(map(str, (ds.fingerprint, split, *extra))).encode()).hexdigest()[:20]
+    return hashlib.sha1("|".join(map(str, (ds.cache_key(split), split, *extra))).encode()).hexdigest()[:20]
 
 
 def _cache_file(kind: str, key: str) -> Path:
