@@ -93,22 +93,34 @@ def test_every_primitive_converts(op, tmp_path):
 
 
 def test_export_command_on_a_trained_run(tiny_corpus, tmp_path):
+    """`dadarts export RUN --int8` on a run laid out as dadarts train writes it (docs/contracts.md)."""
     from dadarts.cli import main
     from dadarts.data.datasets import load_dataset
-    from dadarts.rundir import write_json_atomic
+    from dadarts.data.features import fit_normalizer
+    from dadarts.frontend.artifact import write_frontend
+    from dadarts.frontend.spec import MfccConfig
+    from dadarts.rundir import record_run
     from dadarts.search.genotypes import PCDARTS, to_dict
     ds = load_dataset(tiny_corpus, "gsc12")
+    config = MfccConfig.parse("640/320/40")
     run = RunDir.of(tmp_path / "searched")
-    write_json_atomic(run.search_result, {
-        "task": "gsc12", "labels": ds.labels, "config": "640/320/40", "genotype": to_dict(PCDARTS),
-        "gamma": {"640/320/40": 1.0}, "gamma_stop_epoch": None, "align": "fixed", "data_space": ["640/320/40"],
-        "settings": {}, "dataset_fingerprint": ds.fingerprint, "search_val_accuracy": 0.1}, kind="search_result")
-    assert main(["train", str(run.root), "--data", str(tiny_corpus), "--channels", "4", "--layers", "3",
-                 "--epochs", "1", "--batch-size", "32", "--no-augment", "--quiet", "--device", "cpu"]) == 0
+    build = {"name": "searched", "input_shape": list(config.shape), "num_classes": len(ds.labels),
+             "kwargs": {"genotype": to_dict(PCDARTS), "channels": 4, "layers": 3}}
+    torch.manual_seed(0)
+    net = randomize_bn(SearchedNetwork(PCDARTS, config.shape, len(ds.labels), channels=4, layers=3))
+    run.train.mkdir(parents=True)
+    torch.save({"schema": 1, "kind": "model", "build": build, "state_dict": net.state_dict(), "labels": ds.labels,
+                "config": config.name, "task": "gsc12"}, run.model)
+    norm = fit_normalizer(ds, config)
+    write_frontend(run.frontend, config, norm.mean, norm.std)
+    record_run(run, "train", ["train", str(run.root)], dataset_fingerprint=ds.fingerprint, data=str(ds.root),
+               task="gsc12", model="searched", config=config.name)
+
     assert main(["export", str(run.root), "--int8", "--calibration-samples", "16", "--tflm-samples", "8"]) == 0
     report = json.loads(run.export_report.read_text())
     check_clean_int8(report, run)
     assert report["model"] == "searched" and report["labels"] == ds.labels
+    assert report["test_samples"] == len(ds.splits["testing"])
     assert {"frontend_tables.h", "frontend_tables.c", "model_data.cc", "model_settings.h"} <= \
         {p.name for p in run.firmware.iterdir()}
     assert json.loads(run.run_json.read_text())["stages"]["export"]["int8"] is True
