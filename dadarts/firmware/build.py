@@ -64,9 +64,10 @@ def cmake_build(tables_dir, build_dir, target: str = "host", tflm_root=None,
                        *(a for t in targets for a in ("--target", t))]):
         r = _run(step)
         if r.returncode != 0:
-            raise UserError(f"The firmware build failed ({' '.join(step[:2])}): "
-                            f"{(r.stderr or r.stdout).strip().splitlines()[-1] if (r.stderr or r.stdout).strip() else 'no output'}"
-                            f" (full log: rerun `{' '.join(step)}`).")
+            lines = (r.stdout + "\n" + r.stderr).strip().splitlines()
+            errors = [l for l in lines if "error" in l.lower() or "undefined reference" in l] or lines[-1:] or ["no output"]
+            raise UserError(f"The firmware build failed ({' '.join(step[:2])}): {errors[0].strip()} "
+                            f"(full log: rerun `{' '.join(step)}`).")
     return build_dir
 
 

@@ -6,6 +6,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Split the semihosting command line (QEMU -semihosting-config arg=...) into argv; returns argc. */
 int kws_semihost_args(char **argv, int max_args);
 
@@ -17,5 +21,9 @@ uint32_t kws_systick_now(void);
 
 /* Instructions per SysTick tick, times 1000, measured on a loop of known length. */
 uint32_t kws_insn_per_tick_milli(void);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* KWS_SEMIHOST_H */

@@ -22,6 +22,10 @@ __attribute__((section(".vectors"), used)) static const uintptr_t vectors[16] = 
     FAULT, FAULT, 0, FAULT, FAULT,
 };
 
+/* C++ static objects register their destructors against this handle; crtbegin.o, which normally
+ * defines it, is not linked (-nostartfiles). */
+void *__dso_handle = 0;
+
 /* newlib's __libc_init_array calls these; this bare-metal image has nothing to run there. */
 void _init(void) {}
 void _fini(void) {}
