@@ -110,6 +110,17 @@ def fold_normalisation(mean, std, input_scale: float, input_zero_point: int):
     return np.array(mults, np.int32), np.array(shifts, np.uint8), np.array(biases, np.int64)
 
 
+def _symmetric_dct_q15(n_mels: int, n_mfcc: int) -> np.ndarray:
+    """Q15 DCT-II with D[k][M-1-n] = (-1)^k D[k][n] exactly (the C code uses it to halve the multiplies)."""
+    d = _q(dct_matrix(n_mels, n_mfcc), 15, np.int16)
+    half = n_mels // 2
+    sign = np.where(np.arange(n_mfcc) % 2, -1, 1).astype(np.int16)[:, None]
+    d[:, n_mels - half:] = (sign * d[:, :half])[:, ::-1]
+    if n_mels % 2:
+        d[1::2, half] = 0
+    return d
+
+
 def make_tables(config: MfccConfig | str, mean, std, input_scale: float, input_zero_point: int) -> FixedTables:
     """All integer tables for `config`, with normalisation folded into the model's input quantisation."""
     config = MfccConfig.parse(config) if isinstance(config, str) else config
@@ -129,7 +140,7 @@ def make_tables(config: MfccConfig | str, mean, std, input_scale: float, input_z
         twiddle_sin=_q(np.sin(2 * np.pi * k / n), 31, np.int32),
         bitrev=_bitrev(n // 2),
         mel_start=mel_start, mel_length=mel_length, mel_weights=mel_weights,
-        dct_q15=_q(dct_matrix(config.n_mels, config.n_mfcc), 15, np.int16),
+        dct_q15=_symmetric_dct_q15(config.n_mels, config.n_mfcc),
         log2_table=log2_table,
         log_floor_q16=int(round(math.log2(LOG_FLOOR) * (1 << LOG_Q))),
         norm_mult=mult, norm_shift=shift, norm_bias=bias,

@@ -61,36 +61,42 @@ static int32_t log2_q16(uint64_t v, const int32_t *table)
     return (b << LOG_Q) + lo + (((table[idx + 1] - lo) * frac) >> 16);
 }
 
-/* Window the frame into the complex work buffer (even samples real, odd imaginary), bit-reversed.
- * Returns the block exponent g applied to the samples. */
+/* Window the frame into the complex work buffer (even samples real, odd imaginary) in bit-reversed
+ * order: pair p goes to slot bitrev[p] (bit reversal is its own inverse), so the samples and the window
+ * are read in order. Returns the block exponent g applied to the samples. */
 static int window_and_pack(kws_frontend_t *fe, const int16_t *frame)
 {
     const kws_frontend_tables_t *t = fe->t;
-    const int m = t->n_fft / 2;
+    const int m = t->n_fft / 2, window = t->window;
+    const int32_t *const win = t->window_q31;
+    const uint16_t *const bitrev = t->bitrev;
+    kws_fe_bin_t *const a = fe->work;
     uint32_t peak = 0;
-    for (int i = 0; i < t->window; i++) {
-        int32_t v = frame[i];
-        uint32_t a = (uint32_t)(v < 0 ? -v : v);
-        if (a > peak) {
-            peak = a;
-        }
+    for (int i = 0; i < window; i++) {
+        const int32_t v = frame[i];
+        const uint32_t mag = (uint32_t)(v < 0 ? -v : v);
+        peak = mag > peak ? mag : peak;
     }
     /* Block exponent: scale quiet frames up so that x << g keeps 15 significant bits. */
     int g = 15 - bit_length32(peak);
     if (g < 0) {
         g = 0;
     }
-    for (int n = 0; n < m; n++) {
-        int j = 2 * t->bitrev[n];
-        int32_t re = 0, im = 0;
-        if (j < t->window) {
-            re = (int32_t)(((int64_t)(frame[j] * (1 << g)) * t->window_q31[j]) >> 18);   /* |y| < 2^28 */
-        }
-        if (j + 1 < t->window) {
-            im = (int32_t)(((int64_t)(frame[j + 1] * (1 << g)) * t->window_q31[j + 1]) >> 18);
-        }
-        fe->work[n].c[0] = re;
-        fe->work[n].c[1] = im;
+    const int32_t scale = 1 << g;
+    int p = 0;
+    for (; 2 * p + 1 < window; p++) {
+        kws_fe_bin_t *const b = &a[bitrev[p]];
+        b->c[0] = (int32_t)(((int64_t)(frame[2 * p] * scale) * win[2 * p]) >> 18);   /* |y| < 2^28 */
+        b->c[1] = (int32_t)(((int64_t)(frame[2 * p + 1] * scale) * win[2 * p + 1]) >> 18);
+    }
+    if (2 * p < window) {   /* odd window: the last sample pairs with a zero */
+        a[bitrev[p]].c[0] = (int32_t)(((int64_t)(frame[2 * p] * scale) * win[2 * p]) >> 18);
+        a[bitrev[p]].c[1] = 0;
+        p++;
+    }
+    for (; p < m; p++) {    /* zero padding up to n_fft */
+        a[bitrev[p]].c[0] = 0;
+        a[bitrev[p]].c[1] = 0;
     }
     return g;
 }
@@ -184,17 +190,31 @@ static void log_mel_energies(kws_frontend_t *fe, int g)
     }
 }
 
+/* DCT-II with the table's symmetry D[k][M-1-n] = (-1)^k D[k][n] (the generator makes it exact), so
+ * each coefficient needs M/2 multiplies on sums or differences of mirrored log energies; the integer
+ * result equals the full product exactly. Then the folded normalisation and input quantisation. */
 static void dct_and_quantise(const kws_frontend_t *fe, int8_t *out)
 {
     const kws_frontend_tables_t *t = fe->t;
+    const int mels = t->n_mels, half = mels / 2;
+    int32_t sum[KWS_FE_MAX_MELS / 2], diff[KWS_FE_MAX_MELS / 2];
+    for (int n = 0; n < half; n++) {
+        const int32_t lo = fe->log_mel[n], hi = fe->log_mel[mels - 1 - n];   /* |log| < 2^22 */
+        sum[n] = lo + hi;
+        diff[n] = lo - hi;
+    }
     const int16_t *row = t->dct_q15;
-    for (int k = 0; k < t->n_mfcc; k++, row += t->n_mels) {
+    for (int k = 0; k < t->n_mfcc; k++, row += mels) {
+        const int32_t *const v = (k & 1) ? diff : sum;
         int64_t acc = 0;
-        for (int n = 0; n < t->n_mels; n++) {
-            acc += (int64_t)row[n] * fe->log_mel[n];
+        for (int n = 0; n < half; n++) {
+            acc += (int64_t)row[n] * v[n];
+        }
+        if ((mels & 1) && !(k & 1)) {
+            acc += (int64_t)row[half] * fe->log_mel[half];   /* middle band; zero weight for odd k */
         }
         const int64_t c_q16 = (acc + (1 << 14)) >> 15;
-        int64_t q = (c_q16 * t->norm_mult[k] + t->norm_bias[k]) >> t->norm_shift[k];
+        const int64_t q = (c_q16 * t->norm_mult[k] + t->norm_bias[k]) >> t->norm_shift[k];
         out[k] = (int8_t)(q < -128 ? -128 : q > 127 ? 127 : q);
     }
 }
