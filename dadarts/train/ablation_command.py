@@ -25,7 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="configuration of the not-data-aware search (default 640/320/40: 40 ms window, 20 ms hop)")
     p.add_argument("--data-space", metavar="W/H/M,...", help="data space of the data-aware search (default: the default space)")
     p.add_argument("--preset", default="cpu", help="search preset (default cpu)")
-    p.add_argument("--search-epochs", type=int, help="search epochs (default: the preset's)")
+    p.add_argument("--search-args", default="", metavar="'ARGS'",
+                   help="more `dadarts search` options for both searches, e.g. '--epochs 4 --warmup-epochs 1'")
     p.add_argument("--epochs", type=int, default=15, help="training epochs of every network (default 15)")
     p.add_argument("--channels", type=int, default=8, help="searched networks: channels (default 8)")
     p.add_argument("--layers", type=int, default=5, help="searched networks: cells (default 5)")
@@ -33,6 +34,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads for torch in every step (default: torch's choice)")
 
 
 def _step(title: str, argv: list[str]) -> int:
@@ -42,14 +44,19 @@ def _step(title: str, argv: list[str]) -> int:
 
 
 def run(args) -> int:
+    import shlex
+
     from ..errors import UserError
     from ..rundir import RunDir, read_json, record_run
 
+    if args.threads > 0:   # every step runs in this process, so this holds for searches and trainings alike
+        import torch
+        torch.set_num_threads(args.threads)
     prefix = args.run_prefix.rstrip("/")
     aware, fixed = RunDir.of(f"{prefix}-data-aware"), RunDir.of(f"{prefix}-fixed")
     data = ["--data", args.data] if args.data else []
     common = [*data, "--task", args.task, "--seed", str(args.seed), "--device", args.device]
-    search = [*common, "--preset", args.preset] + (["--epochs", str(args.search_epochs)] if args.search_epochs else [])
+    search = [*common, "--preset", args.preset, *shlex.split(args.search_args)]
     train = [*common, "--epochs", str(args.epochs), "--augment" if args.augment else "--no-augment"]
     baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
     if "searched" in baselines:

@@ -48,6 +48,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--freq-masks", type=int, default=2)
     p.add_argument("--resume", action="store_true", help="continue from RUN/train/checkpoint.pt with its settings")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy shared machine)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -93,6 +95,9 @@ def run(args) -> int:
     from .loop import TrainConfig, train
     from .models import MODELS
 
+    if args.threads > 0:
+        import torch
+        torch.set_num_threads(args.threads)
     root = args.run or args.run_opt
     if not root:
         raise UserError("Give a run directory: dadarts train RUN, or --run DIR for a baseline.")
