@@ -114,7 +114,8 @@ def run(args) -> int:
     rows = [
         ("int8 features within +-1 LSB of float", f"{100 * vs_float['within_1lsb_share']:.2f} %"),
         ("int8 features equal to float's", f"{100 * vs_float['exact_share']:.2f} %"),
-        ("SNR dequantised C vs float", f"{vs_float['snr_db']:.1f} dB"),
+        ("SNR dequantised C vs float", f"{vs_float['snr_db']:.1f} dB ({vs_float['snr_in_range_db']:.1f} dB within "
+                                       f"the int8 range; {100 * vs_float['clipped_share']:.2f} % of float values clip)"),
         ("C vs Python fixed-point (bit-exact)", f"{100 * report['c_vs_python_fixed_bit_exact_share']:.2f} %"),
         ("int8 accuracy, C features", f"{100 * acc_c:.2f} %"),
         ("int8 accuracy, Python features", f"{100 * acc_py:.2f} %"),

@@ -19,7 +19,6 @@ from ..rundir import write_bytes_atomic, write_text_atomic
 
 GOLDEN_CONFIGS = ("400/200/40", "400/100/80", "640/320/80")
 CLIP = 8000                       # 0.5 s per golden clip keeps the stored files small
-INPUT_RANGE = 4.0                 # normalised features in [-4, 4) map onto int8
 
 
 def synthetic_clips(n: int = CLIP, seed: int = 0) -> np.ndarray:
@@ -41,10 +40,15 @@ def float_mfcc(frames: np.ndarray, config: MfccConfig) -> np.ndarray:
 
 
 def quantisation_for(mfcc: np.ndarray) -> dict:
-    """Normalisation statistics and an int8 input quantisation covering [-INPUT_RANGE, INPUT_RANGE)."""
+    """Normalisation statistics and an int8 input quantisation over the normalised features' range,
+    as TFLite's converter calibrates it (scale = range / 255, zero point puts the minimum at -128)."""
     flat = mfcc.reshape(-1, mfcc.shape[-1])
-    return {"mean": flat.mean(0).tolist(), "std": (flat.std(0) + 1e-3).tolist(),
-            "input_scale": 2 * INPUT_RANGE / 256, "input_zero_point": 0}
+    mean, std = flat.mean(0), flat.std(0) + 1e-3
+    x = (flat - mean) / std
+    lo, hi = min(float(x.min()), 0.0), max(float(x.max()), 0.0)
+    scale = max(hi - lo, 1e-6) / 255.0
+    return {"mean": mean.tolist(), "std": std.tolist(),
+            "input_scale": scale, "input_zero_point": int(np.clip(round(-128 - lo / scale), -128, 127))}
 
 
 def config_dir(root: Path, config: MfccConfig) -> Path:

@@ -283,12 +283,20 @@ def agreement(q_test: np.ndarray, q_ref: np.ndarray, normalised_ref: np.ndarray,
     """How well int8 features match a reference: share equal / within 1 LSB, SNR of the dequantised values."""
     diff = np.abs(q_test.astype(np.int32) - q_ref.astype(np.int32))
     deq = dequantize(q_test, input_scale, input_zero_point)
-    noise = np.sum((deq - normalised_ref) ** 2)
-    signal = np.sum(normalised_ref ** 2)
+    # The int8 range clips the reference too; the second SNR leaves saturation out and keeps rounding.
+    lo, hi = dequantize(np.array([-128, 127]), input_scale, input_zero_point)
+    in_range = np.clip(normalised_ref, lo, hi)
+
+    def snr(ref):
+        noise = np.sum((deq - ref) ** 2)
+        return float(10 * np.log10(np.sum(ref ** 2) / noise)) if noise > 0 else float("inf")
+
     return {
         "n": int(diff.size),
         "exact_share": float(np.mean(diff == 0)),
         "within_1lsb_share": float(np.mean(diff <= 1)),
         "max_abs_lsb": int(diff.max()) if diff.size else 0,
-        "snr_db": float(10 * np.log10(signal / noise)) if noise > 0 else float("inf"),
+        "snr_db": snr(normalised_ref),
+        "snr_in_range_db": snr(in_range),
+        "clipped_share": float(np.mean((normalised_ref < lo) | (normalised_ref > hi))),
     }
