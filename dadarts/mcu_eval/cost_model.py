@@ -41,16 +41,16 @@ class PathCost:
     tap_oc: float = 0.0   # per output pixel x output channel x filter tap: reference bounds checks
 
 
-# Every row is fitted to executed instructions of the real kernels under QEMU: TFLM's reference
-# kernels (tflite-micro 90b983c2) and CMSIS-NN (99f736a6) on Cortex-M4 (mps2-an386) with and without
-# the DSP extension, CMSIS-NN with MVE on Cortex-M55 (mps3-an547). calibration.json "kernels" holds
-# the calls; docs/mcu_eval.md says how they were measured.
+# Every row is fitted to executed instructions under QEMU: TFLM's reference kernels as each op of a
+# whole TFLM Invoke (tflite-micro library built like the firmware's) and CMSIS-NN (99f736a6) kernel
+# calls on Cortex-M4 (mps2-an386) with and without the DSP extension, CMSIS-NN with MVE on Cortex-M55
+# (mps3-an547). calibration.json "kernels" holds the measurements; docs/mcu_eval.md says how.
 MAC_PATHS: dict[str, dict[str, PathCost]] = {
-    REFERENCE: {                                        # TFLM reference kernels, -O2 -DNDEBUG, on M4
-        "conv": PathCost(7.35, 25.0, tap_oc=28.7),      # Offset() arithmetic per MAC, bounds check per tap
-        "conv_1x1": PathCost(7.35, 25.0, tap_oc=28.7),  # no special case in the reference kernels
-        "dw": PathCost(18.6, 106.0),
-        "fc": PathCost(6.0, 25.0),
+    REFERENCE: {                          # per-op counts of TFLM Invoke (reference kernels, -O2 -DNDEBUG, M4)
+        "conv": PathCost(7.18, 25.0, tap_oc=36.5),      # Offset() arithmetic per MAC, bounds check per tap
+        "conv_1x1": PathCost(7.18, 25.0, tap_oc=36.5),  # no special case in the reference kernels
+        "dw": PathCost(27.0, 136.0),
+        "fc": PathCost(6.0, 43.0),
     },
     CMSIS_DSP: {
         "conv": PathCost(1.93, 42.1, tap=32.2),         # im2col to q15 + 2x2 SMLAD mat-mult kernel
@@ -83,12 +83,12 @@ OP_OVERHEAD = {REFERENCE: 600.0, CMSIS_DSP: 800.0, CMSIS_MVE: 800.0, CMSIS_SCALA
 # Ops without MACs: (per input element, per output element, per pooling-window element). Estimates
 # from the kernels' loops, not measured: these ops are a few per cent of a KWS network's time.
 ELEMENTWISE: dict[str, tuple[float, float, float]] = {
-    "AVERAGE_POOL_2D": (0.0, 15.0, 2.5),
-    "MAX_POOL_2D": (0.0, 10.0, 2.5),
+    "AVERAGE_POOL_2D": (0.0, 15.0, 4.0),        # reference: measured in TFLM Invoke
+    "MAX_POOL_2D": (0.0, 10.0, 4.0),
     "MEAN": (3.0, 30.0, 0.0),
     "ADD": (0.0, 18.0, 0.0), "SUB": (0.0, 18.0, 0.0), "MUL": (0.0, 14.0, 0.0),
-    "SOFTMAX": (0.0, 80.0, 0.0),
-    "RESHAPE": (0.0, 0.5, 0.0), "SQUEEZE": (0.0, 0.5, 0.0), "EXPAND_DIMS": (0.0, 0.5, 0.0),
+    "SOFTMAX": (0.0, 200.0, 0.0),               # reference: measured (exp and division per element)
+    "RESHAPE": (0.0, 0.2, 0.0), "SQUEEZE": (0.0, 0.2, 0.0), "EXPAND_DIMS": (0.0, 0.2, 0.0),
     "QUANTIZE": (0.0, 15.0, 0.0), "DEQUANTIZE": (0.0, 15.0, 0.0),
     "PAD": (0.0, 4.0, 0.0), "MIRROR_PAD": (0.0, 8.0, 0.0), "CONCATENATION": (0.0, 2.0, 0.0),
     "TRANSPOSE": (0.0, 8.0, 0.0),
@@ -106,17 +106,17 @@ REFERENCE_ELEMENTWISE_FACTOR = 2.0   # reference kernels: no SIMD, 64-bit requan
 # benchmarks/bench_mcu_eval.py on the named calibration.json points; the others are assumptions
 # stated in docs/mcu_eval.md (no published TFLM figure for that core was found).
 CYCLES_PER_INSTR: dict[tuple[str, str], float] = {
-    ("M4F", REFERENCE): 0.585,       # calibrated: mlperf-v0.5-L4R5ZI-ref (effective, see docs)
+    ("M4F", REFERENCE): 0.507,       # calibrated: mlperf-v0.5-L4R5ZI-ref (effective, see docs)
     ("M4F", CMSIS_DSP): 1.555,       # calibrated: mlperf-v1.0-L4R5ZI-microtvm-cmsis
-    ("M7", REFERENCE): 0.336,        # calibrated: micronets-F746ZG-ds-cnn-s (reference-speed TFLM, see docs)
+    ("M7", REFERENCE): 0.291,        # calibrated: micronets-F746ZG-ds-cnn-s (reference-speed TFLM, see docs)
 }
 # Assumed (core, library) pairs, as a ratio to a calibrated one, with the reason. Plain-C code of
 # our own builds (CMSIS-NN without DSP, the front-end) is scaled from the CMSIS-NN factor, the one
 # calibrated on instruction counts of kernels built like ours; the reference factors are effective
 # values of 2020 builds that ran fewer instructions than today's reference kernels.
 ASSUMED_FROM: dict[tuple[str, str], tuple[tuple[str, str], float, str]] = {
-    ("M7", CMSIS_DSP): (("M4F", CMSIS_DSP), 0.336 / 0.585, "M4F CMSIS-NN x the M7/M4F ratio measured with reference kernels"),
-    ("M7", CMSIS_SCALAR): (("M4F", CMSIS_DSP), 0.336 / 0.585, "as M7 CMSIS-NN"),
+    ("M7", CMSIS_DSP): (("M4F", CMSIS_DSP), 0.291 / 0.507, "M4F CMSIS-NN x the M7/M4F ratio measured with reference kernels"),
+    ("M7", CMSIS_SCALAR): (("M4F", CMSIS_DSP), 0.291 / 0.507, "as M7 CMSIS-NN"),
     ("M4F", CMSIS_SCALAR): (("M4F", CMSIS_DSP), 1.0, "as M4F CMSIS-NN"),
     ("M33", CMSIS_DSP): (("M4F", CMSIS_DSP), 1.0, "3-stage pipeline and DSP extension like the M4"),
     ("M33", CMSIS_SCALAR): (("M4F", CMSIS_DSP), 1.0, "3-stage pipeline like the M4"),
