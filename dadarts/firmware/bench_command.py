@@ -29,9 +29,10 @@ def _accuracy(tflite_path, q, labels):
     it = Interpreter(model_path=str(tflite_path))
     it.allocate_tensors()
     inp, out = it.get_input_details()[0], it.get_output_details()[0]
-    if int(np.prod(out["shape"])) != int(labels.max()) + 1 and int(np.prod(out["shape"])) < int(labels.max()) + 1:
-        raise UserError(f"{tflite_path} has {int(np.prod(out['shape']))} outputs but the test split has label "
-                        f"{int(labels.max())}: give the --data/--task the run was trained on.")
+    n_out = int(np.prod(out["shape"]))
+    if n_out <= int(labels.max()):
+        raise UserError(f"{tflite_path} has {n_out} outputs but the test split has label {int(labels.max())}: "
+                        f"give the --data/--task the run was trained on.")
     pred = []
     for x in q:
         it.set_tensor(inp["index"], x.reshape(inp["shape"]).astype(np.int8))
