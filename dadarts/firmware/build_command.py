@@ -141,5 +141,7 @@ def run(args) -> int:
               f"({'same keyword' if result['same_label'] else 'DIFFERENT'})")
     elif args.tflm_root:
         print(f"keyword application built: {build_dir / ('kws_app' if args.target == 'host' else 'kws_app.elf')}")
+    else:
+        print("keyword application: not built (it needs --tflm-root, a TFLM build; see docs/firmware.md)")
     record_run(inputs.run, f"firmware_build_{args.target.replace('-', '_')}", args._argv, **result)
     return 0
