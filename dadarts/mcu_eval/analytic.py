@@ -170,17 +170,20 @@ def trace_torch(model, input_shape) -> TorchGraph:
             unpadded[id(out)] = x.numel()
         elif type(m).__name__ == "ClassifierHead":
             # Its global average pool is a tensor mean, not a module: the MEAN op of the export.
-            add("MEAN", x, out[:, :1].expand(1, x.shape[1]) if out.dim() == 2 else out)
+            add("MEAN", x, x.new_empty(1, x.shape[1]))
         elif isinstance(m, Cell):
             s0, s1 = args[0], args[1]
-            node = out.numel() // m.multiplier
+            node_t = out.new_empty(1, out.shape[1] // m.multiplier, *out.shape[2:])
+            keep.append(node_t)
             for _ in range(m.steps):
-                add("ADD", out[:, : out.shape[1] // m.multiplier], out[:, : out.shape[1] // m.multiplier])
+                add("ADD", node_t, node_t)
             # Inputs with different int8 scales are requantised before the concat.
             for _ in range(m.multiplier):
-                add("QUANTIZE", out[:, : out.shape[1] // m.multiplier], out[:, : out.shape[1] // m.multiplier])
+                add("QUANTIZE", node_t, node_t)
             add("CONCATENATION", out, out)
-            # Alive at the concat: both cell inputs' preprocessed states, every node, the output.
+            # A heuristic for the memory planner's peak at the concat: the two preprocessed states,
+            # every node, the output, and half of the raw inputs (the next cell still reads one).
+            node = node_t.numel()
             live = 2 * node + m.steps * node + out.numel() + (s0.numel() + s1.numel()) // 2
             stats["peak"] = max(stats["peak"], live)
 
