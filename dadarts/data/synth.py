@@ -215,18 +215,24 @@ def cache_dir() -> Path:
 
 
 def default_corpus(progress: bool = True) -> Path:
-    """The built-in corpus, generated once into the cache directory and reused afterwards."""
+    """The built-in corpus, generated once into the cache directory and reused afterwards.
+
+    A lock file makes concurrent first runs wait for one generator instead of racing."""
+    import fcntl
+
     settings = SynthSettings()
     path = cache_dir() / f"synth-v{CORPUS_VERSION}-seed{settings.seed}-{settings.voices}v{settings.repeats}r"
     if (path / "SYNTH.txt").is_file():
         return path
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    print(f"dadarts: generating the built-in synthetic corpus once into {path} ...")
-    summary = synthesize(tmp, settings, progress=progress)
-    print(f"dadarts: {summary['clips']} clips at {summary['clips_per_s']} clips/s")
-    try:
-        os.replace(tmp, path)
-    except OSError:  # another process finished first
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (path / "SYNTH.txt").is_file():
+            return path
+        tmp = path.with_name(path.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
+        print(f"dadarts: generating the built-in synthetic corpus once into {path} ...")
+        summary = synthesize(tmp, settings, progress=progress)
+        print(f"dadarts: {summary['clips']} clips at {summary['clips_per_s']} clips/s")
+        os.replace(tmp, path)
     return path
