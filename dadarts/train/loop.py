@@ -153,7 +153,8 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
         t0 = time.perf_counter()
         perm = torch.randperm(n_train, generator=gen)
         loss_sum, correct, seen = 0.0, 0, 0
-        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
+        # disable=None: tqdm stays silent when stderr is not a terminal (logs get the epoch lines only).
+        bar = tqdm(range(steps), desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=None if progress else True, leave=False)
         for step in bar:
             lr = lr_at(epoch * steps + step, total, warmup, cfg.lr)
             for group in optimizer.param_groups:
