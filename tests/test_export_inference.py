@@ -206,3 +206,12 @@ int main() {{
     out = subprocess.run([str(exe)], check=True, capture_output=True, text=True).stdout.split()
     assert out[:4] == [str(len(data)), str(len(ops)), str(len(ops)), str(49 * 40)]
     assert int(out[4]) >= 100_000
+
+
+def test_float_conversion_error_is_caught():
+    from dadarts.export.pipeline import _float_parity_problem
+    pt = np.array([[5.0, -2.0]])
+    good = {"onnx": {"max_abs_error": 1e-7}, "float": {"max_abs_error": 2e-7}}
+    assert _float_parity_problem(good, pt) is None
+    bad = {"onnx": {"max_abs_error": 1e-7}, "float": {"max_abs_error": 0.3}}
+    assert "float TFLite" in _float_parity_problem(bad, pt)

@@ -20,6 +20,7 @@ from ..rundir import RunDir, read_json, record_run, write_bytes_atomic, write_js
 
 REPORT_KIND = "export_report"
 TFLM_SAMPLES = 256            # TFLM and LiteRT reference kernels are slow; compare on this many test clips
+FLOAT_TOLERANCE = 1e-3       # ONNX / float TFLite vs PyTorch, relative to the largest logit (seen ~1e-7)
 TFLM_MAX_LSB = 2              # TFLM vs LiteRT reference kernels: seen <= 1 LSB; more means a kernel differs
 
 
@@ -52,6 +53,16 @@ def _errors(reference: np.ndarray, out: np.ndarray, y: np.ndarray) -> dict:
     return {"accuracy": float((out.argmax(1) == y).mean()),
             "top1_agreement": float((out.argmax(1) == reference.argmax(1)).mean()),
             "max_abs_error": float(diff.max()), "mean_abs_error": float(diff.mean())}
+
+
+def _float_parity_problem(report: dict, pt: np.ndarray) -> str | None:
+    """A sentence if ONNX or the float TFLite model does not compute what PyTorch does."""
+    bound = FLOAT_TOLERANCE * max(1.0, float(np.abs(pt).max()))
+    for key, name in (("onnx", "ONNX"), ("float", "float TFLite")):
+        if report[key]["max_abs_error"] > bound:
+            return (f"the {name} model's logits differ from PyTorch by up to {report[key]['max_abs_error']:.3g} "
+                    f"(allowed {bound:.3g}): a layer converts wrongly")
+    return None
 
 
 def _print_table(report: dict) -> None:
@@ -135,10 +146,13 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
                 calib = calib[np.sort(rng.choice(len(calib), options.calibration_samples, replace=False))]
             qmodel = int8_tflite(saved, calib[..., None].astype(np.float32))
             timings["tflite_int8_s"] = time.perf_counter() - t
-    if not options.int8:
+    parity = _float_parity_problem(report, pt)
+    if not options.int8 or parity:
         report["timings"] = {**timings, "total_s": time.perf_counter() - t0}
         write_json_atomic(out.export_report, report, kind=REPORT_KIND)
         _print_table(report)
+        if parity:
+            raise UserError(f"Export verification failed: {parity}; the per-step errors are in {out.export_report}.")
         return report
 
     ops = read_ops(qmodel)
