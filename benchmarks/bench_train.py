@@ -7,6 +7,11 @@ clipping, AdamW) on random inputs of the right shape, with and without the augme
     python benchmarks/bench_train.py [--steps 10] [--batch-size 64] [--device cpu]
 
 Prints a table and writes benchmarks/results/train.json.
+
+    python benchmarks/bench_train.py --ablation runs/abl-cpu runs/abl-cpu-s1
+
+instead collects finished `dadarts ablation` runs (one prefix per seed: test accuracy, params, MACs,
+training time, what each search chose) into benchmarks/results/train_ablation.json.
 """
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ from dadarts.search.genotypes import PCDARTS, to_dict
 from dadarts.train.augment import AugmentedFeatures, AugmentSettings
 from dadarts.train.loop import TrainConfig, make_optimizer
 from dadarts.train.metrics import model_size
-from dadarts.train.models import build_model
+from dadarts.train.models import BASELINES, build_model
 
 CASES = [
     # (label, model, kwargs) — the searched case uses the PC-DARTS cell at `dadarts train`'s CPU default size
@@ -74,6 +79,46 @@ def bench(model_name, kwargs, config: MfccConfig, augment: bool, steps: int, bat
     return steps * batch / wall, steps * batch / cpu
 
 
+def ablation_summary(prefixes: list[str], out: str) -> None:
+    """Gather the trained runs of `dadarts ablation` prefixes (one per seed) into one JSON file."""
+    from dadarts.rundir import RunDir, read_json
+
+    rows = []
+    for prefix in prefixes:
+        base = Path(prefix).name
+        for path in sorted(Path(prefix).parent.glob(base + "-*")):
+            run, kind = RunDir.of(path), path.name[len(base) + 1:]
+            # PREFIX-data-aware, PREFIX-fixed, PREFIX-<baseline>; not another prefix's runs (abl-s1-...)
+            if kind not in ("data-aware", "fixed", *BASELINES) or not run.train_metrics.is_file():
+                continue
+            m = read_json(run.train_metrics, "train_metrics")
+            row = {"prefix": prefix, "run": path.name, "kind": kind, "model": m["model"], "config": m["config"], "seed": m["seed"],
+                   "test_accuracy": m["accuracy"], "balanced_accuracy": m["balanced_accuracy"],
+                   "validation_accuracy": m["validation_accuracy"], "test_clips": m["n"], "params": m["params"],
+                   "macs": m["macs"], "epochs": m["epochs"], "train_wall_time_s": round(m["wall_time_s"], 1),
+                   "train_settings": m["settings"]}
+            if run.search_result.is_file():
+                r = read_json(run.search_result, "search_result")
+                row["search"] = {k: r.get(k) for k in ("config", "gamma", "align", "search_val_accuracy", "genotype_str")}
+                row["search"]["settings"] = {k: r["settings"].get(k) for k in
+                                             ("channels", "layers", "epochs", "warmup_epochs", "batch_size", "max_train")}
+            rows.append(row)
+    by_kind: dict[str, list[float]] = {}
+    for r in rows:
+        by_kind.setdefault(r["kind"], []).append(r["test_accuracy"])
+    summary = {k: {"seeds": len(v), "mean_test_accuracy": float(np.mean(v)), "min": min(v), "max": max(v)}
+               for k, v in by_kind.items()}
+    for k, v in summary.items():
+        print(f"{k:<14} {v['seeds']} seed(s)  mean test accuracy {100 * v['mean_test_accuracy']:.2f} %  "
+              f"[{100 * v['min']:.2f}, {100 * v['max']:.2f}]")
+    obj = {"benchmark": "train_ablation", "prefixes": prefixes, "summary": summary, "runs": rows,
+           "cpu_count": os.cpu_count(), "load_average": list(os.getloadavg()), "versions": versions(),
+           "note": "Test accuracy of the last epoch on the built-in corpus' test split (voices unseen in "
+                   "training); with a few hundred test clips one standard error is about 2 points."}
+    write_text_atomic(out, json.dumps(obj, indent=2) + "\n")
+    print(f"written {out}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=10)
@@ -81,8 +126,14 @@ def main() -> None:
     p.add_argument("--mfcc", default="400/200/40")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", default="1,2", help="comma-separated torch thread counts to measure (CPU)")
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "train.json"))
+    p.add_argument("--out", default=None, help="output JSON (default results/train.json, or train_ablation.json)")
+    p.add_argument("--ablation", nargs="+", metavar="PREFIX", help="summarise finished `dadarts ablation` runs instead")
     args = p.parse_args()
+    results_dir = Path(__file__).parent / "results"
+    if args.ablation:
+        ablation_summary(args.ablation, args.out or str(results_dir / "train_ablation.json"))
+        return
+    args.out = args.out or str(results_dir / "train.json")
     device = pick_device(args.device)
     config = MfccConfig.parse(args.mfcc)
     load_before = list(os.getloadavg())

@@ -80,7 +80,7 @@ def table(rows: list[dict], targets: list[str]) -> tuple[list[str], list[list[st
     for r in rows:
         line = [r["run"], r["model"], r["config"] or "", _fmt_count(r["params"]), _fmt_count(r["macs"]),
                 _fmt_pct(r["accuracy"]), _fmt_pct(r["balanced_accuracy"]), _fmt_pct(r["int8_accuracy"]),
-                str(r["seed"]), str(r["epochs"])]
+                "" if r["seed"] is None else str(r["seed"]), "" if r["epochs"] is None else str(r["epochs"])]
         line += ["" if r["latency_ms"].get(t) is None else f"{r['latency_ms'][t]:.1f}" for t in targets]
         body.append(line)
     return header, body
