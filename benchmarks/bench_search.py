@@ -59,12 +59,18 @@ def build(mode: str, batch: int, preset: str, device: str):
 
 
 def peak_memory(mode: str, batch: int, preset: str, device: str) -> float:
-    """Peak RSS in MB of a fresh process that builds `mode` and runs two steps."""
-    import resource
+    """Peak RSS in MB of a fresh process that builds `mode` and runs two steps.
+
+    VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss over fork + exec, so a child would
+    report its parent's peak.
+    """
     step = build(mode, batch, preset, device)
     step()
     step()
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmHWM in /proc/self/status: peak memory needs Linux")
 
 
 def throughput(steps: int, batch: int, preset: str, device: str) -> dict:
