@@ -61,6 +61,9 @@ def test_search_writes_result_history_and_checkpoint(tmp_path):
     ckpt = torch.load(run.search_checkpoint, weights_only=False)
     assert ckpt["epoch"] == 3 and set(ckpt) >= {"model", "w_opt", "architect", "rng", "sched"}
     assert out.result["config"] == result["config"]
+    # A new search in the same run directory withdraws the old result until it finishes.
+    search(fake_data(), tiny(epochs=1), run, CPU, progress=False, stop_after_epoch=0)
+    assert not run.search_result.exists()
 
 
 def test_gamma_early_stop_picks_the_informative_configuration_and_freezes_gamma(tmp_path):

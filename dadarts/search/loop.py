@@ -186,6 +186,9 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
         architect.load_state_dict(ckpt["architect"])
         _set_rng_state(ckpt["rng"])
         history, start_epoch, gamma_stop_epoch = ckpt["history"], ckpt["epoch"], ckpt["gamma_stop_epoch"]
+    elif run is not None and info.is_main and run.search_result.exists():
+        # A new search makes an earlier result stale: train must not pick it up if this one is cut short.
+        run.search_result.unlink()
 
     bar = None
     if progress and info.is_main:
