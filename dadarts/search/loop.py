@@ -151,6 +151,8 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
     if settings.align == "fixed" and n_cfg != 1:
         raise UserError("A fixed-configuration search takes exactly one configuration: give --fixed-config W/H/M.")
     torch.manual_seed(settings.seed)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # every shape is static: let cuDNN pick its fastest kernels
     model = DataAwareSupernet([c.shape for c in data.configs], data.num_classes, settings).to(device)
     broadcast_state_(model, info)
     # The fixed resampling of the preprocess alignment, done once instead of at every step.
