@@ -44,3 +44,21 @@ def test_det_plot_is_written(tmp_path):
     report = detection_report(probs / probs.sum(1, keepdims=True), y, LABELS, ["marvin", "sheila"])
     plot_det(report, tmp_path / "det.png")
     assert (tmp_path / "det.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_train_on_the_names_task_reports_detection(tiny_corpus, tmp_path):
+    import json
+
+    from dadarts.cli import main
+    run = tmp_path / "names"
+    assert main(["train", "--model", "ds-cnn-s", "--mfcc", "640/320/40", "--data", str(tiny_corpus),
+                 "--task", "names", "--run", str(run), "--epochs", "1", "--no-augment", "--quiet",
+                 "--device", "cpu"]) == 0
+    metrics = json.loads((run / "train" / "metrics.json").read_text())
+    assert metrics["labels"] == LABELS
+    det = metrics["detection"]
+    assert set(det) == {"marvin", "sheila"}
+    for name in det:
+        assert 0.0 <= det[name]["false_reject_rate"] <= 1.0 and 0.0 <= det[name]["false_accept_rate"] <= 1.0
+        assert det[name]["positives"] == metrics["support"][name]
+    assert (run / "train" / "det.png").is_file()

@@ -78,3 +78,17 @@ def plot_det(report: dict, path: str | Path, title: str = "") -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=120)
     plt.close(fig)
+
+
+def name_detection(model, x, y, labels: list[str], batch_size: int, device, png_path: str | Path) -> dict:
+    """Detection report of a trained name-task model on normalised (N, T, F) features + DET plot."""
+    import torch
+    model.eval()
+    probs = []
+    with torch.no_grad():
+        for i in range(0, x.shape[0], batch_size):
+            probs.append(torch.softmax(model(x[i:i + batch_size, None].to(device)).float(), 1).cpu())
+    names = [name for name in labels if not name.startswith("_")]
+    report = detection_report(torch.cat(probs).numpy(), y.numpy(), labels, names)
+    plot_det(report, png_path, title="Name detection on the test split (held-out voices)")
+    return report

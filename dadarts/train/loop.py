@@ -27,6 +27,7 @@ from ..frontend.artifact import write_frontend
 from ..frontend.spec import MfccConfig
 from ..rundir import RunDir, atomic_path, write_csv_atomic, write_json_atomic
 from .augment import AugmentedFeatures, AugmentSettings
+from .detection import name_detection
 from .metrics import classification_report, confusion_matrix, model_size
 from .models import build_model
 
@@ -197,6 +198,9 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
     # Final model on the test split (the last epoch's weights: no selection on test or validation).
     test_loss, test_pred = evaluate(model, x_test, test.y, cfg.eval_batch_size, device)
     report = classification_report(confusion_matrix(test.y.numpy(), test_pred, len(labels)), labels)
+    if ds.task == "names":   # imbalanced: per-name false reject / accept rates and DET curves matter
+        report["detection"] = name_detection(model, x_test, test.y, labels, cfg.eval_batch_size, device,
+                                             run.train / "det.png")
     model = model.cpu().to(memory_format=torch.contiguous_format)
     if hasattr(model, "drop_path_prob"):
         model.drop_path_prob = 0.0
