@@ -48,6 +48,6 @@ PRESETS = {
     # The paper's scale: one GPU, full Speech Commands.
     "paper": SearchSettings(),
     # Sized so that `dadarts search` on the built-in corpus ends in about 10 minutes on 2 CPU cores.
-    "cpu": SearchSettings(channels=8, layers=5, stem_stride=2, epochs=8, warmup_epochs=2, batch_size=64, lr=0.05,
+    "cpu": SearchSettings(channels=8, layers=5, stem_stride=2, epochs=10, warmup_epochs=3, batch_size=64, lr=0.1,
                           arch_lr=3e-3, gamma_lr=2e-2, max_train=2400),
 }
