@@ -69,7 +69,7 @@ def run(args) -> int:
     from ..frontend.spec import MfccConfig, parse_space
     from ..rundir import RunDir, read_json, record_run
     from . import genotypes as G
-    from .distributed import DistInfo, init_from_env, shutdown
+    from .distributed import init_from_env, shutdown
     from .loop import prepare_data, search
     from .settings import SearchSettings
 

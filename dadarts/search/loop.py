@@ -198,7 +198,7 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
         bar = tqdm(total=settings.epochs * steps, initial=start_epoch * steps, unit="step", dynamic_ncols=True,
                    desc="search")
     names = [c.name for c in data.configs]
-    val_loss = val_acc = float("nan")
+    val_acc = float("nan")
     if history:
         val_acc = float(history[-1]["val_acc"])
     end_epoch = settings.epochs if stop_after_epoch is None else min(settings.epochs, stop_after_epoch)
