@@ -6,6 +6,8 @@ What changes compared with the trained module, and why (every rewrite is exact i
   weights that carry the BN scale per channel instead of a separate float-ish MUL/ADD;
 - the search space's fused FactorizedReduce (a 2x2 stride-2 conv built in forward) becomes a plain
   conv with its BN folded in;
+- stride-2 average pools that leave the padding out of the mean run on odd sizes (see
+  OddSizeAvgPool), which onnx2tf converts to one AVERAGE_POOL_2D instead of border-patch chains;
 - padded max pools (the search space's replicate-padded one included) become reflect pad +
   unpadded pool: a 0-padding converter would be wrong for negative inputs, and onnx2tf turns a
   reflect pad into one MIRROR_PAD where a replicate pad takes four.
@@ -90,6 +92,31 @@ class FusedReduce(nn.Module):
         return self.conv(x)
 
 
+class OddSizeAvgPool(nn.Module):
+    """Stride-2 avg_pool2d(count_include_pad=False) computed on odd sizes only: exact, one AVERAGE_POOL_2D.
+
+    On an odd size, PyTorch's windows (start 2i - p) are TensorFlow's 'SAME' windows, and both leave
+    the padding out of the mean, so onnx2tf emits one clean pool; on an even size the windows differ
+    and onnx2tf patches the border with STRIDED_SLICE/MUL/CONCATENATION chains. An even size is
+    made odd with one more row/column at the end: it only ever falls in the last window, whose output
+    is cut off again, so every kept output is PyTorch's.
+    """
+
+    def __init__(self, kernel, stride, padding):
+        super().__init__()
+        self.kernel, self.stride, self.padding = _pair(kernel), _pair(stride), _pair(padding)
+
+    def forward(self, x):
+        h, w = int(x.shape[-2]), int(x.shape[-1])
+        eh, ew = 1 - h % 2, 1 - w % 2
+        if eh or ew:
+            # Any value works (it only reaches the cut-off output); a zero pad would be fused into
+            # the pool by onnxsim, which then counts the padding and is wrong.
+            x = F.pad(x, (0, ew, 0, eh), mode="reflect")
+        y = F.avg_pool2d(x, self.kernel, self.stride, self.padding, count_include_pad=False)
+        return y[..., :y.shape[-2] - eh, :y.shape[-1] - ew]
+
+
 class PaddedMaxPool(nn.Module):
     """max_pool2d with padding as an explicit reflect pad + unpadded pool.
 
@@ -127,6 +154,10 @@ def _rewrite(module: nn.Module) -> nn.Module:
         return FusedReduce(w, b)
     if isinstance(module, MaxPool3x3):
         return PaddedMaxPool(3, module.stride, 1)
+    if isinstance(module, nn.AvgPool2d) and not module.count_include_pad and not module.ceil_mode \
+            and module.divisor_override is None and _pair(module.stride) == (2, 2) \
+            and all(2 * p == k - 1 for p, k in zip(_pair(module.padding), _pair(module.kernel_size))):
+        return OddSizeAvgPool(module.kernel_size, module.stride, module.padding)
     if isinstance(module, nn.MaxPool2d) and _pair(module.padding) != (0, 0) and not module.return_indices:
         return PaddedMaxPool(module.kernel_size, module.stride, module.padding, module.dilation, module.ceil_mode)
     if isinstance(module, nn.Dropout | nn.Dropout2d):
