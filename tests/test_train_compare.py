@@ -41,6 +41,12 @@ def test_table_with_and_without_later_stages(tmp_path):
     assert rows[0]["latency_ms_NUCLEO-L4R5ZI"] == "12.34" and rows[2]["latency_ms_NUCLEO-L4R5ZI"] == ""
     assert paths["plot"].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+    write_json_atomic(b.estimates, {"targets": {"RP2040": {"latency_ms": 99.0}}}, kind="mcu_estimates")
+    text, _ = compare([str(a.root), str(b.root)], tmp_path / "cmp2", targets=["RP2040"])
+    assert "RP2040 ms" in text and "NUCLEO-L4R5ZI ms" not in text
+    with pytest.raises(UserError, match="choose among"):
+        compare([str(a.root)], tmp_path / "cmp3", targets=["Arduino-Uno"])
+
 
 def test_untrained_run_is_a_user_error(tmp_path):
     (tmp_path / "empty").mkdir()

@@ -137,11 +137,19 @@ def plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def compare(runs: list[str], out: Path) -> tuple[str, dict[str, Path]]:
-    """Write compare.md, compare.csv and compare.png into `out`; return the plain-text table and the paths."""
+def compare(runs: list[str], out: Path, targets: list[str] | None = None) -> tuple[str, dict[str, Path]]:
+    """Write compare.md, compare.csv and compare.png into `out`; return the plain-text table and the paths.
+
+    `targets` limits the latency columns to those MCU targets (default: every target found)."""
     if not runs:
         raise UserError("Give at least one run directory to compare.")
-    rows, targets = collect(runs)
+    rows, found = collect(runs)
+    if targets:
+        unknown = [t for t in targets if t not in found]
+        if unknown and found:
+            raise UserError(f"No latency estimate for target(s) {', '.join(unknown)} in these runs: "
+                            f"choose among {', '.join(found)}.")
+    targets = [t for t in targets if t in found] if targets else found
     header, body = table(rows, targets)
     out = Path(out)
     paths = {"markdown": out / "compare.md", "csv": out / "compare.csv", "plot": out / "compare.png"}
