@@ -111,6 +111,7 @@ def csv_rows(rows: list[dict], targets: list[str]) -> list[dict]:
 def plot(rows: list[dict], path: Path) -> None:
     """Accuracy against parameters (log scale), float and int8 where known, each point labelled."""
     import matplotlib
+    import matplotlib.ticker
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -126,6 +127,11 @@ def plot(rows: list[dict], path: Path) -> None:
     if any(r["int8_accuracy"] is not None for r in rows):
         ax.scatter([], [], color="tab:orange", marker="x", label="int8 TFLite")
     ax.set_xscale("log")
+    # Sizes in K / M on major ticks only: log-scale minor labels overlap over a narrow range.
+    ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 1.5, 2.0, 3.0, 5.0, 7.0)))
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: _fmt_count(v).replace(" ", "")))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.margins(x=0.2, y=0.1)
     ax.set_xlabel("parameters")
     ax.set_ylabel("test accuracy (%)")
     ax.set_title("Accuracy against model size")
