@@ -44,3 +44,33 @@ def test_search_command_user_errors(tmp_path, capsys):
     assert "WINDOW/HOP/MELS" in capsys.readouterr().err
     assert main(["search", "--channels", "6", "--run", str(tmp_path / "r")]) == 2
     assert "multiple of 4" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_resume_after_a_kill_matches_an_uninterrupted_search(tiny_corpus, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    args = ["--data", str(tiny_corpus), "--epochs", "2", "--warmup-epochs", "1", "--batch-size", "16",
+            "--channels", "4", "--layers", "3", "--data-space", "640/320/40,640/160/40", "--device", "cpu", "--quiet"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cli = [sys.executable, "-m", "dadarts.cli", "search"]
+    full, cut = tmp_path / "full", tmp_path / "cut"
+    subprocess.run([*cli, "--run", str(full), *args], env=env, check=True, capture_output=True, timeout=600)
+    proc = subprocess.Popen([*cli, "--run", str(cut), *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    ckpt = cut / "search" / "checkpoint.pt"
+    deadline = time.time() + 600
+    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert ckpt.exists() and not (cut / "search" / "result.json").exists()
+    subprocess.run([*cli, "--run", str(cut), "--resume", "--quiet"], env=env, check=True, capture_output=True,
+                   timeout=600)
+    a = json.loads((full / "search" / "result.json").read_text())
+    b = json.loads((cut / "search" / "result.json").read_text())
+    assert (a["genotype"], a["gamma"], a["config"]) == (b["genotype"], b["gamma"], b["config"])

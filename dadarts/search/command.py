@@ -6,11 +6,12 @@ configuration and the γ trajectory. Launch under `torchrun --nproc_per_node N` 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, help="dataset folder in Speech Commands layout (default: built-in corpus)")
-    p.add_argument("--task", default="gsc12", choices=["gsc12", "gsc35", "names"], help="classification task")
+    p.add_argument("--task", default=None, choices=["gsc12", "gsc35", "names"], help="classification task (default gsc12)")
     p.add_argument("--run", default="runs/default", help="run directory (default: runs/default)")
     p.add_argument("--preset", default="cpu", choices=["cpu", "paper"],
                    help="cpu: ~10 min on 2 cores; paper: C=16, 8 layers, 50 epochs, warm-up 15, batch 256")
@@ -28,7 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-train", type=int, default=None, help="use at most N training clips (0: all)")
     p.add_argument("--keep-mixing", action="store_true",
                    help="after the γ early stop keep mixing all configurations instead of the winner alone")
-    p.add_argument("--resume", action="store_true", help="continue from RUN/search/checkpoint.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from RUN/search/checkpoint.pt (same dataset and settings as it was started with)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -83,6 +85,10 @@ def run(args) -> int:
             raise UserError(f"{run_dir.search_checkpoint} is not a search checkpoint: remove it or use another --run.")
         settings = SearchSettings.from_dict(saved["settings"])
         space_names = saved["data_space"]
+        # The dataset it was started on, unless the user names one again.
+        source = saved.get("source", {})
+        args.data = args.data if args.data is not None else source.get("data")
+        args.task = args.task or source.get("task")
         print(f"dadarts search: resuming {run_dir.search_checkpoint} after epoch {saved['epoch']} "
               "with the settings it was started with")
         del saved
@@ -101,6 +107,7 @@ def run(args) -> int:
         if settings.align != "fixed" and len(space_names) == 1:
             settings = settings.replace(align="fixed")
     _check(settings)
+    args.task = args.task or "gsc12"
     configs = [MfccConfig.parse(n) for n in space_names]
 
     device = pick_device(args.device)
@@ -117,7 +124,9 @@ def run(args) -> int:
         data = prepare_data(ds, configs, device, max_train=settings.max_train, seed=settings.seed)
         if info.is_main and not args.resume and run_dir.search_result.is_file():
             print(f"dadarts search: replacing the earlier result in {run_dir.search}")
-        outcome = search(data, settings, run_dir, device, resume=args.resume, progress=not args.quiet, info=info)
+        source = {"data": None if args.data is None else str(Path(args.data).expanduser().resolve()), "task": args.task}
+        outcome = search(data, settings, run_dir, device, resume=args.resume, progress=not args.quiet, info=info,
+                         source=source)
     finally:
         shutdown(info)
     if not info.is_main:

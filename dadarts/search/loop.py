@@ -142,10 +142,11 @@ def _result(model: DataAwareSupernet, data: SearchData, settings: SearchSettings
 
 def search(data: SearchData, settings: SearchSettings, run: RunDir | None, device: torch.device,
            resume: bool = False, progress: bool = True, info: DistInfo = DistInfo(),
-           stop_after_epoch: int | None = None) -> SearchOutcome:
+           stop_after_epoch: int | None = None, source: dict | None = None) -> SearchOutcome:
     """Run (or resume) the search; write history, checkpoint and result under run/search/ (rank 0).
 
     `stop_after_epoch` ends the run early after that many epochs as if it had been killed (tests).
+    `source` (e.g. the dataset folder and task) is kept in the checkpoint for `--resume`.
     """
     n_cfg = len(data.configs)
     if settings.align == "fixed" and n_cfg != 1:
@@ -279,7 +280,7 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
                     "data_space": names, "dataset_fingerprint": data.fingerprint,
                     "model": model.state_dict(), "w_opt": w_opt.state_dict(), "sched": sched.state_dict(),
                     "architect": architect.state_dict(), "rng": _rng_state(), "history": history,
-                    "gamma_stop_epoch": gamma_stop_epoch}
+                    "gamma_stop_epoch": gamma_stop_epoch, "source": source or {}}
             with atomic_path(run.search_checkpoint) as tmp:
                 torch.save(ckpt, tmp)
     if bar is not None:
