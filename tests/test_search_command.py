@@ -21,6 +21,7 @@ def test_search_command_end_to_end_and_resume(tiny_corpus, tmp_path, capsys):
     assert result["task"] == "gsc12" and result["labels"][-1] == "_unknown_"
     assert result["config"] in ("640/320/40", "400/200/40")
     assert result["data_space"] == ["640/320/40", "400/200/40"]
+    assert result["data"] == str(tiny_corpus.resolve()) and result["names"] is None
     run_json = json.loads((run / "run.json").read_text())
     assert "search" in run_json["stages"] and run_json["dataset_fingerprint"] == result["dataset_fingerprint"]
     # The train stage rebuilds the searched network from the result on the chosen native shape.

@@ -12,6 +12,8 @@ from pathlib import Path
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, help="dataset folder in Speech Commands layout (default: built-in corpus)")
     p.add_argument("--task", default=None, choices=["gsc12", "gsc35", "names"], help="classification task (default gsc12)")
+    p.add_argument("--names", default=None, metavar="A,B",
+                   help="names task: the names to detect, comma-separated (default marvin,sheila)")
     p.add_argument("--run", default="runs/default", help="run directory (default: runs/default)")
     p.add_argument("--preset", default="cpu", choices=["cpu", "paper"],
                    help="cpu: ~10 min on 2 cores; paper: C=16, 8 layers, 50 epochs, warm-up 15, batch 256")
@@ -89,6 +91,7 @@ def run(args) -> int:
         source = saved.get("source", {})
         args.data = args.data if args.data is not None else source.get("data")
         args.task = args.task or source.get("task")
+        args.names = args.names or (",".join(source["names"]) if source.get("names") else None)
         print(f"dadarts search: resuming {run_dir.search_checkpoint} after epoch {saved['epoch']} "
               "with the settings it was started with")
         del saved
@@ -116,7 +119,8 @@ def run(args) -> int:
         device = torch.device("cuda", info.local_rank)
         torch.cuda.set_device(device)
     try:
-        ds = load_dataset(args.data, task=args.task, quiet=not info.is_main)
+        names = tuple(n.strip() for n in args.names.split(",") if n.strip()) if args.names else None
+        ds = load_dataset(args.data, task=args.task, names=names, quiet=not info.is_main)
         if info.is_main:
             print(f"dadarts search: {args.task} on {len(ds.splits['train'])} training clips, "
                   f"{len(configs)} configuration(s), align {settings.align}, device {device}"
@@ -124,7 +128,8 @@ def run(args) -> int:
         data = prepare_data(ds, configs, device, max_train=settings.max_train, seed=settings.seed)
         if info.is_main and not args.resume and run_dir.search_result.is_file():
             print(f"dadarts search: replacing the earlier result in {run_dir.search}")
-        source = {"data": None if args.data is None else str(Path(args.data).expanduser().resolve()), "task": args.task}
+        source = {"data": None if args.data is None else str(Path(args.data).expanduser().resolve()),
+                  "task": args.task, "names": list(names) if names else None}
         outcome = search(data, settings, run_dir, device, resume=args.resume, progress=not args.quiet, info=info,
                          source=source)
     finally:

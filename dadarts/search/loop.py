@@ -289,6 +289,9 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
     if math.isnan(val_acc):
         _, val_acc = evaluate(model, val_x, data.val_y, device, info)
     result = _result(model, data, settings, gamma_stop_epoch, val_acc)
+    if source:
+        # Where the data came from (dataset folder or null for the built-in corpus, names), for train.
+        result.update({"data": source.get("data"), "names": source.get("names")})
     finished = end_epoch >= settings.epochs
     if run is not None and info.is_main and finished:
         write_json_atomic(run.search_result, result, kind="search_result")
