@@ -14,7 +14,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--task", default=None, choices=["gsc12", "gsc35", "names"], help="classification task (default gsc12)")
     p.add_argument("--names", default=None, metavar="A,B",
                    help="names task: the names to detect, comma-separated (default marvin,sheila)")
-    p.add_argument("--run", default="runs/default", help="run directory (default: runs/default)")
+    # --run-dir: the same option under a name torchrun's own parser does not mistake for its --run-path.
+    p.add_argument("--run", "--run-dir", dest="run", default="runs/default",
+                   help="run directory (default: runs/default); under torchrun write --run-dir")
     p.add_argument("--preset", default="cpu", choices=["cpu", "paper"],
                    help="cpu: ~10 min on 2 cores; paper: C=16, 8 layers, 50 epochs, warm-up 15, batch 256")
     p.add_argument("--align", default=None, choices=["preprocess", "zeropad"],
