@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
-import tempfile
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
 from ..errors import UserError
+from ..fdcapture import captured_output
 
 
 def quiet_tensorflow():
@@ -34,29 +32,6 @@ def quiet_tensorflow():
     import tensorflow as tf
     tf.get_logger().setLevel("ERROR")
     return tf
-
-
-@contextlib.contextmanager
-def captured_output() -> Iterator[list[str]]:
-    """Send fds 1 and 2 (C++ and Python chatter of onnx2tf / TF) to a file; yield a box for the text."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    box: list[str] = []
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        os.dup2(tmp.fileno(), 1)
-        os.dup2(tmp.fileno(), 2)
-        try:
-            yield box
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-            tmp.seek(0)
-            box.append(tmp.read().decode("utf-8", "replace"))
 
 
 @contextlib.contextmanager

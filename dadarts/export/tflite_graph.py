@@ -7,22 +7,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 
 from ..errors import UserError
+from ..tflite_schema import tflite_schema
 
 # Ops that may legitimately touch float tensors in a full-integer graph: none. QUANTIZE and
 # DEQUANTIZE at the graph edges would mean float input/output, which the firmware does not have.
 INT_TYPES = {"INT8", "INT16", "INT32", "INT64", "BOOL"}
 _ELEMENT_BYTES = {"INT8": 1, "UINT8": 1, "BOOL": 1, "INT16": 2, "FLOAT16": 2, "INT32": 4, "FLOAT32": 4, "INT64": 8}
-
-
-@lru_cache(maxsize=1)
-def _schema():
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    types = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
-    return schema, names, types
 
 
 @dataclass
@@ -45,7 +37,7 @@ class Op:
 
 def read_ops(data: bytes) -> list[Op]:
     """The operators of the first subgraph, in execution order."""
-    schema, names, types = _schema()
+    schema, names, types = tflite_schema()
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise UserError("The model is not a TFLite flatbuffer (no TFL3 identifier): re-run the export.")
     model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(bytearray(data), 0))

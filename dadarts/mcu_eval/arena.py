@@ -19,10 +19,10 @@ import re
 import subprocess
 import sys
 import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..errors import UserError
+from ..fdcapture import captured_output
 
 _TOTAL = re.compile(r"Arena allocation total (\d+) bytes")
 _HEAD = re.compile(r"Arena allocation head (\d+) bytes")
@@ -44,36 +44,13 @@ class ArenaMeasurement:
                 "method": "tflite_micro.runtime.Interpreter + RecordingMicroAllocator (host build)"}
 
 
-@contextmanager
-def _capture_fds():
-    """Redirect fds 1 and 2 (where TFLM's C++ logging goes) into a temp file; yield a reader."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as tmp:
-        os.dup2(tmp.fileno(), 1)
-        os.dup2(tmp.fileno(), 2)
-        box: list[str] = []
-        try:
-            yield box
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
-            tmp.seek(0)
-            box.append(tmp.read().decode("utf-8", "replace"))
-
-
 def _interpreter(model: bytes, arena_size: int):
     from tflite_micro.python.tflite_micro import runtime
     return runtime.Interpreter.from_bytes(model, arena_size=arena_size)
 
 
 def _allocates(model: bytes, arena_size: int) -> bool:
-    with _capture_fds():
+    with captured_output():
         try:
             _interpreter(model, arena_size)
             return True
@@ -113,7 +90,7 @@ def _measure_here(model: bytes, max_arena: int) -> ArenaMeasurement:
         from tflite_micro.python.tflite_micro import runtime  # noqa: F401
     except ImportError:
         raise UserError("The tflite-micro package is not installed: pip install the pinned dadarts dependencies.") from None
-    with _capture_fds() as out:
+    with captured_output() as out:
         try:
             interp = _interpreter(model, max_arena)
             interp.print_allocations()

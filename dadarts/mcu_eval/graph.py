@@ -9,18 +9,10 @@ the tflite-micro wheel, so no TensorFlow import is needed.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 from ..errors import UserError
-
-
-@lru_cache(maxsize=1)
-def _schema():
-    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
-    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    types = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
-    return schema, names, types
+from ..tflite_schema import tflite_schema
 
 
 @dataclass
@@ -90,7 +82,7 @@ def parse_tflite(data: bytes | str | Path) -> Graph:
         if not path.is_file():
             raise UserError(f"{path} does not exist: export the model first (dadarts export RUN).")
         data = path.read_bytes()
-    schema, names, types = _schema()
+    schema, names, types = tflite_schema()
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise UserError("The model file is not a TFLite flatbuffer (no TFL3 identifier): re-run the export.")
     try:
