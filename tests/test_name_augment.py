@@ -85,3 +85,16 @@ def test_names_task_is_balanced_and_voice_disjoint(tiny_corpus):
     first = ds.splits["train"].index(copies[0])
     original = next(i for i, c in enumerate(ds.splits["train"]) if c.path == copies[0].path and c.copy < 0)
     assert not torch.equal(audio.audio[first], audio.audio[original])
+
+
+def test_balancing_flags(tiny_corpus, capsys):
+    from dadarts.cli import main
+    assert main(["data", "info", "--data", str(tiny_corpus), "--task", "names", "--name-balance", "0"]) == 0
+    off = capsys.readouterr().out
+    assert main(["data", "info", "--data", str(tiny_corpus), "--task", "names", "--name-max-copies", "2"]) == 0
+    two = capsys.readouterr().out
+    count = lambda text: int(next(line.split()[1] for line in text.splitlines() if line.strip().startswith("marvin")))
+    assert count(two) == 3 * count(off)
+    assert main(["data", "info", "--data", str(tiny_corpus), "--task", "names", "--name-snr", "5"]) == 2
+    assert "--name-snr takes two numbers" in capsys.readouterr().err
+    assert main(["data", "info", "--data", str(tiny_corpus), "--task", "names", "--name-noise-prob", "2"]) == 2

@@ -6,7 +6,10 @@ configuration and the γ trajectory. Launch under `torchrun --nproc_per_node N` 
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict
 from pathlib import Path
+
+from ..data.info_command import add_name_augment_arguments, name_augment_of
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,6 +41,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_name_augment_arguments(p)
 
 
 def _settings(args):
@@ -70,6 +74,7 @@ def run(args) -> int:
     import torch
 
     from ..data.datasets import load_dataset
+    from ..data.name_augment import NameAugment
     from ..device import pick_device
     from ..errors import UserError
     from ..frontend.spec import MfccConfig, parse_space
@@ -94,6 +99,7 @@ def run(args) -> int:
         args.data = args.data if args.data is not None else source.get("data")
         args.task = args.task or source.get("task")
         args.names = args.names or (",".join(source["names"]) if source.get("names") else None)
+        saved_augment = source.get("name_augment")
         print(f"dadarts search: resuming {run_dir.search_checkpoint} after epoch {saved['epoch']} "
               "with the settings it was started with")
         del saved
@@ -122,7 +128,11 @@ def run(args) -> int:
         torch.cuda.set_device(device)
     try:
         names = tuple(n.strip() for n in args.names.split(",") if n.strip()) if args.names else None
-        ds = load_dataset(args.data, task=args.task, names=names, quiet=not info.is_main)
+        augment = name_augment_of(args)
+        if args.resume and "name_augment" in source:   # the balancing the search started with
+            augment = NameAugment(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved_augment.items()}) \
+                if saved_augment else None
+        ds = load_dataset(args.data, task=args.task, names=names, quiet=not info.is_main, name_augment=augment)
         if info.is_main:
             print(f"dadarts search: {args.task} on {len(ds.splits['train'])} training clips, "
                   f"{len(configs)} configuration(s), align {settings.align}, device {device}"
@@ -131,7 +141,8 @@ def run(args) -> int:
         if info.is_main and not args.resume and run_dir.search_result.is_file():
             print(f"dadarts search: replacing the earlier result in {run_dir.search}")
         source = {"data": None if args.data is None else str(Path(args.data).expanduser().resolve()),
-                  "task": args.task, "names": list(names) if names else None}
+                  "task": args.task, "names": list(names) if names else None,
+                  "name_augment": asdict(augment) if augment and args.task == "names" else None}
         outcome = search(data, settings, run_dir, device, resume=args.resume, progress=not args.quiet, info=info,
                          source=source)
     finally:

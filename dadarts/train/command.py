@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
+from ..data.info_command import add_name_augment_arguments, name_augment_of
+
 DEFAULT_MFCC = "400/200/40"   # the configuration the data-aware DARTS paper found for Speech Commands
 
 
@@ -25,6 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", metavar="DIR", help="dataset folder (default: the search's dataset, else the built-in corpus)")
     p.add_argument("--task", choices=["gsc12", "gsc35", "names"], help="task (default: the search's, else gsc12)")
     p.add_argument("--names", help="comma-separated names for --task names")
+    add_name_augment_arguments(p)
     g = p.add_argument_group("network size")
     g.add_argument("--channels", type=int, default=8, help="searched network: channels of the first cell (default 8)")
     g.add_argument("--layers", type=int, default=5, help="searched network: number of cells (default 5)")
@@ -126,7 +129,7 @@ def run(args) -> int:
         task, data, src = args.task or "gsc12", args.data, None
         kwargs = {"width": args.width} if args.width and model in ("mobilenet-v2", "mobilenet-v3-small", "ghostnet") else {}
 
-    ds = load_dataset(data, task, names=names)
+    ds = load_dataset(data, task, names=names, name_augment=name_augment_of(args))
     if src and src["fingerprint"] and src["fingerprint"] != ds.fingerprint:
         raise UserError(f"The search in {run_dir.root} ran on another dataset than {ds.root} (task {task}): "
                         f"pass the search's dataset with --data.")
