@@ -58,6 +58,26 @@ def reduction_layers(layers: int) -> tuple[int, int]:
     return (layers // 3, 2 * layers // 3)
 
 
+def stack_cells(layers: int, stem_channels: int, channels: int, make_cell) -> tuple[nn.ModuleList, int]:
+    """DARTS' cell stacking, shared by the supernet and the searched network: channels double at each
+    reduction, each cell reads the two previous outputs. `make_cell(C_prev_prev, C_prev, C, reduction,
+    reduction_prev)` returns a cell with a `multiplier` (outputs concatenated). Returns the cells and
+    the channel count of the last one's output."""
+    cells = nn.ModuleList()
+    C_prev_prev, C_prev, C_curr = stem_channels, stem_channels, channels
+    reduction_prev = False
+    reduce_at = reduction_layers(layers)
+    for i in range(layers):
+        reduction = i in reduce_at
+        if reduction:
+            C_curr *= 2
+        cell = make_cell(C_prev_prev, C_prev, C_curr, reduction, reduction_prev)
+        reduction_prev = reduction
+        cells.append(cell)
+        C_prev_prev, C_prev = C_prev, cell.multiplier * C_curr
+    return cells, C_prev
+
+
 class SearchedNetwork(nn.Module):
     """Stem conv over the 1-channel (T, F) map, `layers` cells, global average pool, linear.
 
@@ -77,18 +97,7 @@ class SearchedNetwork(nn.Module):
         self.drop_path_prob = drop_path_prob
         C_curr = stem_multiplier * channels
         self.stem = nn.Sequential(nn.Conv2d(1, C_curr, 3, padding=1, bias=False), nn.BatchNorm2d(C_curr))
-        C_prev_prev, C_prev, C_curr = C_curr, C_curr, channels
-        self.cells = nn.ModuleList()
-        reduction_prev = False
-        reduce_at = reduction_layers(layers)
-        for i in range(layers):
-            reduction = i in reduce_at
-            if reduction:
-                C_curr *= 2
-            cell = Cell(genotype, C_prev_prev, C_prev, C_curr, reduction, reduction_prev)
-            reduction_prev = reduction
-            self.cells.append(cell)
-            C_prev_prev, C_prev = C_prev, cell.multiplier * C_curr
+        self.cells, C_prev = stack_cells(layers, C_curr, channels, lambda *plan: Cell(genotype, *plan))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C_prev, num_classes)
 

@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .genotypes import PRIMITIVES, STEPS, Genotype
-from .network import reduction_layers
+from .network import stack_cells
 from .operations import OPS, FactorizedReduce, ReLUConvBN
 
 
@@ -106,18 +106,8 @@ class Supernet(nn.Module):
         # (the genotype does not depend on it; the evaluation network keeps a stride-1 stem).
         self.stem = nn.Sequential(nn.Conv2d(in_channels, C_curr, 3, stride=stem_stride, padding=1, bias=False),
                                   nn.BatchNorm2d(C_curr))
-        C_prev_prev, C_prev, C_curr = C_curr, C_curr, C
-        self.cells = nn.ModuleList()
-        reduction_prev = False
-        reduce_at = reduction_layers(layers)
-        for i in range(layers):
-            reduction = i in reduce_at
-            if reduction:
-                C_curr *= 2
-            cell = SearchCell(steps, multiplier, C_prev_prev, C_prev, C_curr, reduction, reduction_prev, k)
-            reduction_prev = reduction
-            self.cells.append(cell)
-            C_prev_prev, C_prev = C_prev, multiplier * C_curr
+        self.cells, C_prev = stack_cells(layers, C_curr, C,
+                                         lambda *plan: SearchCell(steps, multiplier, *plan, k))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C_prev, num_classes)
 
