@@ -42,8 +42,3 @@ def to_float_audio(audio: torch.Tensor) -> torch.Tensor:
         x = torch.nn.functional.pad(x, (0, CLIP_SAMPLES - x.shape[-1]))
     return x[..., :CLIP_SAMPLES]
 
-
-def mfcc(audio: torch.Tensor, config: MfccConfig) -> torch.Tensor:
-    """Convenience one-shot MFCC; for repeated use keep an `Mfcc` module."""
-    module = Mfcc(config).to(audio.device)
-    return module(audio if audio.dim() > 1 else audio[None])[0 if audio.dim() == 1 else slice(None)]
