@@ -9,7 +9,7 @@ import argparse
 from dataclasses import asdict
 from pathlib import Path
 
-from ..data.info_command import add_name_augment_arguments, name_augment_of
+from ..data.info_command import add_name_augment_arguments, name_augment_of, names_of
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -127,7 +127,7 @@ def run(args) -> int:
         device = torch.device("cuda", info.local_rank)
         torch.cuda.set_device(device)
     try:
-        names = tuple(n.strip() for n in args.names.split(",") if n.strip()) if args.names else None
+        names = names_of(args)
         augment = name_augment_of(args)
         if args.resume and "name_augment" in source:   # the balancing the search started with
             augment = NameAugment(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved_augment.items()}) \

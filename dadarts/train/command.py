@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import asdict
 
-from ..data.info_command import add_name_augment_arguments, name_augment_of
+from ..data.info_command import add_name_augment_arguments, name_augment_of, names_of
 
 DEFAULT_MFCC = "400/200/40"   # the configuration the data-aware DARTS paper found for Speech Commands
 
@@ -110,7 +110,7 @@ def run(args) -> int:
     model = args.model or "searched"
     if model not in MODELS:
         raise UserError(f"Unknown model '{model}': choose one of {', '.join(MODELS)}.")
-    names = tuple(n.strip() for n in args.names.split(",")) if args.names else None
+    names = names_of(args)
 
     if model == "searched":
         src = search_source(run_dir)
