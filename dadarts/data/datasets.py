@@ -58,6 +58,7 @@ class KwsDataset:
     background_noise: list[np.ndarray] = field(repr=False, default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     augment: NameAugment | None = None
+    converted: dict[str, int] = field(default_factory=dict)   # files converted on reading, by kind
 
     def cache_key(self, split: str) -> str:
         """What identifies a split's audio: the fingerprint, plus the augmentation of the train split."""
@@ -278,7 +279,7 @@ def load_dataset(data: str | Path | None = None, task: str = "gsc12",
         copies = augment.copies_per_clip(len(originals) / len(keywords), n_unknown)
         splits["train"] += [Clip(c.path, c.label, c.word, c.speaker, copy=k)
                             for k in range(copies) for c in originals]
-    return KwsDataset(root, task, labels, splits, fingerprint, background, scan.skipped, augment)
+    return KwsDataset(root, task, labels, splits, fingerprint, background, scan.skipped, augment, scan.converted)
 
 
 def load_test_folder(data: str | Path, task: str, labels: list[str], quiet: bool = False) -> KwsDataset:
@@ -316,7 +317,7 @@ def load_test_folder(data: str | Path, task: str, labels: list[str], quiet: bool
     listing = json.dumps([task, labels, [(c.path, c.label, c.noise, c.offset, c.gain) for c in clips]])
     fingerprint = hashlib.sha1(listing.encode()).hexdigest()[:16]
     splits = {"train": [], "validation": [], "testing": clips}
-    return KwsDataset(root, task, list(labels), splits, fingerprint, background, scan.skipped)
+    return KwsDataset(root, task, list(labels), splits, fingerprint, background, scan.skipped, None, scan.converted)
 
 
 def dataset_summary(ds: KwsDataset) -> str:

@@ -1,0 +1,113 @@
+"""The firmware's streaming path in Python: the keyword application (firmware/app/kws_main.cc) on a
+recording, with the same numbers at every step.
+
+Per hop of audio the device computes one frame of the fixed-point front-end, keeps the last T frames
+in a ring, runs the int8 model once the ring is full and then every `inference_every_hops` frames,
+turns the outputs into scores (integer softmax) and feeds the recogniser with the time in ms. Here
+the same happens in bulk: the front-end's frames are exactly `fixed.stream_frames` of the
+recording (computed in chunks in numpy), the schedule is the firmware's per-hop loop, the model
+inputs are slices of the frame array batched through LiteRT, and the recogniser is the vectorised
+twin of recognizer.c. The decisions equal a per-hop loop's (tests compare them).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..export.recognizer_settings import RecognizerSettings, score_exp_table
+from ..frontend import fixed
+from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE
+from .recognizer import Averages, recognise, scores_from_output
+from .runmodels import RunModels
+
+FEATURE_CHUNK = 2048       # frames per numpy front-end call (bounds the int64 FFT work arrays)
+
+
+@dataclass
+class StreamOutput:
+    seconds: float                 # audio the device consumed
+    times_ms: np.ndarray           # (N,) time of each inference, ms (int)
+    output: np.ndarray             # (N, K) int8 raw model outputs
+    scores: np.ndarray             # (N, K) int8 recogniser inputs (probabilities - 128)
+    timings: dict = field(default_factory=dict)
+
+
+def device_pcm(pcm: np.ndarray, hop: int) -> np.ndarray:
+    """The samples kws_main.cc consumes from a file: whole hops only, a file under 1 s padded with
+    silence to a second (a last, partial hop of such a file is replaced by silence too)."""
+    pcm = np.asarray(pcm, np.int16)
+    whole = len(pcm) // hop * hop
+    if whole >= CLIP_SAMPLES:
+        return pcm[:whole]
+    out = np.zeros(-(-CLIP_SAMPLES // hop) * hop, np.int16)
+    out[:whole] = pcm[:whole]
+    return out
+
+
+def stream_features(pcm: np.ndarray, tables: fixed.FixedTables) -> np.ndarray:
+    """(n_frames, F) int8: every frame the streaming front-end emits for `pcm`, in order."""
+    config = tables.config
+    n = 0 if len(pcm) < config.window else 1 + (len(pcm) - config.window) // config.hop
+    out = np.empty((n, config.n_mfcc), np.int8)
+    for start in range(0, n, FEATURE_CHUNK):
+        stop = min(n, start + FEATURE_CHUNK)
+        chunk = pcm[start * config.hop: (stop - 1) * config.hop + config.window]
+        out[start:stop] = fixed.features_from_frames(fixed.stream_frames(chunk, config), tables)
+    return out
+
+
+def schedule(n_hops: int, window: int, hop: int, n_input_frames: int, every_hops: int) -> tuple[np.ndarray, np.ndarray]:
+    """(index of the newest frame, time in ms) of each inference: kws_main.cc's loop, hop by hop."""
+    ends, times = [], []
+    filled = since = frames = samples = 0
+    for _ in range(n_hops):
+        samples += hop
+        new = 1
+        if filled < window:                      # kws_frontend_process: no frame until a window is full
+            filled += hop
+            new = int(filled >= window)
+        since += new
+        frames += new
+        last_frame = samples >= CLIP_SAMPLES and samples - hop < CLIP_SAMPLES
+        if frames < n_input_frames or (since < every_hops and not last_frame):
+            continue
+        since = 0
+        ends.append(frames - 1)
+        times.append(samples * 1000 // SAMPLE_RATE)
+    return np.asarray(ends, np.int64), np.asarray(times, np.int64)
+
+
+def run_model(models: RunModels, pcm: np.ndarray, every_hops: int) -> StreamOutput:
+    """Front-end, schedule and int8 model over a recording (the recogniser's inputs)."""
+    config, t_frames = models.config, models.config.n_frames
+    t0 = time.perf_counter()
+    pcm = device_pcm(pcm, config.hop)
+    feats = stream_features(pcm, models.tables)
+    t1 = time.perf_counter()
+    ends, times = schedule(len(pcm) // config.hop, config.window, config.hop, t_frames, every_hops)
+    output = np.empty((len(ends), models.int8.n_labels), np.int8)
+    step = 16 * models.int8.batch
+    offsets = np.arange(t_frames) - (t_frames - 1)
+    for i in range(0, len(ends), step):
+        output[i:i + step] = models.int8(feats[ends[i:i + step, None] + offsets])
+    t2 = time.perf_counter()
+    scores = scores_from_output(output, score_exp_table(*models.int8.output_quant))
+    return StreamOutput(len(pcm) / SAMPLE_RATE, times, output, scores,
+                        {"frontend_s": t1 - t0, "inference_s": t2 - t1, "inferences": int(len(ends))})
+
+
+@dataclass
+class Detection:
+    time_s: float
+    label: str
+    score: int
+
+
+def detections(models: RunModels, out: StreamOutput, settings: RecognizerSettings) -> tuple[Averages, list[Detection]]:
+    """The recogniser over a stream's scores: what it saw per inference and the keyword detections."""
+    is_keyword = [not name.startswith("_") for name in models.labels]
+    avg, found = recognise(out.scores, out.times_ms, settings, is_keyword, settings.history(models.config.hop))
+    return avg, [Detection(float(avg.times[i]) / 1000.0, models.labels[int(avg.label[i])], int(avg.score[i]))
+                 for i in found]
