@@ -94,15 +94,18 @@ def averages(scores: np.ndarray, times: np.ndarray, window_ms: int, history: int
 
 
 def detect(avg: Averages, is_keyword, threshold: int, suppression_ms: int, minimum_count: int) -> np.ndarray:
-    """Indices of the steps that are new detections (threshold, minimum count, suppression)."""
+    """Indices of the steps that are new detections (threshold, minimum count, suppression).
+
+    A step detects when it passes the threshold and the minimum count and no detection happened in
+    the suppression time before it, so after each detection the next is simply the first passing step
+    at least `suppression_ms` later: one search per detection, not a loop over every step."""
     candidates = np.flatnonzero(np.asarray(is_keyword, bool)[avg.label] & (avg.count >= minimum_count)
                                 & (avg.score >= threshold))
-    out, last = [], None
-    for i in candidates:
-        t = int(avg.times[i])
-        if last is None or t - last >= suppression_ms:
-            out.append(i)
-            last = t
+    times = avg.times[candidates]
+    out, k = [], 0
+    while k < len(candidates):
+        out.append(candidates[k])
+        k = max(k + 1, int(np.searchsorted(times, times[k] + suppression_ms, side="left")))
     return np.asarray(out, np.int64)
 
 

@@ -36,7 +36,7 @@ class Int8Model:
         self.output_quant = (float(out["quantization"][0]), int(out["quantization"][1]))
         self.input_shape = tuple(int(v) for v in inp["shape"][1:3])
         self.n_labels = int(np.prod(out["shape"]))
-        self._one = it
+        self._one, self.threads = it, threads
         self._one.allocate_tensors()
         self._batch, self.batch = None, 1
         if batch > 1:

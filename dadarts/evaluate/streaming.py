@@ -79,23 +79,28 @@ def schedule(n_hops: int, window: int, hop: int, n_input_frames: int, every_hops
     return np.asarray(ends, np.int64), np.asarray(times, np.int64)
 
 
-def run_model(models: RunModels, pcm: np.ndarray, every_hops: int) -> StreamOutput:
+def run_model(models: RunModels, pcm: np.ndarray, every_hops: int, progress: bool = False) -> StreamOutput:
     """Front-end, schedule and int8 model over a recording (the recogniser's inputs)."""
+    from tqdm import tqdm
     config, t_frames = models.config, models.config.n_frames
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     pcm = device_pcm(pcm, config.hop)
     feats = stream_features(pcm, models.tables)
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     ends, times = schedule(len(pcm) // config.hop, config.window, config.hop, t_frames, every_hops)
     output = np.empty((len(ends), models.int8.n_labels), np.int8)
     step = 16 * models.int8.batch
     offsets = np.arange(t_frames) - (t_frames - 1)
-    for i in range(0, len(ends), step):
-        output[i:i + step] = models.int8(feats[ends[i:i + step, None] + offsets])
-    t2 = time.perf_counter()
+    # disable=None: silent when stderr is not a terminal.
+    with tqdm(total=len(ends), unit="inference", disable=None if progress else True, leave=False) as bar:
+        for i in range(0, len(ends), step):
+            output[i:i + step] = models.int8(feats[ends[i:i + step, None] + offsets])
+            bar.update(len(output[i:i + step]))
+    t2, c2 = time.perf_counter(), time.process_time()
     scores = scores_from_output(output, score_exp_table(*models.int8.output_quant))
     return StreamOutput(len(pcm) / SAMPLE_RATE, times, output, scores,
-                        {"frontend_s": t1 - t0, "inference_s": t2 - t1, "inferences": int(len(ends))})
+                        {"frontend_s": t1 - t0, "inference_s": t2 - t1, "frontend_cpu_s": c1 - c0,
+                         "inference_cpu_s": c2 - c1, "inferences": int(len(ends))})
 
 
 @dataclass

@@ -1,0 +1,96 @@
+"""`dadarts stream RUN [AUDIO.wav]`: keyword detections over a recording, as the firmware would make them.
+
+With a recording: its detections with time stamps (RUN/stream/<name>.detections.json, kind
+"stream_detections"), scored when --truth gives its keyword times. Without one: the long-form test
+stream of the run's dataset (built once, cached), scored per keyword - false-reject rate and false
+accepts per hour at the run's recogniser settings and over every threshold - into
+RUN/stream/metrics.json (kind "stream_metrics").
+"""
+from __future__ import annotations
+
+import argparse
+
+DETECTIONS_KIND = "stream_detections"
+METRICS_KIND = "stream_metrics"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", help="run directory exported with `dadarts export RUN --int8`")
+    p.add_argument("audio", nargs="?", metavar="AUDIO.wav",
+                   help="a recording (any rate, mono or stereo); default: the run's long-form test stream")
+    p.add_argument("--truth", metavar="FILE.json", help="keyword times of AUDIO (kind stream_truth, see docs/evaluate.md)")
+    p.add_argument("--minutes", type=float, default=60.0, help="length of the long-form test stream (default 60)")
+    p.add_argument("--data", metavar="DIR", help="dataset the test stream is built from (default: the run's)")
+    p.add_argument("--threads", type=int, default=1, help="CPU threads for LiteRT (default 1)")
+
+
+def print_metrics(m: dict) -> None:
+    pct = lambda v: "-" if v is None else f"{v * 100:.1f} %"  # noqa: E731
+    s = m["settings"]
+    print(f"recogniser: window {s['average_window_ms']} ms, threshold {s['detection_threshold']}, suppression "
+          f"{s['suppression_ms']} ms, minimum count {s['minimum_count']}, model every {s['inference_every_hops']} "
+          f"hops (history {s['history']})")
+    rows = [(k, v) for k, v in m["per_keyword"].items()] + [("all", {**m["operating_point"],
+                                                                     "frr_at_1_fa_per_hour": m["frr_at_1_fa_per_hour"]})]
+    width = max(5, *(len(k) for k, _ in rows))
+    print(f"  {'word':<{width}}  {'said':>5}  {'missed':>6}  {'FRR':>7}  {'FA':>4}  {'FA/h':>6}  {'FRR at 1 FA/h':>13}")
+    for k, v in rows:
+        print(f"  {k:<{width}}  {v['events']:>5}  {v['misses']:>6}  {pct(v['false_reject_rate']):>7}  "
+              f"{v['false_accepts']:>4}  {v['false_accepts_per_hour']:>6.2f}  {pct(v['frr_at_1_fa_per_hour']):>13}")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..errors import UserError
+    from ..rundir import record_run, write_json_atomic
+    from . import session
+    from .longform import read_truth
+    from .runmodels import load_run
+    from .streaming import detections
+
+    if args.threads < 1 or not args.minutes > 0:
+        raise UserError("--threads must be at least 1 and --minutes positive.")
+    if args.truth and not args.audio:
+        raise UserError("--truth describes a recording: give the recording too (dadarts stream RUN AUDIO.wav --truth FILE).")
+    models = load_run(args.run, need_int8=True, threads=args.threads)
+    settings = session.run_settings(models)
+    if args.audio:
+        wav = Path(args.audio)
+        if not wav.is_file():
+            raise UserError(f"{wav} does not exist: give a WAV recording.")
+        truth = read_truth(args.truth) if args.truth else None
+    else:
+        wav, truth = session.run_stream(models, session.stream_dataset(models, args.data), "testing", args.minutes)
+    out = session.model_outputs(models, wav, settings.inference_every_hops)
+    _, found = detections(models, out, settings)
+    result = {"run": str(models.run.root), "audio": str(wav), "seconds": out.seconds,
+              "throughput": session.throughput(out)}
+    if not args.audio:
+        result.update(stream={"wav": str(wav), "split": truth["split"], "seconds": truth["seconds"],
+                              "events": len(truth["events"]), "keyword_events": sum(e["keyword"] for e in truth["events"]),
+                              "recipe": truth["recipe"]},
+                      detections=len(found), **session.metrics(models, out, truth, settings))
+        path = models.run.root / "stream" / "metrics.json"
+        write_json_atomic(path, result, kind=METRICS_KIND)
+        print(f"test stream {wav} ({truth['seconds'] / 60:.1f} min, {result['stream']['events']} words of which "
+              f"{result['stream']['keyword_events']} keywords; {truth['split']} split): {len(found)} detections")
+        print_metrics(result)
+    else:
+        result["detections"] = [{"time_s": d.time_s, "label": d.label, "score": d.score} for d in found]
+        if truth is not None:
+            result["metrics"] = session.metrics(models, out, truth, settings)
+        path = models.run.root / "stream" / f"{wav.stem}.detections.json"
+        write_json_atomic(path, result, kind=DETECTIONS_KIND)
+        for d in found:
+            print(f"{d.time_s:10.3f} s  {d.label}  (score {d.score})")
+        print(f"{len(found)} detections in {out.seconds / 60:.1f} min")
+        if truth is not None:
+            print_metrics(result["metrics"])
+    t = result["throughput"]
+    if t["audio_hours_per_minute"]:
+        print(f"throughput: {t['audio_hours_per_minute']:.3f} hours of audio per minute ({t['inferences']} inferences; "
+              f"front-end {t['frontend_s']:.1f} s, model {t['inference_s']:.1f} s, {t['threads']} thread(s))")
+    record_run(models.run, "stream", args._argv)
+    print(f"wrote {path}")
+    return 0
