@@ -27,9 +27,15 @@ from ..fdcapture import captured_output
 
 
 def quiet_tensorflow():
-    """Import TensorFlow with its C++ and Python logging turned down."""
+    """Import TensorFlow with its C++ and Python logging turned down.
+
+    Loading TensorFlow's libraries registers the CUDA plugins (cuDNN, cuBLAS) and XLA's computation
+    placer more than once and logs each from C++ static initialisers, before TF_CPP_MIN_LOG_LEVEL
+    applies; those lines are swallowed by capturing file descriptors 1 and 2 around the import.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
+    with captured_output():
+        import tensorflow as tf
     tf.get_logger().setLevel("ERROR")
     return tf
 
