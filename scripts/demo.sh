@@ -12,4 +12,5 @@ dadarts=.venv/bin/dadarts
 "$dadarts" export "$RUN" --int8
 "$dadarts" mcu-eval "$RUN"
 "$dadarts" compare "$RUN" --out "$RUN/compare"
+"$dadarts" report "$RUN"
 echo "demo: every artifact is in $RUN (see README, 'Run directory')"

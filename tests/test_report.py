@@ -280,6 +280,8 @@ def test_compare_reads_a_compare_folder_and_checks_the_target(tmp_path):
     assert "mobilenet-v2" in html and "NUCLEO-F446RE ms" in html
     with pytest.raises(UserError, match="--target NOPE"):
         build(run.root, compare=[str(out)], target="NOPE")
+    alone = parse(build(run.root, compare=[str(run.root)])[0]).sections["compare"]   # itself: nothing to compare
+    assert alone["figures"] == []
     with pytest.raises(UserError, match="neither a trained run"):
         build(run.root, compare=[str(tmp_path / "nothing")])
 

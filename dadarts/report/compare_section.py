@@ -116,6 +116,9 @@ def section(a: RunArtifacts, others: list[str], target: str | None) -> Section |
     if not others:
         return None
     rows = gather(a, others)
+    if len(rows) < 2:
+        return Section("compare", "Comparison", notes=["Only one trained model among this run and --compare: "
+                                                         "give the runs of baselines to compare with."])
     target = pick_target(rows, target)
     s = Section("compare", "Comparison", summary=f"{len(rows)} trained models"
                 + (f"; latency estimated on {target}." if target else "; no latency estimates (run dadarts mcu-eval)."))
