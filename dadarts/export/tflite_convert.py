@@ -113,7 +113,8 @@ class TfliteRunner:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
         resolver = OpResolverType.BUILTIN_REF if reference_kernels else OpResolverType.AUTO
         self.interp = Interpreter(model_content=model, experimental_op_resolver_type=resolver, num_threads=1)
-        self.interp.allocate_tensors()
+        with captured_output():   # LiteRT announces its XNNPACK delegate on stderr ("INFO: Created ...")
+            self.interp.allocate_tensors()
         self.inp = self.interp.get_input_details()[0]
         self.out = self.interp.get_output_details()[0]
 

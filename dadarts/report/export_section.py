@@ -29,7 +29,7 @@ def verification_table(r: dict) -> Table:
         share = tflm.get("bit_identical_share")
         rows.append([f"TFLite Micro ({tflm.get('samples')} clips)", "-",
                      (_num(100 * share, ".2f") + " % bit-identical") if isinstance(share, (int, float)) else "-",
-                     f"{tflm.get('max_lsb', '-')} LSB", f"arena {_num(tflm.get('arena_bytes'), ',')}"])
+                     f"{tflm.get('max_lsb', '-')} LSB", f"{_num(tflm.get('arena_bytes'), ',')} (arena)"])
     return Table("verification", "Verification of every conversion step",
                  ["step", "test accuracy", "top-1 agreement with PyTorch", "max |logit error|", "bytes"], rows,
                  caption="TFLite Micro is compared with LiteRT's reference kernels on the same int8 inputs.")

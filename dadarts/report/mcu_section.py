@@ -11,6 +11,11 @@ SLOWEST_LAYERS = 12
 KB = 1024.0
 
 
+def fmt_ms(v: float) -> str:
+    """Milliseconds as a person reads them: 2,404 / 86.3 / 0.58."""
+    return f"{v:,.0f}" if v >= 100 else f"{v:.1f}" if v >= 10 else f"{v:.2g}" if v < 0.1 else f"{v:.2f}"
+
+
 def _targets(est: dict) -> dict[str, dict]:
     """The targets whose entry has the figures the plots need (others are listed in a note)."""
     need = ("latency_ms", "flash_bytes", "ram_bytes", "flash_capacity_bytes", "ram_capacity_bytes")
@@ -75,14 +80,14 @@ def latency_figure(targets: dict[str, dict]) -> Figure:
     for hop in hops:
         ax.axvline(hop, color="#c0392b", ls="--", lw=1.2, label=f"hop {hop:g} ms (real time at every hop)")
     for i, v in enumerate(ms):
-        ax.text(v * 1.05, i, f"{v:.3g} ms", va="center", fontsize=8)
+        ax.text(v * 1.05, i, f"{fmt_ms(v)} ms", va="center", fontsize=8)
     if ms.max() / max(ms.min(), 1e-9) > 20 or (hops and ms.max() / min(hops) > 20):
         ax.set_xscale("log")
     ax.set_yticks(range(len(names)), names, fontsize=9)
     ax.invert_yaxis()
     ax.set_xlabel("ms per decision (one MFCC frame + one Invoke)")
     ax.margins(x=0.15)
-    ax.grid(True, axis="x", which="both", alpha=0.3)
+    ax.grid(True, axis="x", alpha=0.3)
     if hops:
         ax.legend(fontsize=8, loc="lower right")
     ax.set_title("Latency per decision", fontsize=10)
@@ -106,7 +111,7 @@ def layers_figure(name: str, t: dict) -> Figure | None:
     fig, ax = plt.subplots(figsize=(8, 1.0 + 0.32 * len(values)))
     ax.barh(range(len(values)), values, color=["#2e86c1"] * len(slow) + ["#aab7c4"] * (len(values) - len(slow)))
     for i, v in enumerate(values):
-        ax.text(v, i, f" {v:.3g} ms ({100 * v / total:.0f} %)", va="center", fontsize=8)
+        ax.text(v, i, f" {fmt_ms(v)} ms ({100 * v / total:.0f} %)", va="center", fontsize=8)
     ax.set_yticks(range(len(values)), labels, fontsize=8)
     ax.invert_yaxis()
     ax.margins(x=0.25)
@@ -114,7 +119,7 @@ def layers_figure(name: str, t: dict) -> Figure | None:
     ax.grid(True, axis="x", alpha=0.3)
     ax.set_title(f"{name}: slowest layers ({t.get('library_label', t.get('library', ''))})", fontsize=10)
     return Figure(f"layers_{name}", f"Per-layer time on {name}", png=png_of(fig),
-                  caption=f"the {len(slow)} slowest of {len(layers)} layers; one Invoke takes {total:.3g} ms.")
+                  caption=f"the {len(slow)} slowest of {len(layers)} layers; one Invoke takes {fmt_ms(total)} ms.")
 
 
 def targets_table(targets: dict[str, dict]) -> Table:
@@ -122,7 +127,7 @@ def targets_table(targets: dict[str, dict]) -> Table:
     for name, t in targets.items():
         tg = t.get("target") or {}
         rows.append([name, str(tg.get("core", "")), f"{tg.get('clock_mhz', 0):g}", str(t.get("library_label", "")),
-                     f"{t['latency_ms']:.3g}",
+                     fmt_ms(t["latency_ms"]),
                      f"{t['flash_bytes'] / KB:.0f} / {t['flash_capacity_bytes'] / KB:.0f}",
                      f"{t['ram_bytes'] / KB:.0f} / {t['ram_capacity_bytes'] / KB:.0f}",
                      "fits" if t.get("fits") else "does not fit"])

@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 from dataclasses import dataclass, field
 
 PNG_DPI = 110
+FIGURE = re.compile(r"^(?:[-+]?\d|-$)")   # a cell that starts with a number (or is a dash for none)
 
 
 @dataclass
@@ -86,8 +88,9 @@ figure img, figure svg { max-width: 100%; height: auto; }
 figcaption { font-size: 13px; color: #4a5265; max-width: 640px; }
 figcaption b { color: #1d2330; }
 table { border-collapse: collapse; font-size: 13px; margin: 6px 0 4px; }
-th, td { border-bottom: 1px solid #e3e6ec; padding: 4px 10px; text-align: right; white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; }
+th, td { border-bottom: 1px solid #e3e6ec; padding: 4px 10px; text-align: left; white-space: nowrap; }
+td.num, th.num { text-align: right; }
+td.long { white-space: normal; word-break: break-word; font-family: ui-monospace, monospace; font-size: 12px; }
 th { background: #f0f2f6; }
 .table-title { font-weight: 600; font-size: 14px; margin-top: 10px; }
 .caption { font-size: 13px; color: #4a5265; margin: 2px 0 10px; }
@@ -111,9 +114,17 @@ def _figure(f: Figure) -> str:
     return f'<figure data-figure="{_esc(f.key)}">{body}<figcaption>{caption}</figcaption></figure>'
 
 
+def _cell(text, numeric: bool) -> str:
+    """A table cell: figures right-aligned, long text (a genotype, a command line) wrapped."""
+    kind = "num" if numeric else "long" if len(str(text)) > 70 else ""
+    return f'<td class="{kind}">{_esc(text)}</td>' if kind else f"<td>{_esc(text)}</td>"
+
+
 def _table(t: Table) -> str:
-    head = "".join(f"<th>{_esc(h)}</th>" for h in t.header)
-    body = "".join("<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in t.rows)
+    # A column of figures is right-aligned, except the first (the row's name).
+    numeric = [i > 0 and all(FIGURE.match(str(row[i])) for row in t.rows) for i in range(len(t.header))]
+    head = "".join(f'<th class="num">{_esc(h)}</th>' if n else f"<th>{_esc(h)}</th>" for h, n in zip(t.header, numeric))
+    body = "".join("<tr>" + "".join(_cell(c, n) for c, n in zip(row, numeric)) + "</tr>" for row in t.rows)
     caption = f'<div class="caption">{_esc(t.caption)}</div>' if t.caption else ""
     return (f'<div class="table-title">{_esc(t.title)}</div>'
             f'<table data-table="{_esc(t.key)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{caption}')

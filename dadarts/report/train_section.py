@@ -64,6 +64,7 @@ def per_class_figure(per_class: dict, support: dict, accuracy: float | None) -> 
     colours = ["#c0392b" if accuracy is not None and v < accuracy else "#2e86c1" for v, _ in items]
     ax.barh(range(len(items)), values, color=colours)
     ax.set_yticks(range(len(items)), [f"{n} ({support.get(n, '?')})" for _, n in items], fontsize=8)
+    ax.invert_yaxis()
     if accuracy is not None:
         ax.axvline(100 * accuracy, color="#333333", ls="--", lw=1, label=f"overall {100 * accuracy:.2f} %")
         ax.legend(fontsize=8, loc="lower right")
