@@ -7,6 +7,7 @@ import numpy as np
 from ..search.genotypes import PRIMITIVES
 from .artifacts import RunArtifacts
 from .cells import cell_figure, state_label
+from .curves import column, epoch_axis, loss_accuracy_figure
 from .page import Figure, Section, Table, png_of, pyplot
 
 # history.csv column -> (result.json budget / predicted key, axis label); present with a budget only.
@@ -15,18 +16,9 @@ COST_COLUMNS = {"exp_latency_ms": ("latency_ms", "latency per decision (ms)"),
                 "exp_flash_kb": ("flash_kb", "flash (KB)")}
 
 
-def _column(history: list[dict], key: str) -> np.ndarray:
-    return np.array([np.nan if r.get(key) is None or isinstance(r.get(key), str) else r[key] for r in history], float)
-
-
-def _epochs(history: list[dict]) -> np.ndarray:
-    return _column(history, "epoch")
-
-
 def _mark_phases(ax, history: list[dict], stop_epoch) -> None:
-    """Shade the warm-up epochs, draw the γ early stop and keep epoch ticks whole, on any per-epoch axis."""
-    from matplotlib.ticker import MaxNLocator
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    """Shade the warm-up epochs and draw the γ early stop, on any per-epoch axis."""
+    epoch_axis(ax)
     warm = [r["epoch"] for r in history if r.get("phase") == "warmup"]
     if warm:
         ax.axvspan(0.5, max(warm) + 0.5, color="#999999", alpha=0.12, lw=0, label="warm-up (w only)")
@@ -36,16 +28,15 @@ def _mark_phases(ax, history: list[dict], stop_epoch) -> None:
 
 def gamma_figure(history: list[dict], space: list[str], chosen: str | None, stop_epoch) -> Figure:
     plt = pyplot()
-    x = _epochs(history)
+    x = column(history, "epoch")
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     for name in space:
-        y = _column(history, f"gamma_{name}")
+        y = column(history, f"gamma_{name}")
         bold = name == chosen
         ax.plot(x, y, marker="o", ms=3, lw=2.4 if bold else 1.2, label=name + (" (chosen)" if bold else ""),
                 zorder=3 if bold else 2)
     _mark_phases(ax, history, stop_epoch)
     ax.axhline(1 / len(space), color="#777777", lw=0.8, ls=":", label="uniform 1/|space|")
-    ax.set_xlabel("epoch")
     ax.set_ylabel("softmax(γ)")
     ax.set_title("Data configuration weights (window/hop/mels)")
     ax.grid(True, alpha=0.3)
@@ -66,24 +57,23 @@ def budget_figure(history: list[dict], result: dict | None, stop_epoch) -> Figur
     plt = pyplot()
     n = len(present) + penalty
     fig, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.4), squeeze=False)
-    x = _epochs(history)
+    x = column(history, "epoch")
     for ax, col in zip(axes[0], present):
         key, label = COST_COLUMNS[col]
-        ax.plot(x, _column(history, col), marker="o", ms=3, label="expected (search)")
+        ax.plot(x, column(history, col), marker="o", ms=3, label="expected (search)")
         if isinstance(budget.get(key), (int, float)):
             ax.axhline(budget[key], color="#c0392b", lw=1.5, label=f"budget {budget[key]:g}")
         if isinstance(predicted.get(key), (int, float)):
             ax.scatter([x[-1]], [predicted[key]], marker="*", s=120, color="#2c3e50", zorder=4,
                        label=f"derived network {predicted[key]:.4g}")
         _mark_phases(ax, history, stop_epoch)
-        ax.set_xlabel("epoch")
         ax.set_title(label, fontsize=10)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=7)
     if penalty:
         ax = axes[0][-1]
-        ax.plot(x, _column(history, "cost_penalty"), marker="o", ms=3, color="tab:purple")
-        ax.set_xlabel("epoch")
+        ax.plot(x, column(history, "cost_penalty"), marker="o", ms=3, color="tab:purple")
+        _mark_phases(ax, history, stop_epoch)
         ax.set_title("cost penalty in the arch loss", fontsize=10)
         ax.grid(True, alpha=0.3)
     target = (result or {}).get("target")
@@ -95,22 +85,11 @@ def budget_figure(history: list[dict], result: dict | None, stop_epoch) -> Figur
 
 
 def curves_figure(history: list[dict], stop_epoch) -> Figure:
-    plt = pyplot()
-    x = _epochs(history)
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for key, label in (("train", "w half (train)"), ("arch", "α/β/γ half (train)"), ("val", "validation")):
-        for ax, what in ((loss_ax, "loss"), (acc_ax, "acc")):
-            y = _column(history, f"{key}_{what}")
-            if np.isfinite(y).any():
-                ax.plot(x, y, marker="o", ms=3, label=label)
-    for ax, name in ((loss_ax, "cross-entropy"), (acc_ax, "accuracy")):
-        _mark_phases(ax, history, stop_epoch)
-        ax.set_xlabel("epoch")
-        ax.set_title(f"Supernet {name}", fontsize=10)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
-    return Figure("search_curves", "Search curves", png=png_of(fig),
-                  caption="PC-DARTS alternates w on one half of the training split and α, β, γ on the other.")
+    return loss_accuracy_figure(
+        history, [("train", "w half (train)"), ("arch", "α/β/γ half (train)"), ("val", "validation")],
+        "Supernet", "search_curves", "Search curves",
+        "PC-DARTS alternates w on one half of the training split and α, β, γ on the other.",
+        decorate=lambda ax: _mark_phases(ax, history, stop_epoch))
 
 
 def _softmax(a: np.ndarray, axis=-1) -> np.ndarray:

@@ -5,30 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from .artifacts import RunArtifacts
+from .curves import loss_accuracy_figure
 from .page import Figure, Section, Table, png_of, pyplot
 
 
-def _series(history: list[dict], key: str) -> np.ndarray:
-    return np.array([r.get(key) if isinstance(r.get(key), float) else np.nan for r in history], float)
-
-
 def curves_figure(history: list[dict]) -> Figure:
-    plt = pyplot()
-    x = _series(history, "epoch")
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for split in ("train", "val"):
-        label = "training (augmented)" if split == "train" else "validation"
-        loss_ax.plot(x, _series(history, f"{split}_loss"), marker="o", ms=3, label=label)
-        acc_ax.plot(x, _series(history, f"{split}_acc"), marker="o", ms=3, label=label)
-    from matplotlib.ticker import MaxNLocator
-    for ax, name in ((loss_ax, "cross-entropy"), (acc_ax, "accuracy")):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("epoch")
-        ax.set_title(f"Training {name}", fontsize=10)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
-    return Figure("train_curves", "Training curves", png=png_of(fig),
-                  caption="training loss includes label smoothing, so it stays above the validation loss.")
+    return loss_accuracy_figure(history, [("train", "training (augmented)"), ("val", "validation")], "Training",
+                                "train_curves", "Training curves",
+                                "training loss includes label smoothing, so it stays above the validation loss.")
 
 
 def confusion_figure(confusion: list[list[int]], labels: list[str]) -> Figure:
