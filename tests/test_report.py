@@ -22,14 +22,15 @@ from dadarts.errors import UserError
 from dadarts.report import cells
 from dadarts.report.build import build, write_report
 from dadarts.rundir import RunDir, write_csv_atomic, write_json_atomic
-from dadarts.search.genotypes import PCDARTS, PRIMITIVES, to_dict, to_str
+from dadarts.costmodel.spaces import SPACE_FACTS
+from dadarts.search.genotypes import PCDARTS, to_dict, to_str
 
 SPACE = ["400/100/40", "400/200/40", "640/320/40"]
 LABELS = ["yes", "no", "up", "down", "_silence_", "_unknown_"]
 TARGETS = {"NUCLEO-L4R5ZI": (120, 640, 2048), "NUCLEO-F446RE": (180, 128, 512)}
 
 
-def _search(run: RunDir, budget: bool, finished: bool = True) -> None:
+def _search(run: RunDir, budget: bool, finished: bool = True, space: str = "darts") -> None:
     rng = np.random.default_rng(0)
     gamma = np.full(len(SPACE), 1 / len(SPACE))
     rows = []
@@ -48,10 +49,13 @@ def _search(run: RunDir, budget: bool, finished: bool = True) -> None:
                        cost_penalty=0.5 / epoch)
         rows.append(row)
     write_csv_atomic(run.search_history, rows)
-    state = {"net.alphas_normal": torch.randn(14, len(PRIMITIVES)), "net.alphas_reduce": torch.randn(14, len(PRIMITIVES)),
-             "net.betas_normal": torch.randn(14), "net.betas_reduce": torch.randn(14), "mixer.gamma": torch.zeros(3)}
+    facts = SPACE_FACTS[space]
+    edges, ops = sum(2 + i for i in range(facts.steps)), len(facts.primitives)
+    state = {"net.alphas_normal": torch.randn(edges, ops), "net.alphas_reduce": torch.randn(edges, ops),
+             "net.betas_normal": torch.randn(edges), "net.betas_reduce": torch.randn(edges), "mixer.gamma": torch.zeros(3)}
     run.search.mkdir(parents=True, exist_ok=True)
-    torch.save({"schema": 1, "kind": "search_checkpoint", "epoch": 5, "model": state}, run.search_checkpoint)
+    torch.save({"schema": 1, "kind": "search_checkpoint", "epoch": 5, "model": state, "settings": {"space": space}},
+               run.search_checkpoint)
     if not finished:
         return
     result = {"task": "gsc12", "labels": LABELS, "config": SPACE[0], "genotype": to_dict(PCDARTS),
@@ -253,6 +257,14 @@ def test_a_run_that_stopped_after_any_stage(tmp_path):
     baseline_only = RunDir.of(tmp_path / "baseline")   # trained without a search
     _train(baseline_only, model="ds-cnn-s")
     assert set(sections_of(baseline_only.root)) == {"overview", "train"}
+
+
+def test_an_interrupted_search_of_the_mcu_space(tmp_path):
+    run = RunDir.of(tmp_path / "r")
+    _search(run, budget=False, finished=False, space="mcu")   # 3 nodes per cell, the mcu primitives
+    html, _ = build(run.root)
+    assert {"alpha", "cell_normal", "cell_reduce"} <= set(parse(html).sections["search"]["figures"])
+    assert "derived from α, β of the checkpoint after epoch 5" in html
 
 
 def test_unreadable_artifact_is_a_note_not_an_error(tmp_path):

@@ -22,7 +22,7 @@ class RunArtifacts:
     run_info: dict | None = None
     search_result: dict | None = None
     search_history: list[dict] | None = None
-    architecture: dict | None = None        # α, β, γ of the search checkpoint (numpy arrays)
+    architecture: dict | None = None        # α, β of the search checkpoint (numpy arrays), epoch, space
     train_metrics: dict | None = None
     train_history: list[dict] | None = None
     export_report: dict | None = None
@@ -97,6 +97,7 @@ def _architecture(path: Path, notes: list[str]) -> dict | None:
                      "the α heat maps are left out.")
         return None
     arch["epoch"] = ckpt.get("epoch")
+    arch["space"] = (ckpt.get("settings") or {}).get("space", "darts")   # which primitives α's columns are
     return arch
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..search.genotypes import PRIMITIVES
+from ..costmodel.spaces import SPACE_FACTS
 from .artifacts import RunArtifacts
 from .cells import cell_figure, state_label
 from .curves import column, epoch_axis, loss_accuracy_figure
@@ -26,17 +26,17 @@ def _mark_phases(ax, history: list[dict], stop_epoch) -> None:
         ax.axvline(stop_epoch, color="#c0392b", ls="--", lw=1.2, label=f"γ early stop (epoch {stop_epoch})")
 
 
-def gamma_figure(history: list[dict], space: list[str], chosen: str | None, stop_epoch) -> Figure:
+def gamma_figure(history: list[dict], configs: list[str], chosen: str | None, stop_epoch) -> Figure:
     plt = pyplot()
     x = column(history, "epoch")
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    for name in space:
+    for name in configs:
         y = column(history, f"gamma_{name}")
         bold = name == chosen
         ax.plot(x, y, marker="o", ms=3, lw=2.4 if bold else 1.2, label=name + (" (chosen)" if bold else ""),
                 zorder=3 if bold else 2)
     _mark_phases(ax, history, stop_epoch)
-    ax.axhline(1 / len(space), color="#777777", lw=0.8, ls=":", label="uniform 1/|space|")
+    ax.axhline(1 / len(configs), color="#777777", lw=0.8, ls=":", label="uniform (1 / configurations)")
     ax.set_ylabel("softmax(γ)")
     ax.set_title("Data configuration weights (window/hop/mels)")
     ax.grid(True, alpha=0.3)
@@ -111,24 +111,24 @@ def edge_names(steps: int) -> list[tuple[int, int]]:
     return [(j, i) for i in range(steps) for j in range(2 + i)]
 
 
-def alpha_figure(arch: dict, genotype: dict | None) -> Figure:
+def alpha_figure(arch: dict, genotype: dict | None, primitives: list[str]) -> Figure:
     """softmax(α) per edge (rows) and primitive (columns), normal and reduction cells side by side."""
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.6))
     for ax, kind in zip(axes, ("normal", "reduce")):
         alpha = _softmax(arch[f"alphas_{kind}"])
         n_edges = alpha.shape[0]
-        steps = next(s for s in range(1, 20) if sum(2 + i for i in range(s)) == n_edges)
+        steps = _steps(n_edges)
         beta = _edge_weights(arch[f"betas_{kind}"], steps)
         im = ax.imshow(alpha, cmap="viridis", aspect="auto")
-        ax.set_xticks(range(len(PRIMITIVES)), PRIMITIVES, rotation=40, ha="right", fontsize=8)
+        ax.set_xticks(range(len(primitives)), primitives, rotation=40, ha="right", fontsize=8)
         labels = [f"${state_label(j)}$ → {i}  (β {b:.2f})" if j < 2 else f"{state_label(j)} → {i}  (β {b:.2f})"
                   for (j, i), b in zip(edge_names(steps), beta)]
         ax.set_yticks(range(n_edges), labels, fontsize=8)
         if genotype is not None:   # outline the edges the genotype kept, on the op it kept
             for k, (op, src) in enumerate(genotype[kind]):
                 row = edge_names(steps).index((int(src), k // 2))
-                ax.add_patch(plt.Rectangle((PRIMITIVES.index(op) - 0.5, row - 0.5), 1, 1, fill=False,
+                ax.add_patch(plt.Rectangle((primitives.index(op) - 0.5, row - 0.5), 1, 1, fill=False,
                                            ec="#ff4136", lw=2))
         ax.set_title(f"{'Normal' if kind == 'normal' else 'Reduction'} cell: softmax(α) per edge", fontsize=10)
         fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
@@ -138,7 +138,7 @@ def alpha_figure(arch: dict, genotype: dict | None) -> Figure:
                           "red boxes: the two edges per node and the operation the genotype kept.")
 
 
-def _derived_genotype(arch: dict) -> dict:
+def _derived_genotype(arch: dict, primitives: list[str]) -> dict:
     """The genotype a checkpoint's α, β give (for a search that has not written result.json yet)."""
     import torch
 
@@ -146,7 +146,14 @@ def _derived_genotype(arch: dict) -> dict:
     from ..search.supernet import derive_genotype
     t = {k: torch.from_numpy(np.asarray(arch[k])) for k in ("alphas_normal", "alphas_reduce", "betas_normal",
                                                             "betas_reduce")}
-    return to_dict(derive_genotype(t["alphas_normal"], t["alphas_reduce"], t["betas_normal"], t["betas_reduce"]))
+    steps = _steps(t["alphas_normal"].shape[0])
+    return to_dict(derive_genotype(t["alphas_normal"], t["alphas_reduce"], t["betas_normal"], t["betas_reduce"],
+                                   primitives, steps))
+
+
+def _steps(n_edges: int) -> int:
+    """Intermediate nodes of a cell with `n_edges` edges (node i has 2 + i inputs)."""
+    return next(s for s in range(1, 20) if sum(2 + i for i in range(s)) == n_edges)
 
 
 def _summary(result: dict | None, history: list[dict] | None) -> str:
@@ -191,20 +198,25 @@ def section(a: RunArtifacts) -> Section | None:
     s = Section("search", "Search", summary=_summary(result, history))
     stop = (result or {}).get("gamma_stop_epoch")
     if history:
-        space = (result or {}).get("data_space") or [k[len("gamma_"):] for k in history[0] if k.startswith("gamma_")]
-        if len(space) > 1:
+        configs = (result or {}).get("data_space") or [k[len("gamma_"):] for k in history[0] if k.startswith("gamma_")]
+        if len(configs) > 1:
             chosen = (result or {}).get("config")
-            s.items.append(gamma_figure(history, space, chosen, stop))
+            s.items.append(gamma_figure(history, configs, chosen, stop))
         budget = budget_figure(history, result, stop)
         if budget is not None:
             s.items.append(budget)
         s.items.append(curves_figure(history, stop))
     genotype = (result or {}).get("genotype")
+    facts = SPACE_FACTS.get((result or {}).get("space") or (arch or {}).get("space") or "darts")
+    if arch is not None and facts is None:
+        s.notes.append(f"The checkpoint's search space '{arch.get('space')}' is unknown to this dadarts: "
+                       "α is not drawn.")
+        arch = None
     if arch is not None:
-        s.items.append(alpha_figure(arch, genotype))
+        s.items.append(alpha_figure(arch, genotype, list(facts.primitives)))
     caption = ""
     if genotype is None and arch is not None:
-        genotype = _derived_genotype(arch)
+        genotype = _derived_genotype(arch, list(facts.primitives))
         caption = f"derived from α, β of the checkpoint after epoch {arch.get('epoch')} (the search has not finished)."
     if genotype is not None:
         s.items += [cell_figure(genotype, "normal", caption), cell_figure(genotype, "reduce", caption)]
