@@ -117,11 +117,21 @@ def _mcu(run: RunDir, scale: float = 1.0) -> None:
 
 
 def _stream(run: RunDir) -> None:
-    curve = [{"threshold": t, "false_accepts_per_hour": 40 * (1 - t) ** 2, "miss_rate": 0.02 + 0.3 * t ** 2}
-             for t in np.linspace(0.3, 0.95, 8)]
+    """The keys `dadarts stream` / `dadarts calibrate` write (stream helper, COORD notes)."""
+    def curve(scale):
+        return [{"threshold": t, "false_accepts_per_hour": scale * 40 * (1 - t / 255) ** 2,
+                 "false_reject_rate": 0.02 + 0.3 * (t / 255) ** 2} for t in range(60, 250, 20)]
     write_json_atomic(run.root / "stream" / "metrics.json", {
-        "hours": 1.5, "curve": curve,
-        "operating_point": {"threshold": 0.7, "false_accepts_per_hour": 3.6, "miss_rate": 0.17}}, kind="stream_metrics")
+        "hours": 1.5, "curve": curve(1.0),
+        "settings": {"average_window_ms": 1000, "detection_threshold": 180, "suppression_ms": 1500},
+        "operating_point": {"threshold": 180, "false_accepts_per_hour": 3.6, "false_reject_rate": 0.17,
+                            "false_accepts": 5, "misses": 7, "keyword_events": 41},
+        "per_keyword": {"yes": {"events": 20, "misses": 3, "false_reject_rate": 0.15, "false_accepts": 2,
+                                "false_accepts_per_hour": 1.3, "frr_at_1_fa_per_hour": 0.2, "curve": curve(0.5)}}},
+        kind="stream_metrics")
+    write_json_atomic(run.root / "stream" / "calibration.json", {
+        "target_fa_per_hour": 2.0, "chosen": {"detection_threshold": 180}, "curve": curve(0.8)},
+        kind="stream_calibration")
 
 
 def full_run(root: Path, budget: bool = True) -> RunDir:
@@ -221,6 +231,7 @@ def test_every_stage_renders_in_chromium_with_no_broken_image(tmp_path, capsys):
     for key, figures in EXPECTED.items():
         assert figures <= set(dom.sections[key]["figures"]), (key, dom.sections[key]["figures"])
     assert {"verification", "frontend_parity"} <= set(dom.sections["export"]["tables"])
+    assert {"stream_point", "stream_keywords"} <= set(dom.sections["stream"]["tables"])
     broken = [img.get("alt") for img in dom.images if img.get("data-ok") != "1"]
     assert not broken, f"broken images: {broken}"
     assert len(dom.images) >= sum(map(len, EXPECTED.values())) - 2   # the two cells may be inline SVG
@@ -304,8 +315,8 @@ def test_stream_metrics_as_lists_and_without_a_curve(tmp_path):
     run = RunDir.of(tmp_path / "r")
     _train(run)
     stream = run.root / "stream" / "metrics.json"
-    write_json_atomic(stream, {"curve": {"false_accepts_per_hour": [10.0, 2.0, 0.5], "miss_rate": [0.01, 0.05, 0.2]}},
-                      kind="stream_metrics")
+    write_json_atomic(stream, {"curve": {"false_accepts_per_hour": [10.0, 2.0, 0.5],
+                                         "false_reject_rate": [0.01, 0.05, 0.2]}}, kind="stream_metrics")
     assert sections_of(run.root)["stream"]["figures"] == ["stream"]
     write_json_atomic(stream, {"something_else": 1}, kind="stream_metrics")
     html, _ = build(run.root)

@@ -40,6 +40,10 @@ def stream_metrics_path(run: RunDir) -> Path:
     return run.root / "stream" / "metrics.json"
 
 
+def stream_calibration_path(run: RunDir) -> Path:
+    return run.root / "stream" / "calibration.json"
+
+
 def firmware_bench_path(run: RunDir) -> Path:
     return run.root / "firmware" / "bench.json"
 
