@@ -79,8 +79,9 @@ def _train(run: RunDir, model: str = "searched", accuracy: float = 0.9, params: 
         "balanced_accuracy": accuracy, "per_class": {n: 18 / 23 for n in LABELS}, "support": support,
         "confusion": confusion, "n": sum(support.values()), "validation_accuracy": accuracy, "params": params,
         "params_with_buffers": params + 100, "macs": 20 * params, "seed": 0, "epochs": 3, "wall_time_s": 30.0,
-        "settings": {"model_kwargs": {"channels": 8, "layers": 5} if model == "searched" else {}}},
-        kind="train_metrics")
+        "settings": {"model_kwargs": {"channels": 8, "layers": 5} if model == "searched" else {}},
+        "budget_check": {"target": "NUCLEO-L4R5ZI", "latency_ms": 55.0, "ram_kb": 240.0, "flash_kb": None,
+                         "fits": False, "over": ["latency_ms"]}}, kind="train_metrics")
     write_csv_atomic(run.train_history, [{"epoch": e, "lr": 1e-3, "train_loss": 2.0 / e, "train_acc": 0.3 * e,
                                           "val_loss": 1.8 / e, "val_acc": 0.3 * e, "drop_path": 0.0,
                                           "seconds": 10.0, "samples_per_s": 100.0} for e in (1, 2, 3)])
@@ -232,6 +233,7 @@ def test_every_stage_renders_in_chromium_with_no_broken_image(tmp_path, capsys):
         assert figures <= set(dom.sections[key]["figures"]), (key, dom.sections[key]["figures"])
     assert {"verification", "frontend_parity"} <= set(dom.sections["export"]["tables"])
     assert {"stream_point", "stream_keywords"} <= set(dom.sections["stream"]["tables"])
+    assert "budget_check" in dom.sections["train"]["tables"]
     broken = [img.get("alt") for img in dom.images if img.get("data-ok") != "1"]
     assert not broken, f"broken images: {broken}"
     assert len(dom.images) >= sum(map(len, EXPECTED.values())) - 2   # the two cells may be inline SVG
@@ -286,6 +288,11 @@ def test_unreadable_artifact_is_a_note_not_an_error(tmp_path):
     html, sections = build(run.root)
     assert "mcu" not in parse(html).sections
     assert any("estimates.json is not readable JSON" in n for n in sections[0].notes)
+    # Valid JSON of the right kind but shaped unlike this dadarts writes: that section only is left out.
+    write_json_atomic(run.train_metrics, {"per_class": "not a mapping", "confusion": 3}, kind="train_metrics")
+    html, sections = build(run.root)
+    assert "train" not in parse(html).sections
+    assert any("train section could not be drawn" in n for n in sections[0].notes)
 
 
 def test_compare_reads_a_compare_folder_and_checks_the_target(tmp_path):

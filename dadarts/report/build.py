@@ -33,6 +33,17 @@ def overview(a: RunArtifacts, shown: list[Section]) -> Section:
     return s
 
 
+def _drawn(module, a: RunArtifacts) -> Section | None:
+    """One stage's section; an artifact shaped unlike this dadarts expects costs that section only."""
+    try:
+        return module.section(a)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        stage = module.__name__.rsplit(".", 1)[-1].removesuffix("_section")
+        a.notes.append(f"The {stage} section could not be drawn from this run's artifacts "
+                       f"({type(exc).__name__}: {exc}); re-run that stage with this dadarts to see it.")
+        return None
+
+
 def build(run_path, compare: list[str] | None = None, target: str | None = None) -> tuple[str, list[Section]]:
     """The page's HTML and its sections (overview first) for the run directory `run_path`."""
     run = RunDir.of(run_path)
@@ -41,9 +52,9 @@ def build(run_path, compare: list[str] | None = None, target: str | None = None)
     a = load(run.root)
     # The comparison first: a wrong --compare or --target is reported before anything is drawn.
     comparison = compare_section.section(a, compare or [], target)
-    sections = [sec for sec in (search_section.section(a), train_section.section(a), export_section.section(a),
-                                mcu_section.section(a), comparison, stream_section.section(a)) if sec is not None]
-    if not sections and not a.run_info:
+    sections = [sec for sec in (_drawn(search_section, a), _drawn(train_section, a), _drawn(export_section, a),
+                                _drawn(mcu_section, a), comparison, _drawn(stream_section, a)) if sec is not None]
+    if not sections and not a.run_info and not a.notes:
         raise UserError(f"{run.root} holds no dadarts artifacts (no run.json, search/, train/, export/ or mcu/): "
                         "give a run directory a stage has written.")
     sections.insert(0, overview(a, sections))

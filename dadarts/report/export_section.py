@@ -60,7 +60,7 @@ def parity_table(b: dict) -> Table:
 def _summary(r: dict) -> str:
     float_acc = (r.get("float") or {}).get("accuracy")
     int8 = r.get("int8")
-    if not isinstance(int8, dict):
+    if not isinstance(int8, dict) or not isinstance(int8.get("accuracy"), (int, float)):
         return "Float export only (no --int8): ONNX and float TFLite checked against PyTorch."
     text = f"int8 TFLite {100 * int8['accuracy']:.2f} %"
     if isinstance(float_acc, (int, float)):

@@ -126,7 +126,9 @@ def targets_table(targets: dict[str, dict]) -> Table:
     rows = []
     for name, t in targets.items():
         tg = t.get("target") or {}
-        rows.append([name, str(tg.get("core", "")), f"{tg.get('clock_mhz', 0):g}", str(t.get("library_label", "")),
+        mhz = tg.get("clock_mhz")
+        rows.append([name, str(tg.get("core", "")), f"{mhz:g}" if isinstance(mhz, (int, float)) else "-",
+                     str(t.get("library_label", "")),
                      fmt_ms(t["latency_ms"]),
                      f"{t['flash_bytes'] / KB:.0f} / {t['flash_capacity_bytes'] / KB:.0f}",
                      f"{t['ram_bytes'] / KB:.0f} / {t['ram_capacity_bytes'] / KB:.0f}",

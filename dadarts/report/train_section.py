@@ -73,11 +73,13 @@ def detection_table(detection: dict) -> Table:
 
 def budget_table(check: dict) -> Table:
     """budget_check of train/metrics.json or export/report.json: the trained model against its target."""
+    def num(key):
+        v = check.get(key)
+        return f"{v:.4g}" if isinstance(v, (int, float)) else "-"
     over = check.get("over") or []
-    rows = [[str(check.get("target")), f"{check.get('latency_ms', float('nan')):.4g}",
-             f"{check.get('ram_kb', float('nan')):.4g}", f"{check.get('flash_kb', float('nan')):.4g}",
-             "yes" if check.get("fits") else "no" + (f" (over: {', '.join(map(str, over))})" if over else "")]]
-    return Table("budget_check", "Budget check", ["target", "latency ms", "RAM KB", "flash KB", "fits"], rows)
+    verdict = "yes" if check.get("fits") else "no" + (f" (over: {', '.join(map(str, over))})" if over else "")
+    return Table("budget_check", f"Budget check on {check.get('target')}", ["", "latency ms", "RAM KB", "flash KB", "fits"],
+                 [["estimated", num("latency_ms"), num("ram_kb"), num("flash_kb"), verdict]])
 
 
 def _summary(m: dict) -> str:
