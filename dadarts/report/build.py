@@ -66,6 +66,8 @@ def build(run_path, compare: list[str] | None = None, target: str | None = None)
 def write_report(run_path, out: Path | None = None, compare: list[str] | None = None,
                  target: str | None = None) -> tuple[Path, list[Section]]:
     out = Path(out) if out else RunDir.of(run_path).root / "report.html"
+    if out.is_dir():   # --out FOLDER: the page goes inside it
+        out = out / "report.html"
     page, sections = build(run_path, compare, target)
     write_text_atomic(out, page)
     return out, sections
