@@ -300,3 +300,34 @@ def deployment(genotype: dict, config: MfccConfig, space: str, num_classes: int,
                         "arena_kb": round(est["arena_bytes"] / KB, 3), "model_kb": round(est["model_bytes"] / KB, 3),
                         "over": within(costs, budget), "fits": not within(costs, budget)}
     return out
+
+
+def budget_check(costs: dict, target: str, budget: dict | None) -> dict:
+    """The budget_check entry of train/metrics.json and export/report.json: the system's cost against
+    the budget the search had (costs: latency_ms, ram_kb, flash_kb)."""
+    b = Budget(**{k: (budget or {}).get(k) for k in QUANTITIES})
+    over = within(costs, b)
+    return {"target": target, **{k: round(v, 3) for k, v in costs.items()}, "budget": b.to_dict(),
+            "fits": not over, "over": over}
+
+
+def describe_check(check: dict, what: str) -> str:
+    """One line for the console: fits or over budget, with the figures."""
+    b = check["budget"]
+    parts = [f"{check['latency_ms']:.1f} ms per decision (budget {b['latency_ms']:g})" if b["latency_ms"] else
+             f"{check['latency_ms']:.1f} ms per decision",
+             f"RAM {check['ram_kb']:.1f} KB" + (f" (budget {b['ram_kb']:g})" if b["ram_kb"] else ""),
+             f"flash {check['flash_kb']:.1f} KB" + (f" (budget {b['flash_kb']:g})" if b["flash_kb"] else "")]
+    verdict = "fits the budget" if check["fits"] else "is OVER the budget in " + ", ".join(check["over"])
+    return f"{what} on {check['target']}: {', '.join(parts)}: {verdict}"
+
+
+def genotype_budget_check(result: dict, channels: int, layers: int, num_classes: int) -> dict | None:
+    """Re-check a search result's system at the size actually trained (None when it had no target)."""
+    from ..costmodel.targets import get_target
+    if not result.get("target"):
+        return None
+    config = MfccConfig.parse(result["config"])
+    graph = searched_graph(result.get("space", "darts"), result["genotype"], config.shape, num_classes, channels, layers)
+    est = estimate_netgraph(graph, config, get_target(result["target"]), result.get("decision_ms"))
+    return budget_check(estimate_costs(est), result["target"], result.get("budget"))
