@@ -214,6 +214,7 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
     if progress and info.is_main:
         from tqdm import tqdm
         bar = tqdm(total=settings.epochs * steps, initial=start_epoch * steps, unit="step", dynamic_ncols=True,
+                   disable=None,
                    desc="search")
     names = [c.name for c in data.configs]
     val_acc = float("nan")
