@@ -9,7 +9,7 @@ from dadarts.errors import UserError
 from dadarts.frontend.spec import MfccConfig
 from dadarts.costmodel import kernels as cost_model
 from dadarts.costmodel import memory
-from dadarts.mcu_eval.graph import Layer, parse_tflite
+from dadarts.costmodel.graph import Layer, parse_tflite
 from dadarts.costmodel.targets import CORES, Target, preset_targets, select_targets
 
 
@@ -80,7 +80,7 @@ def test_not_a_tflite_file_is_a_user_error():
 def test_measured_arena_is_the_smallest_that_tflm_accepts(tiny_tflite):
     from tflite_micro.python.tflite_micro import runtime
 
-    from dadarts.mcu_eval.arena import measure_arena
+    from dadarts.costmodel.arena import measure_arena
     m = measure_arena(tiny_tflite)
     assert m.verified and m.total_bytes == m.head_bytes + m.tail_bytes
     # The head holds the activations: at least the two largest tensors alive together (int8).

@@ -29,8 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--names", help="comma-separated names for --task names")
     add_name_augment_arguments(p)
     g = p.add_argument_group("network size")
-    g.add_argument("--channels", type=int, default=8, help="searched network: channels of the first cell (default 8)")
-    g.add_argument("--layers", type=int, default=5, help="searched network: number of cells (default 5)")
+    g.add_argument("--channels", type=int, default=None,
+                   help="searched network: channels of the first cell (default: the search's choice in "
+                        "search/result.json, else 8)")
+    g.add_argument("--layers", type=int, default=None,
+                   help="searched network: number of cells (default: the search's choice, else 5)")
     g.add_argument("--width", type=float, help="mobilenet / ghostnet: width multiplier")
     g = p.add_argument_group("recipe")
     g.add_argument("--epochs", type=int, default=15)
@@ -86,7 +89,8 @@ def search_source(run) -> dict:
         names = names.split(",") if isinstance(names, str) else names
     return {"config": result["config"], "genotype": result["genotype"], "task": result["task"],
             "labels": result.get("labels"), "data": data, "names": names,
-            "fingerprint": result.get("dataset_fingerprint")}
+            "fingerprint": result.get("dataset_fingerprint"), "network": result.get("network") or {},
+            "result": result}
 
 
 def resume_source(run) -> dict:
@@ -99,7 +103,8 @@ def resume_source(run) -> dict:
         raise UserError(f"{run.train_checkpoint} does not exist: nothing to resume, run without --resume.")
     saved = torch.load(run.train_checkpoint, map_location="cpu", weights_only=False)
     settings = saved.get("settings") or {}
-    return {"model": settings.get("model"), "mfcc": settings.get("mfcc"), **(saved.get("source") or {})}
+    return {"model": settings.get("model"), "mfcc": settings.get("mfcc"),
+            "model_kwargs": settings.get("model_kwargs") or {}, **(saved.get("source") or {})}
 
 
 def run(args) -> int:
@@ -132,8 +137,9 @@ def run(args) -> int:
     if resumed:
         # The checkpoint's settings win; the dataset is the one it was started on unless named again.
         # Checkpoints written before the source was recorded fall back on the search's dataset.
-        earlier = search_source(run_dir) if model == "searched" and "task" not in resumed else {}
-        mfcc, kwargs = resumed["mfcc"], {}
+        src = search_source(run_dir) if model == "searched" else None   # its budget, and older checkpoints' data
+        earlier = src if src and "task" not in resumed else {}
+        mfcc, kwargs = resumed["mfcc"], resumed["model_kwargs"]
         task = args.task or resumed.get("task") or earlier.get("task") or "gsc12"
         data = args.data or resumed.get("data") or earlier.get("data")
         recorded = resumed.get("names") or earlier.get("names")
@@ -150,7 +156,11 @@ def run(args) -> int:
         mfcc, task = src["config"], args.task or src["task"]
         data = args.data or src["data"]
         names = names or (tuple(src["names"]) if src["names"] else None)
-        kwargs = {"genotype": src["genotype"], "channels": args.channels, "layers": args.layers}
+        net = src["network"]
+        kwargs = {"genotype": src["genotype"], "channels": args.channels or net.get("channels", 8),
+                  "layers": args.layers or net.get("layers", 5)}
+        if net.get("space"):
+            kwargs["space"] = net["space"]
     else:
         try:
             mfcc = MfccConfig.parse(args.mfcc or DEFAULT_MFCC).name
@@ -175,10 +185,18 @@ def run(args) -> int:
         seed=args.seed, device=args.device)
     if not args.quiet:
         print(f"dadarts train: {model} on {mfcc} ({task}, {len(ds.splits['train'])} training clips) -> {run_dir.train}")
+    extra = {"data": str(ds.root)}
+    if src:
+        from ..search.cost import describe_check, genotype_budget_check
+        check = genotype_budget_check(src["result"], kwargs["channels"], kwargs["layers"], len(ds.labels))
+        if check:
+            extra["budget_check"] = check
+            print("dadarts train: " + describe_check(check, f"the searched system (C={kwargs['channels']}, "
+                                                            f"{kwargs['layers']} cells)"))
     source = {"data": None if data is None else str(ds.root), "task": task, "names": list(names) if names else None,
               "name_augment": asdict(augment) if augment and task == "names" else None}
-    metrics = train(cfg, ds, run_dir, resume=args.resume, progress=not args.quiet,
-                    extra_metrics={"data": str(ds.root)}, source=source)
+    metrics = train(cfg, ds, run_dir, resume=args.resume, progress=not args.quiet, extra_metrics=extra,
+                    source=source)
     record_run(run_dir, "train", args._argv, dataset_fingerprint=ds.fingerprint, data=str(ds.root), task=task,
                model=model, config=mfcc, settings=asdict(cfg) if not args.resume else metrics["settings"])
     print(f"{model} {mfcc}: test accuracy {metrics['accuracy']:.4f} (balanced {metrics['balanced_accuracy']:.4f}), "
