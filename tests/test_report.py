@@ -46,7 +46,7 @@ def _search(run: RunDir, budget: bool, finished: bool = True, space: str = "dart
                "active": "all", "time_s": 10.0, "samples_per_s": 100.0}
         if budget:
             row.update(exp_latency_ms=90 - 8 * epoch, exp_ram_kb=300 - 10 * epoch, exp_flash_kb=500 - 5 * epoch,
-                       cost_penalty=0.5 / epoch)
+                       cost_penalty=0.5 / epoch, cost_weight=0.1 * epoch)
         rows.append(row)
     write_csv_atomic(run.search_history, rows)
     facts = SPACE_FACTS[space]
@@ -81,6 +81,7 @@ def _train(run: RunDir, model: str = "searched", accuracy: float = 0.9, params: 
         "params_with_buffers": params + 100, "macs": 20 * params, "seed": 0, "epochs": 3, "wall_time_s": 30.0,
         "settings": {"model_kwargs": {"channels": 8, "layers": 5} if model == "searched" else {}},
         "budget_check": {"target": "NUCLEO-L4R5ZI", "latency_ms": 55.0, "ram_kb": 240.0, "flash_kb": None,
+                         "budget": {"latency_ms": 50.0, "ram_kb": None, "flash_kb": 480.0},
                          "fits": False, "over": ["latency_ms"]}}, kind="train_metrics")
     write_csv_atomic(run.train_history, [{"epoch": e, "lr": 1e-3, "train_loss": 2.0 / e, "train_acc": 0.3 * e,
                                           "val_loss": 1.8 / e, "val_acc": 0.3 * e, "drop_path": 0.0,

@@ -72,10 +72,13 @@ def budget_figure(history: list[dict], result: dict | None, stop_epoch) -> Figur
         ax.legend(fontsize=7)
     if penalty:
         ax = axes[0][-1]
-        ax.plot(x, column(history, "cost_penalty"), marker="o", ms=3, color="tab:purple")
+        ax.plot(x, column(history, "cost_penalty"), marker="o", ms=3, color="tab:purple", label="penalty")
+        if np.isfinite(column(history, "cost_weight")).any():
+            ax.plot(x, column(history, "cost_weight"), marker="o", ms=3, color="tab:gray", label="its weight λ")
         _mark_phases(ax, history, stop_epoch)
         ax.set_title("cost penalty in the arch loss", fontsize=10)
         ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
     target = (result or {}).get("target")
     fits = predicted.get("fits")
     verdict = "" if fits is None else (" The derived network fits." if fits else " The derived network does NOT fit.")

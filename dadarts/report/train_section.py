@@ -78,8 +78,13 @@ def budget_table(check: dict) -> Table:
         return f"{v:.4g}" if isinstance(v, (int, float)) else "-"
     over = check.get("over") or []
     verdict = "yes" if check.get("fits") else "no" + (f" (over: {', '.join(map(str, over))})" if over else "")
-    return Table("budget_check", f"Budget check on {check.get('target')}", ["", "latency ms", "RAM KB", "flash KB", "fits"],
-                 [["estimated", num("latency_ms"), num("ram_kb"), num("flash_kb"), verdict]])
+    rows = [["estimated", num("latency_ms"), num("ram_kb"), num("flash_kb"), verdict]]
+    if isinstance(check.get("budget"), dict):
+        budget = check["budget"]
+        rows.append(["budget"] + [f"{budget[k]:g}" if isinstance(budget.get(k), (int, float)) else "none"
+                                  for k in ("latency_ms", "ram_kb", "flash_kb")] + [""])
+    return Table("budget_check", f"Budget check on {check.get('target')}",
+                 ["", "latency ms", "RAM KB", "flash KB", "fits"], rows)
 
 
 def _summary(m: dict) -> str:
