@@ -38,7 +38,7 @@ def gamma_figure(history: list[dict], configs: list[str], chosen: str | None, st
     _mark_phases(ax, history, stop_epoch)
     ax.axhline(1 / len(configs), color="#777777", lw=0.8, ls=":", label="uniform (1 / configurations)")
     ax.set_ylabel("softmax(γ)")
-    ax.set_title("Data configuration weights (window/hop/mels)")
+    ax.set_title("Weight of each MFCC configuration (window/hop/mels[/coefficients])", fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     stop = f"stopped at epoch {stop_epoch}" if stop_epoch else "did not stop within the search"
@@ -187,6 +187,10 @@ def _settings_table(result: dict) -> Table:
     if result.get("budget"):
         rows.append(["budget", ", ".join(f"{k} {v}" for k, v in result["budget"].items() if v is not None)
                      or "none"])
+    net = result.get("network")
+    if isinstance(net, dict) and net.get("channels"):
+        rows.append(["network to train", f"{net.get('space', 'darts')} space, C={net['channels']}, {net.get('layers')} cells"
+                     + (f" ({net['sized_by']})" if net.get("sized_by") else "")])
     if result.get("predicted"):
         rows.append(["predicted", ", ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
                                             for k, v in result["predicted"].items())])
