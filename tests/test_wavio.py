@@ -145,3 +145,9 @@ def test_test_folder_takes_the_runs_gsc12_labels(tiny_corpus, tmp_path):
     assert not ds.splits["train"] and not ds.splits["validation"]
     shutil.rmtree(root / "_background_noise_")
     assert load_test_folder(root, "gsc12", labels, quiet=True).counts("testing")[SILENCE] == 0
+
+
+def test_test_folder_of_a_run_without_unknown_leaves_other_words_out(tiny_corpus, capsys):
+    ds = load_test_folder(tiny_corpus, "gsc35", ["yes", "no"])
+    assert {c.word for c in ds.splits["testing"]} == {"yes", "no"}
+    assert "left out 12 clips of words the model does not know (bed, cat, down, go" in capsys.readouterr().err

@@ -299,6 +299,7 @@ def load_test_folder(data: str | Path, task: str, labels: list[str], quiet: bool
     index = {name: i for i, name in enumerate(labels)}
     clips: list[Clip] = []
     pool: list[Clip] = []
+    left_out: Counter = Counter()
     for word in sorted(scan.words):
         for rel in scan.words[word]:
             if listed is not None and rel not in listed:
@@ -308,6 +309,11 @@ def load_test_folder(data: str | Path, task: str, labels: list[str], quiet: bool
                 clips.append(Clip(rel, index[word], word, speaker))
             elif UNKNOWN in index:
                 pool.append(Clip(rel, index[UNKNOWN], word, speaker))
+            else:
+                left_out[word] += 1
+    if left_out and not quiet:
+        print(f"dadarts: note: left out {sum(left_out.values())} clips of words the model does not know "
+              f"({', '.join(sorted(left_out))}): its labels have no '{UNKNOWN}'", file=sys.stderr)
     background = _load_background(root)
     rng = np.random.default_rng(_split_seed(task, labels) + SPLITS.index("testing"))
     clips += _negatives(task, index, len(clips), pool, background, rng, "testing")

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..frontend.spec import SAMPLE_RATE, MfccConfig
-from ..rundir import read_json, write_json_atomic, write_text_atomic
+from ..rundir import RunDir, read_json, write_json_atomic, write_text_atomic
 
 KIND = "recognizer_settings"
 JSON_NAME = "recognizer.json"
@@ -28,7 +28,7 @@ SOFTMAX_QUANT = (1.0 / 256.0, -128)      # TFLite's int8 softmax output: already
 @dataclass(frozen=True)
 class RecognizerSettings:
     """Defaults: TFLM micro_speech's recogniser (1 s average, 1.5 s suppression, threshold 200 of 255,
-    3 results) with the model run every second hop."""
+    3 results) with the model run every second hop (see `default_settings` for a searched run)."""
     average_window_ms: int = 1000
     detection_threshold: int = 200       # on scores 0..255
     suppression_ms: int = 1500
@@ -57,6 +57,17 @@ class RecognizerSettings:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def default_settings(run: RunDir, config: str | MfccConfig) -> RecognizerSettings:
+    """The defaults, with the model run once per decision period when the run's search was budgeted for
+    one (search/result.json "decision_ms"): its latency budget assumed that rate, not one every 2 hops."""
+    from ..costmodel.estimate import frames_per_decision
+    decision_ms = read_json(run.search_result, "search_result").get("decision_ms") if run.search_result.is_file() else None
+    if not decision_ms:
+        return RecognizerSettings()
+    config = MfccConfig.parse(config) if isinstance(config, str) else config
+    return RecognizerSettings(inference_every_hops=frames_per_decision(config, decision_ms))
 
 
 def score_exp_table(output_scale: float, output_zero_point: int) -> np.ndarray:
