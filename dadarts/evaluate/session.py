@@ -50,15 +50,25 @@ def _model_key(models: RunModels, wav: Path, every_hops: int) -> str:
     return digest.hexdigest()[:16]
 
 
+def outputs_cache(models: RunModels, wav: Path, every_hops: int) -> Path:
+    return models.run.root / "stream" / "cache" / f"{wav.stem}-{_model_key(models, wav, every_hops)}.npz"
+
+
+def save_outputs(path: Path, out: StreamOutput) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, seconds=out.seconds, times_ms=out.times_ms, output=out.output, timings=json.dumps(out.timings))
+
+
 def model_outputs(models: RunModels, wav: Path, every_hops: int, log=print) -> StreamOutput:
     """The int8 model's outputs over a recording at the given stride; cached per (model, file, stride)."""
-    cache = models.run.root / "stream" / "cache" / f"{wav.stem}-{_model_key(models, wav, every_hops)}.npz"
+    cache = outputs_cache(models, wav, every_hops)
     if cache.is_file():
         z = np.load(cache)
-        timings = json.loads(str(z["timings"]))
         out = z["output"]
         return StreamOutput(float(z["seconds"]), z["times_ms"], out,
-                            scores_from_output(out, score_exp_table(*models.int8.output_quant)), timings)
+                            scores_from_output(out, score_exp_table(*models.int8.output_quant)),
+                            json.loads(str(z["timings"])))
     try:
         pcm = read_wav(wav)
     except BadWav as exc:
@@ -67,10 +77,7 @@ def model_outputs(models: RunModels, wav: Path, every_hops: int, log=print) -> S
         f"model every {every_hops} hops)")
     out = run_model(models, pcm, every_hops, progress=True)
     out.timings["threads"] = models.int8.threads
-    with atomic_path(cache) as tmp:
-        with open(tmp, "wb") as f:
-            np.savez(f, seconds=out.seconds, times_ms=out.times_ms, output=out.output,
-                     timings=json.dumps(out.timings))
+    save_outputs(cache, out)
     return out
 
 
