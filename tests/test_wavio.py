@@ -143,6 +143,13 @@ def test_test_folder_takes_the_runs_gsc12_labels(tiny_corpus, tmp_path):
     assert counts[UNKNOWN] == 10 and counts[SILENCE] == 10
     assert {c.word for c in ds.splits["testing"] if c.label == labels.index(UNKNOWN)} <= {"marvin", "sheila", "bed", "cat"}
     assert not ds.splits["train"] and not ds.splits["validation"]
+    # Cached features follow the folder and its files: a copy, or a re-recorded clip, is scored anew.
+    shutil.copytree(root, tmp_path / "copy")
+    assert load_test_folder(tmp_path / "copy", "gsc12", labels, quiet=True).fingerprint != ds.fingerprint
+    assert load_test_folder(root, "gsc12", labels, quiet=True).fingerprint == ds.fingerprint
+    first = root / ds.splits["testing"][0].path
+    write_wav(first, read_wav(first)[::-1].copy())
+    assert load_test_folder(root, "gsc12", labels, quiet=True).fingerprint != ds.fingerprint
     shutil.rmtree(root / "_background_noise_")
     assert load_test_folder(root, "gsc12", labels, quiet=True).counts("testing")[SILENCE] == 0
 

@@ -320,7 +320,12 @@ def load_test_folder(data: str | Path, task: str, labels: list[str], quiet: bool
     if not clips:
         raise UserError(f"{root} holds no {'listed ' if listed is not None else ''}clips of the words "
                         f"{', '.join(labels)}: give a folder with <word>/ folders named after them.")
-    listing = json.dumps([task, labels, [(c.path, c.label, c.noise, c.offset, c.gain) for c in clips]])
+    # Unlike a training dataset's, this fingerprint names the folder and its files' sizes and times:
+    # cached features must not carry over between two folders of the same names (8 kHz and 16 kHz copies).
+    files = sorted({c.path for c in clips if c.path} | {str(p.relative_to(root)) for p in (root / BACKGROUND).glob("*.wav")})
+    stats = [(f, (root / f).stat().st_size, (root / f).stat().st_mtime_ns) for f in files]
+    listing = json.dumps([str(root.resolve()), task, labels, stats,
+                          [(c.path, c.label, c.noise, c.offset, c.gain) for c in clips]])
     fingerprint = hashlib.sha1(listing.encode()).hexdigest()[:16]
     splits = {"train": [], "validation": [], "testing": clips}
     return KwsDataset(root, task, list(labels), splits, fingerprint, background, scan.skipped, None, scan.converted)
