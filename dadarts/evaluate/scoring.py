@@ -2,7 +2,8 @@
 
 A detection of keyword k counts for an occurrence of k when it comes between the start of the
 word's speech and LATENCY_S after its end (the model needs the whole word in its 1 s input, and the
-average then needs time to rise). Each occurrence is detected at most once: every other detection -
+average then needs time to rise: on the built-in corpus 99 % of a searched model's first detections
+came within 1.3 s of the end at a 1000 ms window, 1.0 s at 500 ms). Each occurrence is detected at most once: every other detection -
 of a word that was not said, of another keyword during a word, or a second one for the same word -
 is a false accept. False-reject rate = missed occurrences / occurrences; false accepts per hour =
 false accepts / hours of the stream. Rates are per keyword and over all keywords (the mean of the
@@ -16,7 +17,7 @@ import numpy as np
 
 from .recognizer import Averages, detect
 
-LATENCY_S = 1.0
+LATENCY_S = 1.5
 
 
 def match(times_s, labels, events: list[dict], keywords: list[str]) -> dict:

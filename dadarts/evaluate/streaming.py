@@ -11,6 +11,7 @@ twin of recognizer.c. The decisions equal a per-hop loop's (tests compare them).
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -83,6 +84,7 @@ def run_model(models: RunModels, pcm: np.ndarray, every_hops: int, progress: boo
     """Front-end, schedule and int8 model over a recording (the recogniser's inputs)."""
     from tqdm import tqdm
     config, t_frames = models.config, models.config.n_frames
+    load = os.getloadavg()[0]                    # wall times mean little on a shared machine without it
     t0, c0 = time.perf_counter(), time.process_time()
     pcm = device_pcm(pcm, config.hop)
     feats = stream_features(pcm, models.tables)
@@ -100,7 +102,8 @@ def run_model(models: RunModels, pcm: np.ndarray, every_hops: int, progress: boo
     scores = scores_from_output(output, score_exp_table(*models.int8.output_quant))
     return StreamOutput(len(pcm) / SAMPLE_RATE, times, output, scores,
                         {"frontend_s": t1 - t0, "inference_s": t2 - t1, "frontend_cpu_s": c1 - c0,
-                         "inference_cpu_s": c2 - c1, "inferences": int(len(ends))})
+                         "inference_cpu_s": c2 - c1, "inferences": int(len(ends)), "load_average": load,
+                         "measured": time.strftime("%Y-%m-%d %H:%M:%S")})
 
 
 @dataclass
