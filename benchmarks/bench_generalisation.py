@@ -1,0 +1,139 @@
+"""How far a model trained on the built-in corpus carries to voices of engines it never heard.
+
+For each model (the README's default searched cells and DS-CNN-S) it trains, on --train-data:
+  - the standard voice-disjoint split -> the voice-held-out accuracy the README quotes;
+  - one run per engine family of --train-data with that family left out (`--holdout-engine`).
+Each model is then tested on every engine family of --test-data: a family the training corpus had
+is tested with the run that left it out; a family the training corpus never had (an older corpus
+without it) is tested with the voice-held-out run. Held-out test sets are the family's spoken clips
+of --test-data (all its voices, keywords and _unknown_; no _silence_), so "before" and "after"
+figures are measured on the same clips.
+
+    python benchmarks/bench_generalisation.py --label before --train-data ~/.cache/dadarts/synth-v1-seed0-200v2r
+    python benchmarks/bench_generalisation.py --label after
+
+Training runs land in --runs (default runs/generalisation) and are skipped when already finished, so
+an interrupted benchmark continues. Results merge into benchmarks/results/generalisation.json under
+the label. Run it niced with OMP_NUM_THREADS=1 on a shared machine.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from dadarts.data.datasets import load_dataset
+from dadarts.data.engine_split import speaker_engines
+from dadarts.data.features import Normalizer, load_features
+from dadarts.frontend.artifact import read_frontend
+from dadarts.rundir import RunDir, read_json, versions, write_text_atomic
+from dadarts.train.loop import METRICS_KIND, TrainConfig, evaluate, train
+from dadarts.train.models import build_model
+
+RESULTS = Path(__file__).parent / "results" / "generalisation.json"
+DEFAULT_SEARCH = Path(__file__).parent / "results" / "search_default_run.json"
+
+
+def searched_model(search_json: Path) -> tuple[str, dict]:
+    """(MFCC configuration, model kwargs) of the default search's result (result.json or a benchmark record)."""
+    obj = json.loads(search_json.read_text())
+    genotype = obj.get("genotype_str") or obj["genotype"]
+    network = obj.get("network") or {}
+    return obj["config"], {"genotype": genotype, "channels": network.get("channels", 8),
+                           "layers": network.get("layers", 5)}
+
+
+def train_once(run: RunDir, cfg: TrainConfig, data: Path, holdout: str | None) -> dict:
+    if run.train_metrics.is_file():
+        return read_json(run.train_metrics, METRICS_KIND)
+    ds = load_dataset(data, "gsc12", holdout_engine=holdout)
+    resume = run.train_checkpoint.is_file()
+    print(f"== train {run.root.name}: {cfg.model} {cfg.mfcc}, {len(ds.splits['train'])} clips, "
+          f"{'resuming' if resume else 'from scratch'}", flush=True)
+    return train(cfg, ds, run, resume=resume, progress=True)
+
+
+def test_on(run: RunDir, data: Path, engine: str) -> dict:
+    """Accuracy of a trained run on every spoken clip of `engine` in corpus `data`."""
+    saved = torch.load(run.model, map_location="cpu", weights_only=False)
+    model = build_model(**saved["build"])
+    model.load_state_dict(saved["state_dict"])
+    front = read_frontend(run.frontend)
+    ds = load_dataset(data, "gsc12", holdout_engine=engine, quiet=True)
+    feats = load_features(ds, "testing", front.config)
+    x = Normalizer(front.mean, front.std).apply(feats.x)
+    _, pred = evaluate(model, x, feats.y, 256, "cpu")
+    return {"accuracy": float((pred == feats.y.numpy()).mean()), "n": int(feats.y.numel())}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--label", required=True, help="name of this measurement (before, after, ...)")
+    p.add_argument("--train-data", type=Path, help="corpus to train on (default: the built-in corpus)")
+    p.add_argument("--test-data", type=Path, help="corpus whose engine families are the held-out tests "
+                                                    "(default: the built-in corpus)")
+    p.add_argument("--search", type=Path, default=DEFAULT_SEARCH,
+                   help="search/result.json (or benchmark record) of the default model")
+    p.add_argument("--models", default="searched,ds-cnn-s")
+    p.add_argument("--searched-epochs", type=int, default=6)
+    p.add_argument("--baseline-epochs", type=int, default=15)
+    p.add_argument("--baseline-mfcc", default="400/200/40")
+    p.add_argument("--runs", type=Path, default=Path("runs/generalisation"))
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--note", default="", help="free text saved with the figures (machine load, what changed)")
+    args = p.parse_args()
+    torch.set_num_threads(args.threads)
+    from dadarts.data.synth import default_corpus
+    train_data = args.train_data or default_corpus()
+    test_data = args.test_data or default_corpus()
+    train_engines = sorted(set(speaker_engines(train_data).values()))
+    test_engines = sorted(set(speaker_engines(test_data).values()))
+    config, searched_kwargs = searched_model(args.search)
+
+    results = {"train_data": str(train_data), "test_data": str(test_data), "train_engines": train_engines,
+               "test_engines": test_engines, "models": {}}
+    start = time.perf_counter()
+    for name in args.models.split(","):
+        if name == "searched":
+            cfg = TrainConfig(model="searched", model_kwargs=searched_kwargs, mfcc=config, epochs=args.searched_epochs)
+        else:
+            cfg = TrainConfig(model=name, mfcc=args.baseline_mfcc, epochs=args.baseline_epochs)
+        runs = {None: RunDir.of(args.runs / f"{args.label}-{name}-voices")}
+        runs.update({e: RunDir.of(args.runs / f"{args.label}-{name}-no-{e}") for e in train_engines})
+        metrics = {e: train_once(run, cfg, train_data, e) for e, run in runs.items()}
+        per_engine = {}
+        for engine in test_engines:
+            run = runs.get(engine, runs[None])
+            per_engine[engine] = {**test_on(run, test_data, engine), "run": str(run.root),
+                                  "engine_in_training_corpus": engine in train_engines}
+            print(f"{args.label} {name}: held-out engine {engine}: {per_engine[engine]['accuracy']:.4f} "
+                  f"({per_engine[engine]['n']} clips)", flush=True)
+        voice = metrics[None]
+        loeo = float(np.mean([r["accuracy"] for r in per_engine.values()]))
+        results["models"][name] = {
+            "config": cfg.mfcc, "model_kwargs": cfg.model_kwargs, "params": voice["params"],
+            "voice_heldout_accuracy": voice["accuracy"], "voice_heldout_n": voice["n"],
+            "held_out_engine": per_engine, "mean_held_out_engine_accuracy": loeo,
+            "gap_points": round(100 * (voice["accuracy"] - loeo), 2),
+            "train_wall_s": {str(e or "voices"): round(m["wall_time_s"], 1) for e, m in metrics.items()},
+            "settings": voice["settings"]}
+        print(f"{args.label} {name}: voice-held-out {voice['accuracy']:.4f}, mean held-out engine {loeo:.4f}, "
+              f"gap {results['models'][name]['gap_points']} points", flush=True)
+    results.update({"wall_s": round(time.perf_counter() - start, 1), "load_average": os.getloadavg(),
+                    "threads": args.threads, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+                    "machine": f"{platform.machine()}, {os.cpu_count()} CPUs", "versions": versions(),
+                    "note": args.note})
+    everything = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"benchmark": "generalisation"}
+    everything[args.label] = results
+    write_text_atomic(RESULTS, json.dumps(everything, indent=2) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
