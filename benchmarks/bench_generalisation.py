@@ -46,8 +46,10 @@ def searched_model(search_json: Path) -> tuple[str, dict]:
     obj = json.loads(search_json.read_text())
     genotype = obj.get("genotype_str") or obj["genotype"]
     network = obj.get("network") or {}
-    return obj["config"], {"genotype": genotype, "channels": network.get("channels", 8),
-                           "layers": network.get("layers", 5)}
+    kwargs = {"genotype": genotype, "channels": network.get("channels", 8), "layers": network.get("layers", 5)}
+    if network.get("space"):
+        kwargs["space"] = network["space"]
+    return obj["config"], kwargs
 
 
 def train_once(run: RunDir, cfg: TrainConfig, data: Path, holdout: str | None) -> dict:
@@ -73,6 +75,36 @@ def test_on(run: RunDir, data: Path, engine: str | None) -> dict:
     return {"accuracy": float((pred == feats.y.numpy()).mean()), "n": int(feats.y.numel())}
 
 
+def measure_build() -> dict:
+    """Time the first-run build of the built-in corpus in a throw-away cache folder."""
+    import resource
+    import shutil
+    import tempfile
+
+    from dadarts.data import synth
+    folder = Path(tempfile.mkdtemp(prefix="dadarts-build-"))
+    previous = os.environ.get("DADARTS_CACHE")
+    os.environ["DADARTS_CACHE"] = str(folder)
+    load_before = os.getloadavg()
+    cpu = lambda: sum(getattr(resource.getrusage(w), f) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)  # noqa: E731
+                      for f in ("ru_utime", "ru_stime"))
+    cpu0, start = cpu(), time.perf_counter()
+    try:
+        path = synth.default_corpus(progress=False)
+        wall, cpu_s = time.perf_counter() - start, cpu() - cpu0
+        files = [f for f in path.rglob("*") if f.is_file()]
+        return {"wall_s": round(wall, 1), "cpu_s": round(cpu_s, 1), "workers": min(len(os.sched_getaffinity(0)), 8),
+                "clips": sum(f.suffix == ".wav" and f.parent.name != "_background_noise_" for f in files),
+                "bytes": sum(f.stat().st_size for f in files), "load_average_before": load_before,
+                "load_average_after": os.getloadavg(), "corpus": path.name}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        if previous is None:
+            os.environ.pop("DADARTS_CACHE")
+        else:
+            os.environ["DADARTS_CACHE"] = previous
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--label", required=True, help="name of this measurement (before, after, ...)")
@@ -91,7 +123,17 @@ def main() -> None:
     p.add_argument("--runs", type=Path, default=Path("runs/generalisation"))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--note", default="", help="free text saved with the figures (machine load, what changed)")
+    p.add_argument("--measure-build", action="store_true",
+                   help="only time a first-run build of the built-in corpus (in a temporary cache) and save it")
     args = p.parse_args()
+    if args.measure_build:
+        build = measure_build()
+        print(f"first-run corpus build: {build['wall_s']} s wall, {build['cpu_s']} CPU-s, {build['clips']} clips, "
+              f"{build['bytes'] / 1e6:.0f} MB")
+        everything = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {"benchmark": "generalisation"}
+        everything["corpus_build"] = {**build, "note": args.note}
+        write_text_atomic(RESULTS, json.dumps(everything, indent=2) + "\n")
+        return
     torch.set_num_threads(args.threads)
     from dadarts.data.synth import default_corpus
     train_data = args.train_data or default_corpus()
