@@ -31,11 +31,11 @@ import torch
 from dadarts.data.datasets import load_dataset
 from dadarts.data.engine_split import speaker_engines
 from dadarts.data.features import Normalizer, load_features
+from dadarts.export.inference import rebuild_model
 from dadarts.frontend.artifact import read_frontend
 from dadarts.rundir import RunDir, read_json, versions, write_text_atomic
 from dadarts.train.augment import AugmentSettings
 from dadarts.train.loop import METRICS_KIND, TrainConfig, evaluate, train
-from dadarts.train.models import build_model
 
 RESULTS = Path(__file__).parent / "results" / "generalisation.json"
 DEFAULT_SEARCH = Path(__file__).parent / "results" / "search_default_run.json"
@@ -64,9 +64,7 @@ def train_once(run: RunDir, cfg: TrainConfig, data: Path, holdout: str | None) -
 
 def test_on(run: RunDir, data: Path, engine: str | None) -> dict:
     """Accuracy of a trained run on every spoken clip of `engine` in corpus `data` (None: its test split)."""
-    saved = torch.load(run.model, map_location="cpu", weights_only=False)
-    model = build_model(**saved["build"])
-    model.load_state_dict(saved["state_dict"])
+    model = rebuild_model(torch.load(run.model, map_location="cpu", weights_only=False))
     front = read_frontend(run.frontend)
     ds = load_dataset(data, "gsc12", holdout_engine=engine, quiet=True)
     feats = load_features(ds, "testing", front.config)
