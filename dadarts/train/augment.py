@@ -21,7 +21,10 @@ from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE, MfccConfig
 @dataclass
 class AugmentSettings:
     time_shift_ms: float = 100.0      # shift each clip by up to this much, either way, zero fill
-    reverb_prob: float = 0.5          # probability a clip is convolved with a random room's response
+    # Probability a clip is convolved with a random room. Off by default: the built-in corpus' clips
+    # already passed through rooms and extra reverberation did not help there (benchmarks/results/
+    # generalisation.json, "after-no-reverb"); 0.5 suits close-talk recordings such as Speech Commands.
+    reverb_prob: float = 0.0
     rt60_s: tuple[float, float] = (0.1, 1.0)
     noise_prob: float = 0.8           # probability a clip gets background noise mixed in
     noise_volume: float = 0.1         # noise gain drawn uniformly in [0, noise_volume]

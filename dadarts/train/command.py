@@ -47,10 +47,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=0)
     g = p.add_argument_group("augmentation (on raw audio, MFCC computed per batch)")
     g.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
-                   help="time shift + room reverberation + background noise + SpecAugment masks (default on)")
+                   help="time shift + background noise + SpecAugment masks, room reverberation with --reverb-prob (default on)")
     g.add_argument("--time-shift-ms", type=float, default=100.0)
-    g.add_argument("--reverb-prob", type=float, default=0.5,
-                   help="share of clips convolved with a random synthetic room (RT60 0.1-1 s)")
+    g.add_argument("--reverb-prob", type=float, default=0.0,
+                   help="share of clips convolved with a random synthetic room, RT60 0.1-1 s (default 0: the built-in "
+                        "corpus is already reverberant; 0.5 for close-talk recordings such as Speech Commands)")
     g.add_argument("--noise-prob", type=float, default=0.8)
     g.add_argument("--noise-volume", type=float, default=0.1)
     g.add_argument("--time-masks", type=int, default=2)
