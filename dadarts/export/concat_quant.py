@@ -47,7 +47,7 @@ SAME_PARAMS = frozenset({"MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "SQUEEZE",
                          "MIRROR_PAD", "STRIDED_SLICE", "SLICE", "SPACE_TO_BATCH_ND", "BATCH_TO_SPACE_ND",
                          "SPACE_TO_DEPTH", "DEPTH_TO_SPACE", "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR", "RELU6",
                          "REDUCE_MAX", "REDUCE_MIN", "SPLIT", "SPLIT_V", "UNPACK", "GATHER"})
-BUFFER_ALIGNMENT = 16         # Buffer.data is `force_align: 16` in the schema; CMSIS-NN reads weights in words
+BUFFER_ALIGNMENT = 16         # where Buffer.data starts: the schema's `force_align: 16` (int32 biases need 4)
 
 
 @dataclass
@@ -64,8 +64,8 @@ class _Graph:
     """The first subgraph of a ModelT with builtin names and who reads each tensor."""
 
     def __init__(self, model):
-        schema, names, types = tflite_schema()
-        self.model, self.g, self.types = model, model.subgraphs[0], types
+        _, names, types = tflite_schema()
+        self.g, self.types = model.subgraphs[0], types
         self.op_name = []
         for op in self.g.operators:
             code = model.operatorCodes[op.opcodeIndex]
@@ -157,11 +157,11 @@ def _try_fold(graph: _Graph, k: int) -> str | None:
     return None
 
 
-def _remove(model, graph: _Graph, ops: list[int]) -> None:
+def _remove(model, ops: set[int]) -> None:
     """Delete the folded QUANTIZE ops, their output tensors, and operator codes no op uses; reindex."""
     g = model.subgraphs[0]
     dead = {int(g.operators[k].outputs[0]) for k in ops}
-    g.operators = [op for k, op in enumerate(g.operators) if k not in set(ops)]
+    g.operators = [op for k, op in enumerate(g.operators) if k not in ops]
     keep = [i for i in range(len(g.tensors)) if i not in dead]
     index = {old: new for new, old in enumerate(keep)}
     g.tensors = [g.tensors[i] for i in keep]
@@ -185,8 +185,8 @@ def _remove(model, graph: _Graph, ops: list[int]) -> None:
 class _AlignedBuilder(flatbuffers.Builder):
     """A builder that starts every byte vector (Buffer.data) on a BUFFER_ALIGNMENT boundary.
 
-    The generated Pack writes byte vectors with alignment 1 (the schema's force_align is a C++-only
-    attribute); Prep(16, n) places the data so that its end-relative offset, and with Finish's
+    The generated Python Pack writes byte vectors with alignment 1 (its generator ignores the schema's
+    force_align); Prep(16, n) places the data so that its end-relative offset, and with Finish's
     padding to the largest alignment its absolute offset, is a multiple of 16.
     """
 
@@ -219,8 +219,8 @@ def fold_concat_quantize(data: bytes) -> FoldResult:
     result = FoldResult(model=data)
     folded = []
     for k, name in enumerate(graph.op_name):
-        if name != "QUANTIZE" or "CONCATENATION" not in {graph.op_name[r] for r in graph.readers(
-                int(graph.g.operators[k].outputs[0]))}:
+        readers = graph.readers(int(graph.g.operators[k].outputs[0])) if name == "QUANTIZE" else []
+        if not any(graph.op_name[r] == "CONCATENATION" for r in readers):
             continue
         why = _try_fold(graph, k)
         if why is None:
@@ -228,6 +228,6 @@ def fold_concat_quantize(data: bytes) -> FoldResult:
         else:
             result.kept.append(why)
     if folded:
-        _remove(model, graph, folded)
+        _remove(model, set(folded))
         result.model, result.folded = serialise(model), len(folded)
     return result
