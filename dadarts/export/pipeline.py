@@ -201,10 +201,10 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
     arena = measure_arena(qmodel)
     report["concat_quantize"] = _fold_record(fold, converted, arena, report["int8"]["accuracy"], x_nhwc, y)
     before, after = report["concat_quantize"]["before"], report["concat_quantize"]["after"]
-    log(f"concat requantisation: {fold.folded} QUANTIZE op(s) folded into their producers"
-        f"{f', {len(fold.kept)} kept ({fold.kept[0]})' if fold.kept else ''}: arena {before['arena_bytes']:,} B -> "
-        f"{after['arena_bytes']:,} B, int8 accuracy {before['int8_accuracy'] * 100:.2f} % -> "
-        f"{after['int8_accuracy'] * 100:.2f} %")
+    log(f"concat requantisation: {fold.folded} of {fold.folded + len(fold.kept)} QUANTIZE ops folded into their "
+        f"producers{' (why the others stay: concat_quantize.kept_because in report.json)' if fold.kept else ''}; "
+        f"arena {before['arena_bytes']:,} B -> {after['arena_bytes']:,} B, int8 accuracy "
+        f"{before['int8_accuracy'] * 100:.2f} % -> {after['int8_accuracy'] * 100:.2f} %")
     bound, bound_op = activation_lower_bound(ops)
     report["tflm"] = {"samples": int(n), **compare_lsb(tflm_out, reference), "arena_bytes": int(arena["total_bytes"]),
                       "arena": arena, "ops": op_names(ops), "activation_lower_bound_bytes": bound,
