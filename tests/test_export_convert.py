@@ -41,7 +41,7 @@ MCU_GENOTYPE = Genotype(
     reduce_concat=[2, 3, 4])
 
 
-def tiny_inputs(genotype, config: str, samples: int, space: str = "darts") -> ExportInputs:
+def tiny_inputs(genotype, config: str, samples: int, space: str | None = None) -> ExportInputs:
     """A tiny searched network with random BN statistics, and random features as its data."""
     from dadarts.frontend.spec import MfccConfig
     shape = MfccConfig.parse(config).shape
@@ -54,7 +54,8 @@ def tiny_inputs(genotype, config: str, samples: int, space: str = "darts") -> Ex
                         run_name="tiny", source="tests")
 
 
-def convert(genotype, config: str, root, samples: int = 24, space: str = "darts", **options) -> tuple[dict, RunDir]:
+def convert(genotype, config: str, root, samples: int = 24, space: str | None = None,
+            **options) -> tuple[dict, RunDir]:
     run = RunDir.of(root)
     opts = ExportOptions(int8=True, calibration_samples=samples, tflm_samples=8, **options)
     return export_model(tiny_inputs(genotype, config, samples, space), run, opts, log=lambda *_: None), run
