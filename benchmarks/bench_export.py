@@ -8,7 +8,7 @@ arena (total, activations) against the largest single layer's working set, TRANS
 counts, the QUANTIZE ops folded before concatenations with the arena and int8 accuracy without and
 with the fold, and the export wall time. Prints a table and writes benchmarks/results/export.json.
 
-    python benchmarks/bench_export.py [--run RUN ...] [--work-dir DIR] [--epochs 3]
+    python benchmarks/bench_export.py [--run RUN ...] [--work-dir DIR] [--epochs 3] [--fold-concat all --name N]
 """
 from __future__ import annotations
 
@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--work-dir", default="/tmp/dadarts-bench-export", help="where default runs are trained")
     parser.add_argument("--epochs", type=int, default=3, help="epochs for the default runs")
     parser.add_argument("--calibration-samples", type=int, default=200)
+    parser.add_argument("--fold-concat", choices=("safe", "all"), default="safe", help="passed to dadarts export")
     parser.add_argument("--name", default="export", help="results/<name>.json")
     args = parser.parse_args()
 
@@ -79,7 +80,8 @@ def main() -> None:
     rows = []
     for root in runs:
         t = time.perf_counter()
-        code = cli(["export", str(root), "--int8", "--calibration-samples", str(args.calibration_samples)])
+        code = cli(["export", str(root), "--int8", "--calibration-samples", str(args.calibration_samples),
+                    "--fold-concat", args.fold_concat])
         wall = time.perf_counter() - t
         if code != 0:
             raise SystemExit(f"dadarts export {root} --int8 failed (exit {code})")
@@ -121,7 +123,8 @@ def main() -> None:
     out = RESULTS / f"{args.name}.json"
     out.write_text(json.dumps({"benchmark": "export", "machine": platform.platform(), "cpu_count": _cpus(),
                                "load_average": [round(v, 2) for v in os.getloadavg()],
-                               "calibration_samples": args.calibration_samples, "rows": rows}, indent=2) + "\n")
+                               "calibration_samples": args.calibration_samples, "fold_concat": args.fold_concat,
+                               "rows": rows}, indent=2) + "\n")
     print(f"saved {out}")
 
 

@@ -119,6 +119,35 @@ def test_a_tensor_that_other_ops_read_keeps_its_quantize():
     assert requantised_concat_inputs(fold.model) == [["CONCATENATION"]]
     assert boundary_quantisation(fold.model) == boundary_quantisation(model)
     check_runs_the_same_in_tflm(fold.model)
+    # Folding shared tensors too cannot give a the first concat's parameters: the second reads it as it is.
+    shared = fold_concat_quantize(model, shared=True)
+    assert shared.folded == 1 and "also feeds a CONCATENATION quantised otherwise" in shared.kept[0]
+
+
+def test_shared_folds_pass_the_parameters_through_a_pool():
+    def pooled(x):
+        a, b = x * 2.0, x * 4.0                    # a is read by the concat and by the pool
+        p = tf.nn.max_pool2d(a, 2, 2, "VALID")     # MAX_POOL_2D passes a's parameters on to p
+        return tf.concat([a, b], -1), tf.reduce_mean(p * 3.0, axis=[1, 2])
+
+    tf = quiet_tensorflow()
+    model = int8_model(pooled)
+    assert requantised_concat_inputs(model) == [["MAX_POOL_2D"]]
+    safe = fold_concat_quantize(model)
+    assert safe.folded == 0 and "also read by MAX_POOL_2D" in safe.kept[0] and safe.model == model
+    fold = fold_concat_quantize(model, shared=True)
+    assert (fold.folded, fold.kept) == (1, []) and requantised_concat_inputs(fold.model) == []
+    assert boundary_quantisation(fold.model) == boundary_quantisation(model)
+    ops = read_ops(fold.model)
+    concat = next(op for op in ops if op.name == "CONCATENATION")
+    pool = next(op for op in ops if op.name == "MAX_POOL_2D")
+    concat_params = tensor_quant(fold.model, concat.layer)
+    assert tensor_quant(fold.model, pool.layer) == concat_params != tensor_quant(model, pool.layer)
+    check_runs_the_same_in_tflm(fold.model)   # TFLM refuses a pool whose input and output differ
+    # The pooled mean now reads its input at the concat's coarser scale: 1 LSB off the converter's model.
+    x = np.random.default_rng(2).uniform(-1, 1, [32, *SHAPE[1:]]).astype(np.float32)
+    for (folded, scale), (converted, _) in zip(outputs(fold.model, x), outputs(model, x)):
+        assert np.abs(folded - converted).max() <= scale * 1.001
 
 
 def test_a_graph_output_is_never_requantised():
@@ -128,6 +157,7 @@ def test_a_graph_output_is_never_requantised():
 
     tf = quiet_tensorflow()
     model = int8_model(boundary)
-    fold = fold_concat_quantize(model)
-    assert fold.folded == 0 and "graph input or output" in fold.kept[0]
-    assert fold.model == model
+    for shared in (False, True):
+        fold = fold_concat_quantize(model, shared=shared)
+        assert fold.folded == 0 and "graph input or output" in fold.kept[0]
+        assert fold.model == model

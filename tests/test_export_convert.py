@@ -100,17 +100,19 @@ def test_all_primitives_export_end_to_end(tmp_path):
     assert '#define KWS_LABELS {"yes", "no", "_silence_", "_unknown_"}' in settings
 
 
-def test_mcu_cells_export_without_requantising_copies(tmp_path):
+@pytest.mark.parametrize("mode", ["safe", "all"])
+def test_mcu_cells_export_without_requantising_copies(mode, tmp_path):
     """The fold of concat_quant.py in the export: the int8 file is the folded model that was checked."""
     from dadarts.export.inference import build_inference_model
     from dadarts.export.onnx_export import run_torch
     from dadarts.export.tflite_convert import TfliteRunner
-    report, run = convert(MCU_GENOTYPE, "400/200/40/20", tmp_path / "run", space="mcu")
+    report, run = convert(MCU_GENOTYPE, "400/200/40/20", tmp_path / "run", space="mcu", fold_concat=mode)
     check_clean_int8(report, run)
     fold = report["concat_quantize"]
-    # Normal cells: node 4 is read by the concat alone, nodes 2 and 3 by later nodes too; reduction
-    # cells: every node by the concat alone. One concat input per cell needs no copy.
-    assert fold["folded"] >= 4 and fold["kept"] <= 2
+    # Normal cells: node 4 is read by the concat alone, nodes 2 and 3 by later nodes too (one of them
+    # may set the concat's range and need no copy); reduction cells: every node by the concat alone.
+    assert fold["mode"] == mode and fold["folded"] >= 4
+    assert (fold["kept"] == 0) if mode == "all" else (1 <= fold["kept"] <= 2)
     # Each removed op and tensor frees its persistent structs; the activations' peak is the concat's
     # (every node state and the output live at once), which the copies did not raise.
     assert fold["after"]["arena_bytes"] < fold["before"]["arena_bytes"]

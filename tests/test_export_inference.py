@@ -159,6 +159,14 @@ def test_run_without_training_is_a_user_error(tmp_path):
         export_run(tmp_path, ExportOptions(), ["export"])
 
 
+def test_int8_options_without_int8_are_user_errors(tmp_path, capsys):
+    from dadarts.cli import main
+    assert main(["export", str(tmp_path), "--fold-concat", "all"]) == 2
+    assert "--fold-concat changes the int8 model: add --int8." in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["export", str(tmp_path), "--int8", "--fold-concat", "some"])
+
+
 def test_foreign_model_file_is_a_user_error(tmp_path):
     run = RunDir.of(tmp_path)
     run.train.mkdir()

@@ -31,6 +31,7 @@ class ExportOptions:
     max_int8_drop: float | None = None       # percentage points
     tflm_samples: int = TFLM_SAMPLES
     seed: int = 0
+    fold_concat: str = "safe"                # "all": also the requantisations of tensors other ops read
 
 
 @dataclass
@@ -172,7 +173,7 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
     # The converter's requantising copies before concatenation inputs are folded away first, so every
     # check below, and every figure reported, is of the model the firmware gets (concat_quant.py).
     from .concat_quant import fold_concat_quantize
-    converted, fold = qmodel, fold_concat_quantize(qmodel)
+    converted, fold = qmodel, fold_concat_quantize(qmodel, shared=options.fold_concat == "all")
     qmodel = fold.model
     ops = read_ops(qmodel)
     problems = int8_problems(ops)
@@ -199,7 +200,8 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
     tflm_out = run_tflm(qmodel, xq)
     reference = TfliteRunner(qmodel, reference_kernels=True).raw(xq)
     arena = measure_arena(qmodel)
-    report["concat_quantize"] = _fold_record(fold, converted, arena, report["int8"]["accuracy"], x_nhwc, y)
+    report["concat_quantize"] = {"mode": options.fold_concat,
+                                 **_fold_record(fold, converted, arena, report["int8"]["accuracy"], x_nhwc, y)}
     before, after = report["concat_quantize"]["before"], report["concat_quantize"]["after"]
     log(f"concat requantisation: {fold.folded} of {fold.folded + len(fold.kept)} QUANTIZE ops folded into their "
         f"producers{' (why the others stay: concat_quantize.kept_because in report.json)' if fold.kept else ''}; "
