@@ -5,9 +5,9 @@ Why: an int8 CONCATENATION copies bytes, so TFLite (and TFLM's concatenation.cc,
 needs its inputs and output to share one scale and zero point. The converter gives the concat the
 range of all its inputs and, in front of every input quantised otherwise, inserts a QUANTIZE
 (int8 -> int8) that writes a requantised copy: one more op over a whole node map, and one more
-tensor and node in the arena's persistent part. (Not in its activation peak: that is at the concat,
-where every node state and the output are live with or without the copies, which replace their
-originals.) The op that produces a concat input (an ADD in every searched cell) requantises its
+tensor and node in the arena's persistent part. (Not in the live set at its activation peak: that
+is at the concat, where every node state and the output are live with or without the copies, which
+replace their originals; TFLM's greedy planner may still pack the rest better with fewer tensors.) The op that produces a concat input (an ADD in every searched cell) requantises its
 output anyway, with a multiplier computed from its output scale when the kernel is prepared: given
 the concat's parameters, it writes the concat's domain directly, and the copy goes.
 
@@ -15,8 +15,8 @@ By default (shared=False) only where the QUANTIZE is the tensor's one reader: th
 the concat's input once instead of twice and changes nothing else. A tensor that another op also
 reads (a cell node that a later node uses) would give that op its input at the concat's coarser
 scale: folding those too (shared=True, `dadarts export --fold-concat all`) cost 2.9 points of int8
-test accuracy on a trained mcu-space network (benchmarks/bench_export.py's searched-mcu: 83.1 %
-unfolded, 80.6 % with every QUANTIZE folded, 83.5 % with those kept) and 0.2 points on the PC-DARTS
+test accuracy on a trained mcu-space network (benchmarks/bench_export.py's searched-mcu: 80.8 %
+unfolded, 77.9 % with every QUANTIZE folded, 80.4 % with those kept) and 0.2 points on the PC-DARTS
 one, to save one op each; it leaves no QUANTIZE before any concat, exactly the graph that
 dadarts.costmodel.network writes down.
 
