@@ -13,12 +13,14 @@ from pathlib import Path
 
 from ..errors import UserError
 
-TARGET_HELP = "host: gcc on this machine; qemu-m4: arm-none-eabi-gcc for QEMU mps2-an386 (Cortex-M4F)"
+TARGET_HELP = ("a board preset of firmware/CMakePresets.json: host (gcc on this machine), mps2-an386 (alias qemu-m4: "
+               "QEMU, Cortex-M4F, semihosting), ...")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="run directory with export/firmware (from `dadarts export RUN --int8`)")
-    p.add_argument("--target", choices=["host", "qemu-m4"], default="host", help=TARGET_HELP)
+    from .build import target_names
+    p.add_argument("--target", choices=target_names(), default="host", help=TARGET_HELP)
     p.add_argument("--tflm-root", metavar="DIR",
                    help="TFLite Micro tree + library built with TFLM's own tools; adds the keyword application")
     p.add_argument("--tflm-lib", metavar="FILE",
