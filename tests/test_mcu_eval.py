@@ -7,9 +7,10 @@ import pytest
 
 from dadarts.errors import UserError
 from dadarts.frontend.spec import MfccConfig
-from dadarts.mcu_eval import cost_model, memory
+from dadarts.costmodel import kernels as cost_model
+from dadarts.costmodel import memory
 from dadarts.mcu_eval.graph import Layer, parse_tflite
-from dadarts.mcu_eval.targets import CORES, Target, preset_targets, select_targets
+from dadarts.costmodel.targets import CORES, Target, preset_targets, select_targets
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +206,7 @@ def test_estimate_from_genotype_grows_with_the_network():
 
 
 def test_frontend_cost_prefers_a_measured_count(tmp_path):
-    from dadarts.mcu_eval.frontend_cost import analytic_instructions_per_frame, frontend_instructions_per_frame
+    from dadarts.costmodel.frontend_cost import analytic_instructions_per_frame, frontend_instructions_per_frame
     c40, c80, c640 = (MfccConfig.parse(s) for s in ("400/200/40", "400/200/80", "640/320/40"))
     assert analytic_instructions_per_frame(c40) < analytic_instructions_per_frame(c80)
     assert analytic_instructions_per_frame(c40) < analytic_instructions_per_frame(c640)

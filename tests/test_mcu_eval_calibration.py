@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dadarts.frontend.spec import MfccConfig
-from dadarts.mcu_eval import cost_model
+from dadarts.costmodel import kernels as cost_model
 from dadarts.mcu_eval.calibration import evaluate, load_points
 from dadarts.mcu_eval.calibration_models import build_calibration_model
 from dadarts.mcu_eval.graph import parse_tflite
@@ -64,7 +64,7 @@ def test_analytic_estimate_agrees_with_the_exported_model(models):
     from dadarts.mcu_eval.analytic import estimate_from_torch
     from dadarts.mcu_eval.arena import measure_arena
     from dadarts.mcu_eval.estimate import estimate
-    from dadarts.mcu_eval.targets import get_target
+    from dadarts.costmodel.targets import get_target
     from dadarts.train.models import build_model
 
     config = MfccConfig.parse("640/320/40")          # the front-end terms; the network takes 49x10 as published

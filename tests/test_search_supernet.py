@@ -46,7 +46,7 @@ def test_arch_and_weight_parameters_are_disjoint_and_complete():
     weights = {id(p) for p in model.weight_parameters()}
     assert not arch & weights
     assert arch | weights == {id(p) for p in model.parameters()}
-    assert model.net.alphas_normal.shape == (num_edges(), len(G.PRIMITIVES)) == (14, 8)
+    assert model.net.alphas_normal.shape == (num_edges(4), len(G.PRIMITIVES)) == (14, 8)
 
 
 def test_preprocess_prealign_equals_aligning_inside_the_step():
@@ -96,7 +96,7 @@ def test_derived_genotype_follows_alpha_and_beta():
     b_n[2 + 3 + 4 + 1] = 3.0     # then from input 1
     a_r = torch.zeros(n, len(G.PRIMITIVES))
     a_r[:, G.PRIMITIVES.index("max_pool_3x3")] = 1.0
-    g = derive_genotype(a_n, a_r, b_n, torch.zeros(n), steps)
+    g = derive_genotype(a_n, a_r, b_n, torch.zeros(n), G.PRIMITIVES, steps)
     assert g.normal[0] == ("skip_connect", 0)
     assert all(op != "none" for op, _ in g.normal + g.reduce)
     assert [src for _, src in g.normal[6:]] == [1, 4]

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..frontend.spec import MfccConfig
 from ..rundir import write_text_atomic
 
 MODEL_DATA_H = "model_data.h"
@@ -102,7 +103,7 @@ const unsigned int g_kws_model_data_len = {len(model)};
 
 
 def model_settings_file(settings: ModelSettings) -> str:
-    window, hop, mels = (int(v) for v in settings.config.split("/"))
+    config = MfccConfig.parse(settings.config)
     _, frames, coeffs, channels = settings.input_shape
     labels = ", ".join(_c_string(label) for label in settings.labels)
     adds = " \\\n".join(f"    (resolver).{resolver_method(op)}();" for op in settings.ops)
@@ -128,9 +129,10 @@ def model_settings_file(settings: ModelSettings) -> str:
 
 // Front-end configuration the model was trained on (samples at 16 kHz).
 #define KWS_MODEL_MFCC_CONFIG {_c_string(settings.config)}
-#define KWS_MODEL_MFCC_WINDOW {window}
-#define KWS_MODEL_MFCC_HOP {hop}
-#define KWS_MODEL_MFCC_MELS {mels}
+#define KWS_MODEL_MFCC_WINDOW {config.window}
+#define KWS_MODEL_MFCC_HOP {config.hop}
+#define KWS_MODEL_MFCC_MELS {config.n_mels}
+#define KWS_MODEL_MFCC_COEFFS {config.n_mfcc}
 
 // Tensor arena: measured with the tflite-micro interpreter, plus a {round((ARENA_MARGIN - 1) * 100)} % margin, rounded to {ARENA_ALIGN} B.
 #define KWS_ARENA_MEASURED_BYTES {settings.arena_measured_bytes}

@@ -148,7 +148,9 @@ def _pair(v) -> tuple[int, int]:
 
 def _rewrite(module: nn.Module) -> nn.Module:
     """Export-friendly replacement of one module (children are handled by the caller)."""
-    from ..search.operations import FactorizedReduce, MaxPool3x3
+    from ..search.operations import FactorizedReduce, MaxPool3x3, SameMaxPool
+    if isinstance(module, SameMaxPool):
+        return module   # non-negative inputs (mcu space): TFLite's SAME max pool is exact as it is
     if isinstance(module, FactorizedReduce):
         w, b = _folded(module.fused_weight(), None, module.bn)
         return FusedReduce(w, b)

@@ -21,39 +21,53 @@ LOG_FLOOR = 1e-6              # mel energies below this are clamped before the l
 PCM_SCALE = 1.0 / 32768.0     # int16 PCM -> float in [-1, 1)
 FRONTEND_VERSION = 1          # bump when any constant or table changes (invalidates caches)
 
-_CONFIG_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*/\s*(\d+)\s*$")
+_CONFIG_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*/\s*(\d+)\s*(?:/\s*(\d+)\s*)?$")
+# The firmware's front-end state is sized at compile time (KWS_FE_MAX_* in kws_frontend.h); these are
+# its defaults, which every configuration of the data spaces below respects.
+FIRMWARE_MAX_WINDOW = 640
+FIRMWARE_MAX_FFT = 1024
+FIRMWARE_MAX_MELS = 80
 
 
 @dataclass(frozen=True, order=True)
 class MfccConfig:
-    """One data configuration: analysis window and hop in samples at 16 kHz, number of mel filters.
+    """One data configuration: analysis window and hop in samples at 16 kHz, number of mel filters and
+    number of cepstral coefficients kept (the first n_mfcc of the DCT; 0 means all n_mels).
 
-    The number of cepstral coefficients kept equals the number of mel filters, so a configuration's
-    feature map is (n_frames, n_mels).
+    A configuration's feature map is (n_frames, n_mfcc). Its name is "WINDOW/HOP/MELS" when every
+    coefficient is kept and "WINDOW/HOP/MELS/MFCC" otherwise.
     """
     window: int
     hop: int
     n_mels: int
+    n_mfcc: int = 0
 
     def __post_init__(self):
+        if self.n_mfcc == 0:
+            object.__setattr__(self, "n_mfcc", self.n_mels)
         if not (16 <= self.window <= CLIP_SAMPLES):
             raise ValueError(f"MFCC window {self.window} is out of range: use 16..{CLIP_SAMPLES} samples.")
         if not (1 <= self.hop <= self.window):
             raise ValueError(f"MFCC hop {self.hop} must be between 1 and the window ({self.window}).")
         if not (4 <= self.n_mels <= self.n_fft // 2):
             raise ValueError(f"MFCC mel count {self.n_mels} is out of range: use 4..{self.n_fft // 2}.")
+        if not (1 <= self.n_mfcc <= self.n_mels):
+            raise ValueError(f"MFCC coefficient count {self.n_mfcc} is out of range: use 1..{self.n_mels} "
+                             f"(at most the number of mel filters).")
 
     @classmethod
     def parse(cls, text: str) -> "MfccConfig":
-        """Parse 'WINDOW/HOP/MELS', e.g. '400/200/40'."""
+        """Parse 'WINDOW/HOP/MELS[/MFCC]', e.g. '400/200/40' or '640/320/40/10'."""
         m = _CONFIG_RE.match(str(text))
         if not m:
-            raise ValueError(f"'{text}' is not an MFCC configuration: write WINDOW/HOP/MELS in samples, e.g. 400/200/40.")
-        return cls(*(int(g) for g in m.groups()))
+            raise ValueError(f"'{text}' is not an MFCC configuration: write WINDOW/HOP/MELS[/MFCC] in samples, "
+                             f"e.g. 400/200/40 or 640/320/40/10.")
+        return cls(*(int(g) for g in m.groups() if g is not None))
 
     @property
     def name(self) -> str:
-        return f"{self.window}/{self.hop}/{self.n_mels}"
+        base = f"{self.window}/{self.hop}/{self.n_mels}"
+        return base if self.n_mfcc == self.n_mels else f"{base}/{self.n_mfcc}"
 
     @property
     def n_fft(self) -> int:
@@ -68,13 +82,24 @@ class MfccConfig:
         return 1 + (CLIP_SAMPLES - self.window) // self.hop
 
     @property
-    def n_mfcc(self) -> int:
-        return self.n_mels
-
-    @property
     def shape(self) -> tuple[int, int]:
         """Feature map shape (time, frequency)."""
         return (self.n_frames, self.n_mfcc)
+
+    def firmware_problem(self) -> str | None:
+        """Why the firmware's streaming front-end cannot run this configuration, or None.
+
+        It slides the window by whole hops (kws_frontend.c), so the hop must divide the window; its
+        default buffers hold windows up to FIRMWARE_MAX_WINDOW, FFTs up to FIRMWARE_MAX_FFT points and
+        FIRMWARE_MAX_MELS filters.
+        """
+        if self.window % self.hop:
+            return (f"MFCC configuration {self.name}: the hop ({self.hop}) does not divide the window "
+                    f"({self.window}), which the firmware's streaming front-end needs; choose a hop that divides it.")
+        if self.window > FIRMWARE_MAX_WINDOW or self.n_fft > FIRMWARE_MAX_FFT or self.n_mels > FIRMWARE_MAX_MELS:
+            return (f"MFCC configuration {self.name} exceeds the firmware front-end's buffers (window <= "
+                    f"{FIRMWARE_MAX_WINDOW}, FFT <= {FIRMWARE_MAX_FFT}, mels <= {FIRMWARE_MAX_MELS}); choose a smaller one.")
+        return None
 
     def __str__(self) -> str:
         return self.name

@@ -23,10 +23,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..frontend.spec import SAMPLE_RATE, MfccConfig
-from . import cost_model, memory
-from .frontend_cost import frontend_instructions_per_frame
+from ..costmodel import kernels as cost_model
+from ..costmodel import memory
+from ..costmodel.frontend_cost import frontend_instructions_per_frame
 from .graph import Graph, Layer
-from .targets import Target, get_target
+from ..costmodel.targets import Target, get_target
 
 # Persistent arena bytes (host measurement, see arena.py): per conv/fc output channel the int32
 # multiplier and shift, per op the node and tensor structs; fitted on ds-cnn-s/m/l within ~5 %.
@@ -231,7 +232,7 @@ def estimate_from_torch(model, config: MfccConfig, target: Target | str, firmwar
     fe = frontend_instructions_per_frame(config, firmware_results)
     fe_ms = fe["instructions"] * cost_model.plain_c_cycles_per_instr(target.core) / (target.clock_mhz * 1e3)
     arena = tg.arena_bytes()
-    flash = memory.flash_terms(graph, config, library)
+    flash = memory.flash_terms(graph.model_bytes, graph.op_names, config, library)
     ram = memory.ram_terms(arena, graph.layers, config, library)
     flash_bytes, ram_bytes = sum(flash.values()), sum(ram.values())
     latency = invoke_ms + fe_ms

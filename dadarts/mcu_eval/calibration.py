@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from . import cost_model
-from .graph import Layer
+from ..costmodel import kernels as cost_model
+from ..costmodel.layer import Layer
 
 
 def load_points() -> list[dict]:

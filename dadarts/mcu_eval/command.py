@@ -50,7 +50,7 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
     from .arena import measure_arena
     from .estimate import estimate
     from .graph import parse_tflite
-    from .targets import select_targets
+    from ..costmodel.targets import select_targets
 
     run = RunDir.of(run_path)
     targets = select_targets(target_names, targets_file, kernels)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import math
 
 from ..frontend.spec import SAMPLE_RATE, MfccConfig
-from . import cost_model, memory
-from .frontend_cost import frontend_instructions_per_frame
+from ..costmodel import kernels as cost_model
+from ..costmodel import memory
+from ..costmodel.frontend_cost import frontend_instructions_per_frame
 from .graph import Graph
-from .targets import Target
+from ..costmodel.targets import Target
 
 
 def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig, target: Target,
@@ -33,7 +34,7 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig, target: 
     fe_share = fe_ms / hop_ms
     # Decide every k hops: the front-end must still run every hop, the model once per k hops.
     min_hops = math.ceil(invoke_ms / (hop_ms * (1.0 - fe_share))) if fe_share < 1.0 else None
-    flash = memory.flash_terms(graph, config, library)
+    flash = memory.flash_terms(graph.model_bytes, graph.op_names, config, library)
     ram = memory.ram_terms(arena_bytes, graph.layers, config, library)
     flash_bytes, ram_bytes = sum(flash.values()), sum(ram.values())
     return {

@@ -3,40 +3,17 @@
 For every operator: its builtin name, input/output shapes, kernel size, stride, padding, channel
 counts, depthwise channel multiplier, multiply-accumulates (MACs) and element counts. Which
 CMSIS-NN kernel a layer will take depends on these shapes (and on the target), so this module only
-records shapes; `cost_model` decides the path. Parsing uses the flatbuffer schema that ships with
+records shapes; `dadarts.costmodel.kernels` decides the path. Parsing uses the flatbuffer schema that ships with
 the tflite-micro wheel, so no TensorFlow import is needed.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from ..costmodel.layer import Layer
 from ..errors import UserError
 from ..tflite_schema import tflite_schema
-
-
-@dataclass
-class Layer:
-    """One operator of the graph, described by shape facts only."""
-    index: int
-    op: str                          # TFLite builtin name, e.g. "DEPTHWISE_CONV_2D"
-    input_shape: list[int]
-    output_shape: list[int]
-    macs: int = 0                    # multiply-accumulates (0 for ops without any)
-    in_elems: int = 0                # elements of the first input
-    out_elems: int = 0               # elements of the output
-    kernel: list[int] = field(default_factory=list)   # [kh, kw] for conv / depthwise / pool
-    stride: list[int] = field(default_factory=list)   # [sh, sw]
-    padding: str = ""                # "same" / "valid" where the op has it
-    in_ch: int = 0
-    out_ch: int = 0
-    multiplier: int = 0              # depthwise channel multiplier
-    dilation: list[int] = field(default_factory=list)
-    weight_bytes: int = 0            # constant bytes this op reads (weights + bias)
-    dtype: str = ""                  # type of the first input, e.g. INT8
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass

@@ -14,6 +14,7 @@ from ..errors import UserError
 
 Genotype = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
 
+# The primitives of each search space (dadarts.search.space), in the order of α's columns.
 PRIMITIVES = [
     "none",
     "max_pool_3x3",
@@ -24,8 +25,19 @@ PRIMITIVES = [
     "dil_conv_3x3",
     "dil_conv_5x5",
 ]
+MCU_PRIMITIVES = [
+    "none",
+    "max_pool_3x3",
+    "avg_pool_3x3",
+    "skip_connect",
+    "conv_1x1",
+    "ds_conv_3x3",
+    "ds_conv_5x5",
+    "ds_conv_3x3_x2",
+]
+KNOWN_OPS = sorted(set(PRIMITIVES) | set(MCU_PRIMITIVES))
 
-STEPS = 4  # intermediate nodes per cell
+STEPS = 4  # intermediate nodes per cell of the darts space
 
 # The PC-DARTS CIFAR-10 cell, a known-good default for tests and for training without a search.
 PCDARTS = Genotype(
@@ -45,8 +57,9 @@ def validate(genotype: Genotype) -> Genotype:
         if len(edges) % 2 or not edges:
             raise UserError(f"Genotype {kind} cell has {len(edges)} edges: it needs two per node.")
         for k, (op, src) in enumerate(edges):
-            if op not in PRIMITIVES or op == "none":
-                raise UserError(f"Genotype {kind} cell uses '{op}': use one of {', '.join(PRIMITIVES[1:])}.")
+            if op not in KNOWN_OPS or op == "none":
+                raise UserError(f"Genotype {kind} cell uses '{op}': use one of "
+                                f"{', '.join(o for o in KNOWN_OPS if o != 'none')}.")
             node = k // 2
             if not (0 <= int(src) < node + 2):
                 raise UserError(f"Genotype {kind} node {node} takes input {src}: inputs must be 0..{node + 1}.")

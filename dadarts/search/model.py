@@ -11,6 +11,7 @@ import torch.nn as nn
 from .genotypes import Genotype
 from .mixer import DataMixer
 from .settings import SearchSettings
+from .space import get_space
 from .supernet import Supernet
 
 
@@ -19,8 +20,8 @@ class DataAwareSupernet(nn.Module):
         super().__init__()
         self.mixer = DataMixer(shapes, align=settings.align, align_channels=settings.align_channels)
         self.net = Supernet(settings.channels, num_classes, settings.layers, in_channels=self.mixer.out_channels,
-                            stem_multiplier=settings.stem_multiplier, k=settings.partial_k,
-                            stem_stride=settings.stem_stride)
+                            space=get_space(settings.space), k=settings.partial_k,
+                            stem_stride=settings.stem_stride or None)
         # Which configuration runs alone after the γ early stop (-1: all of them, mixed).
         self.register_buffer("active", torch.tensor(-1, dtype=torch.long))
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ..errors import UserError
 from .genotypes import Genotype, from_dict
-from .operations import OPS, FactorizedReduce, Identity, ReLUConvBN
+from .operations import Identity
+from .space import Space, get_space, space_of_genotype
 
 
 def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
@@ -22,11 +24,12 @@ def drop_path(x: torch.Tensor, drop_prob: float) -> torch.Tensor:
 
 
 class Cell(nn.Module):
-    def __init__(self, genotype: Genotype, C_prev_prev, C_prev, C, reduction, reduction_prev):
+    def __init__(self, genotype: Genotype, space: Space, C_prev_prev, C_prev, C, reduction, reduction_prev):
         super().__init__()
         # The previous-previous state is one resolution step larger when the previous cell reduced.
-        self.preprocess0 = FactorizedReduce(C_prev_prev, C) if reduction_prev else ReLUConvBN(C_prev_prev, C, 1, 1, 0)
-        self.preprocess1 = ReLUConvBN(C_prev, C, 1, 1, 0)
+        f0, f1 = space.input_factors(reduction, reduction_prev)
+        self.preprocess0 = space.preprocess(C_prev_prev, C, factor=f0)
+        self.preprocess1 = space.preprocess(C_prev, C, factor=f1)
         edges = genotype.reduce if reduction else genotype.normal
         self.concat = list(genotype.reduce_concat if reduction else genotype.normal_concat)
         self.reduction = reduction
@@ -35,8 +38,9 @@ class Cell(nn.Module):
         self.ops = nn.ModuleList()
         self.indices = []
         for name, index in edges:
-            stride = 2 if reduction and index < 2 else 1
-            self.ops.append(OPS[name](C, stride, True))
+            if name not in space.ops:
+                raise UserError(f"The genotype uses '{name}', which is not an op of the {space.name} search space.")
+            self.ops.append(space.ops[name](C, space.edge_stride(reduction, index), True))
             self.indices.append(int(index))
 
     def forward(self, s0, s1, drop_prob: float = 0.0):
@@ -81,23 +85,25 @@ def stack_cells(layers: int, stem_channels: int, channels: int, make_cell) -> tu
 class SearchedNetwork(nn.Module):
     """Stem conv over the 1-channel (T, F) map, `layers` cells, global average pool, linear.
 
-    `genotype` may be a Genotype, its dict form (docs/contracts.md) or its string form.
+    `genotype` may be a Genotype, its dict form (docs/contracts.md) or its string form; `space` names
+    the search space it came from (default: the one whose primitives it uses, darts first).
     `drop_path_prob` is an attribute the trainer may change per epoch.
     """
 
     def __init__(self, genotype, input_shape=(49, 40), num_classes=12, channels=16, layers=8,
-                 drop_path_prob=0.0, stem_multiplier=3):
+                 drop_path_prob=0.0, space: str | None = None):
         super().__init__()
         genotype = from_dict(genotype)
         if layers < 3:
             raise ValueError(f"A searched network needs at least 3 layers (two reduce), got {layers}.")
+        self.space = get_space(space) if space else space_of_genotype(genotype)
         self.genotype = genotype
         self.input_shape = tuple(int(s) for s in input_shape)
         self.num_classes = num_classes
         self.drop_path_prob = drop_path_prob
-        C_curr = stem_multiplier * channels
-        self.stem = nn.Sequential(nn.Conv2d(1, C_curr, 3, padding=1, bias=False), nn.BatchNorm2d(C_curr))
-        self.cells, C_prev = stack_cells(layers, C_curr, channels, lambda *plan: Cell(genotype, *plan))
+        C_curr = self.space.stem_multiplier * channels
+        self.stem = self.space.stem(1, C_curr)
+        self.cells, C_prev = stack_cells(layers, C_curr, channels, lambda *plan: Cell(genotype, self.space, *plan))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C_prev, num_classes)
 

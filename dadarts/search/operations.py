@@ -140,3 +140,62 @@ class FactorizedReduce(nn.Module):
         if h % 2 or w % 2:
             x = F.pad(x, (0, int(w % 2), 0, int(h % 2)))
         return self.bn(F.conv2d(x, self.fused_weight(), stride=2))
+
+
+# The microcontroller space (space "mcu", dadarts/search/space.py): post-activation blocks whose every
+# ReLU follows a convolution, so the int8 graph fuses it (no separate RELU op, which costs ~50
+# instructions per element in TFLM), depthwise-separable convolutions as DS-CNN uses them (CMSIS-NN's
+# fast depthwise and 1x1 paths), no dilation (it would be made dense at export). Every op runs at
+# stride 1 with 'same' padding of an odd kernel, which TFLite's SAME padding reproduces exactly; the
+# reduction happens in the cell's input stages (ReduceConv, 'valid'), so no stride-2 'same' op ever
+# needs the asymmetric padding that exports as an extra PAD. Every state of an mcu cell is a ReLU
+# output, so a max pool's padding value cannot matter and it converts as one MAX_POOL_2D.
+MCU_OPS = {
+    "none": lambda C, stride, affine: Zero(stride),
+    "max_pool_3x3": lambda C, stride, affine: SameMaxPool(3),
+    "avg_pool_3x3": lambda C, stride, affine: nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+    "skip_connect": lambda C, stride, affine: Identity(),
+    "conv_1x1": lambda C, stride, affine: ConvBNReLU(C, C, 1, affine=affine),
+    "ds_conv_3x3": lambda C, stride, affine: DSConv(C, C, 3, affine),
+    "ds_conv_5x5": lambda C, stride, affine: DSConv(C, C, 5, affine),
+    "ds_conv_3x3_x2": lambda C, stride, affine: DSConv(C, C, 3, affine, repeats=2),
+}
+
+
+class SameMaxPool(nn.MaxPool2d):
+    """3x3 stride-1 max pool with 'same' padding, on non-negative inputs only (see MCU_OPS)."""
+
+    def __init__(self, kernel_size=3):
+        super().__init__(kernel_size, stride=1, padding=kernel_size // 2)
+
+
+class ConvBNReLU(nn.Sequential):
+    """Conv (k x k, stride 1, 'same' for odd k), BN, ReLU: one CONV_2D with a fused ReLU after export."""
+
+    def __init__(self, C_in, C_out, kernel_size=1, affine=True):
+        super().__init__(nn.Conv2d(C_in, C_out, kernel_size, padding=kernel_size // 2, bias=False),
+                         nn.BatchNorm2d(C_out, affine=affine), nn.ReLU(inplace=False))
+
+
+class ReduceConv(nn.Sequential):
+    """Conv with kernel = stride = `factor` and no padding ('valid'), BN, ReLU: divides the map by `factor`
+    (rounding down), reads every input pixel once, and is one CONV_2D in TFLite whatever the parity.
+    kernel 3 with stride 2 is the mcu space's stem."""
+
+    def __init__(self, C_in, C_out, factor=2, affine=True, kernel_size=None):
+        super().__init__(nn.Conv2d(C_in, C_out, kernel_size or factor, stride=factor, padding=0, bias=False),
+                         nn.BatchNorm2d(C_out, affine=affine), nn.ReLU(inplace=False))
+
+
+class DSConv(nn.Sequential):
+    """DS-CNN's block: depthwise k x k, BN, ReLU, pointwise 1x1, BN, ReLU; `repeats` blocks in a row.
+    Exports as DEPTHWISE_CONV_2D + CONV_2D per block, ReLUs fused."""
+
+    def __init__(self, C_in, C_out, kernel_size, affine=True, repeats=1):
+        layers = []
+        for i in range(repeats):
+            c_in = C_in if i == 0 else C_out
+            layers += [nn.Conv2d(c_in, c_in, kernel_size, padding=kernel_size // 2, groups=c_in, bias=False),
+                       nn.BatchNorm2d(c_in, affine=affine), nn.ReLU(inplace=False),
+                       nn.Conv2d(c_in, C_out, 1, bias=False), nn.BatchNorm2d(C_out, affine=affine), nn.ReLU(inplace=False)]
+        super().__init__(*layers)

@@ -7,11 +7,11 @@ from dataclasses import asdict, dataclass, fields, replace
 @dataclass(frozen=True)
 class SearchSettings:
     # supernet
+    space: str = "darts"          # darts (the paper's cells) | mcu (dadarts.search.space)
     channels: int = 16            # C of the first cell
     layers: int = 8               # cells; reductions at 1/3 and 2/3
     partial_k: int = 4            # PC-DARTS: ops see 1/K of the channels
-    stem_multiplier: int = 3
-    stem_stride: int = 1          # 2: search at half resolution (CPU preset)
+    stem_stride: int = 0          # 0: the space's own; 2 on darts: search at half resolution (CPU preset)
     # data mixing
     align: str = "preprocess"     # preprocess | zeropad | fixed
     align_channels: int = 4       # output channels of each preprocess stage

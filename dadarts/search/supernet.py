@@ -11,9 +11,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .genotypes import PRIMITIVES, STEPS, Genotype
+from .genotypes import Genotype
 from .network import stack_cells
-from .operations import OPS, FactorizedReduce, ReLUConvBN
+from .space import DARTS, Space
 
 
 def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
@@ -21,7 +21,7 @@ def channel_shuffle(x: torch.Tensor, groups: int) -> torch.Tensor:
     return x.view(b, groups, c // groups, h, w).transpose(1, 2).reshape(b, c, h, w)
 
 
-def num_edges(steps: int = STEPS) -> int:
+def num_edges(steps: int) -> int:
     return sum(2 + i for i in range(steps))
 
 
@@ -32,19 +32,19 @@ class MixedOp(nn.Module):
     nothing to any gradient, yet it still takes part in softmax(α) like in PC-DARTS.
     """
 
-    def __init__(self, C, stride, k):
+    def __init__(self, C, stride, k, space: Space = DARTS):
         super().__init__()
         self.k = k
         self.stride = stride
         self.ops = nn.ModuleDict()
-        for name in PRIMITIVES:
+        for name in space.primitives:
             if name == "none":
                 continue
-            op = OPS[name](C // k, stride, False)
+            op = space.ops[name](C // k, stride, False)
             if "pool" in name:
                 op = nn.Sequential(op, nn.BatchNorm2d(C // k, affine=False))
             self.ops[name] = op
-        self.op_index = [PRIMITIVES.index(name) for name in self.ops]
+        self.op_index = [space.primitives.index(name) for name in self.ops]
         # ceil_mode: on odd sizes the bypass must round up like the stride-2 ops do.
         self.bypass = nn.MaxPool2d(2, 2, ceil_mode=True)
 
@@ -58,19 +58,18 @@ class MixedOp(nn.Module):
 
 
 class SearchCell(nn.Module):
-    def __init__(self, steps, multiplier, C_prev_prev, C_prev, C, reduction, reduction_prev, k):
+    def __init__(self, space: Space, C_prev_prev, C_prev, C, reduction, reduction_prev, k):
         super().__init__()
         self.reduction = reduction
-        self.preprocess0 = (FactorizedReduce(C_prev_prev, C, affine=False) if reduction_prev
-                            else ReLUConvBN(C_prev_prev, C, 1, 1, 0, affine=False))
-        self.preprocess1 = ReLUConvBN(C_prev, C, 1, 1, 0, affine=False)
-        self.steps = steps
-        self.multiplier = multiplier
+        f0, f1 = space.input_factors(reduction, reduction_prev)
+        self.preprocess0 = space.preprocess(C_prev_prev, C, affine=False, factor=f0)
+        self.preprocess1 = space.preprocess(C_prev, C, affine=False, factor=f1)
+        self.steps = space.steps
+        self.multiplier = space.steps
         self.ops = nn.ModuleList()
-        for i in range(steps):
+        for i in range(self.steps):
             for j in range(2 + i):
-                stride = 2 if reduction and j < 2 else 1
-                self.ops.append(MixedOp(C, stride, k))
+                self.ops.append(MixedOp(C, space.edge_stride(reduction, j), k, space))
 
     def forward(self, s0, s1, weights, weights2):
         states = [self.preprocess0(s0), self.preprocess1(s1)]
@@ -82,7 +81,7 @@ class SearchCell(nn.Module):
         return torch.cat(states[-self.multiplier:], dim=1)
 
 
-def edge_weights(betas: torch.Tensor, steps: int = STEPS) -> torch.Tensor:
+def edge_weights(betas: torch.Tensor, steps: int) -> torch.Tensor:
     """β softmax-normalised over the inputs of each node, concatenated per edge."""
     parts, start = [], 0
     for i in range(steps):
@@ -95,23 +94,22 @@ def edge_weights(betas: torch.Tensor, steps: int = STEPS) -> torch.Tensor:
 class Supernet(nn.Module):
     """Stem over an `in_channels` (T, F) map, `layers` search cells, global pool, linear classifier."""
 
-    def __init__(self, C, num_classes, layers, in_channels=1, steps=STEPS, multiplier=4, stem_multiplier=3, k=4,
-                 stem_stride=1):
+    def __init__(self, C, num_classes, layers, in_channels=1, space: Space = DARTS, k=4, stem_stride=None):
         super().__init__()
         if C % k or (C // k) < 1:
             raise ValueError(f"channels ({C}) must be a multiple of the partial-channel K ({k}).")
-        self.steps = steps
-        C_curr = stem_multiplier * C
-        # stem_stride 2 quarters the cost of every cell: a search-only economy for small machines
-        # (the genotype does not depend on it; the evaluation network keeps a stride-1 stem).
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, C_curr, 3, stride=stem_stride, padding=1, bias=False),
-                                  nn.BatchNorm2d(C_curr))
-        self.cells, C_prev = stack_cells(layers, C_curr, C,
-                                         lambda *plan: SearchCell(steps, multiplier, *plan, k))
+        self.space = space
+        self.steps = space.steps
+        C_curr = space.stem_multiplier * C
+        # A darts search may run its stem at stride 2 (stem_stride), which quarters the cost of every
+        # cell: a search-only economy for small machines (the genotype does not depend on it; the
+        # evaluation network keeps the space's stem). The mcu space's stem is stride 2 in both.
+        self.stem = space.stem(in_channels, C_curr, stem_stride)
+        self.cells, C_prev = stack_cells(layers, C_curr, C, lambda *plan: SearchCell(space, *plan, k))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C_prev, num_classes)
 
-        n_edges, n_ops = num_edges(steps), len(PRIMITIVES)
+        n_edges, n_ops = num_edges(self.steps), len(space.primitives)
         self.alphas_normal = nn.Parameter(1e-3 * torch.randn(n_edges, n_ops))
         self.alphas_reduce = nn.Parameter(1e-3 * torch.randn(n_edges, n_ops))
         self.betas_normal = nn.Parameter(1e-3 * torch.randn(n_edges))
@@ -132,12 +130,13 @@ class Supernet(nn.Module):
         return self.classifier(self.global_pooling(s1).flatten(1))
 
     def genotype(self) -> Genotype:
-        return derive_genotype(self.alphas_normal, self.alphas_reduce, self.betas_normal, self.betas_reduce, self.steps)
+        return derive_genotype(self.alphas_normal, self.alphas_reduce, self.betas_normal, self.betas_reduce,
+                               self.space.primitives, self.steps)
 
 
-def _parse(weights: torch.Tensor, edge_w: torch.Tensor, steps: int) -> list[tuple[str, int]]:
+def _parse(weights: torch.Tensor, edge_w: torch.Tensor, primitives, steps: int) -> list[tuple[str, int]]:
     """Top-2 inputs per node by strongest non-'none' op (weighted by β), then that op per input."""
-    none = PRIMITIVES.index("none")
+    none = primitives.index("none")
     w = (weights * edge_w[:, None]).detach().float().cpu()
     w[:, none] = -1.0  # never pick 'none'
     gene, start = [], 0
@@ -148,15 +147,15 @@ def _parse(weights: torch.Tensor, edge_w: torch.Tensor, steps: int) -> list[tupl
         # Ties (e.g. a freshly initialised supernet) resolve to the lower input index: stable output.
         order = sorted(range(n), key=lambda j: (-float(best.values[j]), j))[:2]
         for j in sorted(order):
-            gene.append((PRIMITIVES[int(best.indices[j])], j))
+            gene.append((primitives[int(best.indices[j])], j))
         start += n
     return gene
 
 
-def derive_genotype(alphas_normal, alphas_reduce, betas_normal, betas_reduce, steps: int = STEPS) -> Genotype:
+def derive_genotype(alphas_normal, alphas_reduce, betas_normal, betas_reduce, primitives, steps: int) -> Genotype:
     """Discretise α, β as PC-DARTS does: softmax(α) × per-node softmax(β), top-2 edges, argmax op."""
     concat = list(range(2, 2 + steps))
     with torch.no_grad():
-        normal = _parse(F.softmax(alphas_normal, dim=-1), edge_weights(betas_normal, steps), steps)
-        reduce = _parse(F.softmax(alphas_reduce, dim=-1), edge_weights(betas_reduce, steps), steps)
+        normal = _parse(F.softmax(alphas_normal, dim=-1), edge_weights(betas_normal, steps), primitives, steps)
+        reduce = _parse(F.softmax(alphas_reduce, dim=-1), edge_weights(betas_reduce, steps), primitives, steps)
     return Genotype(normal=normal, normal_concat=concat, reduce=reduce, reduce_concat=concat)

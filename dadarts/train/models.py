@@ -18,10 +18,10 @@ from .mobilenet import MobileNetV2, MobileNetV3Small
 
 
 def _searched(input_shape, num_classes, genotype: dict, channels: int = 16, layers: int = 8,
-              drop_path_prob: float = 0.0):
+              drop_path_prob: float = 0.0, space: str | None = None):
     """The searched cell network (dadarts.search.network), on the native shape of its configuration."""
     from ..search.network import SearchedNetwork
-    return SearchedNetwork(genotype, tuple(input_shape), num_classes, channels, layers, drop_path_prob)
+    return SearchedNetwork(genotype, tuple(input_shape), num_classes, channels, layers, drop_path_prob, space)
 
 
 MODELS: dict[str, Callable[..., nn.Module]] = {

@@ -14,8 +14,8 @@ Front-end tables and state are exact: computed from the same generator the firmw
 from __future__ import annotations
 
 from ..frontend.spec import MfccConfig
-from .graph import Graph, Layer
-from .cost_model import CMSIS_DSP, CMSIS_MVE, CMSIS_SCALAR, REFERENCE
+from .kernels import CMSIS_DSP, CMSIS_MVE, CMSIS_SCALAR, REFERENCE
+from .layer import Layer
 
 KB = 1024
 
@@ -109,10 +109,10 @@ def cmsis_scratch_bytes(layers: list[Layer], library: str) -> int:
     return best
 
 
-def flash_terms(graph: Graph, config: MfccConfig, library: str) -> dict[str, int]:
-    tflm_ops, cmsis = kernel_code_bytes(graph.op_names, library)
+def flash_terms(model_bytes: int, op_names: list[str], config: MfccConfig, library: str) -> dict[str, int]:
+    tflm_ops, cmsis = kernel_code_bytes(op_names, library)
     return {
-        "model": graph.model_bytes,
+        "model": int(model_bytes),
         "tflm_core": TFLM_CORE_BYTES,
         "tflm_kernels": tflm_ops,
         "cmsis_nn": cmsis,

@@ -9,7 +9,7 @@ counted from the algorithm of dadarts.frontend.fixed (Q31 window, N/2-point comp
 with Q31 twiddles, int64 power and mel sums, table log2, Q15 DCT, folded normalisation), and the
 result says it is an estimate. Its per-step coefficients were fitted to QEMU Cortex-M4 counts of
 firmware/frontend for the whole default data space (benchmarks/bench_mcu_eval.py --qemu).
-Instructions become cycles with cost_model.plain_c_cycles_per_instr: the factor calibrated on
+Instructions become cycles with kernels.plain_c_cycles_per_instr: the factor calibrated on
 instruction counts of kernels built like our firmware.
 """
 from __future__ import annotations
