@@ -2,25 +2,28 @@
  * recogniser -> responder, one hop of audio at a time, forever on a live stream.
  *
  * Board-independent: the board (boards/board.h) gives the console, the cycle counter and the audio
- * provider. Every KWS_STATS_EVERY_MS of audio a stats line reports front-end and Invoke cycles (and
+ * provider. model_settings.h and recognizer_settings.h (averaging, threshold, suppression, stride) come
+ * from `dadarts export` / `dadarts calibrate`; dadarts/evaluate/ holds the Python twin of this loop. Every KWS_STATS_EVERY_MS of audio a stats line reports front-end and Invoke cycles (and
  * microseconds from the board's timer), the stack and arena high-water marks and dropped audio.
  * A finite stream (a WAV file on the host or through semihosting) ends the loop: a file shorter than
  * one second is padded with silence to a second, as the Python pipeline pads its clips, and the label
  * of the last inference is printed so that it can be compared with `dadarts` on the same file.
  */
-#include <math.h>
 #include <stdio.h>
 
 #include "audio_provider.h"
 #include "board.h"
 #include "feature_provider.h"
 #include "frontend_tables.h"
-#include "kws_settings.h"
 #include "model_runner.h"
 #include "model_settings.h"
 #include "recognizer.h"
+#include "recognizer_settings.h"
 #include "responder.h"
 
+#ifndef KWS_STATS_EVERY_MS
+#define KWS_STATS_EVERY_MS 2000   /* a stats line per this much audio */
+#endif
 #define SAMPLES_PER_MS 16
 #define ONE_SECOND 16000
 
@@ -28,6 +31,9 @@ static const char *const labels[KWS_NUM_LABELS] = KWS_LABELS;
 static kws_frontend_t frontend;
 static kws_features_t features;
 static kws_recognizer_t recognizer;
+static int32_t recognizer_times[KWS_RECOGNIZER_HISTORY];
+static uint8_t recognizer_scores[KWS_RECOGNIZER_HISTORY * KWS_NUM_LABELS];
+static const uint16_t score_exp[] = KWS_SCORE_EXP_Q15;
 static int8_t ring[KWS_INPUT_FRAMES * KWS_INPUT_FEATURES];
 static uint8_t is_keyword[KWS_NUM_LABELS];
 
@@ -54,38 +60,14 @@ static unsigned long to_us(unsigned long cycles)
     return (unsigned long)((uint64_t)cycles * 1000000u / board_cycles_per_second());
 }
 
-/* The exported model ends in logits; the recogniser averages probabilities. TFLite's int8 softmax
- * output always has scale 1/256 and zero point -128, so such an output is used as it is. */
-static void probabilities(const int8_t *out, int8_t *prob)
-{
-    if (KWS_OUTPUT_SCALE == 0.00390625f && KWS_OUTPUT_ZERO_POINT == -128) {
-        for (int i = 0; i < KWS_NUM_LABELS; i++) {
-            prob[i] = out[i];
-        }
-        return;
-    }
-    float e[KWS_NUM_LABELS], top = -1e30f, sum = 0.0f;
-    for (int i = 0; i < KWS_NUM_LABELS; i++) {
-        e[i] = KWS_OUTPUT_SCALE * (float)(out[i] - KWS_OUTPUT_ZERO_POINT);
-        top = e[i] > top ? e[i] : top;
-    }
-    for (int i = 0; i < KWS_NUM_LABELS; i++) {
-        e[i] = expf(e[i] - top);
-        sum += e[i];
-    }
-    for (int i = 0; i < KWS_NUM_LABELS; i++) {
-        prob[i] = (int8_t)((int)(e[i] / sum * 255.0f + 0.5f) - 128);
-    }
-}
-
 static int setup(int argc, char **argv)
 {
     printf("kws: %s\n", board_description());
     printf("kws: model %s (%s), front-end %s, %d labels, %s\n", KWS_MODEL_RUN, KWS_MODEL_SOURCE, KWS_FRONTEND_CONFIG,
            KWS_NUM_LABELS, kws_model_description());
-    printf("kws: recogniser from %s: average %d ms, threshold %d, suppression %d ms, minimum %d, "
-           "inference every %d hops\n", KWS_RECOGNIZER_SETTINGS_SOURCE, KWS_AVERAGE_WINDOW_MS,
-           KWS_DETECTION_THRESHOLD, KWS_SUPPRESSION_MS, KWS_MINIMUM_COUNT, KWS_INFERENCE_EVERY_HOPS);
+    printf("kws: recogniser: average %d ms, threshold %d, suppression %d ms, minimum %d, inference every %d hops, "
+           "stats every %d ms\n", KWS_AVERAGE_WINDOW_MS, KWS_DETECTION_THRESHOLD, KWS_SUPPRESSION_MS,
+           KWS_MINIMUM_COUNT, KWS_INFERENCE_EVERY_HOPS, KWS_STATS_EVERY_MS);
     if (kws_frontend_init(&frontend, &kws_frontend_tables) != 0 ||
         kws_features_init(&features, &frontend, ring, KWS_INPUT_FRAMES) != 0) {
         printf("kws: the front-end tables do not fit this build's capacities\n");
@@ -99,7 +81,7 @@ static int setup(int argc, char **argv)
     }
     const kws_recognizer_config_t cfg = {KWS_NUM_LABELS,         KWS_AVERAGE_WINDOW_MS,   KWS_SUPPRESSION_MS,
                                          KWS_DETECTION_THRESHOLD, KWS_MINIMUM_COUNT, -128, is_keyword};
-    if (kws_recognizer_init(&recognizer, &cfg) != 0) {
+    if (kws_recognizer_init(&recognizer, &cfg, recognizer_times, recognizer_scores, KWS_RECOGNIZER_HISTORY) != 0) {
         printf("kws: the recogniser settings are out of range or there are too many labels\n");
         return -1;
     }
@@ -121,7 +103,7 @@ static int infer(int32_t now_ms)
     timing_add(&invoke_time, board_cycles() - t0);
     const int8_t *out = kws_model_output();
     int8_t prob[KWS_NUM_LABELS];
-    probabilities(out, prob);
+    kws_recognizer_scores(out, KWS_NUM_LABELS, score_exp, KWS_SCORE_EXP_LEN, prob);
     kws_detection_t d;
     kws_recognizer_process(&recognizer, prob, now_ms, &d);
     if (d.is_new) {

@@ -82,7 +82,12 @@ void HardFault_Handler(void)
     _exit(128);
 }
 
+/* An interrupt nobody enabled a handler for: name it (ICSR VECTACTIVE is the exception number). */
 void Default_Handler(void)
 {
-    HardFault_Handler();
+    char line[64];
+    const int n = snprintf(line, sizeof(line), "\nfault: unexpected exception %lu\n",
+                           (unsigned long)(CM_SCB->ICSR & 0x1FFu));
+    board_console_write(line, n);
+    _exit(128);
 }
