@@ -101,6 +101,7 @@ int cm_semihosting_args(char **argv, int max_args);
 /* Enable device interrupt `irq` (0-based, as in the chip's vector table after the 16 core entries).
  * `priority` is the NVIC_IPR byte: only its top bits are implemented (4 on STM32F4 and nRF52), 0 = highest. */
 void cm_irq_enable(int irq, uint8_t priority);
+void cm_irq_disable(int irq);
 
 #ifdef __cplusplus
 }

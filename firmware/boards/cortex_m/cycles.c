@@ -76,3 +76,9 @@ void cm_irq_enable(int irq, uint8_t priority)
     CM_NVIC->IP[irq] = priority;
     CM_NVIC->ISER[irq >> 5] = 1u << (irq & 31);
 }
+
+void cm_irq_disable(int irq)
+{
+    CM_NVIC->ICER[irq >> 5] = 1u << (irq & 31);
+    __asm__ volatile("dsb\n isb" ::: "memory");
+}

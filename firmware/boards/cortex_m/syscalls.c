@@ -76,9 +76,23 @@ void *_sbrk(int incr)
     return old;
 }
 
+/* main() returned (the application stops only on an error): say so, then sleep; a reset restarts. */
 void _exit(int status)
 {
-    (void)status;
+    char line[24] = "\nexit ";
+    int n = 6;
+    if (status < 0 || status > 255) {
+        status = 255;
+    }
+    if (status >= 100) {
+        line[n++] = (char)('0' + status / 100);
+    }
+    if (status >= 10) {
+        line[n++] = (char)('0' + status / 10 % 10);
+    }
+    line[n++] = (char)('0' + status % 10);
+    line[n++] = '\n';
+    board_console_write(line, n);
     for (;;) {
         __asm__ volatile("wfi");
     }

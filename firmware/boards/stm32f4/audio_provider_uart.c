@@ -3,13 +3,16 @@
  * (`dadarts firmware stream`); on a board, a USB-serial adapter at KWS_AUDIO_BAUD (the stream must be
  * paced at real time: 32 kB/s of audio on a 92 kB/s line).
  *
- * When the ring is full the interrupt stops taking bytes until read() has made room: QEMU then holds
- * the stream back (its UART model accepts a byte only when the last one was read), so nothing is lost;
- * on silicon the UART overruns, which is counted as dropped audio. */
+ * When the ring is full the interrupt is switched off at the NVIC until read() has made room: QEMU then
+ * holds the stream back (its UART model accepts a byte only when the last one was read), so nothing is
+ * lost; on silicon the UART overruns, which is counted as dropped audio. (Masking RXNEIE instead would
+ * not do: QEMU 7.2's UART keeps its interrupt line raised until DR is read.) */
 #include "audio_provider.h"
 #include "pcm_ring.h"
 #include "stm32f4.h"
 #include "stm32f4_board.h"
+
+#define AUDIO_IRQ_PRIORITY 0x40
 
 static pcm_ring_t ring;
 static int have_low;        /* a low byte is waiting for its high byte */
@@ -26,7 +29,7 @@ void stm32_audio_uart_irq(void)
         return;
     }
     if (have_low && pcm_ring_space(&ring) == 0) {
-        u->usart->CR1 &= ~USART_CR1_RXNEIE;   /* full: leave the byte where it is until read() makes room */
+        cm_irq_disable(u->irq);   /* full: leave the byte where it is until read() makes room */
         return;
     }
     const uint8_t byte = (uint8_t)u->usart->DR;
@@ -45,7 +48,7 @@ int kws_audio_open(const char *source)
     const stm32_uart_t *u = &stm32_board.audio_uart;
     stm32_uart_init(u, &stm32_board_clocks, KWS_AUDIO_BAUD);
     u->usart->CR1 |= USART_CR1_RXNEIE;
-    cm_irq_enable(u->irq, 0x40);
+    cm_irq_enable(u->irq, AUDIO_IRQ_PRIORITY);
     return 0;
 }
 
@@ -54,13 +57,8 @@ int kws_audio_read(int16_t *dst, int n)
     if (n > (int)PCM_RING_SAMPLES) {
         return 0;
     }
-    const stm32_uart_t *u = &stm32_board.audio_uart;
-    while (pcm_ring_count(&ring) < (uint32_t)n) {
-        u->usart->CR1 |= USART_CR1_RXNEIE;   /* resume a stream held back while the ring was full */
-        __asm__ volatile("wfi");
-    }
     pcm_ring_pop(&ring, dst, n);
-    u->usart->CR1 |= USART_CR1_RXNEIE;
+    cm_irq_enable(stm32_board.audio_uart.irq, AUDIO_IRQ_PRIORITY);   /* resume a stream held back while full */
     return n;
 }
 
