@@ -159,3 +159,15 @@ def test_tethered_stream_on_the_emulated_stm32f405(tethered):
     assert len(dev.detections) == len(EVENTS), dev.detections
     assert dev.last_stats["fe_cycles"] > 0 and dev.last_stats["stack"] > 0
     print(json.dumps({"detections": dev.detections, "stats": dev.last_stats, "wall_s": dev.wall_s}))
+
+
+def test_generated_resolver_matches_the_converted_graph(tethered):
+    from dadarts.export.resolver import INT8_KERNELS, parse_registrations, resolver_method
+    from dadarts.export.tflite_graph import op_names, read_ops
+
+    tmp, _, tflite, _ = tethered
+    ops = op_names(read_ops(tflite))
+    regs = parse_registrations((tmp / "model_settings.h").read_text())
+    assert [m for m, _ in regs] == [resolver_method(op) for op in ops]
+    # The converter's graph is int8 throughout: every op TFLM has an int8-only kernel for gets it.
+    assert {op: k for op, (_, k) in zip(ops, regs)} == {op: INT8_KERNELS[op][1] if op in INT8_KERNELS else None for op in ops}
