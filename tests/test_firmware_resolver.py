@@ -39,3 +39,12 @@ def test_model_settings_registers_exactly_the_graph_ops():
     assert all(k is None for _, k in generic)
     assert dict(int8)["AddDepthwiseConv2D"] == "Register_DEPTHWISE_CONV_2D_INT8" and dict(int8)["AddConv2D"] is None
     assert f"#define KWS_NUM_OPS {len(ops)}" in text
+
+
+def test_model_runner_includes_every_int8_kernel_header():
+    from pathlib import Path
+
+    from dadarts.export.resolver import INT8_KERNELS
+    text = (Path(__file__).resolve().parents[1] / "firmware" / "app" / "model_runner.cc").read_text()
+    for header, _, _ in INT8_KERNELS.values():
+        assert f'#include "tensorflow/lite/micro/kernels/{header}"' in text, header
