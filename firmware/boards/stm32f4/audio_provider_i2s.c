@@ -54,7 +54,7 @@ int kws_audio_open(const char *source)
 
     /* PLLI2S: its input is the main PLL's 1 MHz (F405), or its own divider from the source (F446). */
     rcc->CR &= ~RCC_CR_PLLI2SON;
-    rcc->PLLI2SCFGR = PLLI2S_R << 28 | PLLI2S_N << 6 | stm32_board.plli2s_m;
+    rcc->PLLI2SCFGR = PLLI2S_R << 28 | PLLI2S_N << 6 | (stm32_board.plli2s_has_m ? stm32_board_clocks.pll_input_mhz : 0);
     rcc->CR |= RCC_CR_PLLI2SON;
     for (int i = 0; i < 1000000 && !(rcc->CR & RCC_CR_PLLI2SRDY); i++) {
     }

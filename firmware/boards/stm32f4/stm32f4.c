@@ -30,7 +30,7 @@ stm32_clocks_t stm32_clock_init(const stm32_clock_config_t *cfg)
 {
     stm32_rcc_t *const rcc = STM32_RCC;
     stm32_clocks_t c = {cfg->sysclk_hz, cfg->sysclk_hz / cfg->apb1_div, cfg->sysclk_hz / cfg->apb2_div,
-                        "PLL from HSE"};
+                        cfg->hse_hz / 1000000u, "PLL from HSE"};
     /* After reset the HSI is on and ready: an RCC whose CR reads 0 is not there (QEMU's netduinoplus2
      * maps it as an unimplemented device). Writes are harmless; nothing could become ready. */
     if (rcc->CR == 0) {
@@ -44,6 +44,7 @@ stm32_clocks_t stm32_clock_init(const stm32_clock_config_t *cfg)
     if (!wait_set(&rcc->CR, RCC_CR_HSERDY)) {
         rcc->CR &= ~(RCC_CR_HSEON | RCC_CR_HSEBYP);
         source_mhz = HSI_HZ / 1000000u;
+        c.pll_input_mhz = source_mhz;
         c.source = "PLL from HSI (the HSE did not start)";
     }
     /* VCO input 1 MHz (M = source MHz), VCO = N MHz, SYSCLK = VCO / 2 (P field 0), 48 MHz = VCO / Q. */

@@ -176,6 +176,7 @@ typedef struct {
 
 typedef struct {
     uint32_t sysclk_hz, apb1_hz, apb2_hz;
+    uint32_t pll_input_mhz;     /* the PLL source (HSE or HSI) in MHz: the input dividers give 1 MHz */
     const char *source;         /* what the clock runs from, for the banner */
 } stm32_clocks_t;
 

@@ -22,7 +22,7 @@ typedef struct {
     stm32_uart_t console;
     stm32_uart_t audio_uart;    /* audio_provider_uart.c */
     stm32_uart_t link;          /* the tethered model runner's host link */
-    uint32_t plli2s_m;          /* F446: PLLI2S has its own input divider; 0 on F405 (it shares PLLM) */
+    int plli2s_has_m;           /* F446: PLLI2S has its own input divider; F405: it shares the main PLL's */
 } stm32_board_t;
 
 extern const stm32_board_t stm32_board;

@@ -13,5 +13,5 @@ const stm32_board_t stm32_board = {
     .console = {STM32_USART6, STM32_GPIOC, 6, 7, 8, 1, STM32_IRQ_USART6},
     .audio_uart = {STM32_USART2, STM32_GPIOA, 2, 3, 7, 0, STM32_IRQ_USART2},
     .link = {STM32_UART4, STM32_GPIOA, 0, 1, 8, 0, STM32_IRQ_UART4},
-    .plli2s_m = 0,
+    .plli2s_has_m = 0,
 };
