@@ -46,8 +46,8 @@ def _stream(rng) -> np.ndarray:
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
 
-def tone_export(out_dir):
-    """What `dadarts export --int8` leaves for the firmware, for the tone model: C files + .tflite."""
+def tone_run(root):
+    """A run directory with what `dadarts export --int8` leaves for the firmware, for the tone model."""
     import tensorflow as tf
     import torch
 
@@ -55,8 +55,10 @@ def tone_export(out_dir):
     from dadarts.export.recognizer_settings import RecognizerSettings, write_recognizer_files
     from dadarts.export.tflite_graph import op_names, read_ops
     from dadarts.frontend import ctables, fixed
+    from dadarts.frontend.artifact import write_frontend
     from dadarts.frontend.mfcc import Mfcc
     from dadarts.frontend.spec import MfccConfig
+    from dadarts.rundir import RunDir
 
     config = MfccConfig.parse(CONFIG)
     rng = np.random.default_rng(0)
@@ -66,6 +68,9 @@ def tone_export(out_dir):
     with torch.no_grad():
         mfcc = Mfcc(config)(torch.from_numpy(pcm)).double().numpy()
     mean, std = mfcc.reshape(-1, config.n_mfcc).mean(0), mfcc.reshape(-1, config.n_mfcc).std(0) + 1e-3
+    run = RunDir.of(root)
+    write_frontend(run.frontend, config, mean, std)
+    out_dir = run.firmware
     x = ((mfcc - mean) / std)[..., None].astype(np.float32)
     tf.keras.utils.set_random_seed(0)
     model = tf.keras.Sequential([tf.keras.Input(shape=(*config.shape, 1)),
@@ -80,7 +85,8 @@ def tone_export(out_dir):
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = conv.inference_output_type = tf.int8
     tflite = conv.convert()
-    (out_dir / "model_int8.tflite").write_bytes(tflite)
+    run.tflite_int8.parent.mkdir(parents=True, exist_ok=True)
+    run.tflite_int8.write_bytes(tflite)
 
     from ai_edge_litert.interpreter import Interpreter
     it = Interpreter(model_content=tflite)
@@ -95,7 +101,7 @@ def tone_export(out_dir):
     write_firmware_files(out_dir, tflite, settings)
     write_recognizer_files(out_dir, out_dir, RecognizerSettings(**RECOGNIZER), config, float(out_scale), int(out_zp),
                            "tones")
-    return tables, tflite
+    return run, tables, tflite
 
 
 class _Model:
@@ -115,10 +121,11 @@ class _Model:
 
 @pytest.fixture(scope="module")
 def tethered(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("stream")
-    tables, tflite = tone_export(tmp)
-    b = build.cmake_build(tmp, tmp / "build", "stm32f405", targets=("kws_app_tethered",))
-    return tmp, tables, tflite, b / "kws_app_tethered.elf"
+    run, tables, tflite = tone_run(tmp_path_factory.mktemp("stream") / "run")
+    # Where `dadarts firmware stream` builds, so that the command test below reuses the build.
+    b = build.cmake_build(run.firmware, run.root / "firmware" / "build-stm32f405", "stm32f405",
+                          targets=("kws_app_tethered",))
+    return run, tables, tflite, b / "kws_app_tethered.elf"
 
 
 def test_tethered_stream_on_the_emulated_stm32f405(tethered):
@@ -127,7 +134,7 @@ def test_tethered_stream_on_the_emulated_stm32f405(tethered):
     from dadarts.firmware.qemu_stream import run_stream
     from dadarts.frontend import fixed
 
-    tmp, tables, tflite, elf = tethered
+    _, tables, tflite, elf = tethered
     pcm = _stream(np.random.default_rng(1))
     model = _Model(tflite)
     dev = run_stream(elf, pcm, answer=model, input_size=tables.config.n_frames * tables.config.n_mfcc, timeout_s=600)
@@ -165,9 +172,34 @@ def test_generated_resolver_matches_the_converted_graph(tethered):
     from dadarts.export.resolver import INT8_KERNELS, parse_registrations, resolver_method
     from dadarts.export.tflite_graph import op_names, read_ops
 
-    tmp, _, tflite, _ = tethered
+    run, _, tflite, _ = tethered
     ops = op_names(read_ops(tflite))
-    regs = parse_registrations((tmp / "model_settings.h").read_text())
+    regs = parse_registrations((run.firmware / "model_settings.h").read_text())
     assert [m for m, _ in regs] == [resolver_method(op) for op in ops]
     # The converter's graph is int8 throughout: every op TFLM has an int8-only kernel for gets it.
     assert {op: k for op, (_, k) in zip(ops, regs)} == {op: INT8_KERNELS[op][1] if op in INT8_KERNELS else None for op in ops}
+
+
+def test_stream_command_prints_and_saves_the_device_detections(tethered, tmp_path, capsys):
+    import argparse
+
+    from dadarts.data.wavio import write_wav
+    from dadarts.firmware import stream_command
+    from dadarts.rundir import read_json
+
+    run = tethered[0]
+    rng = np.random.default_rng(2)
+    x = rng.normal(0, 150, 4 * 16000)
+    t = np.arange(int(0.6 * 16000)) / 16000
+    x[16000:16000 + len(t)] += 7000 * np.sin(2 * np.pi * TONES["low"] * t)
+    wav = tmp_path / "low.wav"
+    write_wav(wav, np.clip(np.round(x), -32768, 32767).astype(np.int16))
+    p = argparse.ArgumentParser()
+    stream_command.add_arguments(p)
+    args = p.parse_args([str(run.root), "--wav", str(wav), "--timeout", "600"])
+    args._argv = ["firmware", "stream"]
+    assert stream_command.run(args) == 0
+    out = capsys.readouterr().out
+    saved = read_json(run.root / "firmware" / "stream.json", "firmware_stream")
+    assert [d["label"] for d in saved["detections"]] == ["low"] and "low" in out
+    assert saved["model_on"] == "host" and 20_000 < saved["frontend_instructions_per_frame"] < 150_000
