@@ -33,11 +33,11 @@ LABELS = ["yes", "no", "_silence_", "_unknown_"]
 CONFIG_OF_SHAPE = {cfg.shape: cfg.name for cfg in sorted(DEFAULT_SPACE)}
 
 
-def convert(genotype, config: str, root, samples: int = 24, **options) -> tuple[dict, RunDir]:
+def convert(genotype, config: str, root, samples: int = 24, space: str | None = None, **options) -> tuple[dict, RunDir]:
     from dadarts.frontend.spec import MfccConfig
     shape = MfccConfig.parse(config).shape
     torch.manual_seed(0)
-    net = randomize_bn(SearchedNetwork(genotype, shape, len(LABELS), channels=4, layers=3))
+    net = randomize_bn(SearchedNetwork(genotype, shape, len(LABELS), channels=4, layers=3, space=space))
     rng = np.random.default_rng(0)
     x = rng.standard_normal((samples, *shape)).astype(np.float32)
     inputs = ExportInputs(model=net, labels=LABELS, config=config, x_test=x, y_test=rng.integers(0, 4, samples),

@@ -9,7 +9,7 @@ from dadarts.errors import UserError
 from dadarts.frontend.spec import MfccConfig
 from dadarts.costmodel import kernels as cost_model
 from dadarts.costmodel import memory
-from dadarts.mcu_eval.graph import Layer, parse_tflite
+from dadarts.costmodel.graph import Layer, parse_tflite
 from dadarts.costmodel.targets import CORES, Target, preset_targets, select_targets
 
 
@@ -80,7 +80,7 @@ def test_not_a_tflite_file_is_a_user_error():
 def test_measured_arena_is_the_smallest_that_tflm_accepts(tiny_tflite):
     from tflite_micro.python.tflite_micro import runtime
 
-    from dadarts.mcu_eval.arena import measure_arena
+    from dadarts.costmodel.arena import measure_arena
     m = measure_arena(tiny_tflite)
     assert m.verified and m.total_bytes == m.head_bytes + m.tail_bytes
     # The head holds the activations: at least the two largest tensors alive together (int8).
@@ -220,16 +220,14 @@ def test_frontend_cost_prefers_a_measured_count(tmp_path):
     assert other["source"].startswith("analytic") and other["instructions"] == analytic_instructions_per_frame(c640)
 
 
-def test_genotype_trace_makes_shared_dilated_convs_dense_like_the_export():
-    pytest.importorskip("dadarts.search.network")
-    from dadarts.mcu_eval.analytic import trace_torch
-    from dadarts.train.models import build_model
+def test_genotype_graph_makes_shared_dilated_convs_dense_like_the_export():
+    from dadarts.costmodel.network import searched_graph
 
     def dilated_kernels(normal):
         genotype = {"normal": normal, "normal_concat": [2, 3, 4, 5],
                     "reduce": [["max_pool_3x3", 0], ["max_pool_3x3", 1]] * 4, "reduce_concat": [2, 3, 4, 5]}
-        model = build_model("searched", (49, 40), 12, genotype=genotype, channels=4, layers=3)
-        return sorted({(tuple(layer.kernel), tuple(layer.dilation)) for layer in trace_torch(model, (49, 40)).layers
+        return sorted({(tuple(layer.kernel), tuple(layer.dilation))
+                       for layer in searched_graph("darts", genotype, (49, 40), 12, 4, 3).layers
                        if layer.op == "DEPTHWISE_CONV_2D"})
 
     alone = [["dil_conv_3x3", 0], ["skip_connect", 1]] + [["skip_connect", 0], ["skip_connect", 1]] * 3

@@ -286,6 +286,14 @@ def export_run(root: str | Path, options: ExportOptions, argv: list[str], device
     log(f"dadarts export: {ckpt['build']['name']} on {config.name} from {run.model} "
         f"({len(test.y)} test clips, int8 {'on' if options.int8 else 'off'})")
     report = export_model(inputs, run, options, log=log)
+    if options.int8 and report.get("tflm", {}).get("arena_bytes"):
+        from ..search.cost import describe_check
+        from .budget import export_budget_check
+        check = export_budget_check(run, run.tflite_int8.read_bytes(), report["tflm"]["arena_bytes"], config)
+        if check:
+            report["budget_check"] = check
+            write_json_atomic(run.export_report, report, kind=REPORT_KIND)
+            log("budget: " + describe_check(check, "the exported int8 model"))
     record_run(run, "export", argv, dataset_fingerprint=ds.fingerprint, int8=options.int8,
                calibration_samples=options.calibration_samples, max_int8_drop=options.max_int8_drop)
     return report

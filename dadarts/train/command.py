@@ -29,8 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--names", help="comma-separated names for --task names")
     add_name_augment_arguments(p)
     g = p.add_argument_group("network size")
-    g.add_argument("--channels", type=int, default=8, help="searched network: channels of the first cell (default 8)")
-    g.add_argument("--layers", type=int, default=5, help="searched network: number of cells (default 5)")
+    g.add_argument("--channels", type=int, default=None,
+                   help="searched network: channels of the first cell (default: the search's choice in "
+                        "search/result.json, else 8)")
+    g.add_argument("--layers", type=int, default=None,
+                   help="searched network: number of cells (default: the search's choice, else 5)")
     g.add_argument("--width", type=float, help="mobilenet / ghostnet: width multiplier")
     g = p.add_argument_group("recipe")
     g.add_argument("--epochs", type=int, default=15)
@@ -86,7 +89,8 @@ def search_source(run) -> dict:
         names = names.split(",") if isinstance(names, str) else names
     return {"config": result["config"], "genotype": result["genotype"], "task": result["task"],
             "labels": result.get("labels"), "data": data, "names": names,
-            "fingerprint": result.get("dataset_fingerprint")}
+            "fingerprint": result.get("dataset_fingerprint"), "network": result.get("network") or {},
+            "result": result}
 
 
 def run(args) -> int:
@@ -120,7 +124,11 @@ def run(args) -> int:
         mfcc, task = src["config"], args.task or src["task"]
         data = args.data or src["data"]
         names = names or (tuple(src["names"]) if src["names"] else None)
-        kwargs = {"genotype": src["genotype"], "channels": args.channels, "layers": args.layers}
+        net = src["network"]
+        kwargs = {"genotype": src["genotype"], "channels": args.channels or net.get("channels", 8),
+                  "layers": args.layers or net.get("layers", 5)}
+        if net.get("space"):
+            kwargs["space"] = net["space"]
     else:
         try:
             mfcc = MfccConfig.parse(args.mfcc or DEFAULT_MFCC).name
@@ -145,8 +153,15 @@ def run(args) -> int:
         seed=args.seed, device=args.device)
     if not args.quiet:
         print(f"dadarts train: {model} on {mfcc} ({task}, {len(ds.splits['train'])} training clips) -> {run_dir.train}")
-    metrics = train(cfg, ds, run_dir, resume=args.resume, progress=not args.quiet,
-                    extra_metrics={"data": str(ds.root)})
+    extra = {"data": str(ds.root)}
+    if src:
+        from ..search.cost import describe_check, genotype_budget_check
+        check = genotype_budget_check(src["result"], kwargs["channels"], kwargs["layers"], len(ds.labels))
+        if check:
+            extra["budget_check"] = check
+            print("dadarts train: " + describe_check(check, f"the searched system (C={kwargs['channels']}, "
+                                                            f"{kwargs['layers']} cells)"))
+    metrics = train(cfg, ds, run_dir, resume=args.resume, progress=not args.quiet, extra_metrics=extra)
     record_run(run_dir, "train", args._argv, dataset_fingerprint=ds.fingerprint, data=str(ds.root), task=task,
                model=model, config=mfcc, settings=asdict(cfg) if not args.resume else metrics["settings"])
     print(f"{model} {mfcc}: test accuracy {metrics['accuracy']:.4f} (balanced {metrics['balanced_accuracy']:.4f}), "
