@@ -62,3 +62,15 @@ def test_port_links_against_its_memory_map(preset, defines, flash, ram_end, prov
     assert sym["_estack"] <= ram_end and sym["__stack_limit"] < sym["_estack"]
     assert provider in sym and "Reset_Handler" in sym
     assert (b / "kws_app_tethered.map").is_file()
+
+
+def test_map_file_accounts_for_every_byte(export_dir, tmp_path):
+    """Flash and RAM by part from the map add up to what the ELF holds (text + data, data + bss)."""
+    from dadarts.firmware.mapfile import parse_map
+    b = build.cmake_build(export_dir, tmp_path / "b", "stm32f405", targets=("kws_app_tethered",))
+    text, data, bss = (int(v) for v in subprocess.run(["arm-none-eabi-size", str(b / "kws_app_tethered.elf")],
+                                                       capture_output=True, text=True, check=True).stdout.splitlines()[1].split()[:3])
+    sizes = parse_map(b / "kws_app_tethered.map")
+    assert sizes.flash_total == text + data and sizes.ram_total == data + bss
+    assert sizes.ram["stack"] == 8192 and sizes.flash["front-end"] > 5000 and sizes.flash["model"] > 0
+    assert sizes.regions["FLASH"].length == 1024 * 1024 and sizes.regions["RAM"].length == 128 * 1024
