@@ -23,7 +23,7 @@ ARM_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eab
 # Build targets are the presets of firmware/CMakePresets.json (one per board); "qemu-m4" is the
 # name the commands used before boards existed, kept for the same board.
 ALIASES = {"qemu-m4": "mps2-an386"}
-QEMU_MACHINES = {"mps2-an386": "mps2-an386"}          # boards that run under qemu-system-arm
+QEMU_MACHINES = {"mps2-an386": "mps2-an386", "stm32f405": "netduinoplus2"}   # presets qemu-system-arm runs
 QEMU_ARGS = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "null",
              "-icount", "shift=0,sleep=off"]
 
@@ -116,6 +116,11 @@ def cmake_build(tables_dir, build_dir, target: str = "host", tflm_root=None,
     for step in (cmd, ["cmake", "--build", str(build_dir), "-j", str(min(2, os.cpu_count() or 1)),
                        *(a for t in targets for a in ("--target", t))]):
         r = _run(step)
+        overflow = re.search(r"region `(\w+)' overflowed by (\d+) bytes", r.stdout + r.stderr)
+        if r.returncode != 0 and overflow:
+            raise UserError(f"The firmware does not fit the {board.preset}: its {overflow.group(1)} overflows by "
+                            f"{int(overflow.group(2)):,} bytes; a smaller model (dadarts search --target) or a board "
+                            f"with more memory is needed.")
         if r.returncode != 0:
             raise UserError(f"The firmware build failed ({' '.join(step[:2])}): {_first_error(r.stdout + chr(10) + r.stderr)} "
                             f"(full log: rerun `{' '.join(step)}`).")

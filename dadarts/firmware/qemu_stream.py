@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import UserError
 
-MACHINE = "netduinoplus2"
+PRESET, MACHINE = "stm32f405", "netduinoplus2"   # the board preset and the QEMU machine that runs it
 # QEMU gives -serial options to USART1, USART2, USART3, UART4, UART5, USART6 in this order
 # (hw/arm/stm32f405_soc.c); boards/stm32f405/board_config.c puts the audio, link and console there.
 SERIAL_ORDER = ("null", "audio", "null", "link", "null", "console")

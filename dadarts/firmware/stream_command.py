@@ -13,7 +13,6 @@ from pathlib import Path
 
 from ..errors import UserError
 
-TARGET = "stm32f405"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -50,7 +49,7 @@ def run(args) -> int:
     from ..rundir import record_run, write_json_atomic
     from . import build, runio
     from .build_command import firmware_dir
-    from .qemu_stream import run_stream
+    from .qemu_stream import PRESET as TARGET, run_stream
 
     if args.tflm_lib and not args.tflm_root:
         raise UserError("--tflm-lib goes with --tflm-root (the TFLM headers).")
