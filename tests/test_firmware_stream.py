@@ -54,7 +54,7 @@ def tone_run(root):
     from dadarts.export.carrays import ModelSettings, write_firmware_files
     from dadarts.export.recognizer_settings import RecognizerSettings, write_recognizer_files
     from dadarts.export.tflite_graph import op_names, read_ops
-    from dadarts.frontend import ctables, fixed
+    from dadarts.frontend import ctables
     from dadarts.frontend.artifact import write_frontend
     from dadarts.frontend.mfcc import Mfcc
     from dadarts.frontend.spec import MfccConfig
@@ -92,7 +92,8 @@ def tone_run(root):
     it = Interpreter(model_content=tflite)
     inp, out = it.get_input_details()[0], it.get_output_details()[0]
     (in_scale, in_zp), (out_scale, out_zp) = inp["quantization"], out["quantization"]
-    tables = fixed.make_tables(config, mean, std, float(in_scale), int(in_zp))
+    # As the export does: the tables from the run's frontend.json (float32 statistics).
+    tables = ctables.tables_from_frontend(json.loads(run.frontend.read_text()), float(in_scale), int(in_zp))
     ctables.write_tables(out_dir, tables, source="tests/test_firmware_stream.py")
     settings = ModelSettings(run_name="tones", source="tests/test_firmware_stream.py", input_shape=[int(v) for v in inp["shape"]],
                              input_scale=float(in_scale), input_zero_point=int(in_zp), output_scale=float(out_scale),

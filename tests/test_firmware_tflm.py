@@ -1,4 +1,5 @@
-"""The whole firmware with TFLite Micro: kws_app on a WAV reports the keyword the Python pipeline reports.
+"""The whole firmware with TFLite Micro: kws_app on a WAV reports the keyword the Python pipeline reports,
+and on the emulated STM32F405 the full application fits the chip and finds the keywords of a stream.
 
 Needs a TFLM tree built by hand with TFLM's own tools (docs/firmware.md): set DADARTS_TFLM_ROOT (the
 tree) and DADARTS_TFLM_LIB / DADARTS_TFLM_LIB_M4 (the library per target, when it is not inside the
@@ -34,6 +35,9 @@ def _export_c_files(run):
                              arena_measured_bytes=int(measure_arena(model)["total_bytes"]),
                              ops=op_names(read_ops(model)))
     write_firmware_files(run.firmware, model, settings)
+    from dadarts.export.recognizer_settings import RecognizerSettings, write_recognizer_files
+    write_recognizer_files(run.root / "export", run.firmware, RecognizerSettings(), CONFIG, settings.output_scale,
+                           settings.output_zero_point, run.root.name)
 
 
 @pytest.mark.slow
@@ -60,3 +64,43 @@ def test_kws_app_reports_the_python_keyword(target, root, tmp_path, capsys):
     assert build_command.run(args) == 0
     out = capsys.readouterr().out
     assert "same keyword" in out and "last high" in out, out
+
+
+@pytest.mark.slow
+def test_full_app_fits_and_listens_on_the_emulated_stm32f405(tmp_path, capsys):
+    if not M4_ROOT:
+        pytest.skip("set DADARTS_TFLM_ROOT_M4 (or DADARTS_TFLM_ROOT) to a TFLM tree built for the Cortex-M4")
+    if build.missing_tools("stm32f405"):
+        pytest.skip(f"needs {build.missing_tools('stm32f405')}")
+    import argparse
+
+    import numpy as np
+
+    from dadarts.data.wavio import write_wav
+    from dadarts.firmware import build_command, stream_command
+    from dadarts.rundir import read_json
+    from test_firmware_stream import EVENTS, SECONDS, _stream, tone_run
+
+    run, _, _ = tone_run(tmp_path / "run")
+    lib = ["--tflm-lib", LIBS["qemu-m4"]] if LIBS["qemu-m4"] else []
+
+    def call(module, argv):
+        p = argparse.ArgumentParser()
+        module.add_arguments(p)
+        a = p.parse_args(argv)
+        a._argv = ["firmware"]
+        assert module.run(a) == 0
+
+    call(build_command, [str(run.root), "--target", "stm32f405", "--tflm-root", M4_ROOT, *lib])
+    result = read_json(run.run_json, "run")["stages"]["firmware_build_stm32f405"]
+    sizes = result["sizes"]
+    assert sizes["flash_bytes"] <= sizes["regions"]["FLASH"]["length"] and sizes["ram_bytes"] <= sizes["regions"]["RAM"]["length"]
+    assert 0 < result["arena_used_bytes"] <= sizes["ram_by_part"]["tensor arena"]
+    assert result["invoke_instructions"] > 0
+
+    wav = tmp_path / "tones.wav"
+    write_wav(wav, _stream(np.random.default_rng(1)))
+    call(stream_command, [str(run.root), "--wav", str(wav), "--tflm-root", M4_ROOT, *lib])
+    saved = read_json(run.root / "firmware" / "stream.json", "firmware_stream")
+    assert saved["model_on"] == "device" and saved["stats"][-1]["t_ms"] >= SECONDS * 1000
+    assert [d["label"] for d in saved["detections"]] == [w for w, _ in EVENTS]

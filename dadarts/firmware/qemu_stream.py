@@ -43,7 +43,8 @@ class DeviceStream:
     detections: list[tuple[int, str, int]] = field(default_factory=list)   # (time ms, label, score)
     stats: list[dict[str, int]] = field(default_factory=list)
     inputs: list[np.ndarray] = field(default_factory=list)      # tethered: the model inputs it sent
-    outputs: list[np.ndarray] = field(default_factory=list)     # and the scores it got back
+    outputs: list[np.ndarray] = field(default_factory=list)     # and the scores it got back (or traced)
+    output_times_ms: list[int] = field(default_factory=list)    # KWS_TRACE_OUTPUTS builds: when each came
     log: list[str] = field(default_factory=list)
     wall_s: float = 0.0
 
@@ -90,6 +91,7 @@ class _Session:
         self.stop = threading.Event()
         self.changed = threading.Condition()
         self.stats_every_ms: int | None = None
+        self.listening = False
         self.error: str | None = None
         listeners = {name: _listener(tmp / f"{name}.sock") for name in ("audio", "link", "console")}
         cmd = ["qemu-system-arm", "-M", MACHINE, "-display", "none", "-monitor", "none", "-nodefaults",
@@ -145,6 +147,10 @@ class _Session:
         r.log.append(line)
         if m := _DETECTION.match(line):
             r.detections.append((int(m.group(3)), m.group(1), int(m.group(2))))
+        elif line.startswith("out "):
+            t, *values = (int(v) for v in line.split()[1:])
+            r.output_times_ms.append(t)
+            r.outputs.append(np.array(values, np.int8))
         elif line.startswith("stats "):
             r.stats.append(parse_stats(line))
         elif line.startswith(("fault", "exit ")):
@@ -153,6 +159,8 @@ class _Session:
             r.banner.append(line)
             if m := _STATS_EVERY.search(line):
                 self.stats_every_ms = int(m.group(1))
+            # The UART drops what arrives before the firmware has enabled it: stream after this line.
+            self.listening = self.listening or line == "kws: listening"
 
     def _link(self):
         conn = self.conns["link"]
@@ -217,7 +225,7 @@ def run_stream(elf: str | Path, pcm: np.ndarray, answer: Callable[[np.ndarray], 
     with tempfile.TemporaryDirectory(prefix="kws-qemu-") as tmp:
         s = _Session(Path(elf), Path(tmp), answer, input_size)
         try:
-            s.wait(lambda: s.stats_every_ms is not None, deadline, "starting")
+            s.wait(lambda: s.listening and s.stats_every_ms is not None, deadline, "starting")
             # Silence after the stream: the recogniser's window empties and a stats line at or after the
             # stream's end shows that the device has consumed all of it.
             tail = np.zeros(16 * (s.stats_every_ms + 1000), np.int16)

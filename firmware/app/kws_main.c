@@ -85,6 +85,8 @@ static int setup(int argc, char **argv)
         printf("kws: the recogniser settings are out of range or there are too many labels\n");
         return -1;
     }
+    /* A host streaming audio into a UART starts when it reads this: bytes sent earlier would be lost. */
+    printf("kws: listening\n");
     return 0;
 }
 
@@ -102,6 +104,14 @@ static int infer(int32_t now_ms)
     }
     timing_add(&invoke_time, board_cycles() - t0);
     const int8_t *out = kws_model_output();
+#ifdef KWS_TRACE_OUTPUTS
+    /* Every model output on the console, to compare a port with the Python twin (dadarts firmware stream). */
+    printf("out %ld", (long)now_ms);
+    for (int i = 0; i < KWS_NUM_LABELS; i++) {
+        printf(" %d", out[i]);
+    }
+    printf("\n");
+#endif
     int8_t prob[KWS_NUM_LABELS];
     kws_recognizer_scores(out, KWS_NUM_LABELS, score_exp, KWS_SCORE_EXP_LEN, prob);
     kws_detection_t d;
