@@ -10,10 +10,11 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   exit 1
 fi
 
-# Firmware tests build for the host with cmake/gcc and for a Cortex-M4 under QEMU.
-APT_PACKAGES="cmake gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm"
+# Firmware tests build for the host with cmake/gcc and for a Cortex-M4 under QEMU; the report draws
+# cells with graphviz (dot) and its test renders the page in headless Chromium.
+APT_PACKAGES="cmake gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm graphviz chromium"
 missing=""
-for tool in cmake gcc arm-none-eabi-gcc qemu-system-arm; do
+for tool in cmake gcc arm-none-eabi-gcc qemu-system-arm dot chromium; do
   command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 if [ -n "$missing" ]; then
@@ -22,7 +23,7 @@ if [ -n "$missing" ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $APT_PACKAGES >/dev/null
   else
-    echo "setup: missing$missing; install: sudo apt-get install $APT_PACKAGES (firmware tests skip without them)" >&2
+    echo "setup: missing$missing; install: sudo apt-get install $APT_PACKAGES (firmware and report-rendering tests skip without them)" >&2
   fi
 fi
 
