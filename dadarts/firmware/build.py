@@ -18,7 +18,14 @@ import numpy as np
 
 from ..errors import UserError
 
-FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware"
+def _firmware_dir() -> Path:
+    """The C sources: inside an installed package (setup.py copies them there), else the checkout's firmware/."""
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "_firmware"
+    return installed if (installed / "CMakeLists.txt").is_file() else package.parent / "firmware"
+
+
+FIRMWARE_DIR = _firmware_dir()
 ARM_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm"
 # Build targets are the presets of firmware/CMakePresets.json (one per board); "qemu-m4" is the
 # name the commands used before boards existed, kept for the same board.
