@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from dadarts.firmware import build
+from tflite_graphs import keras_int8
 
 CONFIG = "400/200/40"
 LABELS = ["_silence_", "high", "low"]
@@ -79,12 +80,7 @@ def tone_run(root):
     model.compile(optimizer=tf.keras.optimizers.Adam(0.01),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, y, epochs=25, verbose=0)
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([x[i:i + 1]] for i in range(len(x)))
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = conv.inference_output_type = tf.int8
-    tflite = conv.convert()
+    tflite = keras_int8(model, x)
     run.tflite_int8.parent.mkdir(parents=True, exist_ok=True)
     run.tflite_int8.write_bytes(tflite)
 

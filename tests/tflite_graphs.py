@@ -44,3 +44,14 @@ def int8_graph(ops: list[str]) -> bytes:
     """Every op int8 in and out (CONV-like ops with int8 weights and int32 bias)."""
     weighted = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
     return graph_bytes([(op, ["INT8", "INT8", "INT32"] if op in weighted else ["INT8"], ["INT8"]) for op in ops])
+
+
+def keras_int8(model, x) -> bytes:
+    """A trained Keras model as a full-integer .tflite (int8 in and out), calibrated on the inputs x."""
+    import tensorflow as tf
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    conv.representative_dataset = lambda: ([x[i:i + 1]] for i in range(len(x)))
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    return conv.convert()

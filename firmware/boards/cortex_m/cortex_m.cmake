@@ -3,11 +3,12 @@
 # board's linker script and writes a map file next to it (the flash/SRAM report reads it).
 #
 #   kws_cortex_m_board(LINKER_SCRIPT file.ld SOURCES a.c b.c [SEMIHOSTING])
+# An audio provider fed by an interrupt adds ${KWS_CORTEX_M_DIR}/audio_ring.c (the reading half) to SOURCES.
 set(KWS_CORTEX_M_DIR "${CMAKE_CURRENT_LIST_DIR}")
 
 function(kws_cortex_m_board)
   cmake_parse_arguments(B "SEMIHOSTING" "LINKER_SCRIPT" "SOURCES" ${ARGN})
-  set(common "${KWS_CORTEX_M_DIR}/startup.c" "${KWS_CORTEX_M_DIR}/cycles.c")
+  set(common "${KWS_CORTEX_M_DIR}/startup.c" "${KWS_CORTEX_M_DIR}/cycles.c" "${KWS_CORTEX_M_DIR}/board_cortex_m.c")
   if(B_SEMIHOSTING)
     list(APPEND common "${KWS_CORTEX_M_DIR}/semihosting.c")
     set(specs --specs=rdimon.specs)

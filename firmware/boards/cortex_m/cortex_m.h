@@ -78,6 +78,22 @@ typedef struct {
 #define CM_DEMCR_TRCENA (1u << 24)
 #define CM_DWT_CYCCNTENA (1u << 0)
 
+/* Exception handlers of boards/cortex_m (startup.c, cycles.c) and the 16 system entries every
+ * board's vector table starts with (ARMv7-M Architecture Reference Manual B1.5.2). */
+extern uint32_t _estack;
+void Reset_Handler(void);
+void HardFault_Handler(void);
+void Default_Handler(void);
+void SysTick_Handler(void);
+
+#define CM_SYSTEM_VECTORS                                                                                  \
+    (uintptr_t)&_estack, (uintptr_t)Reset_Handler,                                                         \
+    (uintptr_t)HardFault_Handler, (uintptr_t)HardFault_Handler, /* NMI, HardFault */                       \
+    (uintptr_t)HardFault_Handler, (uintptr_t)HardFault_Handler, /* MemManage, BusFault */                  \
+    (uintptr_t)HardFault_Handler, 0, 0, 0, 0,                   /* UsageFault, reserved */                 \
+    (uintptr_t)Default_Handler, (uintptr_t)Default_Handler, 0,  /* SVCall, DebugMonitor, reserved */       \
+    (uintptr_t)Default_Handler, (uintptr_t)SysTick_Handler      /* PendSV, SysTick */
+
 /* Start the cycle counter on a core clocked at core_hz: the DWT cycle counter when the core has one
  * and it counts (QEMU emulates none), SysTick on the processor clock otherwise (24 bits, extended to
  * 32 by counting wraps in SysTick_Handler). */

@@ -5,8 +5,6 @@ static uint32_t hz;
 static int use_dwt;
 static volatile uint32_t systick_wraps;
 
-void SysTick_Handler(void);
-
 void SysTick_Handler(void)
 {
     systick_wraps++;

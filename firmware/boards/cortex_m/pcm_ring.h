@@ -53,4 +53,9 @@ static inline void pcm_ring_pop(pcm_ring_t *r, int16_t *dst, int n)
     r->delivered += (uint32_t)n;
 }
 
+/* The ring of the board's audio provider (cortex_m/audio_ring.c implements kws_audio_read on it) and
+ * the hook a provider defines to resume a source it held back while the ring was full. */
+extern pcm_ring_t kws_audio_ring;
+void kws_audio_consumed(void);
+
 #endif /* KWS_PCM_RING_H */

@@ -11,13 +11,9 @@
 #include "board.h"
 #include "cortex_m.h"
 
-extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, __stack_limit, _estack;
+extern uint32_t _sidata, _sdata, _edata, _sbss, _ebss, __stack_limit;
 extern int main(int argc, char **argv);
 extern void __libc_init_array(void);
-
-void Reset_Handler(void);
-void HardFault_Handler(void);
-void Default_Handler(void);
 
 #define STACK_PAINT 0xC0DEC0DEu
 

@@ -27,27 +27,8 @@ void board_console_write(const char *text, int n)
     fflush(stdout);
 }
 
-uint32_t board_cycles(void)
-{
-    return cm_cycles();
-}
-
-uint32_t board_cycles_per_second(void)
-{
-    return cm_cycles_per_second();
-}
-
 const char *board_description(void)
 {
     return description;
 }
 
-uint32_t board_stack_used(void)
-{
-    return cm_stack_used();
-}
-
-uint32_t board_stack_size(void)
-{
-    return cm_stack_size();
-}

@@ -12,7 +12,6 @@
 #define PDM_CLK 26
 #define PDM_DIN 25
 
-static pcm_ring_t ring;
 static int16_t blocks[2][BLOCK_SAMPLES];
 static volatile int filling;   /* block the peripheral writes now */
 
@@ -25,7 +24,7 @@ void nrf_pdm_irq(void)
         const int16_t *done = blocks[filling];
         filling ^= 1;
         for (int i = 0; i < BLOCK_SAMPLES; i++) {
-            pcm_ring_push(&ring, done[i]);
+            pcm_ring_push(&kws_audio_ring, done[i]);
         }
     }
     if (pdm->EVENTS_STARTED) {
@@ -56,23 +55,4 @@ int kws_audio_open(const char *source)
     pdm->ENABLE = 1u;
     pdm->TASKS_START = 1u;
     return 0;
-}
-
-int kws_audio_read(int16_t *dst, int n)
-{
-    if (n > (int)PCM_RING_SAMPLES) {
-        return 0;
-    }
-    pcm_ring_pop(&ring, dst, n);
-    return n;
-}
-
-int32_t kws_audio_time_ms(void)
-{
-    return (int32_t)(ring.delivered / 16u);
-}
-
-uint32_t kws_audio_dropped(void)
-{
-    return ring.dropped;
 }

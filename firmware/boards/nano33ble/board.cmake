@@ -4,6 +4,6 @@ include("${KWS_BOARDS_DIR}/cortex_m/cortex_m.cmake")
 kws_cortex_m_board(
   LINKER_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/nano33ble.ld"
   SOURCES "${CMAKE_CURRENT_LIST_DIR}/board.c" "${CMAKE_CURRENT_LIST_DIR}/vectors.c"
-          "${CMAKE_CURRENT_LIST_DIR}/audio_provider_pdm.c")
+          "${CMAKE_CURRENT_LIST_DIR}/audio_provider_pdm.c" "${KWS_CORTEX_M_DIR}/audio_ring.c")
 target_include_directories(kws_board PUBLIC "${CMAKE_CURRENT_LIST_DIR}")
 set(KWS_BOARD_HAS_LINK TRUE)

@@ -22,7 +22,6 @@
 #define DMA_STREAM 3
 #define DMA_CR_CT (1u << 19)
 
-static pcm_ring_t ring;
 /* DMA writes here; in SRAM (not CCM, which the DMA cannot reach). */
 static uint16_t blocks[2][BLOCK_SAMPLES * HALFWORDS_PER_SAMPLE];
 
@@ -37,7 +36,7 @@ void stm32_audio_dma_irq(void)
     const uint16_t *done = blocks[(dma->S[DMA_STREAM].CR & DMA_CR_CT) ? 0 : 1];
     for (int i = 0; i < BLOCK_SAMPLES; i++) {
         /* The 16 most significant of the 24 data bits: the sample at full int16 scale. */
-        pcm_ring_push(&ring, (int16_t)done[i * HALFWORDS_PER_SAMPLE]);
+        pcm_ring_push(&kws_audio_ring, (int16_t)done[i * HALFWORDS_PER_SAMPLE]);
     }
 }
 
@@ -81,23 +80,4 @@ int kws_audio_open(const char *source)
     s->CR |= 1u;                  /* EN */
     spi->I2SCFGR |= 1u << 10;     /* I2SE: the bit clock starts, the microphone starts talking */
     return 0;
-}
-
-int kws_audio_read(int16_t *dst, int n)
-{
-    if (n > (int)PCM_RING_SAMPLES) {
-        return 0;
-    }
-    pcm_ring_pop(&ring, dst, n);
-    return n;
-}
-
-int32_t kws_audio_time_ms(void)
-{
-    return (int32_t)(ring.delivered / 16u);
-}
-
-uint32_t kws_audio_dropped(void)
-{
-    return ring.dropped;
 }

@@ -14,7 +14,6 @@
 
 #define AUDIO_IRQ_PRIORITY 0x40
 
-static pcm_ring_t ring;
 static int have_low;        /* a low byte is waiting for its high byte */
 static uint8_t low;
 
@@ -23,12 +22,12 @@ void stm32_audio_uart_irq(void)
     const stm32_uart_t *u = &stm32_board.audio_uart;
     const uint32_t sr = u->usart->SR;
     if (sr & USART_SR_ORE) {
-        ring.dropped++;     /* a byte was lost: the line ran faster than this interrupt */
+        kws_audio_ring.dropped++;     /* a byte was lost: the line ran faster than this interrupt */
     }
     if (!(sr & USART_SR_RXNE)) {
         return;
     }
-    if (have_low && pcm_ring_space(&ring) == 0) {
+    if (have_low && pcm_ring_space(&kws_audio_ring) == 0) {
         cm_irq_disable(u->irq);   /* full: leave the byte where it is until read() makes room */
         return;
     }
@@ -37,7 +36,7 @@ void stm32_audio_uart_irq(void)
         low = byte;
         have_low = 1;
     } else {
-        pcm_ring_push(&ring, (int16_t)(uint16_t)(low | byte << 8));
+        pcm_ring_push(&kws_audio_ring, (int16_t)(uint16_t)(low | byte << 8));
         have_low = 0;
     }
 }
@@ -52,22 +51,8 @@ int kws_audio_open(const char *source)
     return 0;
 }
 
-int kws_audio_read(int16_t *dst, int n)
+/* read() made room: let the stream in again. */
+void kws_audio_consumed(void)
 {
-    if (n > (int)PCM_RING_SAMPLES) {
-        return 0;
-    }
-    pcm_ring_pop(&ring, dst, n);
-    cm_irq_enable(stm32_board.audio_uart.irq, AUDIO_IRQ_PRIORITY);   /* resume a stream held back while full */
-    return n;
-}
-
-int32_t kws_audio_time_ms(void)
-{
-    return (int32_t)(ring.delivered / 16u);
-}
-
-uint32_t kws_audio_dropped(void)
-{
-    return ring.dropped;
+    cm_irq_enable(stm32_board.audio_uart.irq, AUDIO_IRQ_PRIORITY);
 }

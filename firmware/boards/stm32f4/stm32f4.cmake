@@ -13,7 +13,7 @@ function(kws_stm32f4_board)
   endif()
   kws_cortex_m_board(LINKER_SCRIPT "${B_LINKER_SCRIPT}"
     SOURCES "${B_CONFIG}" "${KWS_STM32F4_DIR}/board.c" "${KWS_STM32F4_DIR}/stm32f4.c" "${KWS_STM32F4_DIR}/vectors.c"
-            "${KWS_STM32F4_DIR}/audio_provider_${KWS_AUDIO}.c")
+            "${KWS_STM32F4_DIR}/audio_provider_${KWS_AUDIO}.c" "${KWS_CORTEX_M_DIR}/audio_ring.c")
   target_include_directories(kws_board PUBLIC "${KWS_STM32F4_DIR}")
   target_compile_definitions(kws_board PRIVATE STM32_NUM_IRQS=${B_IRQS})
   set(KWS_BOARD_HAS_LINK TRUE PARENT_SCOPE)

@@ -6,15 +6,12 @@
  * Default_Handler, which reports a fault. */
 #include <stdint.h>
 
+#include "cortex_m.h"
+
 #if !defined(STM32_NUM_IRQS) || (STM32_NUM_IRQS != 82 && STM32_NUM_IRQS != 97)
 #error "define STM32_NUM_IRQS in the board's board.cmake: 82 (STM32F405/407) or 97 (STM32F446)"
 #endif
 
-extern uint32_t _estack;
-void Reset_Handler(void);
-void HardFault_Handler(void);
-void Default_Handler(void);
-void SysTick_Handler(void);
 void stm32_audio_uart_irq(void);
 void stm32_audio_dma_irq(void);
 
@@ -29,17 +26,12 @@ __attribute__((weak)) void stm32_audio_dma_irq(void)
     Default_Handler();
 }
 
-#define F ((uintptr_t)HardFault_Handler)
 #define D ((uintptr_t)Default_Handler)
 #define A_UART ((uintptr_t)stm32_audio_uart_irq)
 #define A_DMA ((uintptr_t)stm32_audio_dma_irq)
 
 __attribute__((section(".vectors"), used)) static const uintptr_t vectors[16 + STM32_NUM_IRQS] = {
-    (uintptr_t)&_estack, (uintptr_t)Reset_Handler,
-    F, F, F, F, F,            /* NMI, HardFault, MemManage, BusFault, UsageFault */
-    0, 0, 0, 0,
-    D, D, 0, D,               /* SVCall, DebugMonitor, -, PendSV */
-    (uintptr_t)SysTick_Handler,
+    CM_SYSTEM_VECTORS,
     D, D, D, D, D, D, D, D,   /* IRQ 0-7 */
     D, D, D, D, D, D, A_DMA, D,   /* IRQ 8-15 */
     D, D, D, D, D, D, D, D,   /* IRQ 16-23 */
