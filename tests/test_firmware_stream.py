@@ -200,3 +200,22 @@ def test_stream_command_prints_and_saves_the_device_detections(tethered, tmp_pat
     saved = read_json(run.root / "firmware" / "stream.json", "firmware_stream")
     assert [d["label"] for d in saved["detections"]] == ["low"] and "low" in out
     assert saved["model_on"] == "host" and 20_000 < saved["frontend_instructions_per_frame"] < 150_000
+
+
+def test_build_command_sizes_the_chip_and_checks_the_frontend_on_it(tethered, capsys):
+    import argparse
+
+    from dadarts.firmware import build_command
+    from dadarts.rundir import read_json
+
+    run = tethered[0]
+    p = argparse.ArgumentParser()
+    build_command.add_arguments(p)
+    args = p.parse_args([str(run.root), "--target", "stm32f405"])
+    args._argv = ["firmware", "build"]
+    assert build_command.run(args) == 0
+    out = capsys.readouterr().out
+    assert "flash:" in out and "of 1024 KiB" in out and "of 128 KiB" in out
+    result = read_json(run.run_json, "run")["stages"]["firmware_build_stm32f405"]
+    assert result["app"] == "kws_app_tethered" and result["bit_exact"] is True
+    assert result["sizes"]["ram_by_part"]["stack"] == 8192 and result["stack_bytes"] > 0
