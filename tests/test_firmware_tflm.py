@@ -104,3 +104,51 @@ def test_full_app_fits_and_listens_on_the_emulated_stm32f405(tmp_path, capsys):
     saved = read_json(run.root / "firmware" / "stream.json", "firmware_stream")
     assert saved["model_on"] == "device" and saved["stats"][-1]["t_ms"] >= SECONDS * 1000
     assert [d["label"] for d in saved["detections"]] == [w for w, _ in EVENTS]
+
+
+@pytest.mark.skipif(bool(build.missing_tools("nucleo-f446re")), reason="needs cmake and arm-none-eabi-gcc")
+@pytest.mark.parametrize("symbols,expected,absent", [
+    (["MicroPrintf(char const*, ...)", "arm_convolve_s8", "RegisterDebugLogCallback"],
+     ["TF_LITE_STATIC_MEMORY", "CMSIS_NN", "KWS_TFLM_DEBUG_LOG_CALLBACK"], ["TF_LITE_STRIP_ERROR_STRINGS"]),
+    ([], ["TF_LITE_STATIC_MEMORY", "TF_LITE_STRIP_ERROR_STRINGS"], ["CMSIS_NN", "KWS_TFLM_DEBUG_LOG_CALLBACK"]),
+], ids=["release_with_logs-cmsis_nn", "release-reference"])
+def test_compile_definitions_are_read_off_the_library(symbols, expected, absent, tmp_path):
+    """A BUILD_TYPE=release library has no MicroPrintf: the application must then be compiled with
+    TF_LITE_STRIP_ERROR_STRINGS or it fails to link (`undefined reference to MicroPrintf`)."""
+    import shutil
+    import subprocess
+
+    from dadarts.export.carrays import ModelSettings, write_firmware_files
+    from dadarts.export.recognizer_settings import RecognizerSettings, write_recognizer_files
+    from dadarts.firmware import golden
+    from dadarts.frontend.spec import MfccConfig
+    from tflite_graphs import int8_graph
+
+    tree = tmp_path / "tree"
+    (tree / "tensorflow" / "lite" / "micro").mkdir(parents=True)
+    (tree / "tensorflow" / "lite" / "micro" / "micro_interpreter.h").write_text("// stand-in\n")
+    names = {"MicroPrintf(char const*, ...)": "void MicroPrintf(const char*, ...) {}",
+             "arm_convolve_s8": 'extern "C" int arm_convolve_s8() { return 0; }',
+             "RegisterDebugLogCallback": 'extern "C" void RegisterDebugLogCallback(void (*)(const char*)) {}'}
+    src = tmp_path / "lib.cc"
+    src.write_text("\n".join(names[s] for s in symbols) + "\nint kws_stand_in_library;\n")
+    lib = tmp_path / "gen" / "cortex_m_generic_cortex-m4+fp_release_gcc" / "lib" / "libtensorflow-microlite.a"
+    lib.parent.mkdir(parents=True)
+    subprocess.run(["arm-none-eabi-g++", "-c", str(src), "-o", str(tmp_path / "lib.o")], check=True)
+    subprocess.run(["arm-none-eabi-ar", "rcs", str(lib), str(tmp_path / "lib.o")], check=True)
+    tables = tmp_path / "tables"
+    shutil.copytree(golden.config_dir("tests/data/golden", MfccConfig.parse("400/200/40")), tables)
+    settings = ModelSettings(run_name="t", source="t", input_shape=[1, 79, 40, 1], input_scale=0.1, input_zero_point=0,
+                             output_scale=1 / 256, output_zero_point=-128, labels=["a", "b"], config="400/200/40",
+                             arena_measured_bytes=1000, ops=["FULLY_CONNECTED"])
+    write_firmware_files(tables, int8_graph(["FULLY_CONNECTED"]), settings)
+    write_recognizer_files(tables, tables, RecognizerSettings(), "400/200/40", 1 / 256, -128, "t")
+    r = subprocess.run(["cmake", "-S", str(build.FIRMWARE_DIR), "-B", str(tmp_path / "b"), f"-DKWS_TABLES_DIR={tables}",
+                        "-DKWS_BOARD=nucleo_f446re", f"-DCMAKE_TOOLCHAIN_FILE={build.FIRMWARE_DIR / 'cmake/arm-none-eabi-m4.cmake'}",
+                        f"-DTFLM_ROOT={tree}", f"-DTFLM_LIB={lib}"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    line = next(l for l in r.stdout.splitlines() if "TFLM application kws_app" in l)
+    for d in expected:
+        assert d in line, line
+    for d in absent:
+        assert d not in line, line
