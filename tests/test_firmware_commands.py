@@ -109,3 +109,6 @@ def test_build_refuses_a_run_without_export(tmp_path):
         build_command.run(_args(build_command, [str(tmp_path), "--target", "host"]))
     with pytest.raises(UserError, match="tflm-root"):
         build_command.run(_args(build_command, [str(tmp_path), "--wav", "x.wav"]))
+    # Not a TFLM tree: one sentence, before CMake could print its error dump.
+    with pytest.raises(UserError, match="is not a TFLite Micro tree"):
+        build_command.run(_args(build_command, [str(tmp_path), "--tflm-root", str(tmp_path)]))
