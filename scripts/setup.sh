@@ -36,4 +36,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   touch "$stamp"
 fi
+# CMSIS-DSP's C sources for the firmware's optional FFT: the cmsisdsp sdist, fetched once with pip into
+# ~/.cache/dadarts/sources (not into the repository); its tests skip when this fails (offline).
+.venv/bin/python -m dadarts.firmware.cmsis_dsp >/dev/null || echo "setup: CMSIS-DSP sources not fetched; its firmware tests will skip" >&2
 echo "setup: ready ($(.venv/bin/python -c 'import torch, tensorflow as tf; print(f"torch {torch.__version__}, tensorflow {tf.__version__}")' 2>/dev/null))"

@@ -34,7 +34,14 @@ def test_mcu_network_is_the_exported_graph_and_its_arena(tmp_path, config):
     blob = run.tflite_int8.read_bytes()
     real = parse_tflite(blob)
     ours = searched_graph("mcu", G.to_dict(MCU), MfccConfig.parse(config).shape, 4, 4, 3)
-    assert collections.Counter(map(_key, real.layers)) == collections.Counter(map(_key, ours.layers))
+    # Every layer but the concat requantisations is the export's, shape for shape; of those, the cost
+    # model counts one per node a later node reads (an upper bound: the node whose range is the
+    # concat's needs none, so at most one per cell fewer are exported).
+    quantize = lambda layers: [_key(x) for x in layers if x.op == "QUANTIZE"]   # noqa: E731
+    others = lambda layers: collections.Counter(_key(x) for x in layers if x.op != "QUANTIZE")   # noqa: E731
+    assert others(real.layers) == others(ours.layers)
+    assert not collections.Counter(quantize(real.layers)) - collections.Counter(quantize(ours.layers))
+    assert len(quantize(ours.layers)) - len(quantize(real.layers)) <= len(ours.cells)
     measured = measure_arena(blob)
     planned = memory.greedy_plan(memory.tensor_lifetimes(ours))
     tail = memory.arena_tail_bytes(memory.graph_counts(ours.layers, len(ours.inputs) + len(ours.ops)))

@@ -218,11 +218,14 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
 
     # 6. C artifacts.
     from .carrays import ModelSettings, write_firmware_files
+    from .recognizer_settings import RecognizerSettings, write_recognizer_files
     settings = ModelSettings(run_name=inputs.run_name, source=inputs.source, input_shape=[1, int(T), int(F), 1],
                              input_scale=float(in_scale), input_zero_point=int(in_zp), output_scale=float(out_scale),
                              output_zero_point=int(out_zp), labels=list(inputs.labels), config=inputs.config,
                              arena_measured_bytes=report["tflm"]["arena_bytes"], ops=op_names(ops))
     files = write_firmware_files(out.firmware, qmodel, settings)
+    files += write_recognizer_files(out.export, out.firmware, RecognizerSettings(), inputs.config, float(out_scale),
+                                    int(out_zp), inputs.run_name)
     report["tflm"]["arena_bytes_with_margin"] = settings.arena_bytes
     report["firmware"] = {"files": [str(p.relative_to(out.root)) for p in files], "frontend_tables": None}
     if inputs.frontend is not None:
