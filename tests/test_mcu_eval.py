@@ -216,8 +216,14 @@ def test_frontend_cost_prefers_a_measured_count(tmp_path):
     missing = tmp_path / "no_firmware.json"
     got = frontend_instructions_per_frame(c40, missing, run_json)
     assert got["instructions"] == 77777 and got["source"].startswith("measured")
-    other = frontend_instructions_per_frame(c640, missing, run_json)     # measured for another config only
-    assert other["source"].startswith("analytic") and other["instructions"] == analytic_instructions_per_frame(c640)
+    # Without the user's own count: the counts shipped with the cost model, else the analytic count.
+    from dadarts.costmodel.frontend_cost import measured_counts
+    shipped = frontend_instructions_per_frame(c640, missing, run_json)
+    assert shipped["instructions"] == measured_counts()["640/320/40"]["radix2"] and "frontend_counts" in shipped["source"]
+    odd = MfccConfig.parse("480/240/40")
+    assert odd.name not in measured_counts()
+    other = frontend_instructions_per_frame(odd, missing, run_json)
+    assert other["source"].startswith("analytic") and other["instructions"] == analytic_instructions_per_frame(odd)
 
 
 def test_genotype_graph_makes_shared_dilated_convs_dense_like_the_export():

@@ -12,7 +12,8 @@ with real exports):
   the converter fuses it); a max pool is MIRROR_PAD + MAX_POOL_2D; FactorizedReduce is one 2x2
   stride-2 convolution (after a PAD on odd sizes); a dilated convolution is made dense where the
   export does so (dadarts.costmodel.lowering.dense_dilation);
-- no QUANTIZE before a concatenation (the export folds them, dadarts.export.concat_quant);
+- a QUANTIZE before a concatenation only for a node that a later node of the cell also reads (the
+  export folds the others, lowering.requantised_concat_input);
 - the head is MEAN over the map, then FULLY_CONNECTED to the logits (no softmax).
 
 `edge_ops(...)` gives the same layers for one candidate op on one edge, which is what the search's
@@ -23,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .layer import Layer
-from .lowering import dense_dilation
+from .lowering import dense_dilation, requantised_concat_input
 from .spaces import SPACE_FACTS, SpaceFacts, cell_plans
 
 INT8 = "INT8"
@@ -256,7 +257,10 @@ def searched_graph(space: str | SpaceFacts, genotype: dict, input_shape: tuple[i
             states.append(g.elementwise("ADD", outs))
         g.cells.append({"reduction": plan.reduction, "shapes": [g.shapes[t] for t in states],
                         "fused": [g.fused[t] for t in states]})
-        s0, s1 = s1, g.concat([states[i] for i in genotype[f"{kind}_concat"]])
+        read_later = {index for _, index in edges}
+        concat_in = [g.elementwise("QUANTIZE", [states[i]]) if requantised_concat_input(i, read_later) else states[i]
+                     for i in genotype[f"{kind}_concat"]]
+        s0, s1 = s1, g.concat(concat_in)
     logits = g.head(s1, num_classes)
     g.outputs.append(logits)
     return g

@@ -56,6 +56,11 @@ def onnx_to_saved_model(onnx_path: str | Path, saved_dir: str | Path) -> None:
     """Float TensorFlow SavedModel, NHWC, via onnx2tf."""
     quiet_tensorflow()
     import onnx2tf
+    import tf_keras
+    # Layer names come from process-wide counters (tf.math.add_147 after earlier conversions), and the
+    # TFLite converter's operator order follows the names: without a reset the same network exported
+    # twice in one process got another op order, and TFLM's planner another arena (23,488 vs 24,480 B).
+    tf_keras.backend.clear_session()
     with captured_output() as log, _no_add_rescue():
         try:
             onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=str(saved_dir),

@@ -19,7 +19,8 @@ Flash is the same sum over each op's bytes in the .tflite plus the firmware's co
 configuration d. RAM (the arena's peak live set plus the firmware's buffers) is set by the map
 size and the concat width far more than by the ops on the edges, so E[RAM] = Σ_d p_d · RAM_d with
 RAM_d planned for the genotype the search would derive now (refreshed every epoch): γ gets its
-gradient, α none.
+gradient, α none. The requantising QUANTIZE ops before a concat depend on the cell's wiring
+(dadarts.costmodel.lowering) and are priced the same way, as part of fixed_d.
 
 At a discretised point (one-hot α and γ, β picking two inputs per node) E[cost] equals
 estimate_from_genotype of that genotype. The penalty is a squared hinge per budgeted quantity,
@@ -121,14 +122,21 @@ class CostTables:
 
     # -- the parts that depend on the derived genotype, recomputed once per epoch ---------------------
     def refresh(self, genotype: dict) -> None:
-        """RAM and the non-model flash (code, tables) of `genotype` under every configuration."""
-        ram, other_flash = [], []
+        """What depends on the whole derived genotype, under every configuration: RAM, the non-model flash
+        (code, tables), and the concat QUANTIZE ops that stay (the cell's wiring decides them)."""
+        ram, other_flash, quant_ms, quant_bytes = [], [], [], []
         for config, fe in zip(self.configs, self.fe_instructions):
-            est = self.estimate(genotype, config, fe)
+            graph = searched_graph(self.space, genotype, config.shape, self.num_classes, self.channels, self.layers)
+            est = estimate_netgraph(graph, config, self.target, self.decision_ms, fe)
             ram.append(est["ram_bytes"] / KB)
             other_flash.append((est["flash_bytes"] - est["model_bytes"]) / KB)
+            quant = [layer for layer in graph.layers if layer.op == "QUANTIZE"]
+            quant_ms.append(_layers_ms(quant, self.target))
+            quant_bytes.append(_layers_bytes(quant))
         self.ram_kb = torch.tensor(ram, dtype=torch.float64)
         self.other_flash_kb = torch.tensor(other_flash, dtype=torch.float64)
+        self.quant_ms = torch.tensor(quant_ms, dtype=torch.float64)
+        self.quant_bytes = torch.tensor(quant_bytes, dtype=torch.float64)
 
     def estimate(self, genotype: dict, config: MfccConfig, fe_instructions: float | None = None) -> dict:
         graph = searched_graph(self.space, genotype, config.shape, self.num_classes, self.channels, self.layers)
@@ -157,8 +165,8 @@ class CostTables:
         """E[latency_ms], E[ram_kb], E[flash_kb] (differentiable; see module doc), and E[macs] if asked."""
         dev = gamma_p.device
         p = gamma_p.double()
-        lat = self.fixed_ms.to(dev).clone()
-        model_b = self.fixed_model_bytes.to(dev).clone()
+        lat = (self.fixed_ms + self.quant_ms).to(dev)
+        model_b = (self.fixed_model_bytes + self.quant_bytes).to(dev)
         macs = self.fixed_macs.to(dev).clone()
         for kind, alphas, betas in (("normal", alphas_normal, betas_normal), ("reduce", alphas_reduce, betas_reduce)):
             a = torch.zeros_like(alphas, dtype=torch.float64)
