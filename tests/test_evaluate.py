@@ -240,38 +240,43 @@ def test_stream_finds_keywords_at_known_times(tone_run, tmp_path, capsys):
 
 def test_stream_twin_makes_the_decisions_of_a_per_hop_loop(tone_run, tmp_path):
     """The bulk twin (numpy front-end, batched LiteRT, vectorised recogniser) against a loop that does
-    what kws_main.cc does hop by hop, on the same recording."""
+    what kws_main.c does hop by hop, on the same recording."""
+    from dadarts.evaluate.recognizer import scores_from_output
     from dadarts.evaluate.runmodels import Int8Model
+    from dadarts.evaluate.streaming import detections
     corpus, run = tone_run
     wav, _, _ = _recording(corpus, tmp_path)
     models = load_run(run.root, need_int8=True)
     settings = use_settings(run, inference_every_hops=3, suppression_ms=700)
     out = session.model_outputs(models, wav, settings.inference_every_hops)
-    from dadarts.evaluate.streaming import detections
     _, bulk = detections(models, out, settings)
 
     t, one = models.tables, Int8Model(run.tflite_int8, batch=1)
     cfg = t.config
     pcm = device_pcm(read_wav(wav), cfg.hop)
     rec = Recognizer(settings, [True, True, False], settings.history(cfg.hop))
-    window, ring, since, loop = np.zeros(cfg.window, np.int16), [], 0, []
     exp = score_exp_table(*one.output_quant)
-    from dadarts.evaluate.recognizer import scores_from_output
+    window, ring, since, loop = np.zeros(cfg.window, np.int16), [], 0, []
+
+    def infer(samples):
+        scores = scores_from_output(one(np.stack(ring)[None]), exp)[0]
+        label, score, new = rec.process(scores, samples // 16)
+        if new:
+            loop.append((samples / 16000, models.labels[label], score))
+
+    inferred = False
     for h in range(len(pcm) // cfg.hop):
         window = np.concatenate([window[cfg.hop:], pcm[h * cfg.hop:(h + 1) * cfg.hop]])
+        inferred = False
         if (h + 1) * cfg.hop < cfg.window:
             continue
         ring = (ring + [fixed.features_from_frames(window[None], t)[0]])[-cfg.n_frames:]
         since += 1
-        samples = (h + 1) * cfg.hop
-        first_second = samples >= 16000 > samples - cfg.hop
-        if len(ring) < cfg.n_frames or (since < settings.inference_every_hops and not first_second):
-            continue
-        since = 0
-        scores = scores_from_output(one(np.stack(ring)[None]), exp)[0]
-        label, score, new = rec.process(scores, (h + 1) * cfg.hop // 16)
-        if new:
-            loop.append(((h + 1) * cfg.hop / 16000, models.labels[label], score))
+        if len(ring) == cfg.n_frames and since >= settings.inference_every_hops:
+            since, inferred = 0, True
+            infer((h + 1) * cfg.hop)
+    if not inferred:
+        infer(len(pcm) // cfg.hop * cfg.hop)          # the file's end gets an inference
     assert [(d.time_s, d.label, d.score) for d in bulk] == loop
     assert len(loop) >= 5
 
@@ -325,3 +330,17 @@ def test_calibration_meets_its_false_accept_target(tone_run, capsys):
     assert metrics["stream"]["split"] == "testing" and metrics["settings"]["detection_threshold"] == settings.detection_threshold
     assert set(metrics["per_keyword"]) == set(KEYWORDS) and metrics["throughput"]["audio_hours_per_minute"] > 0
     json.dumps(metrics)
+
+
+def test_schedule_follows_the_firmware_loop():
+    from dadarts.evaluate.streaming import schedule
+    # 640/320: a frame per 20 ms hop from the second hop, the ring of 49 frames full at one second.
+    ends, times = schedule(100, 100, 640, 320, 49, 3)
+    assert list(ends[:3]) == [48, 51, 54] and list(times[:3]) == [1000, 1060, 1120]
+    assert times[-1] == 2000 and ends[-1] == 98                 # the file's end gets one more inference
+    assert list(schedule(98, 98, 640, 320, 49, 3)[1][-2:]) == [1900, 1960]   # ... unless its last hop had one
+    # A half-second file is padded to one second and gets exactly one inference there.
+    pcm = device_pcm(np.ones(8000 + 100, np.int16), 320)
+    assert len(pcm) == 16000 and pcm[8000:].max() == 0            # the partial last hop is silence too
+    ends, times = schedule(len(pcm) // 320, 8100 // 320, 640, 320, 49, 3)
+    assert list(times) == [1000] and list(ends) == [48]

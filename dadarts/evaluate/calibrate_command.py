@@ -25,6 +25,7 @@ def _ints(text: str, flag: str) -> tuple[int, ...]:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from .calibrate import SUPPRESSIONS_MS, WINDOWS_MS
+    from .stream_command import add_model_arguments
     p.add_argument("run", help="run directory exported with `dadarts export RUN --int8`")
     p.add_argument("--max-fa-per-hour", type=float, required=True, metavar="X",
                    help="false accepts per hour allowed on the calibration stream, all keywords together")
@@ -35,7 +36,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--suppressions", default=",".join(map(str, SUPPRESSIONS_MS)), metavar="MS,...",
                    help="suppression times to try (default %(default)s)")
     p.add_argument("--data", metavar="DIR", help="dataset the calibration stream is built from (default: the run's)")
-    p.add_argument("--threads", type=int, default=1, help="CPU threads for LiteRT (default 1)")
+    add_model_arguments(p)
 
 
 def run(args) -> int:
@@ -52,7 +53,7 @@ def run(args) -> int:
     if not args.max_fa_per_hour >= 0 or not args.minutes > 0 or args.threads < 1:
         raise UserError("--max-fa-per-hour must be 0 or more, --minutes positive and --threads at least 1.")
     windows, suppressions = _ints(args.windows, "--windows"), _ints(args.suppressions, "--suppressions")
-    models = load_run(args.run, need_int8=True, threads=args.threads)
+    models = load_run(args.run, need_int8=True, threads=args.threads, exact=args.exact)
     if not models.run.firmware.is_dir():
         raise UserError(f"{models.run.firmware} is missing: run `dadarts export {models.run.root} --int8` first.")
     base = session.run_settings(models)

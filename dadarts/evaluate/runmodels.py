@@ -20,12 +20,18 @@ class Int8Model:
 
     The export writes a batch-1 graph; LiteRT resizes it to a batch when every op allows it (the int8
     kernels compute each input alone, so results equal batch-1 runs, which tests check), and falls
-    back to one input per Invoke when it does not."""
+    back to one input per Invoke when it does not. LiteRT's optimised kernels (XNNPACK) round some
+    requantisations differently from TFLite Micro, whose reference and CMSIS-NN kernels the device
+    runs: their outputs differ from the device's by a few LSB. `exact=True` uses LiteRT's reference
+    kernels, which TFLite Micro matches (export checks it), at about 4x the time."""
 
-    def __init__(self, path: str | Path, threads: int = 1, batch: int = 64):
-        from ai_edge_litert.interpreter import Interpreter
+    def __init__(self, path: str | Path, threads: int = 1, batch: int = 64, exact: bool = False):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+        resolver = OpResolverType.BUILTIN_REF if exact else OpResolverType.AUTO
+        self.exact = exact
         try:
-            self._make = lambda: Interpreter(model_path=str(path), num_threads=threads)
+            self._make = lambda: Interpreter(model_path=str(path), num_threads=threads,
+                                             experimental_op_resolver_type=resolver)
             it = self._make()
         except (ValueError, RuntimeError) as exc:
             raise UserError(f"{path} is not a readable TFLite model ({exc}): {EXPORT_HINT}.") from None
@@ -95,7 +101,7 @@ class RunModels:
         return [name for name in self.labels if not name.startswith("_")]
 
 
-def load_run(root: str | Path, need_int8: bool = False, threads: int = 1) -> RunModels:
+def load_run(root: str | Path, need_int8: bool = False, threads: int = 1, exact: bool = False) -> RunModels:
     """Everything `evaluate`, `stream` and `calibrate` read from a run directory."""
     from ..export.inference import load_checkpoint, rebuild_model
     from ..frontend.artifact import read_frontend
@@ -110,7 +116,7 @@ def load_run(root: str | Path, need_int8: bool = False, threads: int = 1) -> Run
                         f"re-run dadarts train.")
     int8 = tables = None
     if run.tflite_int8.is_file():
-        int8 = Int8Model(run.tflite_int8, threads=threads)
+        int8 = Int8Model(run.tflite_int8, threads=threads, exact=exact)
         if int8.input_shape != fe.config.shape or int8.n_labels != len(ckpt["labels"]):
             raise UserError(f"{run.tflite_int8} takes {int8.input_shape} and gives {int8.n_labels} outputs, but the "
                             f"run's model takes {fe.config.shape} and has {len(ckpt['labels'])} labels: re-run the export.")

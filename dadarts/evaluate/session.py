@@ -46,7 +46,8 @@ def run_stream(models: RunModels, ds: KwsDataset, split: str, minutes: float, lo
 def _model_key(models: RunModels, wav: Path, every_hops: int) -> str:
     digest = hashlib.sha1(models.run.tflite_int8.read_bytes() + models.run.frontend.read_bytes())
     stat = wav.stat()
-    digest.update(json.dumps([str(wav.resolve()), stat.st_size, stat.st_mtime_ns, every_hops]).encode())
+    digest.update(json.dumps([str(wav.resolve()), stat.st_size, stat.st_mtime_ns, every_hops]
+                             + (["exact"] if models.int8.exact else [])).encode())
     return digest.hexdigest()[:16]
 
 

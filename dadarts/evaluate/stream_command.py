@@ -21,7 +21,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--truth", metavar="FILE.json", help="keyword times of AUDIO (kind stream_truth, see docs/evaluate.md)")
     p.add_argument("--minutes", type=float, default=60.0, help="length of the long-form test stream (default 60)")
     p.add_argument("--data", metavar="DIR", help="dataset the test stream is built from (default: the run's)")
+    add_model_arguments(p)
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """How the int8 model runs over a stream (shared with calibrate)."""
     p.add_argument("--threads", type=int, default=1, help="CPU threads for LiteRT (default 1)")
+    p.add_argument("--exact", action="store_true",
+                   help="LiteRT's reference kernels, whose outputs TFLite Micro reproduces (about 4x slower); by "
+                        "default the optimised kernels, a few LSB off the device's outputs")
 
 
 def print_metrics(m: dict) -> None:
@@ -53,7 +61,7 @@ def run(args) -> int:
         raise UserError("--threads must be at least 1 and --minutes positive.")
     if args.truth and not args.audio:
         raise UserError("--truth describes a recording: give the recording too (dadarts stream RUN AUDIO.wav --truth FILE).")
-    models = load_run(args.run, need_int8=True, threads=args.threads)
+    models = load_run(args.run, need_int8=True, threads=args.threads, exact=args.exact)
     settings = session.run_settings(models)
     if args.audio:
         wav = Path(args.audio)

@@ -1,5 +1,5 @@
-"""The firmware's streaming path in Python: the keyword application (firmware/app/kws_main.cc) on a
-recording, with the same numbers at every step.
+"""The firmware's streaming path in Python: the keyword application (firmware/app/kws_main.c) on a
+recording, with the device's features, schedule and decisions.
 
 Per hop of audio the device computes one frame of the fixed-point front-end, keeps the last T frames
 in a ring, runs the int8 model once the ring is full and then every `inference_every_hops` frames,
@@ -7,7 +7,9 @@ turns the outputs into scores (integer softmax) and feeds the recogniser with th
 the same happens in bulk: the front-end's frames are exactly `fixed.stream_frames` of the
 recording (computed in chunks in numpy), the schedule is the firmware's per-hop loop, the model
 inputs are slices of the frame array batched through LiteRT, and the recogniser is the vectorised
-twin of recognizer.c. The decisions equal a per-hop loop's (tests compare them).
+twin of recognizer.c. The decisions equal a per-hop loop's (tests compare them). The model's outputs
+are LiteRT's: with its reference kernels (`exact`) the ones TFLite Micro computes, with the default
+optimised kernels a few LSB off them (see runmodels.Int8Model).
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ class StreamOutput:
 
 
 def device_pcm(pcm: np.ndarray, hop: int) -> np.ndarray:
-    """The samples kws_main.cc consumes from a file: whole hops only, a file under 1 s padded with
+    """The samples kws_main.c consumes from a file: whole hops only, a file under 1 s padded with
     silence to a second (a last, partial hop of such a file is replaced by silence too)."""
     pcm = np.asarray(pcm, np.int16)
     whole = len(pcm) // hop * hop
@@ -59,11 +61,17 @@ def stream_features(pcm: np.ndarray, tables: fixed.FixedTables) -> np.ndarray:
     return out
 
 
-def schedule(n_hops: int, window: int, hop: int, n_input_frames: int, every_hops: int) -> tuple[np.ndarray, np.ndarray]:
-    """(index of the newest frame, time in ms) of each inference: kws_main.cc's loop, hop by hop."""
+def schedule(n_hops: int, n_live: int, window: int, hop: int, n_input_frames: int,
+             every_hops: int) -> tuple[np.ndarray, np.ndarray]:
+    """(index of the newest frame, time in ms) of each inference: kws_main.c's loop, hop by hop.
+
+    `n_live` hops come from the file; the rest is the silence that pads a file under one second. The
+    model runs once the ring is full every `every_hops` new frames, on the padding's hop that reaches
+    one second, and once more at the end of the file if the last hop had no inference."""
     ends, times = [], []
     filled = since = frames = samples = 0
-    for _ in range(n_hops):
+    inferred_last = False
+    for h in range(n_hops):
         samples += hop
         new = 1
         if filled < window:                      # kws_frontend_process: no frame until a window is full
@@ -71,10 +79,13 @@ def schedule(n_hops: int, window: int, hop: int, n_input_frames: int, every_hops
             new = int(filled >= window)
         since += new
         frames += new
-        last_frame = samples >= CLIP_SAMPLES and samples - hop < CLIP_SAMPLES
-        if frames < n_input_frames or (since < every_hops and not last_frame):
-            continue
-        since = 0
+        at_padded_end = h >= n_live and samples >= CLIP_SAMPLES
+        inferred_last = frames >= n_input_frames and (since >= every_hops or at_padded_end)
+        if inferred_last:
+            since = 0
+            ends.append(frames - 1)
+            times.append(samples * 1000 // SAMPLE_RATE)
+    if not inferred_last and frames >= n_input_frames:
         ends.append(frames - 1)
         times.append(samples * 1000 // SAMPLE_RATE)
     return np.asarray(ends, np.int64), np.asarray(times, np.int64)
@@ -86,10 +97,11 @@ def run_model(models: RunModels, pcm: np.ndarray, every_hops: int, progress: boo
     config, t_frames = models.config, models.config.n_frames
     load = os.getloadavg()[0]                    # wall times mean little on a shared machine without it
     t0, c0 = time.perf_counter(), time.process_time()
+    n_live = len(pcm) // config.hop
     pcm = device_pcm(pcm, config.hop)
     feats = stream_features(pcm, models.tables)
     t1, c1 = time.perf_counter(), time.process_time()
-    ends, times = schedule(len(pcm) // config.hop, config.window, config.hop, t_frames, every_hops)
+    ends, times = schedule(len(pcm) // config.hop, n_live, config.window, config.hop, t_frames, every_hops)
     output = np.empty((len(ends), models.int8.n_labels), np.int8)
     step = 16 * models.int8.batch
     offsets = np.arange(t_frames) - (t_frames - 1)
