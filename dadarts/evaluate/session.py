@@ -22,6 +22,7 @@ from .runmodels import RunModels
 from .streaming import StreamOutput, run_model
 
 THRESHOLDS = range(256)
+TWIN_VERSION = 2        # bump when the streaming twin's outputs change (2: an inference at a file's end)
 
 
 def run_settings(models: RunModels) -> RecognizerSettings:
@@ -46,8 +47,8 @@ def run_stream(models: RunModels, ds: KwsDataset, split: str, minutes: float, lo
 def _model_key(models: RunModels, wav: Path, every_hops: int) -> str:
     digest = hashlib.sha1(models.run.tflite_int8.read_bytes() + models.run.frontend.read_bytes())
     stat = wav.stat()
-    digest.update(json.dumps([str(wav.resolve()), stat.st_size, stat.st_mtime_ns, every_hops]
-                             + (["exact"] if models.int8.exact else [])).encode())
+    digest.update(json.dumps([TWIN_VERSION, str(wav.resolve()), stat.st_size, stat.st_mtime_ns, every_hops,
+                              models.int8.exact]).encode())
     return digest.hexdigest()[:16]
 
 
