@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
+from ..fdcapture import captured_output
 from ..frontend.fixed import FixedTables
 from ..frontend.spec import MfccConfig
 from ..rundir import RunDir
@@ -43,13 +44,15 @@ class Int8Model:
         self.input_shape = tuple(int(v) for v in inp["shape"][1:3])
         self.n_labels = int(np.prod(out["shape"]))
         self._one, self.threads = it, threads
-        self._one.allocate_tensors()
+        with captured_output():   # LiteRT announces its XNNPACK delegate on stderr ("INFO: Created ...")
+            self._one.allocate_tensors()
         self._batch, self.batch = None, 1
         if batch > 1:
             try:
                 b = self._make()
                 b.resize_tensor_input(inp["index"], [batch, *self.input_shape, 1])
-                b.allocate_tensors()
+                with captured_output():
+                    b.allocate_tensors()
                 if tuple(b.get_output_details()[0]["shape"]) == (batch, self.n_labels):
                     self._batch, self.batch = b, batch
             except (ValueError, RuntimeError):
