@@ -11,7 +11,6 @@ then prints and saves to benchmarks/results/mcu_eval.json:
 - kernels: the emulated CMSIS-NN kernel instruction counts stored there vs the cost model;
 - memory: measured TFLM arena and model bytes vs MicroNets' SRAM/flash and ML-Zoo's .tflite sizes
   (those include things we count elsewhere, so they are context, not a pass/fail);
-- the analytic estimator (torch network, no export) vs the exported-model estimator;
 - front-end instructions per frame: analytic vs measured (QEMU) where a measurement exists;
 - estimates of the three DS-CNNs on every preset board.
 """
@@ -87,11 +86,12 @@ def compare_searched_run(run_path: str) -> dict:
     target = preset_targets()["NUCLEO-L4R5ZI"]
     arena = measure_arena(blob).total_bytes
     ex = estimate(graph, arena, config, [target])["targets"][target.name]
-    ours = estimate_from_genotype(kw["genotype"], config, build["num_classes"], kw["channels"], kw["layers"], target)
+    ours = estimate_from_genotype(kw["genotype"], config, build["num_classes"], kw["channels"], kw["layers"], target,
+                                  space=kw.get("space"))
     pairs = {"latency_ms": (ours["latency_ms"], ex["latency_ms"]), "ram_bytes": (ours["ram_bytes"], ex["ram_bytes"]),
              "flash_bytes": (ours["flash_bytes"], ex["flash_bytes"]), "macs": (ours["macs"], graph.total_macs),
-             "arena_bytes": (ours["arena_bytes_estimate"], arena),
-             "model_bytes": (ours["model_bytes_estimate"], graph.model_bytes)}
+             "arena_bytes": (ours["arena_bytes"], arena),
+             "model_bytes": (ours["model_bytes"], graph.model_bytes)}
     out = {"run": str(run_path), "config": config.name, "channels": kw["channels"], "layers": kw["layers"],
            "target": target.name, "genotype_vs_exported": {k: {"genotype": a, "exported": b,
                                                                "error_pct": 100.0 * (a / b - 1.0)}
@@ -161,27 +161,6 @@ def main() -> int:
               f"{MLZOO_TFLITE_BYTES[name]:>9} {arenas[name].total_bytes:>8}  {t['ram_bytes'] / 1024:>22.1f} "
               f"{MICRONETS_KB[name]['sram']:>18}")
 
-    analytic_rows = {}
-    try:
-        from dadarts.mcu_eval.analytic import estimate_from_torch
-        from dadarts.train.models import build_model
-        target = presets["NUCLEO-L4R5ZI"]
-        print(f"\nanalytic (torch, no export) vs exported estimator on {target.name}:")
-        for name in DS_CNN:
-            exported = estimate(graphs[name], arenas[name].total_bytes, FRONTEND_FOR_DSCNN, [target])
-            ex = exported["targets"][target.name]
-            ours = estimate_from_torch(build_model(name, (49, 10), 12), FRONTEND_FOR_DSCNN, target,
-                                       input_shape=(49, 10))
-            row = {"latency_ms": [ours["latency_ms"], ex["latency_ms"]],
-                   "arena_bytes": [ours["arena_bytes_estimate"], arenas[name].total_bytes],
-                   "model_bytes": [ours["model_bytes_estimate"], graphs[name].model_bytes],
-                   "macs": [ours["macs"], graphs[name].total_macs]}
-            row["error_pct"] = {k: 100.0 * (a / b - 1.0) for k, (a, b) in row.items()}
-            analytic_rows[name] = row
-            print(f"  {name:<10} " + ", ".join(f"{k} {v:+.1f} %" for k, v in row["error_pct"].items()))
-    except ImportError as exc:
-        analytic_rows = {"skipped": f"dadarts.train.models not importable: {exc}"}
-
     searched = compare_searched_run(args.compare_run) if args.compare_run else None
 
     fe_rows = {c.name: {"analytic_instructions_per_frame": analytic_instructions_per_frame(c)} for c in DEFAULT_SPACE}
@@ -213,7 +192,7 @@ def main() -> int:
 
     result = {"benchmark": "mcu_eval", "seconds": time.time() - t0, "latency_points": rows, "summary": summary,
               "kernels": kernel_rows,
-              "memory": memory_rows, "analytic_vs_exported": analytic_rows, "frontend": fe_rows,
+              "memory": memory_rows, "frontend": fe_rows,
               "boards": boards, "searched_run": searched}
     write_text_atomic(args.out, json.dumps(result, indent=1) + "\n")
     print(f"\nwrote {args.out} ({result['seconds']:.0f} s)")

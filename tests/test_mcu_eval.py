@@ -220,16 +220,14 @@ def test_frontend_cost_prefers_a_measured_count(tmp_path):
     assert other["source"].startswith("analytic") and other["instructions"] == analytic_instructions_per_frame(c640)
 
 
-def test_genotype_trace_makes_shared_dilated_convs_dense_like_the_export():
-    pytest.importorskip("dadarts.search.network")
-    from dadarts.mcu_eval.analytic import trace_torch
-    from dadarts.train.models import build_model
+def test_genotype_graph_makes_shared_dilated_convs_dense_like_the_export():
+    from dadarts.costmodel.network import searched_graph
 
     def dilated_kernels(normal):
         genotype = {"normal": normal, "normal_concat": [2, 3, 4, 5],
                     "reduce": [["max_pool_3x3", 0], ["max_pool_3x3", 1]] * 4, "reduce_concat": [2, 3, 4, 5]}
-        model = build_model("searched", (49, 40), 12, genotype=genotype, channels=4, layers=3)
-        return sorted({(tuple(layer.kernel), tuple(layer.dilation)) for layer in trace_torch(model, (49, 40)).layers
+        return sorted({(tuple(layer.kernel), tuple(layer.dilation))
+                       for layer in searched_graph("darts", genotype, (49, 40), 12, 4, 3).layers
                        if layer.op == "DEPTHWISE_CONV_2D"})
 
     alone = [["dil_conv_3x3", 0], ["skip_connect", 1]] + [["skip_connect", 0], ["skip_connect", 1]] * 3

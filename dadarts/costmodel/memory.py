@@ -134,3 +134,90 @@ def ram_terms(arena_bytes: int, layers: list[Layer], config: MfccConfig, library
         "application": APPLICATION_RAM_BYTES,
     }
 
+
+
+# TFLite Micro's arena: the activations, placed by its GreedyMemoryPlanner (the "head"), and
+# persistent data (the "tail": tensor and node structs, per-channel quantisation, kernel data).
+ARENA_ALIGNMENT = 16
+
+
+def _align(n: int) -> int:
+    return -(-int(n) // ARENA_ALIGNMENT) * ARENA_ALIGNMENT
+
+
+def tensor_lifetimes(graph) -> list[tuple[int, int, int]]:
+    """(bytes, first op, last op) of every int8 activation of a costmodel.network.NetGraph, in tensor
+    order, as TFLM's allocation info records them (graph inputs from op 0, outputs to the last op)."""
+    first = {t: 0 for t in graph.inputs}
+    last: dict[int, int] = {}
+    for i, op in enumerate(graph.ops):
+        first.setdefault(op.output, i)
+        for t in op.inputs:
+            last[t] = i
+    end = len(graph.ops) - 1
+    for t in graph.outputs:
+        last[t] = end
+    return [(_align(graph.tensors[t]), first[t], last.get(t, first[t])) for t in sorted(first)]
+
+
+def greedy_plan(buffers: list[tuple[int, int, int]]) -> int:
+    """Bytes TFLM's GreedyMemoryPlanner needs for `buffers` (size, first use, last use).
+
+    The algorithm of tensorflow/lite/micro/memory_planner/greedy_memory_planner.cc: buffers by
+    decreasing size (equal sizes: the later-listed first, as TFLM fills its sort array from the
+    tail), each at the lowest offset where it overlaps in neither time nor space any buffer placed
+    before it.
+    """
+    order = sorted(range(len(buffers)), key=lambda i: (-buffers[i][0], -i))
+    placed: list[tuple[int, int, int, int]] = []        # (offset, size, first, last), by offset
+    top = 0
+    for i in order:
+        size, first, last = buffers[i]
+        offset = 0
+        for p_off, p_size, p_first, p_last in placed:
+            if p_first > last or first > p_last:
+                continue                                   # not alive at the same time
+            if p_off - offset >= size:
+                break                                      # fits in the gap before this one
+            offset = max(offset, p_off + p_size)
+        placed.append((offset, size, first, last))
+        placed.sort()
+        top = max(top, offset + size)
+    return top
+
+
+# Persistent arena bytes, as the tflite-micro interpreter (64-bit host) records them in its
+# RecordingMicroAllocator breakdown: one TfLiteEvalTensor (24 B) per tensor, one NodeAndRegistration
+# (64 B) per operator, per-channel requantisation (int32 multiplier + shift) and the OpData of each
+# conv / depthwise / fully connected (~130 B), a little per-op data, a fixed part. Read off the
+# breakdowns of exported searched networks (docs/mcu_eval.md); tests compare with measure_arena.
+TAIL_PER_TENSOR = 24
+TAIL_PER_OP = 64 + 15
+TAIL_PER_CHANNEL = 8
+TAIL_PER_MAC_OP = 130
+TAIL_FIXED = 840
+CONSTANT_TENSORS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "MEAN": 1, "PAD": 1,
+                    "MIRROR_PAD": 1, "STRIDED_SLICE": 3}
+MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+# Flatbuffer bytes beyond the weights: per tensor (name, shape, quantisation table header), per output
+# channel of a MAC op (float scale + int64 zero point of the weight and of the bias), fixed header.
+FLATBUFFER_PER_TENSOR = 150
+FLATBUFFER_PER_CHANNEL = 24
+FLATBUFFER_FIXED = 1024
+
+
+def graph_counts(layers: list[Layer], activations: int) -> dict[str, int]:
+    constants = sum(CONSTANT_TENSORS.get(layer.op, 0) for layer in layers)
+    mac = [layer for layer in layers if layer.op in MAC_OPS]
+    return {"ops": len(layers), "tensors": activations + constants, "mac_ops": len(mac),
+            "channels": sum(layer.out_ch for layer in mac), "weight_bytes": sum(layer.weight_bytes for layer in layers)}
+
+
+def arena_tail_bytes(counts: dict[str, int]) -> int:
+    return (TAIL_PER_TENSOR * counts["tensors"] + TAIL_PER_OP * counts["ops"] + TAIL_PER_CHANNEL * counts["channels"]
+            + TAIL_PER_MAC_OP * counts["mac_ops"] + TAIL_FIXED)
+
+
+def model_bytes_estimate(counts: dict[str, int]) -> int:
+    return (counts["weight_bytes"] + FLATBUFFER_PER_TENSOR * counts["tensors"]
+            + FLATBUFFER_PER_CHANNEL * counts["channels"] + FLATBUFFER_FIXED)

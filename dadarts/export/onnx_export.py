@@ -56,6 +56,8 @@ def expand_dilations(model) -> list[str]:
     """
     from onnx import numpy_helper
 
+    from ..costmodel.lowering import dense_dilation
+
     graph = model.graph
     inits = {init.name: init for init in graph.initializer}
     producer = {out: node for node in graph.node for out in node.output}
@@ -76,8 +78,7 @@ def expand_dilations(model) -> list[str]:
         groups.setdefault(key, []).append(node)
     expanded = []
     for key, nodes in groups.items():
-        strided = any(s > 1 for s in key[4])
-        if len(nodes) < 2 and not strided:
+        if not dense_dilation(max(key[4]), shared_input=len(nodes) > 1):
             continue
         for node in nodes:
             if node.input[1] not in inits:

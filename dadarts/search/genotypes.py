@@ -10,31 +10,14 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from ..costmodel.spaces import DARTS_PRIMITIVES, MCU_PRIMITIVES
 from ..errors import UserError
 
 Genotype = namedtuple("Genotype", "normal normal_concat reduce reduce_concat")
 
-# The primitives of each search space (dadarts.search.space), in the order of α's columns.
-PRIMITIVES = [
-    "none",
-    "max_pool_3x3",
-    "avg_pool_3x3",
-    "skip_connect",
-    "sep_conv_3x3",
-    "sep_conv_5x5",
-    "dil_conv_3x3",
-    "dil_conv_5x5",
-]
-MCU_PRIMITIVES = [
-    "none",
-    "max_pool_3x3",
-    "avg_pool_3x3",
-    "skip_connect",
-    "conv_1x1",
-    "ds_conv_3x3",
-    "ds_conv_5x5",
-    "ds_conv_3x3_x2",
-]
+# The primitives of each search space (dadarts.costmodel.spaces), in the order of α's columns.
+PRIMITIVES = list(DARTS_PRIMITIVES)
+MCU_PRIMITIVES = list(MCU_PRIMITIVES)
 KNOWN_OPS = sorted(set(PRIMITIVES) | set(MCU_PRIMITIVES))
 
 STEPS = 4  # intermediate nodes per cell of the darts space

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ..costmodel.spaces import cell_plans
 from ..errors import UserError
 from .genotypes import Genotype, from_dict
 from .operations import Identity
@@ -57,29 +58,12 @@ class Cell(nn.Module):
         return torch.cat([states[i] for i in self.concat], dim=1)
 
 
-def reduction_layers(layers: int) -> tuple[int, int]:
-    """Indices of the two reduction cells: at 1/3 and 2/3 of the depth."""
-    return (layers // 3, 2 * layers // 3)
-
-
-def stack_cells(layers: int, stem_channels: int, channels: int, make_cell) -> tuple[nn.ModuleList, int]:
-    """DARTS' cell stacking, shared by the supernet and the searched network: channels double at each
-    reduction, each cell reads the two previous outputs. `make_cell(C_prev_prev, C_prev, C, reduction,
-    reduction_prev)` returns a cell with a `multiplier` (outputs concatenated). Returns the cells and
-    the channel count of the last one's output."""
-    cells = nn.ModuleList()
-    C_prev_prev, C_prev, C_curr = stem_channels, stem_channels, channels
-    reduction_prev = False
-    reduce_at = reduction_layers(layers)
-    for i in range(layers):
-        reduction = i in reduce_at
-        if reduction:
-            C_curr *= 2
-        cell = make_cell(C_prev_prev, C_prev, C_curr, reduction, reduction_prev)
-        reduction_prev = reduction
-        cells.append(cell)
-        C_prev_prev, C_prev = C_prev, cell.multiplier * C_curr
-    return cells, C_prev
+def stack_cells(layers: int, stem_channels: int, channels: int, multiplier: int, make_cell) -> tuple[nn.ModuleList, int]:
+    """DARTS' cell stacking (dadarts.costmodel.spaces.cell_plans), shared by the supernet and the searched
+    network. `make_cell(C_prev_prev, C_prev, C, reduction, reduction_prev)` builds one cell. Returns the
+    cells and the channel count of the last one's output."""
+    plans, c_out = cell_plans(layers, stem_channels, channels, multiplier)
+    return nn.ModuleList(make_cell(p.c_prev_prev, p.c_prev, p.c, p.reduction, p.reduction_prev) for p in plans), c_out
 
 
 class SearchedNetwork(nn.Module):
@@ -103,7 +87,8 @@ class SearchedNetwork(nn.Module):
         self.drop_path_prob = drop_path_prob
         C_curr = self.space.stem_multiplier * channels
         self.stem = self.space.stem(1, C_curr)
-        self.cells, C_prev = stack_cells(layers, C_curr, channels, lambda *plan: Cell(genotype, self.space, *plan))
+        self.cells, C_prev = stack_cells(layers, C_curr, channels, len(genotype.normal_concat),
+                                         lambda *plan: Cell(genotype, self.space, *plan))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C_prev, num_classes)
 

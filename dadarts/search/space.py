@@ -18,42 +18,26 @@ dadarts.costmodel.lowering writes down the int8 TFLite layers each of these bloc
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from torch import nn
 
+from ..costmodel.spaces import DARTS_FACTS, MCU_FACTS, SpaceFacts
 from ..errors import UserError
-from .genotypes import MCU_PRIMITIVES, PRIMITIVES
 from .operations import MCU_OPS, OPS, ConvBNReLU, FactorizedReduce, ReduceConv, ReLUConvBN
 
 
 @dataclass(frozen=True)
-class Space:
-    name: str
-    primitives: tuple[str, ...]               # α's columns, "none" first
-    ops: dict[str, Callable[[int, int, bool], nn.Module]]
-    steps: int                                # intermediate nodes per cell
-    stem_multiplier: int                      # stem channels = stem_multiplier x C
-    stem_stride: int                          # stride of the evaluation network's stem
-    post_activation: bool                     # ops end with ReLU and reduce in the input stages (mcu)
+class Space(SpaceFacts):
+    """The facts of dadarts.costmodel.spaces plus the PyTorch constructor of every primitive."""
+    ops: dict[str, Callable[[int, int, bool], nn.Module]] = field(default_factory=dict)
 
     def stem(self, c_in: int, c_out: int, stride: int | None = None) -> nn.Module:
         if self.post_activation:
             return ReduceConv(c_in, c_out, factor=2, kernel_size=3)
         stride = self.stem_stride if stride is None else stride
         return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out))
-
-    def input_factors(self, reduction: bool, reduction_prev: bool) -> tuple[int, int]:
-        """By how much a cell's input stages shrink its two inputs (c_{k-2}, c_{k-1})."""
-        catch_up = 2 if reduction_prev else 1       # c_{k-2} is one resolution step larger
-        if self.post_activation and reduction:
-            return 2 * catch_up, 2
-        return catch_up, 1
-
-    def edge_stride(self, reduction: bool, index: int) -> int:
-        """Stride of the op on an edge from state `index` (darts: reduction edges from the inputs)."""
-        return 2 if reduction and index < 2 and not self.post_activation else 1
 
     def preprocess(self, c_in: int, c_out: int, affine: bool = True, factor: int = 1) -> nn.Module:
         """A cell input brought to the cell's width (1x1) and, for factor > 1, resolution."""
@@ -66,10 +50,8 @@ class Space:
         raise ValueError(f"the darts space reduces a cell input by 2 at most, not {factor}")
 
 
-DARTS = Space("darts", tuple(PRIMITIVES), OPS, steps=4, stem_multiplier=3, stem_stride=1,
-              post_activation=False)
-MCU = Space("mcu", tuple(MCU_PRIMITIVES), MCU_OPS, steps=3, stem_multiplier=2, stem_stride=2,
-            post_activation=True)
+DARTS = Space(**vars(DARTS_FACTS), ops=OPS)
+MCU = Space(**vars(MCU_FACTS), ops=MCU_OPS)
 SPACES = {s.name: s for s in (DARTS, MCU)}
 
 

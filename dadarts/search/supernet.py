@@ -105,7 +105,7 @@ class Supernet(nn.Module):
         # cell: a search-only economy for small machines (the genotype does not depend on it; the
         # evaluation network keeps the space's stem). The mcu space's stem is stride 2 in both.
         self.stem = space.stem(in_channels, C_curr, stem_stride)
-        self.cells, C_prev = stack_cells(layers, C_curr, C, lambda *plan: SearchCell(space, *plan, k))
+        self.cells, C_prev = stack_cells(layers, C_curr, C, space.steps, lambda *plan: SearchCell(space, *plan, k))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C_prev, num_classes)
 

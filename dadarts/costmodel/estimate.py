@@ -1,0 +1,64 @@
+"""Latency, RAM and flash of a network on a board, from its layers: the one estimate the search's
+budget, `dadarts mcu-eval` and the train/export budget checks share.
+
+latency per decision = one Invoke + the front-end for the frames that arrive between two decisions
+(one frame when no decision period is given); RAM and flash are the firmware's, term by term
+(dadarts.costmodel.memory). For a network that is not exported yet (a NetGraph from
+costmodel.network) the arena is planned as TFLM plans it and the model size is estimated; for an
+exported model mcu-eval passes the measured arena and the real file size.
+"""
+from __future__ import annotations
+
+import math
+
+from ..frontend.spec import SAMPLE_RATE, MfccConfig
+from . import kernels, memory
+from .frontend_cost import frontend_instructions_per_frame
+from .layer import Layer
+from .targets import Target
+
+
+def frames_per_decision(config: MfccConfig, decision_ms: float | None) -> int:
+    """New front-end frames between two decisions when deciding every `decision_ms` (at least one)."""
+    if not decision_ms:
+        return 1
+    return max(1, math.floor(decision_ms / (config.hop / SAMPLE_RATE * 1e3) + 1e-9))
+
+
+def invoke_ms(layers: list[Layer], target: Target) -> float:
+    return sum(c.cycles for c in kernels.estimate_layers(layers, target)) / (target.clock_mhz * 1e3)
+
+
+def frontend_ms_per_frame(config: MfccConfig, target: Target, fe_instructions: float) -> float:
+    return fe_instructions * kernels.plain_c_cycles_per_instr(target.core) / (target.clock_mhz * 1e3)
+
+
+def estimate_layers_on(layers: list[Layer], model_bytes: int, arena_bytes: int, config: MfccConfig, target: Target,
+                       decision_ms: float | None = None, fe_instructions: float | None = None) -> dict:
+    """latency_ms (per decision), ram_bytes, flash_bytes, fits and their parts for one target."""
+    library = kernels.library_for(target)
+    if fe_instructions is None:
+        fe_instructions = frontend_instructions_per_frame(config)["instructions"]
+    inv = invoke_ms(layers, target)
+    fe = frontend_ms_per_frame(config, target, fe_instructions)
+    frames = frames_per_decision(config, decision_ms)
+    op_names = list(dict.fromkeys(layer.op for layer in layers))
+    flash = memory.flash_terms(model_bytes, op_names, config, library)
+    ram = memory.ram_terms(arena_bytes, layers, config, library)
+    flash_bytes, ram_bytes = sum(flash.values()), sum(ram.values())
+    return {"latency_ms": inv + frames * fe, "invoke_ms": inv, "frontend_ms_per_frame": fe,
+            "frames_per_decision": frames, "ram_bytes": ram_bytes, "flash_bytes": flash_bytes,
+            "arena_bytes": int(arena_bytes), "model_bytes": int(model_bytes),
+            "fits": ram_bytes <= target.sram_bytes and flash_bytes <= target.flash_bytes,
+            "flash_terms": flash, "ram_terms": ram, "target": target.name, "library": library}
+
+
+def estimate_netgraph(graph, config: MfccConfig, target: Target, decision_ms: float | None = None,
+                      fe_instructions: float | None = None) -> dict:
+    """The estimate of a costmodel.network.NetGraph (arena planned, model bytes estimated)."""
+    counts = memory.graph_counts(graph.layers, len(graph.tensors))
+    arena = memory.greedy_plan(memory.tensor_lifetimes(graph)) + memory.arena_tail_bytes(counts)
+    out = estimate_layers_on(graph.layers, memory.model_bytes_estimate(counts), arena, config, target,
+                             decision_ms, fe_instructions)
+    out["macs"] = graph.total_macs
+    return out

@@ -1,0 +1,26 @@
+"""How dadarts.export lowers a PyTorch network to int8 TFLite operators: the facts the cost model must
+count and the export must keep, in one place.
+
+- BatchNorm after a convolution is folded into it; a ReLU right after a convolution is fused into it.
+- A dilated convolution stays dilated unless TensorFlow would lower it through
+  SPACE_TO_BATCH_ND / BATCH_TO_SPACE_ND: when it is strided, or when another dilated convolution of
+  the same shape reads the same (ReLU'd) input, the export spreads its kernel out with zeros
+  ((k - 1) * d + 1 taps, exact) — `dense_dilation`.
+- CONCATENATION inputs share the output's quantisation: the export folds the requantising QUANTIZE
+  the converter puts before a concat input into the op that produced it (CONCAT_INPUTS_REQUANTISED).
+- darts space only: a padded max pool becomes MIRROR_PAD + an unpadded MAX_POOL_2D; a stride-2
+  count-excluding average pool on an even size is padded to odd (MIRROR_PAD), pooled and cut back
+  (STRIDED_SLICE); FactorizedReduce is one 2x2 stride-2 SAME convolution; a stride-2 depthwise
+  convolution is a PAD + 'valid' convolution (PyTorch's symmetric padding is not TFLite's SAME on
+  even sizes). Where the converter places the darts space's pre-activation RELU ops is reproduced
+  only approximately (it moves some through concatenations); the mcu space has none.
+- The model ends with the logits: the firmware applies the softmax itself.
+"""
+from __future__ import annotations
+
+CONCAT_INPUTS_REQUANTISED = False
+
+
+def dense_dilation(stride: int, shared_input: bool) -> bool:
+    """Whether the export makes a dilated convolution dense (see module doc)."""
+    return stride > 1 or shared_input
