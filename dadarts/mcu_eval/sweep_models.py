@@ -65,6 +65,8 @@ class OpSpec:
         if self.op in ("MIRROR_PAD", "PAD"):
             p = self.extra[0] if self.extra else 1
             return self.hw[0] + 2 * p, self.hw[1] + 2 * p
+        if self.op == "STRIDED_SLICE":   # the last row and column cut off
+            return self.hw[0] - 1, self.hw[1] - 1
         if self.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"):
             out = []
             for size, k, s in zip(self.hw, self.kernel, self.stride):
@@ -172,6 +174,18 @@ def sweep_specs() -> list[OpSpec]:
             specs.append(OpSpec("FULLY_CONNECTED", (1, 1), depth, c_out=units))
     for units in (3, 12, 35):
         specs.append(OpSpec("SOFTMAX", (1, 1), units))
+    # The darts space's lowering (dadarts.costmodel.lowering): a stride-2 depthwise conv is PAD + a
+    # 'valid' conv, FactorizedReduce a 2x2 stride-2 'same' conv, a stride-2 average pool on an even size
+    # MIRROR_PAD + pool + STRIDED_SLICE. Appended last so that the ids above keep their positions.
+    for j, (kernel, c) in enumerate([((3, 3), 8), ((3, 3), 16), ((3, 3), 32), ((3, 3), 64),
+                                     ((5, 5), 8), ((5, 5), 16), ((5, 5), 32), ((5, 5), 64)]):
+        for hw in _spread(maps, j + 3, 2):
+            specs.append(OpSpec("DEPTHWISE_CONV_2D", hw, c, kernel=kernel, stride=(2, 2), padding="valid"))
+    for j, (c_in, c_out) in enumerate([(8, 8), (16, 16), (24, 24), (32, 32), (48, 48), (64, 64), (96, 96), (128, 128)]):
+        specs.append(OpSpec("CONV_2D", maps[(j + 5) % len(maps)], c_in, c_out=c_out, kernel=(2, 2), stride=(2, 2)))
+    for j, c in enumerate(CHANNELS):
+        for hw in _spread(maps, j + 7, 2):
+            specs.append(OpSpec("STRIDED_SLICE", hw, c))
     specs = [s for s in specs if s.activation_bytes() <= MAX_TENSOR_BYTES and min(s.output_hw()) >= 1]
     ids = [s.id for s in specs]
     assert len(ids) == len(set(ids)), "sweep ids must be unique"
@@ -332,6 +346,10 @@ def _add_op(b: _Builder, spec: OpSpec) -> None:
     elif spec.op == "MEAN":
         y = b.activation((1, spec.c_in), scale=0.02, zero_point=0)
         b.op("MEAN", [x[0], b.int32([1, 2])], [y], "ReducerOptions", b.options("ReducerOptions", keepDims=False))
+    elif spec.op == "STRIDED_SLICE":
+        y = b.activation((1, oh, ow, spec.c_in))
+        b.op("STRIDED_SLICE", [x[0], b.int32([0, 0, 0, 0]), b.int32([1, oh, ow, spec.c_in]), b.int32([1, 1, 1, 1])],
+             [y], "StridedSliceOptions", b.options("StridedSliceOptions"))
     elif spec.op == "CONCATENATION":
         y = b.activation((1, h, w, spec.c_in * spec.inputs))   # same quantisation as the inputs
         b.op("CONCATENATION", x, [y], "ConcatenationOptions",
