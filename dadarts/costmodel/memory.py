@@ -109,30 +109,35 @@ def cmsis_scratch_bytes(layers: list[Layer], library: str) -> int:
     return best
 
 
-def flash_terms(model_bytes: int, op_names: list[str], config: MfccConfig, library: str) -> dict[str, int]:
+def flash_terms(model_bytes: int, op_names: list[str], config: MfccConfig | None, library: str) -> dict[str, int]:
+    """Flash term by term; without a configuration (a model whose front-end is unknown) no front-end terms."""
     tflm_ops, cmsis = kernel_code_bytes(op_names, library)
-    return {
+    terms = {
         "model": int(model_bytes),
         "tflm_core": TFLM_CORE_BYTES,
         "tflm_kernels": tflm_ops,
         "cmsis_nn": cmsis,
         "libc": LIBC_BYTES,
-        "frontend_code": FRONTEND_CODE_BYTES,
-        "frontend_tables": frontend_table_bytes(config),
         "application": APPLICATION_BYTES,
     }
+    if config is not None:
+        terms |= {"frontend_code": FRONTEND_CODE_BYTES, "frontend_tables": frontend_table_bytes(config)}
+    return terms
 
 
-def ram_terms(arena_bytes: int, layers: list[Layer], config: MfccConfig, library: str) -> dict[str, int]:
-    return {
+def ram_terms(arena_bytes: int, layers: list[Layer], config: MfccConfig | None, library: str) -> dict[str, int]:
+    """RAM term by term; without a configuration no front-end terms."""
+    terms = {
         "tflm_arena": int(arena_bytes),
         "cmsis_scratch": cmsis_scratch_bytes(layers, library),
-        "frontend_state": frontend_state_bytes(config),
-        "feature_ring": config.n_frames * config.n_mfcc,          # int8 frames, the model input's source
-        "audio_buffer": 2 * 2 * config.hop,                        # int16 DMA double buffer of one hop
         "stack": STACK_BYTES,
         "application": APPLICATION_RAM_BYTES,
     }
+    if config is not None:
+        terms |= {"frontend_state": frontend_state_bytes(config),
+                  "feature_ring": config.n_frames * config.n_mfcc,   # int8 frames, the model input's source
+                  "audio_buffer": 2 * 2 * config.hop}                 # int16 DMA double buffer of one hop
+    return terms
 
 
 
