@@ -1,18 +1,20 @@
 """Export benchmark: int8 vs float accuracy, model bytes, TFLM arena and export wall time.
 
-For each run (trained with `dadarts train`; by default a searched network with the PC-DARTS cell and
-DS-CNN-S on the built-in corpus, trained here first if their run directories do not exist yet) it
-runs `dadarts export RUN --int8` and reads export/report.json: float and int8 test accuracy and the
-drop between them, top-1 agreement with PyTorch, model bytes, TFLM arena (total, activations) against
-the largest single layer's working set, TRANSPOSE and float op counts, and the export wall time.
-Prints a table and writes benchmarks/results/export.json.
+For each run (trained with `dadarts train`; by default DS-CNN-S, a searched network with the PC-DARTS
+cell and one with an mcu-space cell on the built-in corpus, trained here first if their run
+directories do not exist yet) it runs `dadarts export RUN --int8` and reads export/report.json: float
+and int8 test accuracy and the drop between them, top-1 agreement with PyTorch, model bytes, TFLM
+arena (total, activations) against the largest single layer's working set, TRANSPOSE and float op
+counts, the QUANTIZE ops folded before concatenations with the arena and int8 accuracy without and
+with the fold, and the export wall time. Prints a table and writes benchmarks/results/export.json.
 
-    python benchmarks/bench_export.py [--run RUN ...] [--work-dir DIR] [--epochs 3]
+    python benchmarks/bench_export.py [--run RUN ...] [--work-dir DIR] [--epochs 3] [--fold-concat all --name N]
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -23,19 +25,27 @@ DEFAULT_RUNS = {
     # cached features instead of computing MFCCs per batch, which keeps a CPU-only run short.
     "ds-cnn-s": ["--model", "ds-cnn-s", "--mfcc", "640/320/40", "--no-augment"],
     "searched-pcdarts": ["--channels", "8", "--layers", "5", "--no-augment"],
+    "searched-mcu": ["--channels", "8", "--layers", "5", "--no-augment"],
 }
+# The fixed cells the searched runs train (no search is run here).
+MCU_CELL = {"normal": [["ds_conv_3x3", 0], ["skip_connect", 1], ["max_pool_3x3", 0], ["conv_1x1", 2],
+                       ["avg_pool_3x3", 1], ["ds_conv_5x5", 3]], "normal_concat": [2, 3, 4],
+            "reduce": [["ds_conv_3x3_x2", 0], ["max_pool_3x3", 1], ["avg_pool_3x3", 0], ["skip_connect", 1],
+                       ["ds_conv_5x5", 1], ["conv_1x1", 0]], "reduce_concat": [2, 3, 4]}
+SEARCHED = {"searched-pcdarts": ("PCDARTS", "640/320/40"), "searched-mcu": (MCU_CELL, "400/200/40/20")}
 
 
-def _prepare_searched(root: Path, config: str) -> None:
-    """A search result holding the PC-DARTS cell, so `dadarts train` builds the searched network."""
+def _prepare_searched(root: Path, genotype, config: str) -> None:
+    """A search result holding a fixed cell, so `dadarts train` builds the searched network."""
     from dadarts.data.datasets import load_dataset
     from dadarts.rundir import RunDir, write_json_atomic
     from dadarts.search.genotypes import PCDARTS, to_dict
     ds = load_dataset(None, "gsc12")
     write_json_atomic(RunDir.of(root).search_result, {
-        "task": "gsc12", "labels": ds.labels, "config": config, "genotype": to_dict(PCDARTS),
+        "task": "gsc12", "labels": ds.labels, "config": config,
+        "genotype": to_dict(PCDARTS) if genotype == "PCDARTS" else genotype,
         "gamma": {config: 1.0}, "gamma_stop_epoch": None, "align": "fixed", "data_space": [config],
-        "settings": {"note": "fixed PC-DARTS cell for bench_export, not a search"},
+        "settings": {"note": "fixed cell for bench_export, not a search"},
         "dataset_fingerprint": ds.fingerprint, "search_val_accuracy": None}, kind="search_result")
 
 
@@ -45,8 +55,8 @@ def ensure_trained(work: Path, epochs: int) -> list[Path]:
     for name, extra in DEFAULT_RUNS.items():
         root = work / name
         if not (root / "train" / "model.pt").exists():
-            if name.startswith("searched"):
-                _prepare_searched(root, "640/320/40")
+            if name in SEARCHED:
+                _prepare_searched(root, *SEARCHED[name])
             print(f"training {name} for {epochs} epochs into {root} ...")
             code = main(["train", str(root), *extra, "--epochs", str(epochs), "--quiet", "--device", "cpu"])
             if code != 0:
@@ -61,6 +71,7 @@ def main() -> None:
     parser.add_argument("--work-dir", default="/tmp/dadarts-bench-export", help="where default runs are trained")
     parser.add_argument("--epochs", type=int, default=3, help="epochs for the default runs")
     parser.add_argument("--calibration-samples", type=int, default=200)
+    parser.add_argument("--fold-concat", choices=("safe", "all"), default="safe", help="passed to dadarts export")
     parser.add_argument("--name", default="export", help="results/<name>.json")
     args = parser.parse_args()
 
@@ -69,7 +80,8 @@ def main() -> None:
     rows = []
     for root in runs:
         t = time.perf_counter()
-        code = cli(["export", str(root), "--int8", "--calibration-samples", str(args.calibration_samples)])
+        code = cli(["export", str(root), "--int8", "--calibration-samples", str(args.calibration_samples),
+                    "--fold-concat", args.fold_concat])
         wall = time.perf_counter() - t
         if code != 0:
             raise SystemExit(f"dadarts export {root} --int8 failed (exit {code})")
@@ -88,6 +100,7 @@ def main() -> None:
             "tflm_bit_identical_share": t8["bit_identical_share"], "tflm_max_lsb": t8["max_lsb"],
             "transposes": r["int8"]["ops"].get("TRANSPOSE", 0), "float_ops": r["int8"]["float_ops"],
             "int8_ops": r["int8"]["ops"], "dilated_convs_made_dense": len(r["onnx"]["dilated_convs_made_dense"]),
+            "concat_quantize": r["concat_quantize"],
             "export_wall_s": round(wall, 1), "step_times_s": {k: round(v, 1) for k, v in r["timings"].items()},
         })
 
@@ -98,15 +111,24 @@ def main() -> None:
               f"{row['int8_accuracy'] * 100:>7.2f}%{row['int8_drop_points']:>9.2f}{row['model_bytes']:>10,}"
               f"{row['arena_bytes']:>10,}{row['arena_head_over_bound']:>11}{row['transposes']:>7}"
               f"{row['export_wall_s']:>8.1f}")
+    print(f"\n{'run':<22}{'QUANTIZE folded':>16}{'kept':>6}{'arena B before':>16}{'after':>10}"
+          f"{'activations before':>20}{'after':>10}{'int8 before':>13}{'after':>9}")
+    for row in rows:
+        cq = row["concat_quantize"]
+        b, a = cq["before"], cq["after"]
+        print(f"{Path(row['run']).name:<22}{cq['folded']:>16}{cq['kept']:>6}{b['arena_bytes']:>16,}"
+              f"{a['arena_bytes']:>10,}{b['arena_head_bytes']:>20,}{a['arena_head_bytes']:>10,}"
+              f"{b['int8_accuracy'] * 100:>12.2f}%{a['int8_accuracy'] * 100:>8.2f}%")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{args.name}.json"
     out.write_text(json.dumps({"benchmark": "export", "machine": platform.platform(), "cpu_count": _cpus(),
-                               "calibration_samples": args.calibration_samples, "rows": rows}, indent=2) + "\n")
+                               "load_average": [round(v, 2) for v in os.getloadavg()],
+                               "calibration_samples": args.calibration_samples, "fold_concat": args.fold_concat,
+                               "rows": rows}, indent=2) + "\n")
     print(f"saved {out}")
 
 
 def _cpus() -> int:
-    import os
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 

@@ -30,12 +30,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dadarts.frontend.spec import DEFAULT_SPACE, MfccConfig  # noqa: E402
-from dadarts.mcu_eval.arena import measure_arena  # noqa: E402
+from dadarts.costmodel.arena import measure_arena  # noqa: E402
 from dadarts.mcu_eval.calibration import evaluate, evaluate_kernels, load_kernel_points, load_points  # noqa: E402
 from dadarts.mcu_eval.calibration_models import DS_CNN, build_calibration_model  # noqa: E402
 from dadarts.mcu_eval.estimate import estimate  # noqa: E402
 from dadarts.costmodel.frontend_cost import analytic_instructions_per_frame  # noqa: E402
-from dadarts.mcu_eval.graph import parse_tflite  # noqa: E402
+from dadarts.costmodel.graph import parse_tflite  # noqa: E402
 from dadarts.costmodel.targets import preset_targets  # noqa: E402
 from dadarts.rundir import write_text_atomic  # noqa: E402
 

@@ -43,8 +43,8 @@ def build(mode: str, batch: int, preset: str, device: str):
         arch.freeze_gamma()
     w_params = model.weight_parameters()
     opt = torch.optim.SGD(w_params, 0.05, momentum=0.9)
-    # Features as the loop holds them: prealigned once, gathered per batch.
-    xs = [model.mixer.prealign(d, torch.randn(batch, *c.shape, device=dev)) for d, c in enumerate(configs)]
+    # Features as the loop holds them: each configuration at its native shape, gathered per batch.
+    xs = [torch.randn(batch, *c.shape, device=dev) for c in configs]
     y = torch.randint(0, 12, (batch,), device=dev)
 
     def step():

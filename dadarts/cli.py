@@ -20,10 +20,12 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("train",), "dadarts.train.command", "train the searched network of a run, or a baseline (--model), from scratch"),
     (("compare",), "dadarts.train.compare_command", "table and plot of trained runs: params, MACs, float/int8 accuracy, latency"),
     (("ablation",), "dadarts.train.ablation_command", "data-aware vs fixed-config search, both trained alike, plus baselines, compared"),
+    (("report",), "dadarts.report.command", "one self-contained HTML page of a run's figures: search, training, export, MCU"),
     (("export",), "dadarts.export.command", "PyTorch -> ONNX -> float/int8 TFLite, TFLM check and firmware C files, verified"),
     (("mcu-eval",), "dadarts.mcu_eval.command", "Cortex-M latency, flash and RAM estimates for an exported run, per board"),
     (("firmware", "build"), "dadarts.firmware.build_command", "build the firmware from a run's export (host or QEMU Cortex-M4) and run it"),
     (("firmware", "bench"), "dadarts.firmware.bench_command", "C front-end vs Python on the run's test clips: features, accuracy, time"),
+    (("firmware", "stream"), "dadarts.firmware.stream_command", "stream a WAV into the firmware on the emulated STM32F405: detections, timing"),
 ]
 
 

@@ -10,10 +10,11 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   exit 1
 fi
 
-# Firmware tests build for the host with cmake/gcc and for a Cortex-M4 under QEMU.
-APT_PACKAGES="cmake gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm"
+# Firmware tests build for the host with cmake/gcc and for a Cortex-M4 under QEMU; the report draws
+# cells with graphviz (dot) and its test renders the page in headless Chromium.
+APT_PACKAGES="cmake gcc g++ gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib qemu-system-arm graphviz chromium"
 missing=""
-for tool in cmake gcc arm-none-eabi-gcc qemu-system-arm; do
+for tool in cmake gcc arm-none-eabi-gcc qemu-system-arm dot chromium; do
   command -v "$tool" >/dev/null 2>&1 || missing="$missing $tool"
 done
 if [ -n "$missing" ]; then
@@ -22,7 +23,7 @@ if [ -n "$missing" ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $APT_PACKAGES >/dev/null
   else
-    echo "setup: missing$missing; install: sudo apt-get install $APT_PACKAGES (firmware tests skip without them)" >&2
+    echo "setup: missing$missing; install: sudo apt-get install $APT_PACKAGES (firmware and report-rendering tests skip without them)" >&2
   fi
 fi
 
@@ -35,4 +36,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet -e ".[dev]"
   touch "$stamp"
 fi
+# CMSIS-DSP's C sources for the firmware's optional FFT: the cmsisdsp sdist, fetched once with pip into
+# ~/.cache/dadarts/sources (not into the repository); its tests skip when this fails (offline).
+.venv/bin/python -m dadarts.firmware.cmsis_dsp >/dev/null || echo "setup: CMSIS-DSP sources not fetched; its firmware tests will skip" >&2
 echo "setup: ready ($(.venv/bin/python -c 'import torch, tensorflow as tf; print(f"torch {torch.__version__}, tensorflow {tf.__version__}")' 2>/dev/null))"

@@ -99,9 +99,9 @@ def test_loader_errors(tmp_path, tiny_corpus):
         load_dataset(tiny_corpus, "gsc99")
 
 
-def test_bad_files_are_counted_and_skipped(tmp_path, tiny_corpus, capsys):
+def test_bad_files_are_counted_and_skipped_other_formats_converted(tmp_path, tiny_corpus, capsys):
     root = _copy_small(tiny_corpus, tmp_path / "c")
-    with wave.open(str(root / "yes" / "deadbeef_nohash_0.wav"), "wb") as w:   # wrong sample rate
+    with wave.open(str(root / "yes" / "deadbeef_nohash_0.wav"), "wb") as w:   # another sample rate
         w.setnchannels(1), w.setsampwidth(2), w.setframerate(44100), w.writeframes(b"\0\0" * 100)
     with wave.open(str(root / "yes" / "deadbeef_nohash_1.wav"), "wb") as w:   # stereo
         w.setnchannels(2), w.setsampwidth(2), w.setframerate(16000), w.writeframes(b"\0\0" * 200)
@@ -109,9 +109,11 @@ def test_bad_files_are_counted_and_skipped(tmp_path, tiny_corpus, capsys):
     write_wav(root / "no" / "deadbeef_nohash_1.wav", np.zeros(0, np.int16))  # empty
     ds = load_dataset(root, "gsc12")
     err = capsys.readouterr().err
-    assert "skipped 4 unusable WAV files" in err
-    assert ds.skipped == {"wrong sample rate": 1, "not mono": 1, "unreadable": 1, "empty": 1}
-    assert not any(c.path and "deadbeef" in c.path for s in ds.splits.values() for c in s)
+    assert "skipped 2 unusable WAV files (1 empty, 1 unreadable)" in err
+    assert "converting 2 WAV files to 16 kHz mono 16-bit" in err
+    assert ds.skipped == {"unreadable": 1, "empty": 1}
+    kept = {c.path for s in ds.splits.values() for c in s if c.path and "deadbeef" in c.path}
+    assert kept == {"yes/deadbeef_nohash_0.wav", "yes/deadbeef_nohash_1.wav"}
 
 
 def test_cli_errors_are_one_sentence(tmp_path, capsys):

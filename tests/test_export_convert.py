@@ -17,6 +17,7 @@ from dadarts.frontend.spec import DEFAULT_SPACE
 from dadarts.rundir import RunDir
 from dadarts.search.genotypes import Genotype
 from dadarts.search.network import SearchedNetwork
+from test_export_concat_quant import requantised_concat_inputs
 from test_export_inference import PRIMITIVES, randomize_bn, single_op_genotype
 
 pytestmark = pytest.mark.slow
@@ -31,26 +32,43 @@ ALL_PRIMITIVES = Genotype(
     reduce_concat=[2, 3, 4, 5])
 LABELS = ["yes", "no", "_silence_", "_unknown_"]
 CONFIG_OF_SHAPE = {cfg.shape: cfg.name for cfg in sorted(DEFAULT_SPACE)}
+MCU_GENOTYPE = Genotype(
+    normal=[("ds_conv_3x3", 0), ("skip_connect", 1), ("max_pool_3x3", 0), ("conv_1x1", 2), ("avg_pool_3x3", 1),
+            ("ds_conv_5x5", 3)],
+    normal_concat=[2, 3, 4],
+    reduce=[("ds_conv_3x3_x2", 0), ("max_pool_3x3", 1), ("avg_pool_3x3", 0), ("skip_connect", 1), ("ds_conv_5x5", 1),
+            ("conv_1x1", 0)],
+    reduce_concat=[2, 3, 4])
 
 
-def convert(genotype, config: str, root, samples: int = 24, **options) -> tuple[dict, RunDir]:
+def tiny_inputs(genotype, config: str, samples: int, space: str | None = None) -> ExportInputs:
+    """A tiny searched network with random BN statistics, and random features as its data."""
     from dadarts.frontend.spec import MfccConfig
     shape = MfccConfig.parse(config).shape
     torch.manual_seed(0)
-    net = randomize_bn(SearchedNetwork(genotype, shape, len(LABELS), channels=4, layers=3))
+    net = randomize_bn(SearchedNetwork(genotype, shape, len(LABELS), channels=4, layers=3, space=space))
     rng = np.random.default_rng(0)
     x = rng.standard_normal((samples, *shape)).astype(np.float32)
-    inputs = ExportInputs(model=net, labels=LABELS, config=config, x_test=x, y_test=rng.integers(0, 4, samples),
-                          x_calibration=rng.standard_normal((2 * samples, *shape)).astype(np.float32),
-                          run_name="tiny", source=str(root))
+    return ExportInputs(model=net, labels=LABELS, config=config, x_test=x, y_test=rng.integers(0, 4, samples),
+                        x_calibration=rng.standard_normal((2 * samples, *shape)).astype(np.float32),
+                        run_name="tiny", source="tests")
+
+
+def convert(genotype, config: str, root, samples: int = 24, space: str | None = None,
+            **options) -> tuple[dict, RunDir]:
     run = RunDir.of(root)
     opts = ExportOptions(int8=True, calibration_samples=samples, tflm_samples=8, **options)
-    return export_model(inputs, run, opts, log=lambda *_: None), run
+    return export_model(tiny_inputs(genotype, config, samples, space), run, opts, log=lambda *_: None), run
 
 
 def check_clean_int8(report: dict, run: RunDir) -> None:
     ops = read_ops(run.tflite_int8.read_bytes())
     assert int8_problems(ops) == []
+    # Every concatenation input of a searched cell is an ADD: a requantising copy stays only where
+    # another op reads the node too (concat_quant.py).
+    kept = requantised_concat_inputs(run.tflite_int8.read_bytes())
+    assert all(kept) and len(kept) == report["concat_quantize"]["kept"] == report["int8"]["ops"].get("QUANTIZE", 0)
+    assert report["concat_quantize"]["after"]["arena_bytes"] == report["tflm"]["arena_bytes"]
     assert "TRANSPOSE" not in report["int8"]["ops"] and "SPACE_TO_BATCH_ND" not in report["int8"]["ops"]
     assert report["onnx"]["max_abs_error"] < 1e-4 and report["float"]["max_abs_error"] < 1e-4
     assert report["onnx"]["top1_agreement"] == 1.0 and report["float"]["top1_agreement"] == 1.0
@@ -80,6 +98,31 @@ def test_all_primitives_export_end_to_end(tmp_path):
     settings = (run.firmware / MODEL_SETTINGS_H).read_text()
     assert f"#define KWS_NUM_OPS {len(report['tflm']['ops'])}" in settings
     assert '#define KWS_LABELS {"yes", "no", "_silence_", "_unknown_"}' in settings
+
+
+@pytest.mark.parametrize("mode", ["safe", "all"])
+def test_mcu_cells_export_without_requantising_copies(mode, tmp_path):
+    """The fold of concat_quant.py in the export: the int8 file is the folded model that was checked."""
+    from dadarts.export.inference import build_inference_model
+    from dadarts.export.onnx_export import run_torch
+    from dadarts.export.tflite_convert import TfliteRunner
+    report, run = convert(MCU_GENOTYPE, "400/200/40/20", tmp_path / "run", space="mcu", fold_concat=mode)
+    check_clean_int8(report, run)
+    fold = report["concat_quantize"]
+    # Normal cells: node 4 is read by the concat alone, nodes 2 and 3 by later nodes too (one of them
+    # may set the concat's range and need no copy); reduction cells: every node by the concat alone.
+    assert fold["mode"] == mode and fold["folded"] >= 4
+    assert (fold["kept"] == 0) if mode == "all" else (1 <= fold["kept"] <= 2)
+    # Each removed op and tensor frees its persistent structs; the activations' peak is the concat's
+    # (every node state and the output live at once), which the copies did not raise.
+    assert fold["after"]["arena_bytes"] < fold["before"]["arena_bytes"]
+    # The figures reported are those of the file written (and of the firmware's C array).
+    inputs = tiny_inputs(MCU_GENOTYPE, "400/200/40/20", 24, "mcu")
+    written = TfliteRunner(run.tflite_int8.read_bytes())(inputs.x_test[..., None])
+    pt = run_torch(build_inference_model(inputs.model), inputs.x_test[:, None])
+    assert fold["after"]["int8_accuracy"] == report["int8"]["accuracy"] == (written.argmax(1) == inputs.y_test).mean()
+    assert report["int8"]["max_abs_error"] == pytest.approx(float(np.abs(written - pt).max()), rel=1e-6)
+    assert parse_model_data((run.firmware / MODEL_DATA_CC).read_text()) == run.tflite_int8.read_bytes()
 
 
 @pytest.mark.parametrize("shape", sorted(s for s in CONFIG_OF_SHAPE if s != (49, 40)), ids=lambda s: f"{s[0]}x{s[1]}")

@@ -8,7 +8,8 @@ from torch import nn
 
 from dadarts.errors import UserError
 from dadarts.export.carrays import (MODEL_DATA_CC, MODEL_SETTINGS_H, ModelSettings, model_data_files,
-                                    model_settings_file, parse_model_data, resolver_method)
+                                    model_settings_file, parse_model_data)
+from dadarts.export.resolver import resolver_method
 from dadarts.export.inference import build_inference_model, leftover_batchnorms, load_checkpoint
 from dadarts.export.pipeline import ExportOptions, export_run
 from dadarts.export.tflite_graph import Op, int8_problems
@@ -18,6 +19,7 @@ from dadarts.search.genotypes import Genotype
 from dadarts.search.network import SearchedNetwork
 from dadarts.search.operations import OPS
 from dadarts.train.models import build_model
+from tflite_graphs import int8_graph
 
 PRIMITIVES = [name for name in OPS if name != "none"]
 
@@ -118,13 +120,14 @@ def settings(**kw) -> ModelSettings:
 
 
 def test_model_settings_header_defines_the_contract_macros():
-    text = model_settings_file(settings())
+    text = model_settings_file(settings(), int8_graph(settings().ops))
     for macro in ("KWS_MODEL_SOURCE", "KWS_INPUT_FRAMES 49", "KWS_INPUT_FEATURES 40", "KWS_INPUT_SCALE 0.05f",
                   "KWS_INPUT_ZERO_POINT (-3)", "KWS_OUTPUT_SCALE 0.1f", "KWS_OUTPUT_ZERO_POINT (7)",
                   "KWS_NUM_LABELS 3", "KWS_TENSOR_ARENA_SIZE", "KWS_NUM_OPS 3", "KWS_REGISTER_OPS(resolver)"):
         assert f"#define {macro}" in text, macro
     assert '#define KWS_LABELS {"yes", "say \\"hi\\"", "_unknown_"}' in text
-    assert "(resolver).AddConv2D();" in text and "(resolver).AddFullyConnected();" in text
+    assert "(resolver).AddConv2D(tflite::Register_CONV_2D_INT8());" in text
+    assert "(resolver).AddFullyConnected();" in text.split("#define KWS_REGISTER_OPS_GENERIC")[1]
     assert "/runs/r1" in text.splitlines()[1]            # names the run that produced it
     arena = int(next(ln for ln in text.splitlines() if ln.startswith("#define KWS_TENSOR_ARENA_SIZE")).split()[-1])
     assert arena >= 100_000 and arena % 16 == 0
@@ -159,6 +162,14 @@ def test_run_without_training_is_a_user_error(tmp_path):
         export_run(tmp_path, ExportOptions(), ["export"])
 
 
+def test_int8_options_without_int8_are_user_errors(tmp_path, capsys):
+    from dadarts.cli import main
+    assert main(["export", str(tmp_path), "--fold-concat", "all"]) == 2
+    assert "--fold-concat changes the int8 model: add --int8." in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["export", str(tmp_path), "--int8", "--fold-concat", "some"])
+
+
 def test_foreign_model_file_is_a_user_error(tmp_path):
     run = RunDir.of(tmp_path)
     run.train.mkdir()
@@ -174,10 +185,13 @@ def test_foreign_model_file_is_a_user_error(tmp_path):
 def test_generated_c_files_compile_and_register_every_op(tmp_path):
     import subprocess
     from dadarts.export.carrays import write_firmware_files
+    from dadarts.export.resolver import INT8_KERNELS
     ops = ["CONV_2D", "DEPTHWISE_CONV_2D", "MIRROR_PAD", "ADD", "MEAN", "FULLY_CONNECTED"]
-    data = bytes(range(256)) * 3
+    data = int8_graph(ops)
     write_firmware_files(tmp_path, data, settings(ops=ops))
-    methods = "\n".join(f"  void {resolver_method(op)}() {{ added.push_back(\"{op}\"); }}" for op in ops)
+    # A stand-in resolver: each method takes the optional registration, as TFLM's does.
+    methods = "\n".join(f"  void {resolver_method(op)}(int = 0) {{ added.push_back(\"{op}\"); }}" for op in ops)
+    kernels = "\n".join(f"int {INT8_KERNELS[op][1]}() {{ return 1; }}" for op in ops if op in INT8_KERNELS)
     (tmp_path / "main.cc").write_text(f"""
 #include <cstdint>
 #include <cstdio>
@@ -185,6 +199,9 @@ def test_generated_c_files_compile_and_register_every_op(tmp_path):
 #include <vector>
 #include "model_data.h"
 #include "model_settings.h"
+namespace tflite {{
+{kernels}
+}}
 struct Resolver {{
   std::vector<std::string> added;
 {methods}

@@ -13,6 +13,7 @@ from dadarts.frontend import ctables
 from dadarts.frontend.artifact import write_frontend
 from dadarts.frontend.spec import MfccConfig
 from dadarts.rundir import RunDir, read_json, record_run
+from tflite_graphs import keras_int8
 
 CONFIG = MfccConfig.parse("400/200/40")
 WORDS = {"low": 300.0, "mid": 1200.0, "high": 3500.0}
@@ -58,13 +59,8 @@ def _fake_run(tmp_path):
                                  tf.keras.layers.Dense(len(WORDS)), tf.keras.layers.Softmax()])
     model.compile(optimizer=tf.keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=30, verbose=0)
-    conv = tf.lite.TFLiteConverter.from_keras_model(model)
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-    conv.representative_dataset = lambda: ([x[i:i + 1]] for i in range(len(x)))
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    conv.inference_input_type = conv.inference_output_type = tf.int8
     run.tflite_int8.parent.mkdir(parents=True, exist_ok=True)
-    run.tflite_int8.write_bytes(conv.convert())
+    run.tflite_int8.write_bytes(keras_int8(model, x))
     from dadarts.firmware.runio import model_input_quantisation
     scale, zp, _ = model_input_quantisation(run.tflite_int8)
     frontend = json.loads(run.frontend.read_text())
@@ -113,3 +109,6 @@ def test_build_refuses_a_run_without_export(tmp_path):
         build_command.run(_args(build_command, [str(tmp_path), "--target", "host"]))
     with pytest.raises(UserError, match="tflm-root"):
         build_command.run(_args(build_command, [str(tmp_path), "--wav", "x.wav"]))
+    # Not a TFLM tree: one sentence, before CMake could print its error dump.
+    with pytest.raises(UserError, match="is not a TFLite Micro tree"):
+        build_command.run(_args(build_command, [str(tmp_path), "--tflm-root", str(tmp_path)]))

@@ -1,4 +1,5 @@
-"""The whole firmware with TFLite Micro: kws_app on a WAV reports the keyword the Python pipeline reports.
+"""The whole firmware with TFLite Micro: kws_app on a WAV reports the keyword the Python pipeline reports,
+and on the emulated STM32F405 the full application fits the chip and finds the keywords of a stream.
 
 Needs a TFLM tree built by hand with TFLM's own tools (docs/firmware.md): set DADARTS_TFLM_ROOT (the
 tree) and DADARTS_TFLM_LIB / DADARTS_TFLM_LIB_M4 (the library per target, when it is not inside the
@@ -34,6 +35,9 @@ def _export_c_files(run):
                              arena_measured_bytes=int(measure_arena(model)["total_bytes"]),
                              ops=op_names(read_ops(model)))
     write_firmware_files(run.firmware, model, settings)
+    from dadarts.export.recognizer_settings import RecognizerSettings, write_recognizer_files
+    write_recognizer_files(run.root / "export", run.firmware, RecognizerSettings(), CONFIG, settings.output_scale,
+                           settings.output_zero_point, run.root.name)
 
 
 @pytest.mark.slow
@@ -60,3 +64,91 @@ def test_kws_app_reports_the_python_keyword(target, root, tmp_path, capsys):
     assert build_command.run(args) == 0
     out = capsys.readouterr().out
     assert "same keyword" in out and "last high" in out, out
+
+
+@pytest.mark.slow
+def test_full_app_fits_and_listens_on_the_emulated_stm32f405(tmp_path, capsys):
+    if not M4_ROOT:
+        pytest.skip("set DADARTS_TFLM_ROOT_M4 (or DADARTS_TFLM_ROOT) to a TFLM tree built for the Cortex-M4")
+    if build.missing_tools("stm32f405"):
+        pytest.skip(f"needs {build.missing_tools('stm32f405')}")
+    import argparse
+
+    import numpy as np
+
+    from dadarts.data.wavio import write_wav
+    from dadarts.firmware import build_command, stream_command
+    from dadarts.rundir import read_json
+    from test_firmware_stream import EVENTS, SECONDS, _stream, tone_run
+
+    run, _, _ = tone_run(tmp_path / "run")
+    lib = ["--tflm-lib", LIBS["qemu-m4"]] if LIBS["qemu-m4"] else []
+
+    def call(module, argv):
+        p = argparse.ArgumentParser()
+        module.add_arguments(p)
+        a = p.parse_args(argv)
+        a._argv = ["firmware"]
+        assert module.run(a) == 0
+
+    call(build_command, [str(run.root), "--target", "stm32f405", "--tflm-root", M4_ROOT, *lib])
+    result = read_json(run.run_json, "run")["stages"]["firmware_build_stm32f405"]
+    sizes = result["sizes"]
+    assert sizes["flash_bytes"] <= sizes["regions"]["FLASH"]["length"] and sizes["ram_bytes"] <= sizes["regions"]["RAM"]["length"]
+    assert 0 < result["arena_used_bytes"] <= sizes["ram_by_part"]["tensor arena"]
+    assert result["invoke_instructions"] > 0
+
+    wav = tmp_path / "tones.wav"
+    write_wav(wav, _stream(np.random.default_rng(1)))
+    call(stream_command, [str(run.root), "--wav", str(wav), "--tflm-root", M4_ROOT, *lib])
+    saved = read_json(run.root / "firmware" / "stream.json", "firmware_stream")
+    assert saved["model_on"] == "device" and saved["stats"][-1]["t_ms"] >= SECONDS * 1000
+    assert [d["label"] for d in saved["detections"]] == [w for w, _ in EVENTS]
+
+
+@pytest.mark.skipif(bool(build.missing_tools("nucleo-f446re")), reason="needs cmake and arm-none-eabi-gcc")
+@pytest.mark.parametrize("symbols,expected,absent", [
+    (["MicroPrintf(char const*, ...)", "arm_convolve_s8", "RegisterDebugLogCallback"],
+     ["TF_LITE_STATIC_MEMORY", "CMSIS_NN", "KWS_TFLM_DEBUG_LOG_CALLBACK"], ["TF_LITE_STRIP_ERROR_STRINGS"]),
+    ([], ["TF_LITE_STATIC_MEMORY", "TF_LITE_STRIP_ERROR_STRINGS"], ["CMSIS_NN", "KWS_TFLM_DEBUG_LOG_CALLBACK"]),
+], ids=["release_with_logs-cmsis_nn", "release-reference"])
+def test_compile_definitions_are_read_off_the_library(symbols, expected, absent, tmp_path):
+    """A BUILD_TYPE=release library has no MicroPrintf: the application must then be compiled with
+    TF_LITE_STRIP_ERROR_STRINGS or it fails to link (`undefined reference to MicroPrintf`)."""
+    import shutil
+    import subprocess
+
+    from dadarts.export.carrays import ModelSettings, write_firmware_files
+    from dadarts.export.recognizer_settings import RecognizerSettings, write_recognizer_files
+    from dadarts.firmware import golden
+    from dadarts.frontend.spec import MfccConfig
+    from tflite_graphs import int8_graph
+
+    tree = tmp_path / "tree"
+    (tree / "tensorflow" / "lite" / "micro").mkdir(parents=True)
+    (tree / "tensorflow" / "lite" / "micro" / "micro_interpreter.h").write_text("// stand-in\n")
+    names = {"MicroPrintf(char const*, ...)": "void MicroPrintf(const char*, ...) {}",
+             "arm_convolve_s8": 'extern "C" int arm_convolve_s8() { return 0; }',
+             "RegisterDebugLogCallback": 'extern "C" void RegisterDebugLogCallback(void (*)(const char*)) {}'}
+    src = tmp_path / "lib.cc"
+    src.write_text("\n".join(names[s] for s in symbols) + "\nint kws_stand_in_library;\n")
+    lib = tmp_path / "gen" / "cortex_m_generic_cortex-m4+fp_release_gcc" / "lib" / "libtensorflow-microlite.a"
+    lib.parent.mkdir(parents=True)
+    subprocess.run(["arm-none-eabi-g++", "-c", str(src), "-o", str(tmp_path / "lib.o")], check=True)
+    subprocess.run(["arm-none-eabi-ar", "rcs", str(lib), str(tmp_path / "lib.o")], check=True)
+    tables = tmp_path / "tables"
+    shutil.copytree(golden.config_dir("tests/data/golden", MfccConfig.parse("400/200/40")), tables)
+    settings = ModelSettings(run_name="t", source="t", input_shape=[1, 79, 40, 1], input_scale=0.1, input_zero_point=0,
+                             output_scale=1 / 256, output_zero_point=-128, labels=["a", "b"], config="400/200/40",
+                             arena_measured_bytes=1000, ops=["FULLY_CONNECTED"])
+    write_firmware_files(tables, int8_graph(["FULLY_CONNECTED"]), settings)
+    write_recognizer_files(tables, tables, RecognizerSettings(), "400/200/40", 1 / 256, -128, "t")
+    r = subprocess.run(["cmake", "-S", str(build.FIRMWARE_DIR), "-B", str(tmp_path / "b"), f"-DKWS_TABLES_DIR={tables}",
+                        "-DKWS_BOARD=nucleo_f446re", f"-DCMAKE_TOOLCHAIN_FILE={build.FIRMWARE_DIR / 'cmake/arm-none-eabi-m4.cmake'}",
+                        f"-DTFLM_ROOT={tree}", f"-DTFLM_LIB={lib}"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    line = next(l for l in r.stdout.splitlines() if "TFLM application kws_app" in l)
+    for d in expected:
+        assert d in line, line
+    for d in absent:
+        assert d not in line, line

@@ -9,7 +9,7 @@ from dadarts.errors import UserError
 from dadarts.frontend.spec import MfccConfig
 from dadarts.costmodel import kernels as cost_model
 from dadarts.costmodel import memory
-from dadarts.mcu_eval.graph import Layer, parse_tflite
+from dadarts.costmodel.graph import Layer, parse_tflite
 from dadarts.costmodel.targets import CORES, Target, preset_targets, select_targets
 
 
@@ -80,7 +80,7 @@ def test_not_a_tflite_file_is_a_user_error():
 def test_measured_arena_is_the_smallest_that_tflm_accepts(tiny_tflite):
     from tflite_micro.python.tflite_micro import runtime
 
-    from dadarts.mcu_eval.arena import measure_arena
+    from dadarts.costmodel.arena import measure_arena
     m = measure_arena(tiny_tflite)
     assert m.verified and m.total_bytes == m.head_bytes + m.tail_bytes
     # The head holds the activations: at least the two largest tensors alive together (int8).
@@ -216,8 +216,14 @@ def test_frontend_cost_prefers_a_measured_count(tmp_path):
     missing = tmp_path / "no_firmware.json"
     got = frontend_instructions_per_frame(c40, missing, run_json)
     assert got["instructions"] == 77777 and got["source"].startswith("measured")
-    other = frontend_instructions_per_frame(c640, missing, run_json)     # measured for another config only
-    assert other["source"].startswith("analytic") and other["instructions"] == analytic_instructions_per_frame(c640)
+    # Without the user's own count: the counts shipped with the cost model, else the analytic count.
+    from dadarts.costmodel.frontend_cost import measured_counts
+    shipped = frontend_instructions_per_frame(c640, missing, run_json)
+    assert shipped["instructions"] == measured_counts()["640/320/40"]["radix2"] and "frontend_counts" in shipped["source"]
+    odd = MfccConfig.parse("480/240/40")
+    assert odd.name not in measured_counts()
+    other = frontend_instructions_per_frame(odd, missing, run_json)
+    assert other["source"].startswith("analytic") and other["instructions"] == analytic_instructions_per_frame(odd)
 
 
 def test_genotype_graph_makes_shared_dilated_convs_dense_like_the_export():

@@ -8,7 +8,7 @@ from dadarts.frontend.spec import MfccConfig
 from dadarts.costmodel import kernels as cost_model
 from dadarts.mcu_eval.calibration import evaluate, load_points
 from dadarts.mcu_eval.calibration_models import build_calibration_model
-from dadarts.mcu_eval.graph import parse_tflite
+from dadarts.costmodel.graph import parse_tflite
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 from dadarts.cli import main
 from dadarts.frontend.artifact import write_frontend
 from dadarts.frontend.spec import MfccConfig
-from dadarts.mcu_eval.graph import parse_tflite
+from dadarts.costmodel.graph import parse_tflite
 from dadarts.rundir import RunDir, read_json, write_json_atomic
 
 CONFIG = MfccConfig.parse("640/320/40")     # 49 x 40 features

@@ -28,7 +28,8 @@ def test_search_command_end_to_end_and_resume(tiny_corpus, tmp_path, capsys):
     from dadarts.frontend.spec import MfccConfig
     import torch
     shape = MfccConfig.parse(result["config"]).shape
-    net = SearchedNetwork(result["genotype"], input_shape=shape, num_classes=len(result["labels"]), channels=4, layers=3)
+    net = SearchedNetwork(result["genotype"], input_shape=shape, num_classes=len(result["labels"]), channels=4, layers=3,
+                          space=result["space"])
     assert net(torch.randn(1, 1, *shape)).shape == (1, len(result["labels"]))
     # --resume on a finished search reproduces the same result.
     assert main(["search", "--data", str(tiny_corpus), "--run", str(run), "--resume", "--device", "cpu", "--quiet"]) == 0

@@ -49,13 +49,18 @@ def test_arch_and_weight_parameters_are_disjoint_and_complete():
     assert model.net.alphas_normal.shape == (num_edges(4), len(G.PRIMITIVES)) == (14, 8)
 
 
-def test_preprocess_prealign_equals_aligning_inside_the_step():
+def test_preprocess_alignment_reaches_the_smallest_shape_and_sees_every_input_value():
     torch.manual_seed(0)
-    mixer = DataMixer(SHAPES, "preprocess", 4).eval()
-    xs = [torch.randn(2, *s) for s in SHAPES]
-    pre = [mixer.prealign(d, x) for d, x in enumerate(xs)]
-    assert all(p.shape == (2, 49, 40) for p in pre)
-    assert torch.allclose(mixer(xs), mixer(pre), atol=1e-5)
+    shapes = [(157, 80), (49, 10), (79, 20)]
+    mixer = DataMixer(shapes, "preprocess", 4)
+    xs = [torch.randn(2, *s, requires_grad=True) for s in shapes]
+    out = mixer(xs)
+    assert out.shape == (2, 4, 49, 10)
+    out.sum().backward()
+    # No frame or coefficient is averaged away before the learnable weights see it (γ must be able to
+    # tell 157 frames or 80 coefficients from the rest).
+    for x in xs:
+        assert (x.grad.abs().sum(0) > 0).all()
 
 
 def test_zeropad_places_each_map_top_left_weighted_by_softmax_gamma():

@@ -50,14 +50,8 @@ def test_baseline_one_epoch_end_to_end(tiny_corpus, tmp_path):
     assert stages["train"]["model"] == "ds-cnn-s"
 
 
-def test_resume_continues_bit_for_bit(tiny_corpus, tmp_path, monkeypatch):
-    common = ["--model", "ds-cnn-s", "--mfcc", "640/320/40", "--data", str(tiny_corpus), "--epochs", "2",
-              "--batch-size", "32", "--quiet", "--device", "cpu", "--drop-path", "0.1"]
-    straight = RunDir.of(tmp_path / "straight")
-    train_cli(*common, "--run", str(straight.root))
-
-    # Interrupt the second run right after its first epoch's checkpoint (at the second validation).
-    resumed = RunDir.of(tmp_path / "resumed")
+def interrupt_after_first_epoch(monkeypatch, *argv):
+    """Run `dadarts train *argv` and stop it right after its first epoch's checkpoint (at the second validation)."""
     real_evaluate, calls = loop.evaluate, []
 
     def interrupting(*a, **kw):
@@ -65,11 +59,21 @@ def test_resume_continues_bit_for_bit(tiny_corpus, tmp_path, monkeypatch):
         if len(calls) == 2:
             raise KeyboardInterrupt
         return real_evaluate(*a, **kw)
-    monkeypatch.setattr(loop, "evaluate", interrupting)
-    with pytest.raises(KeyboardInterrupt):
-        train_cli(*common, "--run", str(resumed.root))
+    with monkeypatch.context() as m:
+        m.setattr(loop, "evaluate", interrupting)
+        with pytest.raises(KeyboardInterrupt):
+            train_cli(*argv)
+
+
+def test_resume_continues_bit_for_bit(tiny_corpus, tmp_path, monkeypatch):
+    common = ["--model", "ds-cnn-s", "--mfcc", "640/320/40", "--data", str(tiny_corpus), "--epochs", "2",
+              "--batch-size", "32", "--quiet", "--device", "cpu", "--drop-path", "0.1"]
+    straight = RunDir.of(tmp_path / "straight")
+    train_cli(*common, "--run", str(straight.root))
+
+    resumed = RunDir.of(tmp_path / "resumed")
+    interrupt_after_first_epoch(monkeypatch, *common, "--run", str(resumed.root))
     assert resumed.train_checkpoint.is_file() and not resumed.model.exists()
-    monkeypatch.setattr(loop, "evaluate", real_evaluate)
     # Different CLI settings are ignored on resume: the checkpoint's settings win.
     train_cli("--model", "ds-cnn-s", "--data", str(tiny_corpus), "--run", str(resumed.root), "--epochs", "9",
               "--quiet", "--device", "cpu", "--resume")
@@ -79,6 +83,21 @@ def test_resume_continues_bit_for_bit(tiny_corpus, tmp_path, monkeypatch):
         assert torch.equal(a[k], b[k]), k
     ma, mb = read_json(straight.train_metrics, "train_metrics"), read_json(resumed.train_metrics, "train_metrics")
     assert ma["accuracy"] == mb["accuracy"] and mb["epochs"] == 2
+
+
+def test_baseline_resumes_from_its_checkpoint_alone(tiny_corpus, tmp_path, monkeypatch):
+    common = ["--model", "ds-cnn-s", "--mfcc", "640/320/40", "--data", str(tiny_corpus), "--epochs", "2",
+              "--batch-size", "32", "--quiet", "--device", "cpu", "--no-augment"]
+    straight, resumed = RunDir.of(tmp_path / "straight"), RunDir.of(tmp_path / "resumed")
+    train_cli(*common, "--run", str(straight.root))
+    interrupt_after_first_epoch(monkeypatch, *common, "--run", str(resumed.root))
+    assert not resumed.search_result.exists() and not resumed.model.exists()
+    # No --model, --mfcc or --data: the checkpoint says which model, configuration and dataset.
+    train_cli(str(resumed.root), "--resume", "--quiet", "--device", "cpu")
+    a, b = rebuild(straight)[0]["state_dict"], rebuild(resumed)[0]["state_dict"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    ma, mb = read_json(straight.train_metrics, "train_metrics"), read_json(resumed.train_metrics, "train_metrics")
+    assert mb["model"] == "ds-cnn-s" and mb["config"] == "640/320/40" and ma["accuracy"] == mb["accuracy"]
 
 
 def test_searched_network_from_search_result(tiny_corpus, tmp_path):

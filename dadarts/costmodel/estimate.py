@@ -56,7 +56,7 @@ def estimate_layers_on(layers: list[Layer], model_bytes: int, arena_bytes: int, 
 def estimate_netgraph(graph, config: MfccConfig, target: Target, decision_ms: float | None = None,
                       fe_instructions: float | None = None) -> dict:
     """The estimate of a costmodel.network.NetGraph (arena planned, model bytes estimated)."""
-    counts = memory.graph_counts(graph.layers, len(graph.tensors))
+    counts = memory.graph_counts(graph.layers, len(graph.inputs) + len(graph.ops))
     arena = memory.greedy_plan(memory.tensor_lifetimes(graph)) + memory.arena_tail_bytes(counts)
     out = estimate_layers_on(graph.layers, memory.model_bytes_estimate(counts), arena, config, target,
                              decision_ms, fe_instructions)

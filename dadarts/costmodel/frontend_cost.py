@@ -1,10 +1,10 @@
 """Front-end (fixed-point MFCC) cost per frame: measured instruction count if the firmware has one, else analytic.
 
-Measured counts come first from the run itself (`dadarts firmware build RUN --target cortex-m4`
-records instructions_per_frame of the emulated Cortex-M4 front-end in run.json), then from the
-firmware benchmark (benchmarks/results/firmware.json). Neither layout is part of the contracts, so
-both are read defensively: a numeric value under a key that mentions both "instruction" and
-"frame", inside an entry that names this configuration. Without one, the cost is
+Measured counts come first from the run itself (`dadarts firmware build RUN --target qemu-m4`
+records instructions_per_frame of the emulated Cortex-M4 front-end in run.json) or a results file the
+user names, read defensively (a numeric value under a key that mentions both "instruction" and
+"frame", inside an entry that names this configuration), then from the counts that ship with the
+package (data/frontend_counts.json, written by benchmarks/bench_firmware.py). Without one, the cost is
 counted from the algorithm of dadarts.frontend.fixed (Q31 window, N/2-point complex radix-2 FFT
 with Q31 twiddles, int64 power and mel sums, table log2, Q15 DCT, folded normalisation), and the
 result says it is an estimate. Its per-step coefficients were fitted to QEMU Cortex-M4 counts of
@@ -20,7 +20,9 @@ from pathlib import Path
 
 from ..frontend.spec import MfccConfig
 
-FIRMWARE_RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "firmware.json"
+# Measured counts of the firmware's front-end per configuration (package data, written by
+# benchmarks/bench_firmware.py): radix-2 FFT, the default firmware build, and CMSIS-DSP's FFT.
+COUNTS_FILE = "data/frontend_counts.json"
 
 
 def analytic_instructions_per_frame(config: MfccConfig) -> float:
@@ -71,12 +73,21 @@ def _find_measured(obj, config_name: str, in_config: bool = False, path: str = "
     return None
 
 
+def measured_counts() -> dict[str, dict[str, float]]:
+    from importlib import resources
+    text = resources.files(__package__).joinpath(COUNTS_FILE).read_text()
+    return json.loads(text)["counts"]
+
+
 def frontend_instructions_per_frame(config: MfccConfig, firmware_results: Path | None = None,
-                                    run_json: Path | None = None) -> dict:
-    """{"instructions": n, "source": "measured: ..." | "analytic estimate"} for one frame."""
-    candidates = [Path(run_json)] if run_json else []
-    candidates.append(Path(firmware_results) if firmware_results else FIRMWARE_RESULTS)
-    for path in candidates:
+                                    run_json: Path | None = None, fft: str = "radix2") -> dict:
+    """{"instructions": n, "source": "measured: ..." | "analytic estimate"} for one frame.
+
+    First a count measured by the user (run.json of `dadarts firmware build`, or a results file they
+    name), then the counts that ship with dadarts (COUNTS_FILE, `fft` "radix2" or "cmsis_dsp"), then
+    the analytic count.
+    """
+    for path in [Path(p) for p in (run_json, firmware_results) if p]:
         if not path.is_file():
             continue
         try:
@@ -85,5 +96,8 @@ def frontend_instructions_per_frame(config: MfccConfig, firmware_results: Path |
             found = None
         if found and found[0] > 0:
             return {"instructions": found[0], "source": f"measured: {path.name}{found[1]}"}
+    shipped = measured_counts().get(config.name, {})
+    if shipped.get(fft):
+        return {"instructions": float(shipped[fft]), "source": f"measured: {COUNTS_FILE} ({fft} FFT, QEMU M4)"}
     return {"instructions": float(analytic_instructions_per_frame(config)),
-            "source": "analytic estimate (no measured count for this configuration in benchmarks/results/firmware.json)"}
+            "source": f"analytic estimate (no measured count for this configuration in {COUNTS_FILE})"}

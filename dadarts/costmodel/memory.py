@@ -206,7 +206,7 @@ CONSTANT_TENSORS = {"CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, 
 MAC_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
 # Flatbuffer bytes beyond the weights: per tensor (name, shape, quantisation table header), per output
 # channel of a MAC op (float scale + int64 zero point of the weight and of the bias), fixed header.
-FLATBUFFER_PER_TENSOR = 150
+FLATBUFFER_PER_TENSOR = 185
 FLATBUFFER_PER_CHANNEL = 24
 FLATBUFFER_FIXED = 1024
 
@@ -223,6 +223,7 @@ def arena_tail_bytes(counts: dict[str, int]) -> int:
             + TAIL_PER_MAC_OP * counts["mac_ops"] + TAIL_FIXED)
 
 
-def model_bytes_estimate(counts: dict[str, int]) -> int:
+def model_bytes_estimate(counts: dict[str, int], fixed: bool = True) -> int:
+    """Bytes of the .tflite; without the fixed header for a part of a graph (an edge's ops)."""
     return (counts["weight_bytes"] + FLATBUFFER_PER_TENSOR * counts["tensors"]
-            + FLATBUFFER_PER_CHANNEL * counts["channels"] + FLATBUFFER_FIXED)
+            + FLATBUFFER_PER_CHANNEL * counts["channels"] + (FLATBUFFER_FIXED if fixed else 0))

@@ -12,7 +12,8 @@ with real exports):
   the converter fuses it); a max pool is MIRROR_PAD + MAX_POOL_2D; FactorizedReduce is one 2x2
   stride-2 convolution (after a PAD on odd sizes); a dilated convolution is made dense where the
   export does so (dadarts.costmodel.lowering.dense_dilation);
-- no QUANTIZE before a concatenation (the export folds them, dadarts.export.concat_quant);
+- a QUANTIZE before a concatenation only for a node that a later node of the cell also reads (the
+  export folds the others, lowering.requantised_concat_input);
 - the head is MEAN over the map, then FULLY_CONNECTED to the logits (no softmax).
 
 `edge_ops(...)` gives the same layers for one candidate op on one edge, which is what the search's
@@ -23,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .layer import Layer
-from .lowering import dense_dilation
+from .lowering import dense_dilation, requantised_concat_input
 from .spaces import SPACE_FACTS, SpaceFacts, cell_plans
 
 INT8 = "INT8"
@@ -54,6 +55,7 @@ class NetGraph:
     inputs: list[int] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
     pads: dict[tuple[int, int], int] = field(default_factory=dict)   # (tensor, padding) -> padded tensor
+    cells: list[dict] = field(default_factory=list)   # per cell: reduction, shapes and fused flags of its states
 
     @property
     def layers(self) -> list[Layer]:
@@ -145,7 +147,10 @@ def _relu_in(g: NetGraph, x: int) -> int:
 
 def edge_op(g: NetGraph, space: SpaceFacts, name: str, x: int, stride: int, shared_dilated: bool = False) -> int:
     """The layers of primitive `name` on state x (its width is the cell's); returns the output tensor."""
-    c = g.shapes[x][2]
+    h, w, c = g.shapes[x]
+    if name == "none":
+        # Never in a derived network; the skeleton graph of the search's cost tables uses it: no layers.
+        return x if stride == 1 else g.tensor((same_out(h, stride), same_out(w, stride), c))
     if name == "skip_connect" and stride == 1:
         return x
     if space.post_activation:
@@ -162,10 +167,8 @@ def edge_op(g: NetGraph, space: SpaceFacts, name: str, x: int, stride: int, shar
             return x
         raise ValueError(f"'{name}' is not an op of the mcu space")
     if name == "max_pool_3x3":
-        h, w, _ = g.shapes[x]
         return g.pool("MAX_POOL_2D", g.elementwise("MIRROR_PAD", [x], (h + 2, w + 2, c)), 3, stride, "valid")
     if name == "avg_pool_3x3":
-        h, w, _ = g.shapes[x]
         if stride == 1 or (h % 2 and w % 2):
             return g.pool("AVERAGE_POOL_2D", x, 3, stride)
         odd = g.elementwise("MIRROR_PAD", [x], (h + 1 - h % 2, w + 1 - w % 2, c))
@@ -193,7 +196,9 @@ def factorized_reduce(g: NetGraph, x: int, c_out: int) -> int:
 
 def preprocess(g: NetGraph, space: SpaceFacts, x: int, c_out: int, factor: int) -> int:
     if space.post_activation:
-        return g.conv(x, c_out, factor, factor, "valid" if factor > 1 else "same", relu=True)
+        if factor > 1:
+            x = g.pool("AVERAGE_POOL_2D", x, factor, factor, "valid")
+        return g.conv(x, c_out, 1, relu=True)
     if factor == 1:
         return g.conv(_relu_in(g, x), c_out, 1)
     return factorized_reduce(g, x, c_out)
@@ -203,6 +208,21 @@ def stem(g: NetGraph, space: SpaceFacts, x: int, c_out: int) -> int:
     if space.post_activation:
         return g.conv(x, c_out, 3, 2, "valid", relu=True)
     return g.conv(x, c_out, 3, space.stem_stride)
+
+
+def skeleton_genotype(steps: int) -> dict:
+    """A genotype with 'none' on every edge: its graph is the part of the network no α changes."""
+    edges = [["none", j] for node in range(steps) for j in (0, 1)]
+    concat = list(range(2, 2 + steps))
+    return {"normal": edges, "normal_concat": concat, "reduce": edges, "reduce_concat": concat}
+
+
+def edge_layers(space: str | SpaceFacts, name: str, shape: tuple[int, int, int], fused: bool, stride: int) -> list[Layer]:
+    """The layers of primitive `name` alone on a state of `shape` (fused: a conv output, darts' ReLU fuses)."""
+    space = SPACE_FACTS[space] if isinstance(space, str) else space
+    g = NetGraph()
+    edge_op(g, space, name, g.tensor(shape, fused), stride)
+    return g.layers
 
 
 def _shared_dilated(edges, space: SpaceFacts, reduction: bool) -> set[int]:
@@ -235,7 +255,12 @@ def searched_graph(space: str | SpaceFacts, genotype: dict, input_shape: tuple[i
             outs = [edge_op(g, space, name, states[index], space.edge_stride(plan.reduction, index), k in shared)
                     for k, (name, index) in ((k, edges[k]) for k in (2 * node, 2 * node + 1))]
             states.append(g.elementwise("ADD", outs))
-        s0, s1 = s1, g.concat([states[i] for i in genotype[f"{kind}_concat"]])
+        g.cells.append({"reduction": plan.reduction, "shapes": [g.shapes[t] for t in states],
+                        "fused": [g.fused[t] for t in states]})
+        read_later = {index for _, index in edges}
+        concat_in = [g.elementwise("QUANTIZE", [states[i]]) if requantised_concat_input(i, read_later) else states[i]
+                     for i in genotype[f"{kind}_concat"]]
+        s0, s1 = s1, g.concat(concat_in)
     logits = g.head(s1, num_classes)
     g.outputs.append(logits)
     return g

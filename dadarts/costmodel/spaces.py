@@ -9,7 +9,7 @@ cell brings its inputs to its resolution.
   on a reduction cell's input edges carry stride 2, FactorizedReduce catches up c_{k-2}, 4 nodes.
 - mcu: post-activation ops (ReLU fused into each convolution), a 3x3 stride-2 'valid' stem of 2C
   channels, every op at stride 1; a reduction cell shrinks its inputs in its input stages
-  ('valid' convs with kernel = stride), 3 nodes.
+  ('valid' average pool with kernel = stride, then a 1x1 conv), 3 nodes.
 """
 from __future__ import annotations
 

@@ -95,36 +95,74 @@ def _read_list(root: Path, name: str) -> set[str]:
     return {line.strip() for line in path.read_text().splitlines() if line.strip()}
 
 
-def _scan(root: Path) -> tuple[dict[str, list[str]], dict[str, int], list[str]]:
-    """Word folders -> usable relative WAV paths; counts of skipped files by reason; examples."""
+@dataclass
+class _Scan:
+    words: dict[str, list[str]]      # word folder -> usable relative WAV paths
+    skipped: dict[str, int]          # unusable files by reason
+    converted: dict[str, int]        # conversions by kind (see WavInfo.conversions); a file may have several
+    n_converted: int                 # files read with a conversion
+    examples: list[str]              # a few skipped files and why
+
+
+_SCAN_VERSION = 2                    # 2: files at other rates / channels / widths are converted, not skipped
+
+
+def _scan(root: Path) -> _Scan:
+    """Word folders -> usable relative WAV paths, with counts of skipped and converted files."""
     words: dict[str, list[str]] = {}
     skipped: Counter = Counter()
+    converted: Counter = Counter()
+    n_converted = 0
     examples: list[str] = []
     cache_file = root / ".dadarts_scan.json"
     listing = sorted((d.name, f.name, f.stat().st_size) for d in root.iterdir()
                      if d.is_dir() and not d.name.startswith((".", "_")) for f in d.glob("*.wav"))
-    key = hashlib.sha1(json.dumps(listing).encode()).hexdigest()
+    key = hashlib.sha1(json.dumps([_SCAN_VERSION, listing]).encode()).hexdigest()
     try:
         cached = json.loads(cache_file.read_text())
         if cached.get("key") == key:
-            return cached["words"], cached["skipped"], cached["examples"]
-    except (OSError, ValueError):
+            return _Scan(cached["words"], cached["skipped"], cached["converted"], cached["n_converted"],
+                         cached["examples"])
+    except (OSError, ValueError, KeyError):
         pass
     for word, name, _size in listing:
         rel = f"{word}/{name}"
         try:
-            check_header(root / rel)
+            info = check_header(root / rel)
         except BadWav as exc:
             skipped[exc.reason] += 1
             if len(examples) < 3:
                 examples.append(str(exc))
             continue
+        converted.update(info.conversions())
+        n_converted += bool(info.conversions())
         words.setdefault(word, []).append(rel)
+    scan = _Scan(words, dict(skipped), dict(converted), n_converted, examples)
     try:  # a speed-up only: a read-only dataset folder simply rescans next time
-        cache_file.write_text(json.dumps({"key": key, "words": words, "skipped": skipped, "examples": examples}))
+        cache_file.write_text(json.dumps({"key": key, **scan.__dict__}))
     except OSError:
         pass
-    return words, dict(skipped), examples
+    return scan
+
+
+def _check_files(root: Path, scan: _Scan, quiet: bool) -> None:
+    """One sentence when nothing is usable; otherwise one notice each for skipped and converted files."""
+    skipped = sum(scan.skipped.values())
+    why = ", ".join(f"{n} {r}" for r, n in sorted(scan.skipped.items()))
+    if not scan.words:
+        if skipped:
+            raise UserError(f"{root} holds {skipped} WAV files in word folders and none is usable ({why}; e.g. "
+                            f"{scan.examples[0]}): convert them to PCM WAV, e.g. ffmpeg -i IN -ar 16000 -ac 1 OUT.wav.")
+        raise UserError(f"{root} holds no WAV files in word folders: expected <word>/<speaker>_nohash_<n>.wav.")
+    if quiet:
+        return
+    if skipped:
+        print(f"dadarts: warning: skipped {skipped} unusable WAV files ({why}); e.g. {scan.examples[0]}",
+              file=sys.stderr)
+    if scan.converted:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(scan.converted.items()))
+        print(f"dadarts: note: converting {scan.n_converted} WAV files to 16 kHz mono 16-bit as they are read "
+              f"({kinds})", file=sys.stderr)
 
 
 def _load_background(root: Path) -> list[np.ndarray]:
@@ -164,6 +202,30 @@ def _label_plan(task: str, present: set[str], names: tuple[str, ...] | None) -> 
     raise UserError(f"Unknown task '{task}': choose one of {', '.join(TASKS)}.")
 
 
+def _split_seed(task: str, labels: list[str]) -> int:
+    return int(hashlib.sha1(f"{task}|{','.join(labels)}".encode()).hexdigest()[:8], 16)
+
+
+def _negatives(task: str, index: dict[str, int], n_keywords: int, unknown_pool: list[Clip],
+               background: list[np.ndarray], rng: np.random.Generator, split: str) -> list[Clip]:
+    """The `_unknown_` and `_silence_` clips a split of `n_keywords` keyword clips gets under `task`."""
+    out: list[Clip] = []
+    if UNKNOWN in index and unknown_pool:
+        if task == "names":  # every other word is the negative class of name detection
+            out += unknown_pool
+        else:
+            n = min(len(unknown_pool), int(np.ceil(n_keywords * UNKNOWN_PERCENT / 100)))
+            pick = rng.choice(len(unknown_pool), size=n, replace=False)
+            out += [unknown_pool[i] for i in sorted(pick)]
+    if SILENCE in index and background:
+        for i in range(int(np.ceil(n_keywords * SILENCE_PERCENT / 100))):
+            k = int(rng.integers(len(background)))
+            offset = int(rng.integers(0, background[k].size - CLIP_SAMPLES + 1))
+            out.append(Clip(None, index[SILENCE], SILENCE, f"{SILENCE}{split}{i}", k, offset,
+                            float(rng.uniform(0.0, 1.0))))
+    return out
+
+
 def load_dataset(data: str | Path | None = None, task: str = "gsc12",
                  names: tuple[str, ...] | None = None, quiet: bool = False,
                  name_augment: NameAugment | None = NameAugment()) -> KwsDataset:
@@ -180,13 +242,9 @@ def load_dataset(data: str | Path | None = None, task: str = "gsc12",
             raise UserError(f"Dataset folder {root} does not exist: give the folder that holds the word "
                             f"folders and validation_list.txt, or omit --data to use the built-in corpus.")
     validation, testing = _read_list(root, "validation_list.txt"), _read_list(root, "testing_list.txt")
-    words, skipped, examples = _scan(root)
-    if not words:
-        raise UserError(f"{root} holds no usable WAV files in word folders: expected <word>/<speaker>_nohash_<n>.wav.")
-    if skipped and not quiet:
-        total = sum(skipped.values())
-        why = ", ".join(f"{n} {r}" for r, n in sorted(skipped.items()))
-        print(f"dadarts: warning: skipped {total} unusable WAV files ({why}); e.g. {examples[0]}", file=sys.stderr)
+    scan = _scan(root)
+    _check_files(root, scan, quiet)
+    words = scan.words
     labels, keywords = _label_plan(task, set(words), names)
     index = {name: i for i, name in enumerate(labels)}
     background = _load_background(root)
@@ -200,26 +258,13 @@ def load_dataset(data: str | Path | None = None, task: str = "gsc12",
                 splits[split].append(Clip(rel, index[word], word, speaker_of(name)))
             elif UNKNOWN in index:
                 unknown_pool[split].append(Clip(rel, index[UNKNOWN], word, speaker_of(name)))
-    seed = int(hashlib.sha1(f"{task}|{','.join(labels)}".encode()).hexdigest()[:8], 16)
+    if SILENCE in index and not background:
+        raise UserError(f"The {task} task needs {root / BACKGROUND} (WAV noise files of at least 1 s) "
+                        f"to make '_silence_' clips.")
+    seed = _split_seed(task, labels)
     for s_i, split in enumerate(SPLITS):
-        rng = np.random.default_rng(seed + s_i)
-        n_keywords = len(splits[split])
-        if UNKNOWN in index and unknown_pool[split]:
-            if task == "names":  # every other word is the negative class of name detection
-                splits[split] += unknown_pool[split]
-            else:
-                n = min(len(unknown_pool[split]), int(np.ceil(n_keywords * UNKNOWN_PERCENT / 100)))
-                pick = rng.choice(len(unknown_pool[split]), size=n, replace=False)
-                splits[split] += [unknown_pool[split][i] for i in sorted(pick)]
-        if SILENCE in index:
-            if not background:
-                raise UserError(f"The {task} task needs {root / BACKGROUND} (WAV noise files of at least 1 s) "
-                                f"to make '_silence_' clips.")
-            for i in range(int(np.ceil(n_keywords * SILENCE_PERCENT / 100))):
-                k = int(rng.integers(len(background)))
-                offset = int(rng.integers(0, background[k].size - CLIP_SAMPLES + 1))
-                splits[split].append(Clip(None, index[SILENCE], SILENCE, f"{SILENCE}{split}{i}", k, offset,
-                                          float(rng.uniform(0.0, 1.0))))
+        splits[split] += _negatives(task, index, len(splits[split]), unknown_pool[split], background,
+                                    np.random.default_rng(seed + s_i), split)
     for split in SPLITS:
         if not splits[split]:
             raise UserError(f"The {split} split of {root} is empty for task {task}: check the list files.")
@@ -233,7 +278,45 @@ def load_dataset(data: str | Path | None = None, task: str = "gsc12",
         copies = augment.copies_per_clip(len(originals) / len(keywords), n_unknown)
         splits["train"] += [Clip(c.path, c.label, c.word, c.speaker, copy=k)
                             for k in range(copies) for c in originals]
-    return KwsDataset(root, task, labels, splits, fingerprint, background, skipped, augment)
+    return KwsDataset(root, task, labels, splits, fingerprint, background, scan.skipped, augment)
+
+
+def load_test_folder(data: str | Path, task: str, labels: list[str], quiet: bool = False) -> KwsDataset:
+    """A folder to score a trained model on, labelled with the model's `labels` (its task's rules).
+
+    The testing split is the clips testing_list.txt names when the folder has one, else every clip
+    (a test-only folder needs no list files); train and validation stay empty. Words of the folder
+    that are not among the labels become `_unknown_` as the task makes them (a seeded 10 % of the
+    keyword count for gsc12, all of them for names) or, without `_unknown_`, are left out;
+    `_silence_` clips are cut from the folder's _background_noise_ when it has one."""
+    root = Path(data).expanduser()
+    if not root.is_dir():
+        raise UserError(f"Folder {root} does not exist: give a folder of <word>/<name>.wav recordings.")
+    listed = _read_list(root, "testing_list.txt") if (root / "testing_list.txt").is_file() else None
+    scan = _scan(root)
+    _check_files(root, scan, quiet)
+    index = {name: i for i, name in enumerate(labels)}
+    clips: list[Clip] = []
+    pool: list[Clip] = []
+    for word in sorted(scan.words):
+        for rel in scan.words[word]:
+            if listed is not None and rel not in listed:
+                continue
+            speaker = speaker_of(rel.split("/", 1)[1])
+            if word in index and not word.startswith("_"):
+                clips.append(Clip(rel, index[word], word, speaker))
+            elif UNKNOWN in index:
+                pool.append(Clip(rel, index[UNKNOWN], word, speaker))
+    background = _load_background(root)
+    rng = np.random.default_rng(_split_seed(task, labels) + SPLITS.index("testing"))
+    clips += _negatives(task, index, len(clips), pool, background, rng, "testing")
+    if not clips:
+        raise UserError(f"{root} holds no {'listed ' if listed is not None else ''}clips of the words "
+                        f"{', '.join(labels)}: give a folder with <word>/ folders named after them.")
+    listing = json.dumps([task, labels, [(c.path, c.label, c.noise, c.offset, c.gain) for c in clips]])
+    fingerprint = hashlib.sha1(listing.encode()).hexdigest()[:16]
+    splits = {"train": [], "validation": [], "testing": clips}
+    return KwsDataset(root, task, list(labels), splits, fingerprint, background, scan.skipped)
 
 
 def dataset_summary(ds: KwsDataset) -> str:

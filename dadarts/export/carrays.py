@@ -4,8 +4,8 @@ The names are the ones docs/contracts.md fixes for the firmware. model_data.h / 
 define `g_kws_model_data` (16-byte aligned, as TFLM requires for its flatbuffer) and
 `g_kws_model_data_len`, with C linkage so C and C++ code can both use them.
 model_settings.h carries what the firmware must agree on with this exact model: input shape, int8
-input/output quantisation, labels, the MFCC configuration, the arena size and the op list for a
-`tflite::MicroMutableOpResolver`. Every file names the run that produced it (like TFLM's
+input/output quantisation, labels, the MFCC configuration, the arena size and the registrations of a
+`tflite::MicroMutableOpResolver` (int8-only kernels where the graph allows them, see resolver.py). Every file names the run that produced it (like TFLM's
 micro_speech `micro_model_settings.h`, it is derived from training and says so).
 """
 from __future__ import annotations
@@ -16,17 +16,14 @@ from pathlib import Path
 
 from ..frontend.spec import MfccConfig
 from ..rundir import write_text_atomic
+from .resolver import Registration, registrations
+from .tflite_graph import read_ops
 
 MODEL_DATA_H = "model_data.h"
 MODEL_DATA_CC = "model_data.cc"
 MODEL_SETTINGS_H = "model_settings.h"
 ARENA_MARGIN = 1.10           # measured on the 64-bit host; leaves room for 32-bit layout and padding
 ARENA_ALIGN = 1024
-
-# MicroMutableOpResolver method names that are not the CamelCase of the builtin name.
-_RESOLVER_EXCEPTIONS = {"PADV2": "AddPadV2", "BATCH_MATMUL": "AddBatchMatMul", "SPLIT_V": "AddSplitV",
-                        "L2_NORMALIZATION": "AddL2Normalization", "LOG_SOFTMAX": "AddLogSoftmax"}
-
 
 @dataclass
 class ModelSettings:
@@ -46,15 +43,6 @@ class ModelSettings:
     def arena_bytes(self) -> int:
         padded = int(self.arena_measured_bytes * ARENA_MARGIN)
         return -(-padded // ARENA_ALIGN) * ARENA_ALIGN
-
-
-def resolver_method(op: str) -> str:
-    """`AddConv2D` for CONV_2D: the MicroMutableOpResolver call that registers a builtin op."""
-    if op in _RESOLVER_EXCEPTIONS:
-        return _RESOLVER_EXCEPTIONS[op]
-    # "2D" stays upper case: AddConv2D, AddMaxPool2D, AddDepthwiseConv2D.
-    return "Add" + "".join(part if re.fullmatch(r"\d+D", part) else part[:1] + part[1:].lower()
-                           for part in op.split("_"))
 
 
 def _banner(settings: ModelSettings, what: str) -> str:
@@ -102,11 +90,19 @@ const unsigned int g_kws_model_data_len = {len(model)};
     return {MODEL_DATA_H: header, MODEL_DATA_CC: source}
 
 
-def model_settings_file(settings: ModelSettings) -> str:
+def _macro(name: str, calls: list[str]) -> str:
+    body = " \\\n".join(f"    {c}" for c in calls)
+    return f"#define {name}(resolver) \\\n  do {{ \\\n{body} \\\n  }} while (0)"
+
+
+def model_settings_file(settings: ModelSettings, model: bytes) -> str:
     config = MfccConfig.parse(settings.config)
     _, frames, coeffs, channels = settings.input_shape
     labels = ", ".join(_c_string(label) for label in settings.labels)
-    adds = " \\\n".join(f"    (resolver).{resolver_method(op)}();" for op in settings.ops)
+    regs = registrations(read_ops(model))
+    if [r.op for r in regs] != list(settings.ops):
+        raise ValueError(f"the settings list ops {settings.ops}, the model has {[r.op for r in regs]}")
+    int8_only = [r.op for r in regs if r.kernel]
     return _banner(settings, "What the firmware must agree on with this model.") + f"""#ifndef DADARTS_MODEL_SETTINGS_H
 #define DADARTS_MODEL_SETTINGS_H
 
@@ -139,12 +135,12 @@ def model_settings_file(settings: ModelSettings) -> str:
 #define KWS_TENSOR_ARENA_SIZE {settings.arena_bytes}
 
 // Ops: tflite::MicroMutableOpResolver<KWS_NUM_OPS> resolver; KWS_REGISTER_OPS(resolver);
+// KWS_REGISTER_OPS uses TFLM's int8-only kernels for {", ".join(int8_only) or "no op"} (every instance is int8; the
+// declarations are in tensorflow/lite/micro/kernels/*.h); KWS_REGISTER_OPS_GENERIC registers the all-types kernels.
 #define KWS_NUM_OPS {len(settings.ops)}
 #define KWS_OP_NAMES {{{", ".join(_c_string(op) for op in settings.ops)}}}
-#define KWS_REGISTER_OPS(resolver) \\
-  do {{ \\
-{adds} \\
-  }} while (0)
+{_macro("KWS_REGISTER_OPS", [r.call() for r in regs])}
+{_macro("KWS_REGISTER_OPS_GENERIC", [Registration(r.op, r.method, None).call() for r in regs])}
 
 #endif  // DADARTS_MODEL_SETTINGS_H
 """
@@ -153,7 +149,7 @@ def model_settings_file(settings: ModelSettings) -> str:
 def write_firmware_files(out_dir: str | Path, model: bytes, settings: ModelSettings) -> list[Path]:
     """Write model_data.h/.cc and model_settings.h into `out_dir`; returns the paths."""
     out_dir = Path(out_dir)
-    files = {**model_data_files(model, settings), MODEL_SETTINGS_H: model_settings_file(settings)}
+    files = {**model_data_files(model, settings), MODEL_SETTINGS_H: model_settings_file(settings, model)}
     paths = []
     for name, text in files.items():
         write_text_atomic(out_dir / name, text)

@@ -14,6 +14,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="fail when int8 test accuracy is more than PP percentage points below float")
     p.add_argument("--tflm-samples", type=int, default=256, metavar="N",
                    help="test clips compared between TFLite Micro and the reference kernels (default 256)")
+    p.add_argument("--fold-concat", choices=("safe", "all"), default="safe",
+                   help="int8: fold the requantising QUANTIZE before a concatenation input into the op producing it "
+                        "only where nothing else reads that tensor (safe, default), or everywhere (all: no QUANTIZE "
+                        "left, as the cost model counts, but the other readers get the concat's coarser scale)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (conversion runs on the CPU)")
 
 
@@ -27,7 +31,10 @@ def run(args) -> int:
         raise UserError("--tflm-samples must be at least 1.")
     if args.max_int8_drop is not None and not args.int8:
         raise UserError("--max-int8-drop compares int8 with float: add --int8.")
+    if args.fold_concat != "safe" and not args.int8:
+        raise UserError("--fold-concat changes the int8 model: add --int8.")
     options = ExportOptions(int8=args.int8, calibration_samples=args.calibration_samples,
-                            max_int8_drop=args.max_int8_drop, tflm_samples=args.tflm_samples)
+                            max_int8_drop=args.max_int8_drop, tflm_samples=args.tflm_samples,
+                            fold_concat=args.fold_concat)
     export_run(args.run, options, args._argv, device=args.device)
     return 0

@@ -31,6 +31,7 @@ class ExportOptions:
     max_int8_drop: float | None = None       # percentage points
     tflm_samples: int = TFLM_SAMPLES
     seed: int = 0
+    fold_concat: str = "safe"                # "all": also the requantisations of tensors other ops read
 
 
 @dataclass
@@ -63,6 +64,20 @@ def _float_parity_problem(report: dict, pt: np.ndarray) -> str | None:
             return (f"the {name} model's logits differ from PyTorch by up to {report[key]['max_abs_error']:.3g} "
                     f"(allowed {bound:.3g}): a layer converts wrongly")
     return None
+
+
+def _fold_record(fold, converted: bytes, arena: dict, accuracy: float, x_nhwc: np.ndarray, y: np.ndarray) -> dict:
+    """report["concat_quantize"]: what the fold removed, and arena and int8 accuracy with and without it."""
+    from .tflite_convert import TfliteRunner
+    from .tflm_check import measure_arena
+    after = {"arena_bytes": int(arena["total_bytes"]), "arena_head_bytes": int(arena["head_bytes"]),
+             "int8_accuracy": accuracy}
+    before = dict(after)
+    if fold.folded:  # the converter's own model, for comparison
+        unfolded = measure_arena(converted)
+        before = {"arena_bytes": int(unfolded["total_bytes"]), "arena_head_bytes": int(unfolded["head_bytes"]),
+                  "int8_accuracy": float((TfliteRunner(converted)(x_nhwc).argmax(1) == y).mean())}
+    return {**fold.to_dict(), "before": before, "after": after}
 
 
 def _print_table(report: dict) -> None:
@@ -155,6 +170,11 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
             raise UserError(f"Export verification failed: {parity}; the per-step errors are in {out.export_report}.")
         return report
 
+    # The converter's requantising copies before concatenation inputs are folded away first, so every
+    # check below, and every figure reported, is of the model the firmware gets (concat_quant.py).
+    from .concat_quant import fold_concat_quantize
+    converted, fold = qmodel, fold_concat_quantize(qmodel, shared=options.fold_concat == "all")
+    qmodel = fold.model
     ops = read_ops(qmodel)
     problems = int8_problems(ops)
     if problems:
@@ -180,6 +200,13 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
     tflm_out = run_tflm(qmodel, xq)
     reference = TfliteRunner(qmodel, reference_kernels=True).raw(xq)
     arena = measure_arena(qmodel)
+    report["concat_quantize"] = {"mode": options.fold_concat,
+                                 **_fold_record(fold, converted, arena, report["int8"]["accuracy"], x_nhwc, y)}
+    before, after = report["concat_quantize"]["before"], report["concat_quantize"]["after"]
+    log(f"concat requantisation: {fold.folded} of {fold.folded + len(fold.kept)} QUANTIZE ops folded into their "
+        f"producers{' (why the others stay: concat_quantize.kept_because in report.json)' if fold.kept else ''}; "
+        f"arena {before['arena_bytes']:,} B -> {after['arena_bytes']:,} B, int8 accuracy "
+        f"{before['int8_accuracy'] * 100:.2f} % -> {after['int8_accuracy'] * 100:.2f} %")
     bound, bound_op = activation_lower_bound(ops)
     report["tflm"] = {"samples": int(n), **compare_lsb(tflm_out, reference), "arena_bytes": int(arena["total_bytes"]),
                       "arena": arena, "ops": op_names(ops), "activation_lower_bound_bytes": bound,
@@ -191,11 +218,14 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
 
     # 6. C artifacts.
     from .carrays import ModelSettings, write_firmware_files
+    from .recognizer_settings import RecognizerSettings, write_recognizer_files
     settings = ModelSettings(run_name=inputs.run_name, source=inputs.source, input_shape=[1, int(T), int(F), 1],
                              input_scale=float(in_scale), input_zero_point=int(in_zp), output_scale=float(out_scale),
                              output_zero_point=int(out_zp), labels=list(inputs.labels), config=inputs.config,
                              arena_measured_bytes=report["tflm"]["arena_bytes"], ops=op_names(ops))
     files = write_firmware_files(out.firmware, qmodel, settings)
+    files += write_recognizer_files(out.export, out.firmware, RecognizerSettings(), inputs.config, float(out_scale),
+                                    int(out_zp), inputs.run_name)
     report["tflm"]["arena_bytes_with_margin"] = settings.arena_bytes
     report["firmware"] = {"files": [str(p.relative_to(out.root)) for p in files], "frontend_tables": None}
     if inputs.frontend is not None:
@@ -283,6 +313,14 @@ def export_run(root: str | Path, options: ExportOptions, argv: list[str], device
     log(f"dadarts export: {ckpt['build']['name']} on {config.name} from {run.model} "
         f"({len(test.y)} test clips, int8 {'on' if options.int8 else 'off'})")
     report = export_model(inputs, run, options, log=log)
+    if options.int8 and report.get("tflm", {}).get("arena_bytes"):
+        from ..search.cost import describe_check
+        from .budget import export_budget_check
+        check = export_budget_check(run, run.tflite_int8.read_bytes(), report["tflm"]["arena_bytes"], config)
+        if check:
+            report["budget_check"] = check
+            write_json_atomic(run.export_report, report, kind=REPORT_KIND)
+            log("budget: " + describe_check(check, "the exported int8 model"))
     record_run(run, "export", argv, dataset_fingerprint=ds.fingerprint, int8=options.int8,
                calibration_samples=options.calibration_samples, max_int8_drop=options.max_int8_drop)
     return report

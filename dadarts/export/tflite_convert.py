@@ -27,9 +27,15 @@ from ..fdcapture import captured_output
 
 
 def quiet_tensorflow():
-    """Import TensorFlow with its C++ and Python logging turned down."""
+    """Import TensorFlow with its C++ and Python logging turned down.
+
+    Loading TensorFlow's libraries registers the CUDA plugins (cuDNN, cuBLAS) and XLA's computation
+    placer more than once and logs each from C++ static initialisers, before TF_CPP_MIN_LOG_LEVEL
+    applies; those lines are swallowed by capturing file descriptors 1 and 2 around the import.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
+    with captured_output():
+        import tensorflow as tf
     tf.get_logger().setLevel("ERROR")
     return tf
 
@@ -50,6 +56,11 @@ def onnx_to_saved_model(onnx_path: str | Path, saved_dir: str | Path) -> None:
     """Float TensorFlow SavedModel, NHWC, via onnx2tf."""
     quiet_tensorflow()
     import onnx2tf
+    import tf_keras
+    # Layer names come from process-wide counters (tf.math.add_147 after earlier conversions), and the
+    # TFLite converter's operator order follows the names: without a reset the same network exported
+    # twice in one process got another op order, and TFLM's planner another arena (23,488 vs 24,480 B).
+    tf_keras.backend.clear_session()
     with captured_output() as log, _no_add_rescue():
         try:
             onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=str(saved_dir),
@@ -107,7 +118,8 @@ class TfliteRunner:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
         resolver = OpResolverType.BUILTIN_REF if reference_kernels else OpResolverType.AUTO
         self.interp = Interpreter(model_content=model, experimental_op_resolver_type=resolver, num_threads=1)
-        self.interp.allocate_tensors()
+        with captured_output():   # LiteRT announces its XNNPACK delegate on stderr ("INFO: Created ...")
+            self.interp.allocate_tensors()
         self.inp = self.interp.get_input_details()[0]
         self.out = self.interp.get_output_details()[0]
 

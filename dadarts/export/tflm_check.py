@@ -78,5 +78,5 @@ def compare_lsb(tflm: np.ndarray, reference: np.ndarray) -> dict:
 
 def measure_arena(model: bytes) -> dict:
     """Arena bytes TFLM needs (mcu_eval's RecordingMicroAllocator measurement)."""
-    from ..mcu_eval.arena import measure_arena as measure
+    from ..costmodel.arena import measure_arena as measure
     return measure(model).to_dict()

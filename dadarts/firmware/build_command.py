@@ -1,9 +1,12 @@
-"""`dadarts firmware build RUN --target host|qemu-m4`: build the firmware from the run's export and run it.
+"""`dadarts firmware build RUN --target BOARD`: build the firmware from the run's export and run it.
 
-Builds the fixed-point front-end, the application parts and (with --tflm-root) the TFLM application
-from RUN/export/firmware, then runs what was built: on the host the application parts' tests and the
-front-end against the Python reference; on the emulated Cortex-M4 the front-end under QEMU with its
-instruction count. With --tflm-root and --wav the keyword application runs on the WAV file.
+host / qemu-m4: builds the fixed-point front-end, the application parts and (with --tflm-root) the TFLM
+application from RUN/export/firmware, then runs the application parts' tests and the front-end against
+the Python reference (on the emulated Cortex-M4 with its instruction count); with --tflm-root and --wav
+the keyword application runs on the WAV file. A microcontroller board (stm32f405, nucleo-f446re,
+nano33ble): builds the streaming application (kws_app with --tflm-root, else the tethered build),
+reports flash and RAM by part from the linker map, and on the stm32f405 (QEMU netduinoplus2) plays a
+check clip into it.
 """
 from __future__ import annotations
 
@@ -13,12 +16,14 @@ from pathlib import Path
 
 from ..errors import UserError
 
-TARGET_HELP = "host: gcc on this machine; qemu-m4: arm-none-eabi-gcc for QEMU mps2-an386 (Cortex-M4F)"
+TARGET_HELP = ("a board preset of firmware/CMakePresets.json: host (gcc on this machine), mps2-an386 (alias qemu-m4: "
+               "QEMU, Cortex-M4F, semihosting), ...")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="run directory with export/firmware (from `dadarts export RUN --int8`)")
-    p.add_argument("--target", choices=["host", "qemu-m4"], default="host", help=TARGET_HELP)
+    from .build import target_names
+    p.add_argument("--target", choices=target_names(), default="host", help=TARGET_HELP)
     p.add_argument("--tflm-root", metavar="DIR",
                    help="TFLite Micro tree + library built with TFLM's own tools; adds the keyword application")
     p.add_argument("--tflm-lib", metavar="FILE",
@@ -88,21 +93,38 @@ def app_labels(tables_dir: Path) -> list[str]:
 
 
 def run(args) -> int:
-    import numpy as np
-
-    from ..frontend import fixed
     from ..rundir import record_run
     from . import build, runio
 
+    board = build.board_of(args.target)
     if args.wav and not args.tflm_root:
         raise UserError("--wav runs the keyword application, which needs --tflm-root (see docs/firmware.md).")
+    if args.wav and board.board not in ("host", "mps2_an386"):
+        raise UserError(f"--wav plays a file on the host or qemu-m4; stream it into {args.target} with "
+                        f"`dadarts firmware stream RUN --wav FILE`.")
     if args.tflm_lib and not args.tflm_root:
         raise UserError("--tflm-lib goes with --tflm-root (the TFLM headers).")
     if args.tflm_lib and not Path(args.tflm_lib).is_file():
         raise UserError(f"{args.tflm_lib} does not exist: give the libtensorflow-microlite.a built for {args.target}.")
+    if args.tflm_root:
+        build.require_tflm_tree(args.tflm_root)
     if args.wav and not Path(args.wav).is_file():
         raise UserError(f"{args.wav} does not exist: give a 16 kHz mono 16-bit WAV file.")
     inputs = runio.load_inputs(args.run)
+    if board.board in ("host", "mps2_an386"):
+        result = _frontend_target(args, inputs)
+    else:
+        result = _board_target(args, inputs, board)
+    record_run(inputs.run, f"firmware_build_{args.target.replace('-', '_')}", args._argv, **result)
+    return 0
+
+
+def _frontend_target(args, inputs) -> dict:
+    """host / qemu-m4: the front-end against the Python reference, the host tests, the app on a WAV."""
+    import numpy as np
+
+    from ..frontend import fixed
+    from . import build
     config = inputs.config
     build_dir = build.cmake_build(inputs.tables_dir, firmware_dir(inputs.run) / f"build-{args.target}",
                                   args.target, tflm_root=args.tflm_root, tflm_lib=args.tflm_lib)
@@ -143,5 +165,51 @@ def run(args) -> int:
         print(f"keyword application built: {build_dir / ('kws_app' if args.target == 'host' else 'kws_app.elf')}")
     else:
         print("keyword application: not built (it needs --tflm-root, a TFLM build; see docs/firmware.md)")
-    record_run(inputs.run, f"firmware_build_{args.target.replace('-', '_')}", args._argv, **result)
-    return 0
+    return result
+
+
+def _board_target(args, inputs, board) -> dict:
+    """A microcontroller board: build the streaming app, say what it takes of the chip from the linker map
+    and, on a board QEMU runs, play the check clip into it (the device's model input must equal the
+    Python front-end's; with TFLM the arena and Invoke are measured on the chip)."""
+    from ..frontend import fixed
+    from . import build
+    from .mapfile import parse_map
+    from .qemu_stream import PRESET, run_stream
+    from .stream_command import host_model, instructions
+
+    app = "kws_app" if args.tflm_root else "kws_app_tethered"
+    build_dir = build.cmake_build(inputs.tables_dir, firmware_dir(inputs.run) / f"build-{args.target}", args.target,
+                                  tflm_root=args.tflm_root, tflm_lib=args.tflm_lib, targets=(app,))
+    sizes = parse_map(build_dir / f"{app}.map")
+    flash, ram = sizes.regions.get("FLASH"), sizes.regions.get("RAM")
+    print(f"built {app}.elf for {board.description} in {build_dir}")
+    for what, total, region, parts in (("flash", sizes.flash_total, flash, sizes.flash),
+                                       ("RAM", sizes.ram_total, ram, sizes.ram)):
+        split = ", ".join(f"{k} {v / 1024:.1f}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]) if v >= 512)
+        print(f"  {what}: {total / 1024:.1f} KiB of {region.length / 1024:.0f} KiB ({split} KiB)")
+    result = {"target": args.target, "build_dir": str(build_dir), "config": inputs.config.name, "app": app,
+              "sizes": sizes.to_dict()}
+    if board.preset != PRESET:
+        print(f"{args.target} is built, not run: no emulator for it here (flash it, see docs/firmware.md).")
+        return result
+    pcm = check_clip()[0]
+    answer, size = host_model(inputs.run.tflite_int8) if not args.tflm_root else (None, 0)
+    dev = run_stream(build_dir / f"{app}.elf", pcm, answer=answer, input_size=size, timeout_s=600)
+    s = dev.last_stats
+    result.update(frontend_instructions_per_frame=instructions(s["fe_cycles"], s), stack_bytes=s["stack"],
+                  arena_used_bytes=s["arena"] if args.tflm_root else None,
+                  invoke_instructions=instructions(s["invoke_cycles"], s) if args.tflm_root else None)
+    if not args.tflm_root:
+        expected = fixed.features(pcm, inputs.tables).ravel()
+        result["bit_exact"] = bool(dev.inputs) and bool((dev.inputs[0] == expected).all())
+        if not result["bit_exact"]:
+            raise UserError(f"The model input the {args.target} computed differs from the Python fixed-point front-end "
+                            f"on the check clip: the generated tables do not match this dadarts; re-run the export.")
+        print(f"ran on the emulated chip: model input bit-exact with the Python front-end, "
+              f"{result['frontend_instructions_per_frame']:,} instructions/frame, stack {s['stack']:,} B")
+    else:
+        print(f"ran on the emulated chip: Invoke {result['invoke_instructions']:,} instructions, arena {s['arena']:,} of "
+              f"{s['arena_size']:,} B used, front-end {result['frontend_instructions_per_frame']:,} instructions/frame, "
+              f"stack {s['stack']:,} of {s['stack_size']:,} B")
+    return result

@@ -13,6 +13,13 @@ golden vectors check that. Both follow the float contract of `dadarts.frontend.s
 
 Every intermediate is bounded so that int64 never overflows (bounds are stated where they matter).
 Arithmetic right shifts floor, in numpy and in C (gcc, arm-none-eabi-gcc) alike.
+
+The complex FFT has two implementations, chosen when the firmware is built: FFTS["radix2"] (the
+front-end's own, above; the default) and FFTS["cmsis"], CMSIS-DSP's arm_cfft_q31 (radix-4, scaled by
+1/M like the radix-2 one), which the firmware compiles from the cmsisdsp sources with
+-DKWS_CMSIS_DSP_ROOT. For the latter the reference here calls the same C code through the cmsisdsp
+Python package, so both stay bit-exact with their C twins; the two differ from each other in the last
+bits of the spectrum (benchmarks/bench_firmware.py measures how often that changes an int8 feature).
 """
 from __future__ import annotations
 
@@ -193,17 +200,10 @@ def _round_shift(v: np.ndarray, s: int) -> np.ndarray:
     return (v + (1 << (s - 1))) >> s
 
 
-def log_mel_q16(frames: np.ndarray, t: FixedTables) -> np.ndarray:
-    """(T, window) int16 -> (T, n_mels) int64: Q16 log2 of the mel energies in float units, floored."""
-    c = t.config
-    n, m = c.n_fft, c.n_fft // 2
-    if len(frames) == 0:
-        return np.zeros((0, c.n_mels), np.int64)
-    x = frames.astype(np.int64)
-    peak = np.abs(x).max(axis=1)
-    g = np.maximum(0, 15 - _bit_length(peak))                   # block exponent: x << g stays < 2^15
-    y = np.zeros((x.shape[0], n), np.int64)
-    y[:, :c.window] = (x * (np.int64(1) << g)[:, None] * t.window_q31.astype(np.int64)) >> 18   # |y| < 2^28
+def _fft_radix2(y: np.ndarray, t: FixedTables) -> tuple[np.ndarray, np.ndarray]:
+    """The front-end's own N/2-point complex FFT of the packed frames: (re, im) = Z / M, natural order."""
+    n = t.config.n_fft
+    m = n // 2
     # Pack even/odd samples as one complex sequence, loaded in bit-reversed order (radix-2 DIT).
     re = y[:, 0::2][:, t.bitrev]
     im = y[:, 1::2][:, t.bitrev]
@@ -226,6 +226,36 @@ def log_mel_q16(frames: np.ndarray, t: FixedTables) -> np.ndarray:
         re[:, top], im[:, top] = hr + tr, hi + ti
         re[:, bot], im[:, bot] = hr - tr, hi - ti
         size *= 2
+    return re, im
+
+
+def _fft_cmsis(y: np.ndarray, t: FixedTables) -> tuple[np.ndarray, np.ndarray]:
+    """CMSIS-DSP's arm_cfft_q31 (through the cmsisdsp package: the same C code) on the packed frames."""
+    import cmsisdsp
+    m = t.config.n_fft // 2
+    inst = cmsisdsp.arm_cfft_instance_q31()
+    if cmsisdsp.arm_cfft_init_q31(inst, m) != 0:
+        raise ValueError(f"CMSIS-DSP has no {m}-point q31 FFT")
+    out = np.stack([cmsisdsp.arm_cfft_q31(inst, frame.astype(np.int32), 0, 1) for frame in y])
+    return out[:, 0::2].astype(np.int64), out[:, 1::2].astype(np.int64)
+
+
+FFTS = {"radix2": _fft_radix2, "cmsis": _fft_cmsis}
+
+
+def log_mel_q16(frames: np.ndarray, t: FixedTables, fft: str = "radix2") -> np.ndarray:
+    """(T, window) int16 -> (T, n_mels) int64: Q16 log2 of the mel energies in float units, floored."""
+    c = t.config
+    n, m = c.n_fft, c.n_fft // 2
+    if len(frames) == 0:
+        return np.zeros((0, c.n_mels), np.int64)
+    x = frames.astype(np.int64)
+    peak = np.abs(x).max(axis=1)
+    g = np.maximum(0, 15 - _bit_length(peak))                   # block exponent: x << g stays < 2^15
+    y = np.zeros((x.shape[0], n), np.int64)
+    y[:, :c.window] = (x * (np.int64(1) << g)[:, None] * t.window_q31.astype(np.int64)) >> 18   # |y| < 2^28
+    re, im = FFTS[fft](y, t)
+    cos_t, sin_t = t.twiddle_cos.astype(np.int64), t.twiddle_sin.astype(np.int64)
     # Real-FFT split: X_k = (Z_k + conj Z_{M-k}) / 2 + e^{-2 pi i k/N} (Z_k - conj Z_{M-k}) / (2i).
     k = np.arange(m + 1)
     kk, mk = k % m, (m - k) % m
@@ -248,18 +278,18 @@ def log_mel_q16(frames: np.ndarray, t: FixedTables) -> np.ndarray:
     return np.where((e > 0) & (log2e > t.log_floor_q16), log2e, t.log_floor_q16)
 
 
-def features_from_frames(frames: np.ndarray, t: FixedTables) -> np.ndarray:
-    """(T, window) int16 -> (T, n_mfcc) int8 model input, exactly as the C front-end computes it."""
-    log2e = log_mel_q16(frames, t)
+def features_from_frames(frames: np.ndarray, t: FixedTables, fft: str = "radix2") -> np.ndarray:
+    """(T, window) int16 -> (T, n_mfcc) int8 model input, exactly as the C front-end built with `fft` computes it."""
+    log2e = log_mel_q16(frames, t, fft)
     acc = log2e @ t.dct_q15.astype(np.int64).T                  # Q31, < 2^41
     c_q16 = _round_shift(acc, 15)
     q = (c_q16 * t.norm_mult.astype(np.int64) + t.norm_bias) >> t.norm_shift.astype(np.int64)
     return np.clip(q, -128, 127).astype(np.int8)
 
 
-def features(pcm: np.ndarray, t: FixedTables) -> np.ndarray:
+def features(pcm: np.ndarray, t: FixedTables, fft: str = "radix2") -> np.ndarray:
     """int16 clip (16000,) -> (T, n_mfcc) int8 model input."""
-    return features_from_frames(frame_signal(pcm, t.config), t)
+    return features_from_frames(frame_signal(pcm, t.config), t, fft)
 
 
 def mfcc_from_q16(c_q16: np.ndarray) -> np.ndarray:

@@ -113,10 +113,21 @@ DEFAULT_SPACE: tuple[MfccConfig, ...] = tuple(
 )
 
 
-def parse_space(text: str | None) -> tuple[MfccConfig, ...]:
-    """Parse a comma-separated list of configurations; None or '' gives the default space."""
+# The data space of the microcontroller search space: the number of coefficients kept is a dimension
+# (10 and 20, as KWS models on microcontrollers keep, and all 40 of the paper's GSC choice), next to
+# time resolution (hops of 100 to 320 samples) and the number of mel filters.
+MCU_SPACE: tuple[MfccConfig, ...] = tuple(
+    MfccConfig.parse(s) for s in (
+        "400/200/40/10", "400/200/40/20", "400/100/40/10", "640/320/40/10",
+        "640/320/40/20", "640/160/40/10", "640/320/80/20", "400/200/40",
+    )
+)
+
+
+def parse_space(text: str | None, default: tuple[MfccConfig, ...] = DEFAULT_SPACE) -> tuple[MfccConfig, ...]:
+    """Parse a comma-separated list of configurations; None or '' gives `default`."""
     if not text:
-        return DEFAULT_SPACE
+        return default
     configs = tuple(MfccConfig.parse(part) for part in str(text).split(",") if part.strip())
     if len(set(configs)) != len(configs):
         raise ValueError(f"The data space '{text}' lists a configuration twice: list each once.")

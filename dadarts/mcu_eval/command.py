@@ -56,9 +56,9 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
     from ..errors import UserError
     from ..frontend.artifact import read_frontend
     from ..rundir import RunDir, write_json_atomic
-    from .arena import measure_arena
+    from ..costmodel.arena import measure_arena
     from .estimate import estimate
-    from .graph import parse_tflite
+    from ..costmodel.graph import parse_tflite
     from ..costmodel.targets import select_targets
 
     run = RunDir.of(run_path)

@@ -15,7 +15,7 @@ from ..frontend.spec import SAMPLE_RATE, MfccConfig
 from ..costmodel import kernels as cost_model
 from ..costmodel import memory
 from ..costmodel.frontend_cost import frontend_instructions_per_frame
-from .graph import Graph
+from ..costmodel.graph import Graph
 from ..costmodel.targets import Target
 
 

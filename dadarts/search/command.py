@@ -20,12 +20,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     # --run-dir: the same option under a name torchrun's own parser does not mistake for its --run-path.
     p.add_argument("--run", "--run-dir", dest="run", default="runs/default",
                    help="run directory (default: runs/default); under torchrun write --run-dir")
-    p.add_argument("--preset", default="cpu", choices=["cpu", "paper"],
-                   help="cpu: ~10 min on 2 cores; paper: C=16, 8 layers, 50 epochs, warm-up 15, batch 256")
+    p.add_argument("--preset", default="cpu", choices=["cpu", "cpu-darts", "paper"],
+                   help="cpu: microcontroller space, a few minutes on 2 cores; cpu-darts: the paper's cells at the same "
+                        "scale; paper: darts space, C=16, 8 layers, 50 epochs, warm-up 15, batch 256")
+    p.add_argument("--space", default=None, choices=["mcu", "darts"],
+                   help="search space: mcu (post-activation DS-CNN blocks, made for microcontrollers) or darts "
+                        "(the paper's PC-DARTS cells); default: the preset's")
     p.add_argument("--align", default=None, choices=["preprocess", "zeropad"],
                    help="how configurations of different shapes are aligned before mixing (default: preprocess)")
-    p.add_argument("--data-space", default=None, metavar="W/H/M,...",
-                   help="comma-separated MFCC configurations (default: the 8 of DESIGN.md)")
+    p.add_argument("--data-space", default=None, metavar="W/H/M[/K],...",
+                   help="comma-separated MFCC configurations (default: the space's 8; darts: DESIGN.md's, mcu: with "
+                        "10/20/40 coefficients kept, see docs/search.md)")
     p.add_argument("--fixed-config", default=None, metavar="W/H/M",
                    help="not data aware: search the cell on this one configuration (the paper's ablation)")
     p.add_argument("--epochs", type=int, default=None, help="search epochs (overrides the preset)")
@@ -41,18 +46,38 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    g = p.add_argument_group("deployment budget (the search keeps the derived system inside it)")
+    g.add_argument("--target", default=None, metavar="BOARD",
+                   help="board preset (dadarts mcu-eval's targets, e.g. NUCLEO-F446RE): search under its budget")
+    g.add_argument("--max-latency-ms", type=float, default=None,
+                   help="per decision, front-end included (default: --decision-ms, i.e. real time)")
+    g.add_argument("--max-ram-kb", type=float, default=None, help="firmware RAM (default: the board's SRAM)")
+    g.add_argument("--max-flash-kb", type=float, default=None, help="firmware flash (default: the board's flash)")
+    g.add_argument("--decision-ms", type=float, default=None, help="one decision every this many ms (default 100)")
+    g.add_argument("--cost-weight", type=float, default=None, help="weight of the budget penalty (default 5)")
+    g.add_argument("--final-channels", type=int, default=None,
+                   help="channels C of the network that will be trained (default: derived from the budget, "
+                        "else the supernet's)")
+    g.add_argument("--final-layers", type=int, default=None, help="cells of the network that will be trained (idem)")
     add_name_augment_arguments(p)
 
 
 def _settings(args):
     from .settings import PRESETS
     base = PRESETS[args.preset]
-    return base.replace(
-        epochs=args.epochs, warmup_epochs=args.warmup_epochs, batch_size=args.batch_size,
+    settings = base.replace(
+        space=args.space, epochs=args.epochs, warmup_epochs=args.warmup_epochs, batch_size=args.batch_size,
         channels=args.channels, layers=args.layers, max_train=args.max_train, seed=args.seed,
         align="fixed" if args.fixed_config else args.align,
         after_gamma_stop="mixed" if args.keep_mixing else None,
+        target=args.target, max_latency_ms=args.max_latency_ms, max_ram_kb=args.max_ram_kb,
+        max_flash_kb=args.max_flash_kb, decision_ms=args.decision_ms, cost_weight=args.cost_weight,
+        final_channels=args.final_channels, final_layers=args.final_layers,
     )
+    if args.space == "darts" and args.preset == "cpu":
+        # the darts space on CPU: the cpu-darts preset's half-resolution supernet
+        settings = settings.replace(stem_stride=PRESETS["cpu-darts"].stem_stride, layers=args.layers or 5)
+    return settings
 
 
 def _check(settings) -> None:
@@ -68,6 +93,18 @@ def _check(settings) -> None:
         raise UserError("--warmup-epochs must be between 0 and --epochs.")
     if settings.max_train < 0:
         raise UserError("--max-train must be 0 (all) or positive.")
+    for flag, value in (("--max-latency-ms", settings.max_latency_ms), ("--max-ram-kb", settings.max_ram_kb),
+                        ("--max-flash-kb", settings.max_flash_kb), ("--decision-ms", settings.decision_ms)):
+        if value is not None and value <= 0:
+            raise UserError(f"{flag} must be positive.")
+    if settings.target is None and any(v is not None for v in (settings.max_latency_ms, settings.max_ram_kb,
+                                                                settings.max_flash_kb)):
+        raise UserError("A budget needs a board to price it on: add --target BOARD (see dadarts mcu-eval --help).")
+    for flag, value in (("--final-channels", settings.final_channels), ("--final-layers", settings.final_layers)):
+        if value < 0:
+            raise UserError(f"{flag} must be positive (0: derived).")
+    if 0 < settings.final_layers < 3:
+        raise UserError("--final-layers must be at least 3 (the network has two reduction cells).")
 
 
 def run(args) -> int:
@@ -77,7 +114,7 @@ def run(args) -> int:
     from ..data.name_augment import NameAugment
     from ..device import pick_device
     from ..errors import UserError
-    from ..frontend.spec import MfccConfig, parse_space
+    from ..frontend.spec import DEFAULT_SPACE, MCU_SPACE, MfccConfig, parse_space
     from ..rundir import RunDir, read_json, record_run
     from . import genotypes as G
     from .distributed import init_from_env, shutdown
@@ -110,7 +147,8 @@ def run(args) -> int:
                     raise UserError("--fixed-config and --data-space exclude each other: give one.")
                 space_names = [MfccConfig.parse(args.fixed_config).name]
             else:
-                space_names = [c.name for c in parse_space(args.data_space)]
+                default = MCU_SPACE if settings.space == "mcu" else DEFAULT_SPACE
+                space_names = [c.name for c in parse_space(args.data_space, default)]
         except ValueError as exc:
             raise UserError(str(exc)) from None
         if settings.align == "fixed" and len(space_names) != 1:
@@ -120,6 +158,9 @@ def run(args) -> int:
     _check(settings)
     args.task = args.task or "gsc12"
     configs = [MfccConfig.parse(n) for n in space_names]
+    for config in configs:
+        if config.firmware_problem():
+            raise UserError(config.firmware_problem())
 
     device = pick_device(args.device)
     info = init_from_env(device.type)
@@ -137,6 +178,7 @@ def run(args) -> int:
             print(f"dadarts search: {args.task} on {len(ds.splits['train'])} training clips, "
                   f"{len(configs)} configuration(s), align {settings.align}, device {device}"
                   + (f", {info.world_size} processes" if info.enabled else ""))
+        cost, budget = _budget(settings, configs, len(ds.labels), info.is_main)
         data = prepare_data(ds, configs, device, max_train=settings.max_train, seed=settings.seed)
         if info.is_main and not args.resume and run_dir.search_result.is_file():
             print(f"dadarts search: replacing the earlier result in {run_dir.search}")
@@ -144,7 +186,7 @@ def run(args) -> int:
                   "task": args.task, "names": list(names) if names else None,
                   "name_augment": asdict(augment) if augment and args.task == "names" else None}
         outcome = search(data, settings, run_dir, device, resume=args.resume, progress=not args.quiet, info=info,
-                         source=source)
+                         source=source, cost=cost, budget=budget)
     finally:
         shutdown(info)
     if not info.is_main:
@@ -154,6 +196,30 @@ def run(args) -> int:
     result = read_json(run_dir.search_result, "search_result")
     _print_summary(result, outcome.history, G)
     return 0
+
+
+def _budget(settings, configs, num_classes: int, verbose: bool):
+    """The cost tables and budget of a search with --target (None, None without), checked before it starts."""
+    from ..costmodel.targets import get_target
+    from .cost import CostTables, default_budget, initial_size, refuse_impossible
+    if not settings.target:
+        return None, None
+    target = get_target(settings.target)
+    budget = default_budget(target, settings.max_latency_ms, settings.max_ram_kb, settings.max_flash_kb,
+                            settings.decision_ms)
+    if settings.final_channels and settings.final_layers:
+        channels, layers = settings.final_channels, settings.final_layers
+    else:
+        channels, layers = initial_size(settings.space, configs, num_classes, target, budget, settings.decision_ms)
+        channels, layers = settings.final_channels or channels, settings.final_layers or layers
+    cost = CostTables(settings.space, configs, num_classes, channels, layers, target, settings.decision_ms)
+    refuse_impossible(cost, budget)
+    if verbose:
+        limits = ", ".join(f"{k.replace('_', ' ')} <= {v:g}" for k, v in budget.items())
+        print(f"dadarts search: budget on {target.name} ({target.core} {target.clock_mhz:g} MHz): {limits}; "
+              f"candidates priced as a C={channels}, {layers}-cell network, one decision every "
+              f"{settings.decision_ms:g} ms")
+    return cost, budget
 
 
 def _print_summary(result: dict, history: list[dict], G) -> None:
@@ -171,3 +237,12 @@ def _print_summary(result: dict, history: list[dict], G) -> None:
         for row in history:
             print(f"  {row['epoch']:>5} " + " ".join(f"{float(row['gamma_' + n]):>11.3f}" for n in names))
     print(f"search validation accuracy: {result['search_val_accuracy']:.3f}")
+    net, pred = result.get("network") or {}, result.get("predicted")
+    if pred:
+        verdict = "fits" if pred["fits"] else "OVER BUDGET (" + ", ".join(pred["over"]) + ")"
+        budget = result["budget"]
+        print(f"network to train: {net['space']} space, C={net['channels']}, {net['layers']} cells "
+              f"({net['sized_by']}); on {result['target']}: {pred['latency_ms']:.1f} ms per decision "
+              f"(budget {budget['latency_ms']:g}), RAM {pred['ram_kb']:.1f} KB (budget {budget['ram_kb']:g}), "
+              f"flash {pred['flash_kb']:.1f} KB (budget {budget['flash_kb']:g}), arena {pred['arena_kb']:.1f} KB, "
+              f"{pred['macs'] / 1e6:.2f} M MACs: {verdict}")

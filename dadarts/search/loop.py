@@ -22,6 +22,7 @@ from ..frontend.spec import MfccConfig
 from ..rundir import RunDir, atomic_path, write_csv_atomic, write_json_atomic
 from . import genotypes as G
 from .architect import Architect
+from .cost import Budget, CostTables, deployment, penalty, penalty_weight
 from .distributed import DistInfo, average_, broadcast_state_, sum_
 from .mixer import gamma_should_stop
 from .model import DataAwareSupernet
@@ -134,19 +135,37 @@ def _result(model: DataAwareSupernet, data: SearchData, settings: SearchSettings
         "task": data.task, "labels": data.labels, "config": chosen,
         "genotype": G.to_dict(genotype), "genotype_str": G.to_str(genotype),
         "gamma": {n: round(float(v), 6) for n, v in zip(names, p)} if len(names) > 1 else {names[0]: 1.0},
-        "gamma_stop_epoch": gamma_stop_epoch, "align": settings.align,
+        "gamma_stop_epoch": gamma_stop_epoch, "align": settings.align, "space": settings.space,
         "data_space": names, "settings": settings.to_dict(),
         "dataset_fingerprint": data.fingerprint, "search_val_accuracy": round(val_acc, 6),
     }
 
 
+def _deployment(result: dict, settings: SearchSettings, cost: CostTables | None, budget: Budget | None,
+                num_classes: int) -> dict:
+    """Board, budget, the trained network's size and the derived system's predicted cost (result.json)."""
+    fixed = bool(settings.final_channels and settings.final_layers)
+    channels = settings.final_channels or (cost.channels if cost else settings.channels)
+    layers = settings.final_layers or (cost.layers if cost else settings.layers)
+    return deployment(result["genotype"], MfccConfig.parse(result["config"]), settings.space, num_classes,
+                      cost.target if cost else None, budget, settings.decision_ms if cost else None,
+                      channels, layers, fixed)
+
+
+def _expected_cost(cost: CostTables, model: DataAwareSupernet) -> dict[str, torch.Tensor]:
+    return cost.expected(*model.net.arch_parameters(), model.config_weights())
+
+
 def search(data: SearchData, settings: SearchSettings, run: RunDir | None, device: torch.device,
            resume: bool = False, progress: bool = True, info: DistInfo = DistInfo(),
-           stop_after_epoch: int | None = None, source: dict | None = None) -> SearchOutcome:
+           stop_after_epoch: int | None = None, source: dict | None = None,
+           cost: CostTables | None = None, budget: Budget | None = None) -> SearchOutcome:
     """Run (or resume) the search; write history, checkpoint and result under run/search/ (rank 0).
 
     `stop_after_epoch` ends the run early after that many epochs as if it had been killed (tests).
     `source` (e.g. the dataset folder and task) is kept in the checkpoint for `--resume`.
+    `cost` and `budget`: the expected cost of the derived system on a board (dadarts.search.cost) and
+    the budget its penalty keeps it in; the penalty joins the architecture loss.
     """
     n_cfg = len(data.configs)
     if settings.align == "fixed" and n_cfg != 1:
@@ -156,9 +175,7 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
         torch.backends.cudnn.benchmark = True  # every shape is static: let cuDNN pick its fastest kernels
     model = DataAwareSupernet([c.shape for c in data.configs], data.num_classes, settings).to(device)
     broadcast_state_(model, info)
-    # The fixed resampling of the preprocess alignment, done once instead of at every step.
-    train_x = [model.mixer.prealign(d, x) for d, x in enumerate(data.train_x)]
-    val_x = [model.mixer.prealign(d, x) for d, x in enumerate(data.val_x)]
+    train_x, val_x = data.train_x, data.val_x
     w_params = model.weight_parameters()
     w_opt = torch.optim.SGD(w_params, settings.lr, momentum=settings.momentum, weight_decay=settings.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(w_opt, settings.epochs, eta_min=settings.lr_min)
@@ -197,6 +214,7 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
     if progress and info.is_main:
         from tqdm import tqdm
         bar = tqdm(total=settings.epochs * steps, initial=start_epoch * steps, unit="step", dynamic_ncols=True,
+                   disable=None,
                    desc="search")
     names = [c.name for c in data.configs]
     val_acc = float("nan")
@@ -204,9 +222,13 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
         val_acc = float(history[-1]["val_acc"])
     end_epoch = settings.epochs if stop_after_epoch is None else min(settings.epochs, stop_after_epoch)
     model.train()
+    budgeted = cost is not None and budget is not None and bool(budget.items())
     for epoch in range(start_epoch, end_epoch):
         t0 = time.perf_counter()
         searching = epoch >= settings.warmup_epochs
+        lam = penalty_weight(settings.cost_weight, epoch, settings.warmup_epochs, settings.epochs) if budgeted else 0.0
+        if budgeted:
+            cost.refresh(G.to_dict(model.genotype()))
         gen = torch.Generator().manual_seed(settings.seed * 100003 + epoch)
         perm_w = w_idx[torch.randperm(w_idx.numel(), generator=gen).to(w_idx.device)]
         perm_a = a_idx[torch.randperm(a_idx.numel(), generator=gen).to(a_idx.device)]
@@ -219,6 +241,8 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
                 with _autocast(device):
                     logits = model(_batch(train_x, idx, needed))
                     loss = F.cross_entropy(logits.float(), data.train_y[idx])
+                if lam > 0.0:
+                    loss = loss + lam * penalty(_expected_cost(cost, model), budget).to(loss.dtype)
                 architect.step(loss)
                 sums[3] += loss.detach() * idx.numel()
                 sums[4] += (logits.detach().argmax(1) == data.train_y[idx]).sum()
@@ -270,10 +294,20 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
             "active": names[int(model.active)] if int(model.active) >= 0 else "all",
             "time_s": round(elapsed, 3), "samples_per_s": round(float(sums[2] + sums[5]) / elapsed, 1),
         }
+        if budgeted:
+            with torch.no_grad():
+                cost.refresh(G.to_dict(model.genotype()))
+                expected = _expected_cost(cost, model)
+                row.update({f"exp_{k}": round(float(v), 4) for k, v in expected.items()})
+                row["cost_penalty"] = round(float(penalty(expected, budget)), 6)
+                row["cost_weight"] = round(lam, 4)
         history.append(row)
         if bar is not None:
+            budget_note = (f" E[lat] {row['exp_latency_ms']:.1f} ms E[RAM] {row['exp_ram_kb']:.0f} KB"
+                           if budgeted else "")
             bar.write(f"epoch {epoch + 1}/{settings.epochs} {row['phase']}: train acc {row['train_acc']:.3f} "
-                      f"val acc {val_acc:.3f} lead {names[int(p.argmax())]} ({float(p.max()):.3f}) {elapsed:.1f}s")
+                      f"val acc {val_acc:.3f} lead {names[int(p.argmax())]} ({float(p.max()):.3f}){budget_note} "
+                      f"{elapsed:.1f}s")
         if run is not None and info.is_main:
             write_csv_atomic(run.search_history, history)
             ckpt = {"schema": 1, "kind": CHECKPOINT_KIND, "epoch": epoch + 1, "settings": settings.to_dict(),
@@ -289,6 +323,7 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
     if math.isnan(val_acc):
         _, val_acc = evaluate(model, val_x, data.val_y, device, info)
     result = _result(model, data, settings, gamma_stop_epoch, val_acc)
+    result.update(_deployment(result, settings, cost, budget, data.num_classes))
     if source:
         # Where the data came from (dataset folder or null for the built-in corpus, names), for train.
         result.update({"data": source.get("data"), "names": source.get("names")})

@@ -1,8 +1,11 @@
 """The data mixer: one weight γ_d per MFCC configuration, mixing the aligned features by softmax(γ).
 
 Configurations give feature maps of different shapes, so each is first aligned:
-- "preprocess": a small stage per configuration: average pooling to the smallest (T, F) of the space,
-  then a learnable 3x3 conv to `align_channels` channels and BN;
+- "preprocess": a small learnable stage per configuration: a strided conv to `align_channels`
+  channels that maps the map to (about) the smallest (T, F) of the space, an average pool for the
+  last few rows, BN. The conv sees every frame and coefficient: pooling first (as an earlier version
+  did) averaged away exactly what tells a 157-frame or 80-coefficient configuration from the others
+  before γ could weigh it;
 - "zeropad": zero-pad every map to the largest (T, F) shape, 1 channel;
 - "fixed": one configuration, no γ (the not-data-aware ablation).
 After the γ early stop the mixer may run the winning configuration alone (`only`), which costs what
@@ -18,26 +21,25 @@ ALIGNS = ("preprocess", "zeropad", "fixed")
 
 
 class AlignStage(nn.Module):
-    """Resample the 1-channel map to `out` by average pooling, then a learnable 3x3 conv and BN.
+    """Learnable alignment of one configuration's 1-channel (T, F) map to `out_shape`.
 
-    The resampling comes first because it has no parameters: on 1 channel it is 4x cheaper than
-    after the conv, and the search loop applies it once to the stored features (`prealign`)
-    instead of at every step. The result is identical either way.
+    Conv with stride (T // T0, F // F0) and a kernel two taps wider than the stride (padding 1), so
+    its windows overlap and cover the whole map; its output (T // sT, F // sF) is at least the target
+    and an average pool trims the remainder; then BN.
     """
 
     def __init__(self, in_shape, out_shape, channels):
         super().__init__()
         self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
-        self.conv = nn.Conv2d(1, channels, 3, padding=1, bias=False)
+        stride = tuple(max(1, i // o) for i, o in zip(self.in_shape, self.out_shape))
+        self.conv = nn.Conv2d(1, channels, tuple(s + 2 for s in stride), stride=stride, padding=1, bias=False)
         self.bn = nn.BatchNorm2d(channels)
 
-    def resample(self, x):
+    def forward(self, x):
+        x = self.conv(x)
         if tuple(x.shape[-2:]) != self.out_shape:
             x = F.adaptive_avg_pool2d(x, self.out_shape)
-        return x
-
-    def forward(self, x):
-        return self.bn(self.conv(self.resample(x)))
+        return self.bn(x)
 
 
 class DataMixer(nn.Module):
@@ -58,16 +60,6 @@ class DataMixer(nn.Module):
             self.out_shape = (max(s[0] for s in self.shapes), max(s[1] for s in self.shapes))
             self.stages = None
             self.out_channels = 1
-
-    @torch.no_grad()
-    def prealign(self, d: int, x: torch.Tensor, chunk: int = 4096) -> torch.Tensor:
-        """The parameter-free part of configuration d's alignment, applied once to stored (N, T, F) features."""
-        if self.stages is None:
-            return x
-        out = torch.empty((x.shape[0], *self.out_shape), dtype=x.dtype, device=x.device)
-        for i in range(0, x.shape[0], chunk):
-            out[i:i + chunk] = self.stages[d].resample(x[i:i + chunk].float().unsqueeze(1)).squeeze(1).to(x.dtype)
-        return out
 
     def weights(self) -> torch.Tensor:
         return F.softmax(self.gamma, dim=0)

@@ -52,3 +52,11 @@ class DataAwareSupernet(nn.Module):
 
     def gamma_softmax(self) -> torch.Tensor:
         return self.mixer.weights().detach()
+
+    def config_weights(self) -> torch.Tensor:
+        """What each configuration weighs in the system now: softmax(γ), or one-hot on the configuration
+        running alone after the γ early stop (differentiable in γ while it is searched)."""
+        only = int(self.active)
+        if only < 0:
+            return self.mixer.weights()
+        return torch.nn.functional.one_hot(self.active, len(self.mixer.shapes)).to(self.mixer.gamma.dtype)

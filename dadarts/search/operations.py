@@ -178,13 +178,20 @@ class ConvBNReLU(nn.Sequential):
 
 
 class ReduceConv(nn.Sequential):
-    """Conv with kernel = stride = `factor` and no padding ('valid'), BN, ReLU: divides the map by `factor`
-    (rounding down), reads every input pixel once, and is one CONV_2D in TFLite whatever the parity.
-    kernel 3 with stride 2 is the mcu space's stem."""
+    """Shrink a cell input by `factor` (rounding down): average pool with kernel = stride = factor and no
+    padding, then 1x1 conv, BN, ReLU. Exact in TFLite ('valid' AVERAGE_POOL_2D + CONV_2D) whatever the
+    parity; a 2x2 or 4x4 convolution would cost 4 or 16 times the 1x1's weights."""
 
-    def __init__(self, C_in, C_out, factor=2, affine=True, kernel_size=None):
-        super().__init__(nn.Conv2d(C_in, C_out, kernel_size or factor, stride=factor, padding=0, bias=False),
-                         nn.BatchNorm2d(C_out, affine=affine), nn.ReLU(inplace=False))
+    def __init__(self, C_in, C_out, factor=2, affine=True):
+        super().__init__(nn.AvgPool2d(factor, stride=factor), *ConvBNReLU(C_in, C_out, 1, affine))
+
+
+class StemConv(nn.Sequential):
+    """The mcu space's stem: 3x3 stride-2 'valid' conv, BN, ReLU (halves the map; one CONV_2D)."""
+
+    def __init__(self, C_in, C_out):
+        super().__init__(nn.Conv2d(C_in, C_out, 3, stride=2, padding=0, bias=False), nn.BatchNorm2d(C_out),
+                         nn.ReLU(inplace=False))
 
 
 class DSConv(nn.Sequential):

@@ -31,6 +31,15 @@ class SearchSettings:
     gamma_lr: float = 6e-4        # Adam on γ
     max_train: int = 0            # use at most this many training clips (0: all), split in two halves
     seed: int = 0
+    # deployment budget (dadarts.search.cost); no target: accuracy alone
+    target: str | None = None     # board preset (dadarts/costmodel/targets.json)
+    max_latency_ms: float | None = None   # per decision; default: decision_ms (real time)
+    max_ram_kb: float | None = None       # firmware RAM; default: the board's SRAM
+    max_flash_kb: float | None = None     # firmware flash; default: the board's flash
+    decision_ms: float = 100.0    # one decision every decision_ms (the front-end runs every hop)
+    cost_weight: float = 5.0      # weight of the budget penalty once fully ramped in
+    final_channels: int = 0       # the trained network's C and cells (0: derived from the budget,
+    final_layers: int = 0         #   or the supernet's own without a target)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -47,7 +56,11 @@ class SearchSettings:
 PRESETS = {
     # The paper's scale: one GPU, full Speech Commands.
     "paper": SearchSettings(),
-    # Sized so that `dadarts search` on the built-in corpus ends in about 10 minutes on 2 CPU cores.
-    "cpu": SearchSettings(channels=8, layers=5, stem_stride=2, epochs=10, warmup_epochs=3, batch_size=64, lr=0.1,
+    # Sized so that `dadarts search` on the built-in corpus ends in a few minutes on 2 CPU cores: the
+    # microcontroller space (its stride-2 stem makes every cell a quarter of the darts space's cost).
+    "cpu": SearchSettings(space="mcu", channels=8, layers=4, epochs=10, warmup_epochs=3, batch_size=64, lr=0.1,
                           arch_lr=3e-3, gamma_lr=2e-2, max_train=2400),
+    # The darts space on the same budget of CPU time (the paper's cells, a half-resolution supernet).
+    "cpu-darts": SearchSettings(channels=8, layers=5, stem_stride=2, epochs=10, warmup_epochs=3, batch_size=64,
+                                lr=0.1, arch_lr=3e-3, gamma_lr=2e-2, max_train=2400),
 }

@@ -11,8 +11,8 @@ dadarts.costmodel.lowering writes down the int8 TFLite layers each of these bloc
   4 nodes per cell.
 - mcu: post-activation ops whose ReLUs fuse into the convolutions, depthwise-separable convs on
   CMSIS-NN's fast paths, no dilation, every op at stride 1; a 3x3 stride-2 'valid' stem that halves
-  the map first as DS-CNN does (2C channels); a reduction cell shrinks its two inputs with 2x2
-  stride-2 'valid' convs (4x4 stride 4 for an input two reductions back) before its ops; 3 nodes per
+  the map first as DS-CNN does (2C channels); a reduction cell shrinks its two inputs (average pool
+  2x2 stride 2, or 4x4 stride 4 for an input two reductions back, then a 1x1 conv) before its ops; 3 nodes per
   cell (a smaller concat: the arena's peak sits at the concat). Nothing in it needs an export-time
   rewrite: every block is one TFLite op with its ReLU fused.
 """
@@ -25,7 +25,7 @@ from torch import nn
 
 from ..costmodel.spaces import DARTS_FACTS, MCU_FACTS, SpaceFacts
 from ..errors import UserError
-from .operations import MCU_OPS, OPS, ConvBNReLU, FactorizedReduce, ReduceConv, ReLUConvBN
+from .operations import MCU_OPS, OPS, ConvBNReLU, FactorizedReduce, ReduceConv, ReLUConvBN, StemConv
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Space(SpaceFacts):
 
     def stem(self, c_in: int, c_out: int, stride: int | None = None) -> nn.Module:
         if self.post_activation:
-            return ReduceConv(c_in, c_out, factor=2, kernel_size=3)
+            return StemConv(c_in, c_out)
         stride = self.stem_stride if stride is None else stride
         return nn.Sequential(nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False), nn.BatchNorm2d(c_out))
 

@@ -29,8 +29,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--names", help="comma-separated names for --task names")
     add_name_augment_arguments(p)
     g = p.add_argument_group("network size")
-    g.add_argument("--channels", type=int, default=8, help="searched network: channels of the first cell (default 8)")
-    g.add_argument("--layers", type=int, default=5, help="searched network: number of cells (default 5)")
+    g.add_argument("--channels", type=int, default=None,
+                   help="searched network: channels of the first cell (default: the search's choice in "
+                        "search/result.json, else 8)")
+    g.add_argument("--layers", type=int, default=None,
+                   help="searched network: number of cells (default: the search's choice, else 5)")
     g.add_argument("--width", type=float, help="mobilenet / ghostnet: width multiplier")
     g = p.add_argument_group("recipe")
     g.add_argument("--epochs", type=int, default=15)
@@ -86,11 +89,27 @@ def search_source(run) -> dict:
         names = names.split(",") if isinstance(names, str) else names
     return {"config": result["config"], "genotype": result["genotype"], "task": result["task"],
             "labels": result.get("labels"), "data": data, "names": names,
-            "fingerprint": result.get("dataset_fingerprint")}
+            "fingerprint": result.get("dataset_fingerprint"), "network": result.get("network") or {},
+            "result": result}
+
+
+def resume_source(run) -> dict:
+    """What the interrupted training of `run` was started with: its model, configuration and (when this
+    dadarts recorded it) dataset, task, names and name balancing, read from train/checkpoint.pt."""
+    import torch
+
+    from ..errors import UserError
+    if not run.train_checkpoint.is_file():
+        raise UserError(f"{run.train_checkpoint} does not exist: nothing to resume, run without --resume.")
+    saved = torch.load(run.train_checkpoint, map_location="cpu", weights_only=False)
+    settings = saved.get("settings") or {}
+    return {"model": settings.get("model"), "mfcc": settings.get("mfcc"),
+            "model_kwargs": settings.get("model_kwargs") or {}, **(saved.get("source") or {})}
 
 
 def run(args) -> int:
     from ..data.datasets import load_dataset
+    from ..data.name_augment import NameAugment
     from ..errors import UserError
     from ..frontend.spec import MfccConfig
     from ..rundir import RunDir, record_run
@@ -107,12 +126,29 @@ def run(args) -> int:
     if args.run and args.run_opt and args.run != args.run_opt:
         raise UserError(f"Two run directories given ({args.run} and {args.run_opt}): give one.")
     run_dir = RunDir.of(root)
-    model = args.model or "searched"
+    resumed = resume_source(run_dir) if args.resume else None
+    model = resumed["model"] if resumed else (args.model or "searched")
     if model not in MODELS:
         raise UserError(f"Unknown model '{model}': choose one of {', '.join(MODELS)}.")
     names = names_of(args)
+    augment = name_augment_of(args)
 
-    if model == "searched":
+    src = None
+    if resumed:
+        # The checkpoint's settings win; the dataset is the one it was started on unless named again.
+        # Checkpoints written before the source was recorded fall back on the search's dataset.
+        src = search_source(run_dir) if model == "searched" else None   # its budget, and older checkpoints' data
+        earlier = src if src and "task" not in resumed else {}
+        mfcc, kwargs = resumed["mfcc"], resumed["model_kwargs"]
+        task = args.task or resumed.get("task") or earlier.get("task") or "gsc12"
+        data = args.data or resumed.get("data") or earlier.get("data")
+        recorded = resumed.get("names") or earlier.get("names")
+        names = names or (tuple(recorded) if recorded else None)
+        if "name_augment" in resumed:
+            saved = resumed["name_augment"]
+            augment = NameAugment(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}) \
+                if saved else None
+    elif model == "searched":
         src = search_source(run_dir)
         if args.mfcc and MfccConfig.parse(args.mfcc).name != src["config"]:
             raise UserError(f"The search chose {src['config']}; --mfcc {args.mfcc} would not be the searched system: "
@@ -120,16 +156,20 @@ def run(args) -> int:
         mfcc, task = src["config"], args.task or src["task"]
         data = args.data or src["data"]
         names = names or (tuple(src["names"]) if src["names"] else None)
-        kwargs = {"genotype": src["genotype"], "channels": args.channels, "layers": args.layers}
+        net = src["network"]
+        kwargs = {"genotype": src["genotype"], "channels": args.channels or net.get("channels", 8),
+                  "layers": args.layers or net.get("layers", 5)}
+        if net.get("space"):
+            kwargs["space"] = net["space"]
     else:
         try:
             mfcc = MfccConfig.parse(args.mfcc or DEFAULT_MFCC).name
         except ValueError as exc:
             raise UserError(str(exc)) from None
-        task, data, src = args.task or "gsc12", args.data, None
+        task, data = args.task or "gsc12", args.data
         kwargs = {"width": args.width} if args.width and model in ("mobilenet-v2", "mobilenet-v3-small", "ghostnet") else {}
 
-    ds = load_dataset(data, task, names=names, name_augment=name_augment_of(args))
+    ds = load_dataset(data, task, names=names, name_augment=augment)
     if src and src["fingerprint"] and src["fingerprint"] != ds.fingerprint:
         raise UserError(f"The search in {run_dir.root} ran on another dataset than {ds.root} (task {task}): "
                         f"pass the search's dataset with --data.")
@@ -145,8 +185,18 @@ def run(args) -> int:
         seed=args.seed, device=args.device)
     if not args.quiet:
         print(f"dadarts train: {model} on {mfcc} ({task}, {len(ds.splits['train'])} training clips) -> {run_dir.train}")
-    metrics = train(cfg, ds, run_dir, resume=args.resume, progress=not args.quiet,
-                    extra_metrics={"data": str(ds.root)})
+    extra = {"data": str(ds.root)}
+    if src:
+        from ..search.cost import describe_check, genotype_budget_check
+        check = genotype_budget_check(src["result"], kwargs["channels"], kwargs["layers"], len(ds.labels))
+        if check:
+            extra["budget_check"] = check
+            print("dadarts train: " + describe_check(check, f"the searched system (C={kwargs['channels']}, "
+                                                            f"{kwargs['layers']} cells)"))
+    source = {"data": None if data is None else str(ds.root), "task": task, "names": list(names) if names else None,
+              "name_augment": asdict(augment) if augment and task == "names" else None}
+    metrics = train(cfg, ds, run_dir, resume=args.resume, progress=not args.quiet, extra_metrics=extra,
+                    source=source)
     record_run(run_dir, "train", args._argv, dataset_fingerprint=ds.fingerprint, data=str(ds.root), task=task,
                model=model, config=mfcc, settings=asdict(cfg) if not args.resume else metrics["settings"])
     print(f"{model} {mfcc}: test accuracy {metrics['accuracy']:.4f} (balanced {metrics['balanced_accuracy']:.4f}), "

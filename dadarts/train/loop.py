@@ -96,8 +96,10 @@ def make_optimizer(cfg: TrainConfig, model) -> torch.optim.Optimizer:
 
 
 def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, progress: bool = True,
-          extra_metrics: dict | None = None) -> dict:
-    """Train, test and write train/{model.pt, frontend.json, metrics.json, history.csv}; return the metrics."""
+          extra_metrics: dict | None = None, source: dict | None = None) -> dict:
+    """Train, test and write train/{model.pt, frontend.json, metrics.json, history.csv}; return the metrics.
+
+    `source` (dataset folder, task, names) is kept in the checkpoint so that `--resume` finds the data."""
     from tqdm import tqdm
 
     start_state = None
@@ -192,7 +194,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
             torch.save({"epoch": epoch + 1, "settings": asdict(cfg), "model": model.state_dict(),
                         "optimizer": optimizer.state_dict(), "generator": gen.get_state(),
                         "torch_rng": torch.get_rng_state(), "history": history,
-                        "dataset_fingerprint": ds.fingerprint}, tmp)
+                        "dataset_fingerprint": ds.fingerprint, "source": source or {}}, tmp)
         write_csv_atomic(run.train_history, history)
 
     # Final model on the test split (the last epoch's weights: no selection on test or validation).

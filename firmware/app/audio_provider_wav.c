@@ -1,5 +1,5 @@
-/* Audio provider over a WAV file (16 kHz, mono, 16-bit PCM) through stdio: host builds and QEMU with
- * semihosting (newlib's rdimon opens the host's file). A real board replaces this file. */
+/* Audio provider over a WAV file (16 kHz, mono, 16-bit PCM) through stdio: the host board and QEMU
+ * boards with semihosting (newlib's rdimon opens the host's file). */
 #include "audio_provider.h"
 
 #include <stdio.h>
@@ -16,7 +16,7 @@ static uint32_t le32(const uint8_t *b)
 
 static int fail(const char *source, const char *why)
 {
-    fprintf(stderr, "%s: %s\n", source, why);
+    printf("%s: %s\n", source, why);
     if (wav) {
         fclose(wav);
         wav = NULL;
@@ -27,6 +27,10 @@ static int fail(const char *source, const char *why)
 int kws_audio_open(const char *source)
 {
     uint8_t h[12], chunk[8], fmt[16];
+    if (!source) {
+        printf("usage: kws_app FILE.wav   (16 kHz mono 16-bit)\n");
+        return -1;
+    }
     wav = fopen(source, "rb");
     if (!wav) {
         return fail(source, "cannot open the WAV file");
@@ -85,4 +89,9 @@ int kws_audio_read(int16_t *dst, int n)
 int32_t kws_audio_time_ms(void)
 {
     return (int32_t)(delivered / 16u);
+}
+
+uint32_t kws_audio_dropped(void)
+{
+    return 0;
 }

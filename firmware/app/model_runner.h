@@ -1,5 +1,8 @@
-/* Model runner: the int8 keyword model under TFLite Micro, behind a small C interface so that the
- * rest of the application stays C. Built only when TFLM_ROOT is given (see docs/firmware.md). */
+/* Model runner: the int8 keyword model behind a small C interface, so that the rest of the
+ * application stays C. Two implementations: model_runner.cc runs it under TFLite Micro (built when
+ * TFLM_ROOT is given, see docs/firmware.md); model_runner_tethered.c sends the input to a host over
+ * the board's second serial link and reads the scores back (the model then runs in Python), which
+ * tests everything around the model on the device without a TFLM build. */
 #ifndef KWS_MODEL_RUNNER_H
 #define KWS_MODEL_RUNNER_H
 
@@ -9,7 +12,7 @@
 extern "C" {
 #endif
 
-/* Map the model, register exactly its ops, allocate the arena. Returns 0, or -1 with a message. */
+/* Map the model, register its ops, allocate the arena. Returns 0, or -1 with a message. */
 int kws_model_init(void);
 
 /* The model's int8 input, (1, frames, features, 1) row-major: where the feature provider copies to. */
@@ -21,8 +24,12 @@ int kws_model_invoke(void);
 /* The int8 scores of the last inference, one per label. */
 const int8_t *kws_model_output(void);
 
-/* Bytes of the arena the interpreter actually used. */
+/* Bytes of the arena the interpreter actually used, and the bytes reserved (0 when tethered). */
 uint32_t kws_model_arena_used(void);
+uint32_t kws_model_arena_size(void);
+
+/* How the model runs, for the start-up banner (e.g. "TFLM, 6 ops, int8-only kernels"). */
+const char *kws_model_description(void);
 
 #ifdef __cplusplus
 }

@@ -3,37 +3,42 @@
 
 #include <string.h>
 
-int kws_recognizer_init(kws_recognizer_t *r, const kws_recognizer_config_t *cfg)
+int kws_recognizer_init(kws_recognizer_t *r, const kws_recognizer_config_t *cfg, int32_t *times,
+                        uint8_t *scores, int history)
 {
     if (cfg->n_labels <= 0 || cfg->n_labels > KWS_MAX_LABELS || cfg->average_window_ms <= 0 ||
-        cfg->minimum_count < 1 || cfg->minimum_count > KWS_MAX_HISTORY || cfg->detection_threshold < 0 ||
-        cfg->detection_threshold > 255 || cfg->suppression_ms < 0) {
+        cfg->minimum_count < 1 || cfg->minimum_count > history || cfg->detection_threshold < 0 ||
+        cfg->detection_threshold > 255 || cfg->suppression_ms < 0 || !times || !scores) {
         return -1;
     }
     memset(r, 0, sizeof(*r));
     r->cfg = *cfg;
+    r->times = times;
+    r->scores = scores;
+    r->history = history;
     return 0;
 }
 
 int kws_recognizer_process(kws_recognizer_t *r, const int8_t *scores, int32_t time_ms, kws_detection_t *out)
 {
     const kws_recognizer_config_t *c = &r->cfg;
-    if (r->count > 0 && time_ms < r->times[(r->head + KWS_MAX_HISTORY - 1) % KWS_MAX_HISTORY]) {
+    const int h = r->history;
+    if (r->count > 0 && time_ms < r->times[(r->head + h - 1) % h]) {
         return -1;
     }
     /* Store the scores as 0..255 so that averaging is plain unsigned arithmetic. */
+    uint8_t *slot = r->scores + (long)r->head * c->n_labels;
     for (int i = 0; i < c->n_labels; i++) {
         int s = scores[i] - c->output_zero_point;
-        r->scores[r->head][i] = (uint8_t)(s < 0 ? 0 : s > 255 ? 255 : s);
+        slot[i] = (uint8_t)(s < 0 ? 0 : s > 255 ? 255 : s);
     }
     r->times[r->head] = time_ms;
-    r->head = (r->head + 1) % KWS_MAX_HISTORY;
-    if (r->count < KWS_MAX_HISTORY) {
+    r->head = (r->head + 1) % h;
+    if (r->count < h) {
         r->count++;
     }
     /* Drop results older than the averaging window (the ring also forgets beyond its capacity). */
-    while (r->count > 1 &&
-           time_ms - r->times[(r->head + KWS_MAX_HISTORY - r->count) % KWS_MAX_HISTORY] >= c->average_window_ms) {
+    while (r->count > 1 && time_ms - r->times[(r->head + h - r->count) % h] >= c->average_window_ms) {
         r->count--;
     }
     int best = 0;
@@ -41,7 +46,7 @@ int kws_recognizer_process(kws_recognizer_t *r, const int8_t *scores, int32_t ti
     for (int i = 0; i < c->n_labels; i++) {
         int32_t sum = 0;
         for (int k = 0; k < r->count; k++) {
-            sum += r->scores[(r->head + KWS_MAX_HISTORY - 1 - k) % KWS_MAX_HISTORY][i];
+            sum += r->scores[(long)((r->head + h - 1 - k) % h) * c->n_labels + i];
         }
         if (sum > best_sum) {
             best_sum = sum;
@@ -57,6 +62,33 @@ int kws_recognizer_process(kws_recognizer_t *r, const int8_t *scores, int32_t ti
         out->is_new = 1;
         r->has_detection = 1;
         r->last_detection_ms = time_ms;
+    }
+    return 0;
+}
+
+int kws_recognizer_scores(const int8_t *output, int n_labels, const uint16_t *exp_q15, int exp_len,
+                           int8_t *scores)
+{
+    if (n_labels <= 0 || n_labels > KWS_MAX_LABELS) {
+        return -1;
+    }
+    if (exp_len <= 0) {
+        memcpy(scores, output, (size_t)n_labels);
+        return 0;
+    }
+    int top = output[0];
+    for (int i = 1; i < n_labels; i++) {
+        top = output[i] > top ? output[i] : top;
+    }
+    /* exp_q15[0] = 32768, so sum >= 32768; e * 255 <= 2^23 and sum <= KWS_MAX_LABELS * 2^15 fit 32 bits. */
+    uint32_t e[KWS_MAX_LABELS], sum = 0;
+    for (int i = 0; i < n_labels; i++) {
+        const int d = top - output[i];
+        e[i] = d < exp_len ? exp_q15[d] : 0u;
+        sum += e[i];
+    }
+    for (int i = 0; i < n_labels; i++) {
+        scores[i] = (int8_t)((int)((e[i] * 255u + sum / 2u) / sum) - 128);
     }
     return 0;
 }

@@ -1,4 +1,4 @@
-/* Responder that prints each detection on stdout (host terminal, or QEMU's semihosting console). */
+/* Responder that prints each detection on the console (stdout: a UART, semihosting or the terminal). */
 #include "responder.h"
 
 #include <stdio.h>

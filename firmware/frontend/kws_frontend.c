@@ -8,6 +8,26 @@
 
 #include <string.h>
 
+#ifdef KWS_FE_CMSIS_DSP
+/* The complex FFT from CMSIS-DSP (arm_cfft_q31, radix-4; -DKWS_CMSIS_DSP_ROOT in CMake) instead of the
+ * radix-2 one below; dadarts/frontend/fixed.py's fft="cmsis" is its bit-exact twin. */
+#include "arm_const_structs.h"
+
+static const arm_cfft_instance_q31 *cmsis_fft(int m)
+{
+    switch (m) {
+    case 256:
+        return &arm_cfft_sR_q31_len256;    /* n_fft 512 */
+#if KWS_FE_MAX_FFT >= 1024
+    case 512:
+        return &arm_cfft_sR_q31_len512;    /* n_fft 1024 */
+#endif
+    default:
+        return NULL;
+    }
+}
+#endif
+
 #define LOG_Q 16
 #define POWER_SHIFT 10
 
@@ -18,6 +38,11 @@ int kws_frontend_init(kws_frontend_t *fe, const kws_frontend_tables_t *t)
         (1u << t->log2_n_fft) != t->n_fft || t->n_fft < 4) {
         return -1;
     }
+#ifdef KWS_FE_CMSIS_DSP
+    if (!cmsis_fft(t->n_fft / 2)) {
+        return -1;
+    }
+#endif
     fe->t = t;
     kws_frontend_reset(fe);
     return 0;
@@ -62,14 +87,20 @@ static int32_t log2_q16(uint64_t v, const int32_t *table)
 }
 
 /* Window the frame into the complex work buffer (even samples real, odd imaginary) in bit-reversed
- * order: pair p goes to slot bitrev[p] (bit reversal is its own inverse), so the samples and the window
- * are read in order. Returns the block exponent g applied to the samples. */
+ * order for the radix-2 FFT: pair p goes to slot bitrev[p] (bit reversal is its own inverse), so the
+ * samples and the window are read in order; in natural order for CMSIS-DSP's FFT, which reorders
+ * itself. Returns the block exponent g applied to the samples. */
 static int window_and_pack(kws_frontend_t *fe, const int16_t *frame)
 {
     const kws_frontend_tables_t *t = fe->t;
     const int m = t->n_fft / 2, window = t->window;
     const int32_t *const win = t->window_q31;
+#ifdef KWS_FE_CMSIS_DSP
+#define SLOT(p) (p)
+#else
     const uint16_t *const bitrev = t->bitrev;
+#define SLOT(p) bitrev[p]
+#endif
     kws_fe_bin_t *const a = fe->work;
     uint32_t peak = 0;
     for (int i = 0; i < window; i++) {
@@ -85,22 +116,31 @@ static int window_and_pack(kws_frontend_t *fe, const int16_t *frame)
     const int32_t scale = 1 << g;
     int p = 0;
     for (; 2 * p + 1 < window; p++) {
-        kws_fe_bin_t *const b = &a[bitrev[p]];
+        kws_fe_bin_t *const b = &a[SLOT(p)];
         b->c[0] = (int32_t)(((int64_t)(frame[2 * p] * scale) * win[2 * p]) >> 18);   /* |y| < 2^28 */
         b->c[1] = (int32_t)(((int64_t)(frame[2 * p + 1] * scale) * win[2 * p + 1]) >> 18);
     }
     if (2 * p < window) {   /* odd window: the last sample pairs with a zero */
-        a[bitrev[p]].c[0] = (int32_t)(((int64_t)(frame[2 * p] * scale) * win[2 * p]) >> 18);
-        a[bitrev[p]].c[1] = 0;
+        a[SLOT(p)].c[0] = (int32_t)(((int64_t)(frame[2 * p] * scale) * win[2 * p]) >> 18);
+        a[SLOT(p)].c[1] = 0;
         p++;
     }
     for (; p < m; p++) {    /* zero padding up to n_fft */
-        a[bitrev[p]].c[0] = 0;
-        a[bitrev[p]].c[1] = 0;
+        a[SLOT(p)].c[0] = 0;
+        a[SLOT(p)].c[1] = 0;
     }
+#undef SLOT
     return g;
 }
 
+#ifdef KWS_FE_CMSIS_DSP
+/* CMSIS-DSP's in-place complex FFT of n_fft/2 points (output scaled by 1/M, as the radix-2 one): the
+ * work buffer's bins are interleaved (re, im) int32 pairs, which is the q31 layout it takes. */
+static void fft_q31(kws_frontend_t *fe)
+{
+    arm_cfft_q31(cmsis_fft(fe->t->n_fft / 2), (q31_t *)(void *)fe->work, 0, 1);
+}
+#else
 /* In-place radix-2 decimation-in-time FFT of n_fft/2 points, halving at every stage.
  * Butterfly: t = high word of v * w (Q31 x Q31, so t = v*w/2), u' = u/2 + t, v' = u/2 - t; the high
  * word is what SMULL/SMLAL give for free, which keeps a butterfly at about twenty instructions. */
@@ -137,6 +177,7 @@ static void fft_q31(kws_frontend_t *fe)
         }
     }
 }
+#endif
 
 /* Power of real-FFT bin k from Z_k and Z_{M-k} (the split of the half-length complex FFT):
  * X_k = (Z_k + conj Z_{M-k}) / 2 + e^{-2 pi i k/N} (Z_k - conj Z_{M-k}) / (2i). */

@@ -2,7 +2,8 @@
  *
  * Streams a raw int16 file through the fixed-point front-end clip by clip, writes the int8 frames,
  * compares them with an expected file when one is given, and prints the instructions executed per
- * frame (SysTick under -icount shift=0, calibrated on a loop of known length; instructions, not cycles).
+ * frame (the board's cycle counter under -icount shift=0, converted with a loop of known length;
+ * instructions, not cycles).
  * Exit status: 0 when every frame matches (or nothing to compare), 1 on a mismatch, 2 on bad input.
  *
  * semihosting args: kws_frontend_m4 IN.s16 OUT.s8 CLIP_SAMPLES [EXPECTED.s8]
@@ -11,8 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "board.h"
+#include "cortex_m.h"
 #include "frontend_tables.h"
-#include "semihost.h"
 
 static kws_frontend_t fe;
 
@@ -34,10 +36,9 @@ static void *read_file(const char *path, long *size)
     return buf;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-    char *argv[8];
-    const int argc = kws_semihost_args(argv, 8);
+    board_init();
     if (argc < 4) {
         printf("usage: kws_frontend_m4 IN.s16 OUT.s8 CLIP_SAMPLES [EXPECTED.s8] (semihosting args)\n");
         return 2;
@@ -55,18 +56,17 @@ int main(void)
     }
     const long n = bytes / 2, f = kws_frontend_tables.n_mfcc, hop = kws_frontend_tables.hop;
     int8_t *out = malloc((size_t)((n / hop + 1) * f));
-    kws_systick_start();
-    const uint32_t per_tick_milli = kws_insn_per_tick_milli();
-    uint64_t ticks = 0;
+    const uint32_t per_kilocycle = cm_instructions_per_kilocycle();
+    uint64_t cycles = 0;
     long frames = 0;
     for (long start = 0; start < n; start += clip) {
         kws_frontend_reset(&fe);
         for (long i = start; i + hop <= start + clip && i + hop <= n; i += hop) {
-            const uint32_t t0 = kws_systick_now();
+            const uint32_t t0 = board_cycles();
             const int got = kws_frontend_process(&fe, pcm + i, out + frames * f);
-            const uint32_t t1 = kws_systick_now();
+            const uint32_t t1 = board_cycles();
             if (got) {
-                ticks += (t0 - t1) & 0xFFFFFF;
+                cycles += t1 - t0;
                 frames++;
             }
         }
@@ -77,9 +77,9 @@ int main(void)
         return 2;
     }
     fclose(fo);
-    const unsigned long insn = frames ? (unsigned long)(ticks * per_tick_milli / 1000u / (uint64_t)frames) : 0;
+    const unsigned long insn = frames ? (unsigned long)(cycles * per_kilocycle / 1000u / (uint64_t)frames) : 0;
     printf("config %s frames %ld\n", KWS_FRONTEND_CONFIG, frames);
-    printf("instructions_per_tick_x1000 %lu\n", (unsigned long)per_tick_milli);
+    printf("instructions_per_kilocycle %lu\n", (unsigned long)per_kilocycle);
     printf("instructions_per_frame %lu\n", insn);
     int status = 0;
     if (argc > 4) {

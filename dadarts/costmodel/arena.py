@@ -64,7 +64,7 @@ def measure_arena(model: bytes, max_arena: int = 8 << 20, timeout_s: float = 300
         path = os.path.join(tmp, "model.tflite")
         with open(path, "wb") as f:
             f.write(model)
-        code = ("import json, sys; from dadarts.mcu_eval.arena import _measure_here; "
+        code = ("import json, sys; from dadarts.costmodel.arena import _measure_here; "
                 "m = _measure_here(open(sys.argv[1], 'rb').read(), int(sys.argv[2])); "
                 "sys.stdout.write('\\n@@ARENA@@' + json.dumps(m.__dict__))")
         try:

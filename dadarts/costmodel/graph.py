@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..costmodel.layer import Layer
 from ..errors import UserError
 from ..tflite_schema import tflite_schema
+from .layer import Layer
 
 
 @dataclass

@@ -1,0 +1,216 @@
+"""Budgeted search on the built-in corpus: does the search land inside a board's budget, and at what accuracy?
+
+    python benchmarks/bench_budget.py                       # everything (hours on 2 shared cores; resumable)
+    python benchmarks/bench_budget.py --seeds 0 --epochs 4  # a quick look
+
+Runs under benchmarks/runs/budget/ (every step skipped when its artifact exists, so an interrupted
+run continues) and writes benchmarks/results/budget.json and budget_pareto.png:
+
+- two budgets, several seeds each: a tight Cortex-M4 (NUCLEO-F446RE: 128 KB SRAM, 512 KB flash,
+  <= 100 ms per decision) and a looser Cortex-M7 (STM32F746G-DISCO, <= 50 ms); each seed is
+  `dadarts search --target B --max-latency-ms X`, `train`, `export --int8`, `mcu-eval --target B`;
+  reported: test accuracy on held-out voices (float and int8), estimated latency / arena / RAM /
+  flash of the exported int8 model, and whether it fits;
+- next to them, trained with the same recipe: DS-CNN-S and DS-CNN-M (on 640/320/40/10, the published
+  49x10 input), the unbudgeted search of the darts space (the previous default), and a budgeted
+  search on one fixed configuration (not data aware);
+- does γ decide: how many seeds fire the γ early stop, and for the first seed of the M4 budget the
+  derived cell trained on every configuration of the data space: where γ's choice ranks by accuracy,
+  and by accuracy among the configurations that fit the budget.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dadarts.rundir import write_text_atomic  # noqa: E402
+
+BUDGETS = {"m4": ("NUCLEO-F446RE", 100.0), "m7": ("STM32F746G-DISCO", 50.0)}
+BASELINES = {"ds-cnn-s": "640/320/40/10", "ds-cnn-m": "640/320/40/10"}
+FIXED_CONFIG = "640/320/40/10"
+
+
+def dadarts(*args: str, log: Path) -> None:
+    """One CLI step in its own process (one thread: the machine is shared), output appended to `log`."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    cmd = [sys.executable, "-m", "dadarts.cli", *args]
+    with open(log, "a") as f:
+        f.write(f"\n$ dadarts {' '.join(args)}\n")
+        f.flush()
+        t = time.time()
+        proc = subprocess.run(cmd, env=env, stdout=f, stderr=subprocess.STDOUT, cwd=ROOT)
+        f.write(f"# exit {proc.returncode} after {time.time() - t:.0f} s\n")
+    if proc.returncode != 0:
+        raise SystemExit(f"bench_budget: `dadarts {' '.join(args)}` failed; see {log}")
+
+
+def pipeline(run: Path, search_args: list[str] | None, train_args: list[str], target: str, log: Path) -> Path:
+    """search (unless a baseline) -> train -> export --int8 -> mcu-eval on `target`, skipping finished steps;
+    returns the estimates file of that target."""
+    if search_args is not None and not (run / "search" / "result.json").exists():
+        dadarts("search", "--run", str(run), "--quiet", *search_args, log=log)
+    if not (run / "train" / "metrics.json").exists():
+        dadarts("train", str(run), "--quiet", *train_args, log=log)
+    if not (run / "export" / "report.json").exists():
+        dadarts("export", str(run), "--int8", log=log)
+    kept = run / "mcu" / f"estimates-{target}.json"
+    if not kept.exists():
+        dadarts("mcu-eval", str(run), "--target", target, log=log)
+        (run / "mcu" / "estimates.json").replace(kept)
+    return kept
+
+
+def summary(run: Path, estimates: Path, target: str, budget_ms: float | None) -> dict:
+    read = lambda p: json.loads((run / p).read_text())   # noqa: E731
+    metrics, report, est = read("train/metrics.json"), read("export/report.json"), json.loads(estimates.read_text())
+    t = est["targets"][target]
+    row = {"run": str(run.relative_to(ROOT)), "model": metrics["model"], "config": metrics["config"],
+           "params": metrics["params"], "macs": metrics["macs"],
+           "accuracy": metrics["accuracy"], "int8_accuracy": report["int8"]["accuracy"],
+           "target": target, "latency_ms": t["latency_ms"], "invoke_ms": t["invoke_ms"],
+           "arena_kb": est["model"]["arena_bytes"] / 1024, "ram_kb": t["ram_bytes"] / 1024,
+           "flash_kb": t["flash_bytes"] / 1024, "fits_memory": t["fits"],
+           "latency_budget_ms": budget_ms,
+           "fits_budget": t["fits"] and (budget_ms is None or t["latency_ms"] <= budget_ms)}
+    if (run / "search" / "result.json").exists():
+        result = read("search/result.json")
+        row.update({"gamma_stop_epoch": result.get("gamma_stop_epoch"), "predicted": result.get("predicted"),
+                    "network": result.get("network"), "search_val_accuracy": result.get("search_val_accuracy"),
+                    "genotype": result["genotype_str"]})
+    if "budget_check" in report:
+        row["export_budget_check"] = report["budget_check"]
+    return row
+
+
+def gamma_ranking(run: Path, target: str, budget_ms: float, train_args: list[str], out: Path, log: Path) -> dict:
+    """The derived cell of `run` trained on every configuration of its data space, same recipe and size."""
+    from dadarts.costmodel.targets import get_target
+    from dadarts.frontend.spec import MfccConfig
+    from dadarts.mcu_eval.analytic import estimate_from_genotype
+    result = json.loads((run / "search" / "result.json").read_text())
+    net = result["network"]
+    rows = []
+    for name in result["data_space"]:
+        sub = out / name.replace("/", "_")
+        if not (sub / "search" / "result.json").exists():
+            (sub / "search").mkdir(parents=True, exist_ok=True)
+            # the same search result with only the configuration changed: train builds exactly that system
+            write_text_atomic(sub / "search" / "result.json", json.dumps({**result, "config": name}, indent=1))
+        if not (sub / "train" / "metrics.json").exists():
+            dadarts("train", str(sub), "--quiet", *train_args, log=log)
+        m = json.loads((sub / "train" / "metrics.json").read_text())
+        est = estimate_from_genotype(result["genotype"], MfccConfig.parse(name), len(result["labels"]),
+                                     net["channels"], net["layers"], get_target(target), space=net["space"],
+                                     decision_ms=result.get("decision_ms"))
+        rows.append({"config": name, "gamma": result["gamma"][name], "accuracy": m["accuracy"],
+                     "latency_ms": est["latency_ms"], "fits": est["fits"] and est["latency_ms"] <= budget_ms})
+    by_acc = sorted(rows, key=lambda r: -r["accuracy"])
+    fitting = [r for r in by_acc if r["fits"]]
+    chosen = result["config"]
+    return {"run": str(run.relative_to(ROOT)), "chosen": chosen, "rows": rows,
+            "rank_by_accuracy": 1 + [r["config"] for r in by_acc].index(chosen),
+            "rank_by_accuracy_within_budget": (1 + [r["config"] for r in fitting].index(chosen)
+                                               if chosen in [r["config"] for r in fitting] else None),
+            "configs": len(rows), "configs_within_budget": len(fitting)}
+
+
+def plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["group"], []).append(r)
+    for group, rs in groups.items():
+        ax.scatter([r["latency_ms"] for r in rs], [100 * r["int8_accuracy"] for r in rs], label=group, s=36)
+    for budget_name, (target, ms) in BUDGETS.items():
+        ax.axvline(ms, ls="--", lw=0.8, color="grey")
+        ax.text(ms, ax.get_ylim()[0], f" {ms:g} ms ({target})", rotation=90, va="bottom", fontsize=7, color="grey")
+    ax.set_xscale("log")
+    ax.set_xlabel("estimated latency per decision on the group's board (ms, log)")
+    ax.set_ylabel("int8 test accuracy, held-out voices (%)")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", default="0,1,2", help="seeds of each budgeted search (default 0,1,2)")
+    ap.add_argument("--epochs", type=int, default=10, help="training epochs of every network (default 10)")
+    ap.add_argument("--skip-gamma-ranking", action="store_true")
+    ap.add_argument("--runs", default=str(ROOT / "benchmarks" / "runs" / "budget"))
+    args = ap.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    runs = Path(args.runs)
+    runs.mkdir(parents=True, exist_ok=True)
+    log = runs / "log.txt"
+    train_args = ["--epochs", str(args.epochs)]
+    t0 = time.time()
+    rows = []
+    for key, (target, ms) in BUDGETS.items():
+        for seed in seeds:
+            run = runs / f"{key}-seed{seed}"
+            est = pipeline(run, ["--target", target, "--max-latency-ms", str(ms), "--seed", str(seed)],
+                           train_args + ["--seed", str(seed)], target, log)
+            rows.append({"group": f"budgeted search, {target} <= {ms:g} ms", "seed": seed,
+                         **summary(run, est, target, ms)})
+    target_m4, ms_m4 = BUDGETS["m4"]
+    fixed = runs / "m4-fixed-config"
+    est = pipeline(fixed, ["--target", target_m4, "--max-latency-ms", str(ms_m4), "--fixed-config", FIXED_CONFIG],
+                   train_args, target_m4, log)
+    rows.append({"group": f"budgeted search on one configuration ({FIXED_CONFIG})",
+                 **summary(fixed, est, target_m4, ms_m4)})
+    free = runs / "unbudgeted-darts"
+    est = pipeline(free, ["--preset", "cpu-darts"], train_args, target_m4, log)
+    rows.append({"group": "unbudgeted search (darts space, the previous default)",
+                 **summary(free, est, target_m4, ms_m4)})
+    for name, config in BASELINES.items():
+        for key, (target, ms) in BUDGETS.items():
+            run = runs / name
+            est = pipeline(run, None, train_args + ["--model", name, "--mfcc", config], target, log)
+            rows.append({"group": f"{name} on {target}", **summary(run, est, target, ms)})
+    out = {"settings": {"seeds": seeds, "train_epochs": args.epochs, "budgets": BUDGETS,
+                        "corpus": "built-in (dadarts data info)", "baselines": BASELINES}, "rows": rows}
+    budgeted = [r for r in rows if r["group"].startswith("budgeted search,")]
+    out["every_budgeted_seed_fits"] = all(r["fits_budget"] for r in budgeted)
+    out["gamma_early_stops"] = sum(1 for r in budgeted if r.get("gamma_stop_epoch"))
+    ds_s = next(r for r in rows if r["group"] == f"ds-cnn-s on {target_m4}")
+    m4 = [r for r in budgeted if r["target"] == target_m4]
+    out["m4_vs_ds_cnn_s"] = {"ds_cnn_s": {"int8_accuracy": ds_s["int8_accuracy"], "latency_ms": ds_s["latency_ms"]},
+                             "budgeted_mean_int8_accuracy": sum(r["int8_accuracy"] for r in m4) / len(m4),
+                             "budgeted_max_latency_ms": max(r["latency_ms"] for r in m4),
+                             "beats_at_no_more_latency": [r["seed"] for r in m4 if r["int8_accuracy"] > ds_s["int8_accuracy"]
+                                                          and r["latency_ms"] <= ds_s["latency_ms"]]}
+    if not args.skip_gamma_ranking:
+        out["gamma_ranking"] = gamma_ranking(runs / f"m4-seed{seeds[0]}", target_m4, ms_m4, train_args,
+                                             runs / "gamma-ranking", log)
+    out["wall_s"] = round(time.time() - t0, 1)
+    results = ROOT / "benchmarks" / "results"
+    write_text_atomic(results / "budget.json", json.dumps(out, indent=1))
+    plot(rows, results / "budget_pareto.png")
+    print(f"{'group':<58} {'seed':>4} {'config':>14} {'int8 %':>7} {'ms':>8} {'arena KB':>9} {'flash KB':>9} fits")
+    for r in rows:
+        print(f"{r['group'][:58]:<58} {r.get('seed', ''):>4} {r['config']:>14} {100 * r['int8_accuracy']:>7.2f} "
+              f"{r['latency_ms']:>8.1f} {r['arena_kb']:>9.1f} {r['flash_kb']:>9.1f} {r['fits_budget']}")
+    if "gamma_ranking" in out:
+        g = out["gamma_ranking"]
+        print(f"γ chose {g['chosen']}: rank {g['rank_by_accuracy']}/{g['configs']} by accuracy, "
+              f"{g['rank_by_accuracy_within_budget']}/{g['configs_within_budget']} among those within the budget")
+    print(f"γ early stop fired in {out['gamma_early_stops']}/{len(budgeted)} budgeted searches; "
+          f"wrote {results / 'budget.json'} and budget_pareto.png")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

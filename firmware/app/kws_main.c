@@ -1,0 +1,193 @@
+/* The keyword-spotting application: audio provider -> front-end/feature ring -> model runner ->
+ * recogniser -> responder, one hop of audio at a time, forever on a live stream.
+ *
+ * Board-independent: the board (boards/board.h) gives the console, the cycle counter and the audio
+ * provider. model_settings.h and recognizer_settings.h (averaging, threshold, suppression, stride) come
+ * from `dadarts export` / `dadarts calibrate`; dadarts/evaluate/ holds the Python twin of this loop. Every KWS_STATS_EVERY_MS of audio a stats line reports front-end and Invoke cycles (and
+ * microseconds from the board's timer), the stack and arena high-water marks and dropped audio.
+ * A finite stream (a WAV file on the host or through semihosting) ends the loop: a file shorter than
+ * one second is padded with silence to a second, as the Python pipeline pads its clips, and the label
+ * of the last inference is printed so that it can be compared with `dadarts` on the same file.
+ */
+#include <stdio.h>
+
+#include "audio_provider.h"
+#include "board.h"
+#include "feature_provider.h"
+#include "frontend_tables.h"
+#include "model_runner.h"
+#include "model_settings.h"
+#include "recognizer.h"
+#include "recognizer_settings.h"
+#include "responder.h"
+
+#ifndef KWS_STATS_EVERY_MS
+#define KWS_STATS_EVERY_MS 2000   /* a stats line per this much audio */
+#endif
+#define SAMPLES_PER_MS 16
+#define ONE_SECOND 16000
+
+static const char *const labels[KWS_NUM_LABELS] = KWS_LABELS;
+static kws_frontend_t frontend;
+static kws_features_t features;
+static kws_recognizer_t recognizer;
+static int32_t recognizer_times[KWS_RECOGNIZER_HISTORY];
+static uint8_t recognizer_scores[KWS_RECOGNIZER_HISTORY * KWS_NUM_LABELS];
+static const uint16_t score_exp[] = KWS_SCORE_EXP_Q15;
+static int8_t ring[KWS_INPUT_FRAMES * KWS_INPUT_FEATURES];
+static uint8_t is_keyword[KWS_NUM_LABELS];
+
+/* Cycle statistics of one stage (front-end per frame, or Invoke per inference). */
+typedef struct {
+    uint64_t total;
+    uint32_t count, max;
+} timing_t;
+
+static void timing_add(timing_t *t, uint32_t cycles)
+{
+    t->total += cycles;
+    t->count++;
+    t->max = cycles > t->max ? cycles : t->max;
+}
+
+static unsigned long timing_avg(const timing_t *t)
+{
+    return t->count ? (unsigned long)(t->total / t->count) : 0;
+}
+
+static unsigned long to_us(unsigned long cycles)
+{
+    return (unsigned long)((uint64_t)cycles * 1000000u / board_cycles_per_second());
+}
+
+static int setup(int argc, char **argv)
+{
+    printf("kws: %s\n", board_description());
+    printf("kws: model %s (%s), front-end %s, %d labels, %s\n", KWS_MODEL_RUN, KWS_MODEL_SOURCE, KWS_FRONTEND_CONFIG,
+           KWS_NUM_LABELS, kws_model_description());
+    printf("kws: recogniser: average %d ms, threshold %d, suppression %d ms, minimum %d, inference every %d hops, "
+           "stats every %d ms\n", KWS_AVERAGE_WINDOW_MS, KWS_DETECTION_THRESHOLD, KWS_SUPPRESSION_MS,
+           KWS_MINIMUM_COUNT, KWS_INFERENCE_EVERY_HOPS, KWS_STATS_EVERY_MS);
+    if (kws_frontend_init(&frontend, &kws_frontend_tables) != 0 ||
+        kws_features_init(&features, &frontend, ring, KWS_INPUT_FRAMES) != 0) {
+        printf("kws: the front-end tables do not fit this build's capacities\n");
+        return -1;
+    }
+    if (kws_model_init() != 0 || kws_audio_open(argc > 1 ? argv[1] : NULL) != 0) {
+        return -1;
+    }
+    for (int i = 0; i < KWS_NUM_LABELS; i++) {
+        is_keyword[i] = labels[i][0] != '_';   /* _silence_ and _unknown_ never trigger */
+    }
+    const kws_recognizer_config_t cfg = {KWS_NUM_LABELS,         KWS_AVERAGE_WINDOW_MS,   KWS_SUPPRESSION_MS,
+                                         KWS_DETECTION_THRESHOLD, KWS_MINIMUM_COUNT, -128, is_keyword};
+    if (kws_recognizer_init(&recognizer, &cfg, recognizer_times, recognizer_scores, KWS_RECOGNIZER_HISTORY) != 0) {
+        printf("kws: the recogniser settings are out of range or there are too many labels\n");
+        return -1;
+    }
+    /* A host streaming audio into a UART starts when it reads this: bytes sent earlier would be lost. */
+    printf("kws: listening\n");
+    return 0;
+}
+
+static timing_t frontend_time, invoke_time;
+static int last_label = -1, last_score;
+
+/* Copy the feature ring into the model, run it, feed the recogniser. Returns 0, or -1 on failure. */
+static int infer(int32_t now_ms)
+{
+    kws_features_copy(&features, kws_model_input());
+    const uint32_t t0 = board_cycles();
+    if (kws_model_invoke() != 0) {
+        printf("kws: inference failed\n");
+        return -1;
+    }
+    timing_add(&invoke_time, board_cycles() - t0);
+    const int8_t *out = kws_model_output();
+#ifdef KWS_TRACE_OUTPUTS
+    /* Every model output on the console, to compare a port with the Python twin (dadarts firmware stream). */
+    printf("out %ld", (long)now_ms);
+    for (int i = 0; i < KWS_NUM_LABELS; i++) {
+        printf(" %d", out[i]);
+    }
+    printf("\n");
+#endif
+    int8_t prob[KWS_NUM_LABELS];
+    kws_recognizer_scores(out, KWS_NUM_LABELS, score_exp, KWS_SCORE_EXP_LEN, prob);
+    kws_detection_t d;
+    kws_recognizer_process(&recognizer, prob, now_ms, &d);
+    if (d.is_new) {
+        kws_respond(now_ms, labels[d.label], d.score);
+    }
+    last_label = 0;   /* the raw output orders labels without the ties of a saturated softmax */
+    for (int i = 1; i < KWS_NUM_LABELS; i++) {
+        last_label = out[i] > out[last_label] ? i : last_label;
+    }
+    last_score = prob[last_label] + 128;
+    return 0;
+}
+
+static void print_stats(int32_t now_ms, long hops)
+{
+    printf("stats t_ms=%ld hops=%ld inferences=%lu fe_cycles=%lu fe_max=%lu fe_us=%lu invoke_cycles=%lu "
+           "invoke_max=%lu invoke_us=%lu cycles_per_s=%lu stack=%lu/%lu arena=%lu/%lu dropped=%lu\n",
+           (long)now_ms, hops, (unsigned long)invoke_time.count, timing_avg(&frontend_time),
+           (unsigned long)frontend_time.max, to_us(timing_avg(&frontend_time)), timing_avg(&invoke_time),
+           (unsigned long)invoke_time.max, to_us(timing_avg(&invoke_time)),
+           (unsigned long)board_cycles_per_second(), (unsigned long)board_stack_used(),
+           (unsigned long)board_stack_size(), (unsigned long)kws_model_arena_used(),
+           (unsigned long)kws_model_arena_size(), (unsigned long)kws_audio_dropped());
+}
+
+int main(int argc, char **argv)
+{
+    if (board_init() != 0 || setup(argc, argv) != 0) {
+        return 2;
+    }
+    int16_t hop[KWS_FRONTEND_HOP];
+    long samples = 0, hops = 0;
+    int since_inference = 0, inferred_last = 0;
+    int32_t next_stats = KWS_STATS_EVERY_MS;
+    for (;;) {
+        const int live = kws_audio_read(hop, KWS_FRONTEND_HOP) == KWS_FRONTEND_HOP;
+        if (!live) {
+            if (samples >= ONE_SECOND) {
+                break;   /* only a file ends; a microphone or a UART stream never does */
+            }
+            for (int i = 0; i < KWS_FRONTEND_HOP; i++) {
+                hop[i] = 0;   /* pad a short file to one second */
+            }
+        }
+        samples += KWS_FRONTEND_HOP;
+        hops++;
+        const uint32_t t0 = board_cycles();
+        const int new_frame = kws_features_push_audio(&features, hop);
+        if (new_frame) {
+            timing_add(&frontend_time, board_cycles() - t0);
+        }
+        since_inference += new_frame;
+        const int32_t now = (int32_t)(samples / SAMPLES_PER_MS);
+        /* A padded short file gets its inference at exactly one second, where the Python pipeline looks. */
+        const int at_padded_end = !live && samples >= ONE_SECOND;
+        inferred_last = 0;
+        if (kws_features_full(&features) && (since_inference >= KWS_INFERENCE_EVERY_HOPS || at_padded_end)) {
+            since_inference = 0;
+            inferred_last = 1;
+            if (infer(now) != 0) {
+                return 1;
+            }
+        }
+        if (now >= next_stats) {
+            print_stats(now, hops);
+            next_stats += KWS_STATS_EVERY_MS;
+        }
+    }
+    if (!inferred_last && kws_features_full(&features) && infer((int32_t)(samples / SAMPLES_PER_MS)) != 0) {
+        return 1;
+    }
+    print_stats((int32_t)(samples / SAMPLES_PER_MS), hops);
+    if (last_label >= 0) {
+        printf("last %s score %d\n", labels[last_label], last_score);
+    }
+    return 0;
+}
