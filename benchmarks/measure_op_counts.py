@@ -41,12 +41,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from dadarts.costmodel.kernels import CMSIS_DSP, CMSIS_MVE, REFERENCE  # noqa: E402
-from dadarts.mcu_eval.graph import parse_tflite  # noqa: E402
+from dadarts.costmodel.graph import parse_tflite  # noqa: E402
 from dadarts.mcu_eval.sweep_models import build_model, pack, sweep_specs  # noqa: E402
 from dadarts.rundir import write_bytes_atomic, write_json_atomic, write_text_atomic  # noqa: E402
 
 FIRMWARE = ROOT / "firmware"
-PROFILER = FIRMWARE / "tools" / "op_profiler"
 DATA = ROOT / "dadarts" / "costmodel" / "data"
 CALIBRATION_MODELS = ("ds-cnn-s", "ds-cnn-m", "ds-cnn-l", "micro_speech")
 ARENA_BYTES = 2 << 20
@@ -105,10 +104,11 @@ def builds_from_env(cores: list[str]) -> list[Build]:
     return found
 
 
-def build_profiler(build: Build, work: Path) -> Path:
+def build_profiler(build: Build, work: Path, firmware: Path) -> Path:
     out = work / "build" / build.key.replace("/", "-")
     elf = out / "op_profiler.elf"
-    cmd = ["cmake", "-S", str(PROFILER), "-B", str(out), f"-DCMAKE_TOOLCHAIN_FILE={FIRMWARE / 'cmake' / build.core.toolchain}",
+    cmd = ["cmake", "-S", str(firmware / "tools" / "op_profiler"), "-B", str(out),
+           f"-DCMAKE_TOOLCHAIN_FILE={firmware / 'cmake' / build.core.toolchain}",
            f"-DKWS_BOARD={build.core.board}", f"-DTFLM_ROOT={build.tree}", f"-DTFLM_LIB={build.lib}",
            "-DCMAKE_BUILD_TYPE=Release"]
     for step in (cmd, ["cmake", "--build", str(out), "-j", "2"]):
@@ -116,6 +116,44 @@ def build_profiler(build: Build, work: Path) -> Path:
         if r.returncode != 0:
             sys.exit(f"building the op profiler for {build.key} failed:\n{(r.stdout + r.stderr)[-3000:]}")
     return elf
+
+
+# MicroMutableOpResolver's Add* name of a builtin, where it is not the builtin's name in CamelCase.
+RESOLVER_NAMES = {"PADV2": "PadV2", "BATCH_MATMUL": "BatchMatMul", "L2_NORMALIZATION": "L2Normalization"}
+
+
+def resolver_name(op: str) -> str:
+    return RESOLVER_NAMES.get(op) or "".join(part.capitalize() if not part[0].isdigit() else part.upper()
+                                             for part in op.split("_"))
+
+
+def flash_bytes(elf: Path) -> int:
+    """text + data of an ELF: what goes to flash (code, constants, initialised data)."""
+    fields = _run(["arm-none-eabi-size", "-B", str(elf)]).stdout.splitlines()[1].split()
+    return int(fields[0]) + int(fields[1])
+
+
+def code_sizes(build: Build, work: Path, op_sets: dict[str, list[str]]) -> dict:
+    """Flash of the board alone, of TFLM with no op, what each op adds, and each model's op set linked
+    together: one code_size_app per op set, all built by one `cmake --build`."""
+    out = work / "build" / build.key.replace("/", "-")
+    ops = sorted({op for s in op_sets.values() for op in s})
+    probes = {"core": [], **{f"op_{op.lower()}": [op] for op in ops}, **{f"set_{i}": s for i, s in enumerate(op_sets.values())}}
+    sets_file = out / "code_size_sets.cmake"
+    write_text_atomic(sets_file, "".join(f'code_size_app({name} "{"".join(f"X({resolver_name(o)})" for o in s)}")\n'
+                                         for name, s in probes.items()))
+    for step in (["cmake", str(out), f"-DCODE_SIZE_SETS_FILE={sets_file}"],
+                 ["cmake", "--build", str(out), "-j", "2", "--target", *(f"code_size_{name}" for name in probes)]):
+        r = _run(["nice", "-n", "10", *step])
+        if r.returncode != 0:
+            raise RuntimeError(f"the code size probes failed: {(r.stdout + r.stderr)[-1500:]}")
+    size = {name: flash_bytes(out / f"code_size_{name}.elf") for name in probes}
+    board = flash_bytes(out / "code_size_board.elf")
+    core = size["core"]
+    adds = {op: size[f"op_{op.lower()}"] - core for op in ops}
+    sets = [{"model": model, "ops": s, "measured_bytes": size[f"set_{i}"] - core, "sum_of_op_bytes": sum(adds[o] for o in s)}
+            for i, (model, s) in enumerate(op_sets.items())]
+    return {"board_and_libc_bytes": board, "tflm_core_bytes": core - board, "op_bytes": adds, "model_op_sets": sets}
 
 
 def run_profiler(build: Build, elf: Path, args: list[str], cwd: Path, timeout: float) -> str:
@@ -166,11 +204,14 @@ def make_models(work: Path, extra: dict[str, Path], skip_tf: bool) -> dict[str, 
             write_bytes_atomic(path, blob)
         models[name] = {"path": path, "points": [s.id for s in group]}
     if not skip_tf:
+        from dadarts.fdcapture import captured_output
         from dadarts.mcu_eval.calibration_models import build_calibration_model
         for name in CALIBRATION_MODELS:
             path = models_dir / f"{name}.tflite"
             if not path.is_file():
-                write_bytes_atomic(path, build_calibration_model(name))
+                with captured_output():   # TensorFlow's converter talks on stdout and stderr
+                    blob = build_calibration_model(name)
+                write_bytes_atomic(path, blob)
             models[name] = {"path": path, "points": None}
     for name, src in extra.items():
         path = models_dir / f"{name}.tflite"
@@ -212,7 +253,7 @@ def provenance(build: Build, args, check: dict, event_overhead) -> dict:
         "tflm_commit": args.tflm_commit, "cmsis_nn_commit": args.cmsis_nn_commit if build.library != REFERENCE else None,
         "tflm_library": build.lib.name, "tflm_build_folder": build.lib.parent.parent.name,
         "compiler": tool_version(["arm-none-eabi-gcc", "--version"]),
-        "cpu_flags": re.findall(r'KWS_CPU_FLAGS "([^"]*)"', (FIRMWARE / "cmake" / build.core.toolchain).read_text())[0],
+        "cpu_flags": re.findall(r'KWS_CPU_FLAGS "([^"]*)"', (args.firmware / "cmake" / build.core.toolchain).read_text())[0],
         "tflm_defines": re.findall(r"TFLM_DEFINES_USED:INTERNAL=(.*)", cache)[0],
         "optimisation": "TFLM's Makefile: -Os for the TFLM core, -O2 for kernels and CMSIS-NN; the profiler -O3 (Release)",
         "qemu": tool_version(["qemu-system-arm", "--version"]),
@@ -271,6 +312,7 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=1, help="emulators run at once (default 1)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds one emulator run may take")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "op_counts")
+    ap.add_argument("--firmware", type=Path, default=FIRMWARE, help="firmware source folder (default: this checkout's)")
     ap.add_argument("--out", type=Path, default=DATA)
     args = ap.parse_args()
     args.work = args.work.resolve()
@@ -295,9 +337,9 @@ def main() -> int:
         models = {k: v for k, v in models.items() if not v["points"]}
     held_models, held_points = heldout_sets()
 
-    cal_rows, held_rows, totals, prov = [], [], [], {}
+    cal_rows, held_rows, totals, prov, sizes = [], [], [], {}, {}
     for build in builds:
-        elf = build_profiler(build, args.work)
+        elf = build_profiler(build, args.work, args.firmware.resolve())
         check = counter_check(build, elf, args.work)
         print(f"{build.key}: {build.lib}; counter {check['instructions_per_tick']} instructions/tick, "
               f"max error {check['max_abs_error']} on {check['loops']} loops of known length")
@@ -320,6 +362,12 @@ def main() -> int:
                            "arena_used": got["arena_used"]})
             print(f"  {name}: {len(got['ops'])} ops, Invoke {got['invoke']:,} instructions, arena {got['arena_used']:,} B")
         prov[build.key] = provenance(build, args, check, sorted(o for o in overheads if o is not None))
+        op_sets = {name: list(dict.fromkeys(layer.op for layer in parse_tflite(m["path"].read_bytes()).layers))
+                   for name, m in models.items() if not m["points"]}
+        op_sets["every-sweep-op"] = sorted({s.op for s in sweep_specs()})
+        sizes[build.key] = code_sizes(build, args.work, op_sets)
+        print(f"  code: board + libc {sizes[build.key]['board_and_libc_bytes']:,} B, TFLM core "
+              f"{sizes[build.key]['tflm_core_bytes']:,} B, {len(sizes[build.key]['op_bytes'])} ops measured")
 
     replaced = {b.key for b in builds}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -332,6 +380,11 @@ def main() -> int:
     merge_json(args.out / "provenance.json", "op_count_provenance", "builds", prov, replaced,
                "How each build's counts were made: TFLM and CMSIS-NN commits, compiler, flags, board, QEMU, the "
                "instruction counter and its check on loops of known length; keys are the 'provenance' of the rows.")
+    merge_json(args.out / "code_sizes.json", "code_sizes", "builds", sizes, replaced,
+               "Flash bytes (text + data) of firmware/tools/op_profiler/code_size_app.cc linked per build: the board "
+               "with libc alone, TFLM's core with no op registered, what registering each op adds (its TFLM kernel "
+               "and, with CMSIS-NN, the library functions it reaches), and each measured model's op set linked "
+               "together (shared code counted once) against the sum of its ops' increments.")
     print(f"wrote {len(cal_rows)} calibration and {len(held_rows)} held-out operator rows to {args.out}")
     return 0
 

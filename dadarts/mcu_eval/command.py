@@ -109,7 +109,7 @@ def _read_model(path) -> bytes:
 def _foreign_graph(path, data: bytes):
     """The graph of a .tflite from any tool, or one sentence saying why it cannot be estimated."""
     from ..errors import UserError
-    from .graph import parse_tflite
+    from ..costmodel.graph import parse_tflite
     if len(data) < 8 or data[4:8] != b"TFL3":
         raise UserError(f"{path} is not a TFLite model (no TFL3 flatbuffer identifier): give an int8 .tflite file.")
     try:
@@ -139,7 +139,7 @@ def evaluate_tflite(model_path, target_names=None, targets_file=None, kernels=No
     from ..errors import UserError
     from ..frontend.spec import MfccConfig
     from ..rundir import write_json_atomic
-    from .arena import measure_arena
+    from ..costmodel.arena import measure_arena
     from .estimate import estimate
 
     path = Path(model_path)

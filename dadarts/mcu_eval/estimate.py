@@ -35,7 +35,7 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig | None, t
     fe_share = fe_ms / hop_ms if hop_ms else None
     # Decide every k hops: the front-end must still run every hop, the model once per k hops.
     min_hops = math.ceil(invoke_ms / (hop_ms * (1.0 - fe_share))) if hop_ms and fe_share < 1.0 else None
-    flash = memory.flash_terms(graph.model_bytes, graph.op_names, config, library)
+    flash = memory.flash_terms(graph.model_bytes, graph.op_names, config, library, target.core)
     ram = memory.ram_terms(arena_bytes, graph.layers, config, library)
     flash_bytes, ram_bytes = sum(flash.values()), sum(ram.values())
     return {

@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 
 #include "board.h"
@@ -108,6 +109,12 @@ void print_u64(const char *before, uint64_t v, const char *after) {
   std::fputs(after, stdout);
 }
 
+// 16-byte aligned heap memory (flatbuffers and the arena want it; newlib's C++ has no std::aligned_alloc).
+uint8_t *alloc16(size_t bytes) {
+  auto *raw = static_cast<uint8_t *>(std::malloc(bytes + 15));
+  return raw ? reinterpret_cast<uint8_t *>((reinterpret_cast<uintptr_t>(raw) + 15) & ~uintptr_t{15}) : nullptr;
+}
+
 uint8_t *read_file(const char *path, long *size) {
   FILE *f = std::fopen(path, "rb");
   if (!f) {
@@ -116,10 +123,8 @@ uint8_t *read_file(const char *path, long *size) {
   std::fseek(f, 0, SEEK_END);
   *size = std::ftell(f);
   std::fseek(f, 0, SEEK_SET);
-  // Flatbuffers want 16-byte alignment for some tables.
-  auto *buf = static_cast<uint8_t *>(std::aligned_alloc(16, (static_cast<size_t>(*size) + 15) & ~size_t{15}));
+  uint8_t *buf = alloc16(static_cast<size_t>(*size));
   if (buf && std::fread(buf, 1, static_cast<size_t>(*size), f) != static_cast<size_t>(*size)) {
-    std::free(buf);
     buf = nullptr;
   }
   std::fclose(f);
@@ -245,7 +250,7 @@ int main(int argc, char **argv) {
   static tflite::MicroMutableOpResolver<kNumOps> resolver;
   register_ops(resolver);
   const size_t arena_size = argc >= 3 ? static_cast<size_t>(std::atol(argv[2])) : (2u << 20);
-  auto *arena = static_cast<uint8_t *>(std::aligned_alloc(16, arena_size));
+  uint8_t *arena = alloc16(arena_size);
   if (!arena) {
     std::printf("error no room for an arena of %lu bytes\n", static_cast<unsigned long>(arena_size));
     return 2;
@@ -296,7 +301,7 @@ int main(int argc, char **argv) {
       }
       print_u64("invoke_profiled ", total, "\n");
     }
-    interpreter->~MicroInterpreter();
+    std::destroy_at(interpreter);
   }
   std::puts("done");
   return 0;
