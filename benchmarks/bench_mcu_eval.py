@@ -154,6 +154,8 @@ def main() -> int:
         for path, s in paths.items():
             print(f"  {key:<16} {path:<18} {s['n']:>4} {s['median_abs_error_pct']:>7.1f}% {s['max_abs_error_pct']:>7.1f}%")
     per_build = {key: summary([p["error_pct"] for s in paths.values() for p in s["points"]]) for key, paths in ops.items()}
+    for key, s in per_build.items():
+        print(f"  {key:<16} {'all':<18} {s['n']:>4} {s['median_abs_error_pct']:>7.1f}% {s['max_abs_error_pct']:>7.1f}%")
 
     whole = whole_models(layers_by, totals, held_models)
     print("\nheld-out whole models: predicted vs measured Invoke")
@@ -171,6 +173,11 @@ def main() -> int:
         print(f"  {r['id']:<46} {r['published_ms']:>8.1f} ms  predicted {r['predicted_ms']:>8.1f} ms  "
               f"{r['error_pct']:>+6.1f} %{tag}")
     current = [r["error_pct"] for r in latency if "error_pct" in r and not r["older_build"]]
+    older = [r["error_pct"] for r in latency if "error_pct" in r and r["older_build"]]
+    for name, errors in (("today's builds", current), ("2020 builds", older)):
+        if errors:
+            s = summary(errors)
+            print(f"  {name}: {s['n']} points, median |error| {s['median_abs_error_pct']:.1f} %, max {s['max_abs_error_pct']:.1f} %")
 
     searched = by_layer_type(layers_by, SEARCHED)
     for key, types in searched.items():
@@ -188,6 +195,7 @@ def main() -> int:
         "heldout_whole_models": whole,
         "heldout_latency": latency,
         "heldout_latency_summary": summary(current) if current else None,
+        "heldout_latency_summary_2020_builds": summary(older) if older else None,
         "searched_default_by_layer_type": searched,
         "fit_statistics": coefficients["fit_statistics"],
         "cycles_per_instruction": coefficients["cycles_per_instruction"],

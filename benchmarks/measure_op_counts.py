@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import datetime
+import hashlib
 import json
 import os
 import re
@@ -356,6 +357,7 @@ def main() -> int:
             held_rows += held
             overheads.add(got.get("event_overhead"))
             totals.append({"model": name, "core": build.core.name, "library": build.library, "provenance": build.key,
+                           "model_sha256": hashlib.sha256(models[name]["path"].read_bytes()).hexdigest(),
                            "role": "held_out" if name in held_models else "calibration",
                            "invoke": got["invoke"], "invoke_profiled": got["invoke_profiled"],
                            "sum_of_ops": sum(op["instructions"] for op in got["ops"]), "ops": len(got["ops"]),

@@ -61,6 +61,14 @@ PATH_FEATURES = {
     "strided_slice": ["op", "out", "px"],
 }
 REFERENCE_PATH_FEATURES = {"conv": ["op", "vmac", "out", "px", "tap_oc"]}  # a bounds check per tap and channel
+# Helium (M55): vectors of 16 int8 lanes, the depthwise 'opt' kernel in blocks of 124 channels.
+MVE_PATH_FEATURES = {
+    "conv": ["op", "mac", "out", "px", "tap", "weights", "px16"],
+    "conv_1x1": ["op", "mac", "out", "weights", "px"],
+    "dw_opt": ["op", "mac", "out", "px", "tap124", "px16"],
+    "average_pool_2d": ["op", "out", "vwin16", "px16", "px"],
+    "max_pool_2d": ["op", "out", "vwin16", "px16", "px"],
+}
 ELEMENTWISE_FEATURES = ["op", "out"]
 SIGNIFICANT = 5
 
@@ -105,9 +113,8 @@ def calibration_rows(data_dir: Path = DATA_DIR) -> list[dict]:
 
 
 def path_features(path: str, library: str) -> list[str]:
-    if library == REFERENCE and path in REFERENCE_PATH_FEATURES:
-        return REFERENCE_PATH_FEATURES[path]
-    return PATH_FEATURES.get(path, ELEMENTWISE_FEATURES)
+    special = {REFERENCE: REFERENCE_PATH_FEATURES, CMSIS_MVE: MVE_PATH_FEATURES}.get(library, {})
+    return special.get(path) or PATH_FEATURES.get(path, ELEMENTWISE_FEATURES)
 
 
 def _round(x: float) -> float:

@@ -20,6 +20,7 @@ imports nothing above dadarts.frontend), so that the search, mcu-eval and export
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
@@ -88,7 +89,9 @@ def features(layer: Layer) -> dict[str, float]:
     elements x filter rows inside the input (a kernel's row loop); tap_oc: tap x
     output channels (the reference convolution's per-tap check for every output channel); vwin:
     output channels x window elements inside the input (pooling); copies: output pixels x inputs (one
-    copy per pixel and input of a concatenation).
+    copy per pixel and input of a concatenation). Helium (M55) works on vectors of 16 int8 lanes and
+    CMSIS-NN's depthwise 'opt' kernel on blocks of 124 channels: vwin16 and px16 count window
+    elements and pixels per 16 channels, tap124 taps per block of 124 channels.
     """
     kh, kw = (layer.kernel + [1, 1])[:2] if layer.kernel else (1, 1)
     channels = layer.out_ch or (layer.output_shape[-1] if layer.output_shape else 1) or 1
@@ -97,7 +100,9 @@ def features(layer: Layer) -> dict[str, float]:
     per_tap_macs = layer.macs / (px * kh * kw) if px else 0.0     # in_ch x out_ch (conv), out_ch (depthwise)
     return {"op": 1.0, "mac": float(layer.macs), "vmac": vtap * per_tap_macs, "out": float(layer.out_elems),
             "in": float(layer.in_elems), "px": px, "tap": px * kh * kw, "vtap": vtap, "tap_oc": px * kh * kw * channels,
-            "weights": per_tap_macs * kh * kw, "vrow": vrow * channels, "vwin": vtap * channels, "copies": px * layer.out_elems / max(layer.in_elems, 1)}
+            "weights": per_tap_macs * kh * kw, "vrow": vrow * channels, "vwin": vtap * channels,
+            "copies": px * layer.out_elems / max(layer.in_elems, 1), "vwin16": vtap * math.ceil(channels / 16),
+            "px16": px * math.ceil(channels / 16), "tap124": px * kh * kw * math.ceil(channels / 124)}
 
 
 def _same_pad(size: int, kernel: int, stride: int, dilation: int) -> int:
