@@ -13,6 +13,7 @@ to benchmarks/results/mcu_eval.json:
   calibrated cycles per instruction) and 'relative_to' points (the ratio of predicted counts between
   two models of one study), with the 2020 build reported apart;
 - the default searched model per layer type: measured vs predicted instructions on each build;
+- kernel code size: each measured model's ops linked together vs the per-op sizes the model uses;
 - the fit itself (calibration rows): per path the rms and max relative error.
 """
 from __future__ import annotations
@@ -114,6 +115,20 @@ def heldout_latency(points: list[dict], layers_by: dict, calibration: dict[str, 
     return out
 
 
+def code_size_check(sizes: dict, held_models: set[str]) -> list[dict]:
+    """Kernel code of each measured model's op set linked together vs memory.kernel_code_bytes."""
+    from dadarts.costmodel import memory
+    out = []
+    for key, b in sorted(sizes.items()):
+        core, library = key.split("/")
+        for s in b["model_op_sets"]:
+            predicted = memory.kernel_code_bytes(s["ops"], library, core)
+            out.append({"build": key, "model": s["model"], "role": "held_out" if s["model"] in held_models else "calibration",
+                        "ops": len(s["ops"]), "measured_bytes": s["measured_bytes"], "predicted_bytes": predicted,
+                        "error_pct": round(error_pct(predicted, s["measured_bytes"]), 2)})
+    return out
+
+
 def by_layer_type(layers_by: dict, model: str) -> dict:
     out = {}
     for (name, key), rows in sorted(layers_by.items()):
@@ -186,6 +201,12 @@ def main() -> int:
             print(f"  {name:<34} {t['layers']:>3} {t['measured']:>13,} {t['predicted']:>13,} {t['error_pct']:>+7.1f} % "
                   f"({t['share_of_measured_pct']:.1f} % of the Invoke)")
 
+    code = code_size_check(json.loads((DATA / "code_sizes.json").read_text())["builds"], held_models)
+    print("\nkernel code of a model's ops (linked together) vs the sum of measured per-op sizes less the shared code")
+    for c in code:
+        print(f"  {c['build']:<16} {c['model']:<18} {c['role']:<11} {c['measured_bytes']:>8,} B  predicted "
+              f"{c['predicted_bytes']:>8,} B  {c['error_pct']:>+6.1f} %")
+
     coefficients = kernels.coefficients()
     result = {
         "benchmark": "mcu_eval",
@@ -197,6 +218,7 @@ def main() -> int:
         "heldout_latency_summary": summary(current) if current else None,
         "heldout_latency_summary_2020_builds": summary(older) if older else None,
         "searched_default_by_layer_type": searched,
+        "kernel_code_bytes": code,
         "fit_statistics": coefficients["fit_statistics"],
         "cycles_per_instruction": coefficients["cycles_per_instruction"],
         "assumed_cycles_per_instruction": coefficients["assumed_cycles_per_instruction"],

@@ -16,7 +16,8 @@
   build, two cores) transfers a calibrated core's factor to the other.
 - assumed_cycles_per_instruction: the pairs no published figure covers, as a ratio to a calibrated
   one, with the reason (`ASSUMED`).
-- flash[core/library]: the code sizes measured by linking (code_sizes.json), as they are.
+- flash[core/library]: the code sizes measured by linking (code_sizes.json), and the code all ops
+  share (so that a model's ops are not charged for it once each), fitted on the calibration models.
 - frontend[fft]: coefficients of frontend_cost.frontend_features, least squares on the front-end's
   measured instructions per frame (frontend_counts.json), for configurations without a count.
 
@@ -215,11 +216,21 @@ def fit_cycles(points: list[dict], totals: list[dict]) -> dict:
     return out
 
 
-def flash_tables(sizes: dict) -> dict:
-    """Code sizes per build, as measured (code_sizes.json); an op never linked costs the median op."""
+def shared_op_bytes(op_sets: list[dict]) -> int:
+    """Code that every op pulls in (TFLM's kernel utilities, shared CMSIS-NN helpers): linking n ops
+    together costs their single-op increments minus (n - 1) x this; least squares over op sets."""
+    pairs = [(len(s["ops"]) - 1, s["sum_of_op_bytes"] - s["measured_bytes"]) for s in op_sets if len(s["ops"]) > 1]
+    return int(round(sum(n * d for n, d in pairs) / sum(n * n for n, _ in pairs))) if pairs else 0
+
+
+def flash_tables(sizes: dict, heldout_models: set[str]) -> dict:
+    """Code sizes per build as measured (code_sizes.json): TFLM's core, the board with libc, each op's
+    increment (an op never linked costs the median op), and the shared part, fitted on the op sets of
+    the calibration models only."""
     return {key: {"tflm_core_bytes": b["tflm_core_bytes"], "board_and_libc_bytes": b["board_and_libc_bytes"],
                   "op_bytes": dict(sorted(b["op_bytes"].items())),
-                  "unmeasured_op_bytes": int(np.median(list(b["op_bytes"].values())))}
+                  "unmeasured_op_bytes": int(np.median(list(b["op_bytes"].values()))),
+                  "shared_op_bytes": shared_op_bytes([x for x in b["model_op_sets"] if x["model"] not in heldout_models])}
             for key, b in sorted(sizes.items())}
 
 
@@ -247,6 +258,7 @@ def fit(data_dir: Path = DATA_DIR) -> dict:
     totals = json.loads((data_dir / "invoke_totals.json").read_text())["models"]
     latency = json.loads((data_dir / "latency_calibration.json").read_text())["points"]
     cycles = fit_cycles(latency, totals)
+    heldout_models = {m["name"] for m in json.loads((data_dir / "heldout_models.json").read_text())["models"]}
     frontend = fit_frontend(json.loads((data_dir / "frontend_counts.json").read_text())["counts"])
     return {
         "schema": 2,
@@ -260,7 +272,7 @@ def fit(data_dir: Path = DATA_DIR) -> dict:
         "stand_in": {lib: key if key in tables else STAND_IN[CMSIS_DSP] for lib, key in STAND_IN.items()},
         "unmodelled": unmodelled_coefficients(tables),
         "cycles_per_instruction": cycles,
-        "flash": flash_tables(json.loads((data_dir / "code_sizes.json").read_text())["builds"]),
+        "flash": flash_tables(json.loads((data_dir / "code_sizes.json").read_text())["builds"], heldout_models),
         "frontend": frontend[0],
         "frontend_fit_statistics": frontend[1],
         "assumed_cycles_per_instruction": {k: {"from": f, "ratio": r, "why": w} for k, (f, r, w) in ASSUMED.items()
