@@ -71,3 +71,17 @@ def test_a_float_model_is_refused_with_the_reason(tmp_path, capsys):
     assert main(["mcu-eval", str(path)]) != 0
     err = capsys.readouterr().err
     assert "float model" in err and "int8" in err and "Traceback" not in err
+
+
+def test_an_operator_tflite_micro_cannot_run_is_named(tmp_path, capsys):
+    from dadarts.mcu_eval.sweep_models import _Builder
+    b = _Builder(seed=0)
+    x, k = b.activation((1, 8)), b.int32([2])
+    values, indices = b.activation((1, 2)), b.tensor((1, 2), "INT32", None, None)
+    b.inputs, b.outputs = [x], [values, indices]
+    b.op("TOPK_V2", [x, k], [values, indices])
+    path = tmp_path / "topk.tflite"
+    path.write_bytes(b.finish("top-k"))
+    assert main(["mcu-eval", str(path)]) != 0
+    err = capsys.readouterr().err
+    assert "TOPK_V2" in err and "no kernel" in err and "Traceback" not in err

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -157,7 +158,15 @@ def evaluate_tflite(model_path, target_names=None, targets_file=None, kernels=No
         if shape[:2] != [config.n_frames, config.n_mfcc]:
             raise UserError(f"{path} takes input {graph.input_shape}, but --mfcc {config.name} makes "
                             f"{config.n_frames}x{config.n_mfcc} features: give the configuration the model was trained on.")
-    arena = measure_arena(data)
+    try:
+        arena = measure_arena(data)
+    except UserError as exc:
+        missing = re.findall(r"Didn't find op for builtin opcode '(\w+)'", str(exc))
+        if missing:
+            raise UserError(f"{path} uses {', '.join(dict.fromkeys(missing))}, which TFLite Micro has no kernel for: "
+                            "replace the operator (or register your own kernel) before it can run on a "
+                            "microcontroller.") from None
+        raise
     body = estimate(graph, arena.total_bytes, config, targets, firmware_results)
     body["model"]["arena"] = arena.to_dict()
     body["model"]["path"] = str(path)
