@@ -147,7 +147,7 @@ def plot(rows: list[dict], path: Path) -> None:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="0,1,2", help="seeds of each budgeted search (default 0,1,2)")
-    ap.add_argument("--epochs", type=int, default=10, help="training epochs of every network (default 10)")
+    ap.add_argument("--epochs", type=int, default=20, help="training epochs of every network (default 20)")
     ap.add_argument("--skip-gamma-ranking", action="store_true")
     ap.add_argument("--runs", default=str(ROOT / "benchmarks" / "runs" / "budget"))
     args = ap.parse_args()

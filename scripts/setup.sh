@@ -27,6 +27,30 @@ if [ -n "$missing" ]; then
   fi
 fi
 
+# The built-in corpus speaks with five engine families (dadarts/data/tts.py). Debian ships the MBROLA
+# and RHVoice English voices in contrib/non-free: those sections of the machine's own Debian sources
+# are added for this install only (a temporary copy of the source lists), nothing is left configured.
+CORPUS_APT="espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 librhvoice5 rhvoice-english"
+if [ ! -f /usr/share/RHVoice/voices/slt/voice.info ] || ! ls /usr/lib/*/libRHVoice.so.5 >/dev/null 2>&1 || ! command -v espeak-ng >/dev/null 2>&1 || [ ! -f /usr/share/mbrola/us1/us1 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then
+    echo "setup: installing the corpus voices ($CORPUS_APT) with apt-get"
+    lists=$(mktemp -d)
+    for f in /etc/apt/sources.list.d/*.sources; do
+      [ -f "$f" ] && grep -qi "debian" "$f" && sed -E 's/^(Components:.*\bmain\b.*)$/\1 contrib non-free/' "$f" > "$lists/$(basename "$f")"
+    done
+    [ -f /etc/apt/sources.list ] && grep -E '^deb .*debian.* main' /etc/apt/sources.list | sed -E 's/ main( |$)/ main contrib non-free\1/' > "$lists/extra.list"
+    apt_with="apt-get -o Dir::Etc::sourceparts=$lists -o Dir::Etc::sourcelist=/dev/null -o APT::Get::List-Cleanup=0"
+    if $apt_with update -qq && DEBIAN_FRONTEND=noninteractive $apt_with install -y -qq --no-install-recommends $CORPUS_APT >/dev/null; then
+      :
+    else
+      echo "setup: could not install $CORPUS_APT; the corpus is built without those voices" >&2
+    fi
+    rm -rf "$lists"
+  else
+    echo "setup: the MBROLA and RHVoice voices are missing; install as root: apt-get install $CORPUS_APT (Debian contrib/non-free); the corpus is built without them" >&2
+  fi
+fi
+
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi

@@ -29,7 +29,7 @@ def test_corpus_layout(tiny_corpus):
         assert len(path.name.split("_nohash_")[0]) == 8
         assert np.abs(read_wav(path)).max() > 500, "a clip must contain speech, not silence"
     noises = list((tiny_corpus / "_background_noise_").glob("*.wav"))
-    assert len(noises) == 6
+    assert len(noises) == 8
 
 
 def test_splits_are_voice_disjoint(tiny_corpus):
@@ -43,11 +43,12 @@ def test_splits_are_voice_disjoint(tiny_corpus):
 
 
 def test_synth_is_deterministic_and_independent_of_worker_count(tmp_path):
-    settings = SynthSettings(words=("go", "up", "on"), voices=4, repeats=2, seed=5)
+    # Four words make two jobs (synth.WORDS_PER_JOB = 3), so two workers really share the work.
+    settings = SynthSettings(words=("go", "up", "on", "no"), voices=5, repeats=2, seed=5)
     synthesize(tmp_path / "a", settings, jobs=1, progress=False)
     synthesize(tmp_path / "b", settings, jobs=2, progress=False)
     paths = sorted((tmp_path / "a").glob("*/*.wav"))
-    assert len(paths) == 3 * 4 * 2 + 6
+    assert len(paths) == 4 * 5 * 2 + 8
     for path in paths:
         assert path.read_bytes() == (tmp_path / "b" / path.parent.name / path.name).read_bytes(), path
     # Each repeat is a new rendition (rate, pitch, placement), not a copy.

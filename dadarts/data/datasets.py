@@ -18,6 +18,7 @@ import numpy as np
 
 from ..errors import UserError
 from ..frontend.spec import CLIP_SAMPLES
+from .engine_split import hold_out_engine
 from .name_augment import NameAugment, augment_clip
 from .synth import GSC35_WORDS
 from .wavio import BadWav, check_header, read_wav
@@ -228,11 +229,12 @@ def _negatives(task: str, index: dict[str, int], n_keywords: int, unknown_pool: 
 
 def load_dataset(data: str | Path | None = None, task: str = "gsc12",
                  names: tuple[str, ...] | None = None, quiet: bool = False,
-                 name_augment: NameAugment | None = NameAugment()) -> KwsDataset:
+                 name_augment: NameAugment | None = NameAugment(), holdout_engine: str | None = None) -> KwsDataset:
     """Load a Speech Commands-layout folder (None: the built-in synthetic corpus) for `task`.
 
     For the names task the training split is balanced with augmented copies of the name clips
-    (`name_augment`; None turns balancing off). The fingerprint covers the original clips only."""
+    (`name_augment`; None turns balancing off). The fingerprint covers the original clips only.
+    `holdout_engine` (synthetic corpora) trains without that engine's voices and tests on them."""
     if data is None:
         from .synth import default_corpus
         root = default_corpus()
@@ -265,6 +267,8 @@ def load_dataset(data: str | Path | None = None, task: str = "gsc12",
     for s_i, split in enumerate(SPLITS):
         splits[split] += _negatives(task, index, len(splits[split]), unknown_pool[split], background,
                                     np.random.default_rng(seed + s_i), split)
+    if holdout_engine:
+        splits = hold_out_engine(splits, root, holdout_engine)
     for split in SPLITS:
         if not splits[split]:
             raise UserError(f"The {split} split of {root} is empty for task {task}: check the list files.")

