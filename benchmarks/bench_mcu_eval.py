@@ -1,18 +1,20 @@
-"""Benchmark of the MCU estimator: DS-CNN-S/M/L and micro_speech against published figures.
+"""How far to trust the Cortex-M latency estimator: errors on data it was never fitted on.
 
-    python benchmarks/bench_mcu_eval.py            # ~1 min on 2 cores
-    python benchmarks/bench_mcu_eval.py --qemu     # also measure the C front-end under QEMU (M4)
-    python benchmarks/bench_mcu_eval.py --compare-run runs/exp1   # + genotype estimator vs that exported run
+    python benchmarks/bench_mcu_eval.py            # a few seconds; no TensorFlow, no emulator
 
-Builds the int8 calibration models (random weights: latency and memory do not depend on them),
-then prints and saves to benchmarks/results/mcu_eval.json:
-- latency: every point of dadarts/mcu_eval/calibration.json, predicted vs published, error %,
-  split into calibration and held-out points;
-- kernels: the emulated CMSIS-NN kernel instruction counts stored there vs the cost model;
-- memory: measured TFLM arena and model bytes vs MicroNets' SRAM/flash and ML-Zoo's .tflite sizes
-  (those include things we count elsewhere, so they are context, not a pass/fail);
-- front-end instructions per frame: analytic vs measured (QEMU) where a measurement exists;
-- estimates of the three DS-CNNs on every preset board.
+Reads the measured data of dadarts/costmodel/data/ and the fitted coefficients.json, and prints and saves
+to benchmarks/results/mcu_eval.json:
+
+- instruction counts of held-out operators (op_counts_heldout.jsonl: whole held-out models and every
+  4th sweep point, frozen in heldout_models.json before any fit), predicted vs measured under QEMU,
+  per core/library and kernel path: median and max |error|, with the points;
+- whole held-out models: the predicted Invoke (sum of layers) vs the measured one, per build;
+- held-out published latencies (latency_heldout.json): 'absolute' points (our instruction model x the
+  calibrated cycles per instruction) and 'relative_to' points (the ratio of predicted counts between
+  two models of one study), with the 2020 build reported apart;
+- the default searched model per layer type: measured vs predicted instructions on each build;
+- kernel code size: each measured model's ops linked together vs the per-op sizes the model uses;
+- the fit itself (calibration rows): per path the rms and max relative error.
 """
 from __future__ import annotations
 
@@ -20,182 +22,211 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
-import time
+from collections import defaultdict
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dadarts.frontend.spec import DEFAULT_SPACE, MfccConfig  # noqa: E402
-from dadarts.costmodel.arena import measure_arena  # noqa: E402
-from dadarts.mcu_eval.calibration import evaluate, evaluate_kernels, load_kernel_points, load_points  # noqa: E402
-from dadarts.mcu_eval.calibration_models import DS_CNN, build_calibration_model  # noqa: E402
-from dadarts.mcu_eval.estimate import estimate  # noqa: E402
-from dadarts.costmodel.frontend_cost import analytic_instructions_per_frame  # noqa: E402
-from dadarts.costmodel.graph import parse_tflite  # noqa: E402
-from dadarts.costmodel.targets import preset_targets  # noqa: E402
+from dadarts.costmodel import fit, kernels  # noqa: E402
+from dadarts.costmodel.layer import Layer  # noqa: E402
 from dadarts.rundir import write_text_atomic  # noqa: E402
 
-# Context for the memory figures (REFERENCES.md §1 and §2b).
-MICRONETS_KB = {"ds-cnn-s": {"flash": 49, "sram": 47.2}, "ds-cnn-m": {"flash": 181, "sram": 123.3},
-                "ds-cnn-l": {"flash": 490, "sram": 201.3}}
-MLZOO_TFLITE_BYTES = {"ds-cnn-s": 54464, "ds-cnn-m": 200928, "ds-cnn-l": 503816}
-# The MFCC configuration the published DS-CNNs use is 640/320 with 10 coefficients (49x10); the
-# nearest configuration of our space for the front-end terms is 640/320/40.
-FRONTEND_FOR_DSCNN = MfccConfig.parse("640/320/40")
+DATA = fit.DATA_DIR
+SEARCHED = "searched-default"
 
 
-def measure_frontend_qemu(configs) -> dict[str, dict]:
-    """Executed instructions per frame of firmware/frontend under QEMU (Cortex-M4), per configuration."""
-    from dadarts.firmware import build
-    from dadarts.frontend.ctables import write_frontend_tables
-    out = {}
-    if build.missing_tools("qemu-m4"):
-        return {c.name: {"error": f"missing {', '.join(build.missing_tools('qemu-m4'))}"} for c in configs}
-    rng = np.random.default_rng(0)
-    pcm = (rng.standard_normal((1, 16000)) * 3000).astype(np.int16)
-    for c in configs:
-        with tempfile.TemporaryDirectory(prefix="bench-mcu-fe-") as tmp:
-            fe = {"config": c.name, "mean": [0.0] * c.n_mfcc, "std": [10.0] * c.n_mfcc}
-            write_frontend_tables(Path(tmp) / "tables", fe, 0.05, 0, source="benchmarks/bench_mcu_eval.py")
-            try:
-                bdir = build.cmake_build(Path(tmp) / "tables", Path(tmp) / "build", "qemu-m4")
-                got, status = build.run_frontend_qemu(bdir, pcm, 16000, c.n_mfcc)
-                out[c.name] = {"instructions_per_frame": got.instructions_per_frame, "qemu_status": status}
-            except Exception as exc:  # a benchmark records what went wrong and goes on
-                out[c.name] = {"error": str(exc)[:300]}
+def error_pct(predicted: float, measured: float) -> float:
+    return 100.0 * (predicted / measured - 1.0)
+
+
+def summary(errors: list[float]) -> dict:
+    mags = [abs(e) for e in errors]
+    return {"n": len(errors), "median_abs_error_pct": round(statistics.median(mags), 2),
+            "max_abs_error_pct": round(max(mags), 2), "mean_error_pct": round(statistics.mean(errors), 2)}
+
+
+def predict(row: dict) -> tuple[str, float]:
+    path, instr, _ = kernels.layer_instructions(Layer(**row["layer"]), row["library"], row["core"])
+    return path, instr
+
+
+def heldout_operators(rows: list[dict]) -> dict:
+    groups: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        path, instr = predict(r)
+        groups[f"{r['core']}/{r['library']}"][path].append(
+            {"model": r["model"], "point": r["point"], "op_index": r["op_index"], "measured": r["instructions"],
+             "predicted": round(instr), "error_pct": round(error_pct(instr, r["instructions"]), 2)})
+    return {key: {path: {**summary([p["error_pct"] for p in pts]), "points": pts} for path, pts in sorted(paths.items())}
+            for key, paths in sorted(groups.items())}
+
+
+def model_layers(rows: list[dict]) -> dict[tuple[str, str], list[dict]]:
+    """(model, core/library) -> its rows in operator order."""
+    by: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for r in rows:
+        by[(r["model"], f"{r['core']}/{r['library']}")].append(r)
+    return {k: sorted(v, key=lambda r: r["op_index"]) for k, v in by.items()}
+
+
+def whole_models(layers_by: dict, totals: list[dict], names: set[str]) -> list[dict]:
+    out = []
+    for t in totals:
+        key = f"{t['core']}/{t['library']}"
+        rows = layers_by.get((t["model"], key))
+        if t["model"] not in names or not rows:
+            continue
+        predicted = sum(predict(r)[1] for r in rows)
+        out.append({"model": t["model"], "build": key, "measured_invoke": t["invoke"], "predicted": round(predicted),
+                    "error_pct": round(error_pct(predicted, t["invoke"]), 2)})
     return out
 
 
-def compare_searched_run(run_path: str) -> dict:
-    """estimate_from_genotype (before training/export) vs the estimator on the run's exported model."""
-    import torch
+def predicted_model_instructions(layers_by: dict, model: str, key: str) -> float | None:
+    rows = layers_by.get((model, key))
+    return sum(predict(r)[1] for r in rows) if rows else None
 
-    from dadarts.frontend.artifact import read_frontend
-    from dadarts.mcu_eval.analytic import estimate_from_genotype
-    from dadarts.rundir import RunDir
-    run = RunDir.of(run_path)
-    ckpt = torch.load(run.model, map_location="cpu", weights_only=False)
-    build, kw = ckpt["build"], ckpt["build"]["kwargs"]
-    config = read_frontend(run.frontend).config
-    blob = run.tflite_int8.read_bytes()
-    graph = parse_tflite(blob)
-    target = preset_targets()["NUCLEO-L4R5ZI"]
-    arena = measure_arena(blob).total_bytes
-    ex = estimate(graph, arena, config, [target])["targets"][target.name]
-    ours = estimate_from_genotype(kw["genotype"], config, build["num_classes"], kw["channels"], kw["layers"], target,
-                                  space=kw.get("space"))
-    pairs = {"latency_ms": (ours["latency_ms"], ex["latency_ms"]), "ram_bytes": (ours["ram_bytes"], ex["ram_bytes"]),
-             "flash_bytes": (ours["flash_bytes"], ex["flash_bytes"]), "macs": (ours["macs"], graph.total_macs),
-             "arena_bytes": (ours["arena_bytes"], arena),
-             "model_bytes": (ours["model_bytes"], graph.model_bytes)}
-    out = {"run": str(run_path), "config": config.name, "channels": kw["channels"], "layers": kw["layers"],
-           "target": target.name, "genotype_vs_exported": {k: {"genotype": a, "exported": b,
-                                                               "error_pct": 100.0 * (a / b - 1.0)}
-                                                           for k, (a, b) in pairs.items()}}
-    print(f"\nsearched run {run_path} (C={kw['channels']}, {kw['layers']} cells, {config}) on {target.name}: "
-          "estimate_from_genotype vs exported model")
-    for k, v in out["genotype_vs_exported"].items():
-        print(f"  {k:<12} {v['genotype']:>12.1f} {v['exported']:>12.1f}  {v['error_pct']:+.1f} %")
+
+def heldout_latency(points: list[dict], layers_by: dict, calibration: dict[str, dict]) -> list[dict]:
+    out = []
+    for p in points:
+        key = fit._library_key(p)
+        instr = predicted_model_instructions(layers_by, p["model"], key)
+        if instr is None:
+            out.append({"id": p["id"], "skipped": f"no measured layers of {p['model']} on {key}"})
+            continue
+        row = {"id": p["id"], "model": p["model"], "core": p["core"], "board": p["board"], "clock_mhz": p["clock_mhz"],
+               "published_ms": p["value_ms"], "use": p["use"], "older_build": bool(p.get("older_build"))}
+        if p["use"] == "relative_to":
+            anchor = calibration[p["relative_to"]]
+            anchor_instr = predicted_model_instructions(layers_by, anchor["model"], key)
+            row["predicted_ms"] = anchor["value_ms"] * instr / anchor_instr
+            row["anchor"] = anchor["id"]
+        else:
+            cpi, provenance = kernels.cycles_per_instr(p["core"], key.split("/")[1])
+            row["predicted_ms"] = instr * cpi / (p["clock_mhz"] * 1e3)
+            row["cycles_per_instruction"] = cpi
+            row["cycles_per_instruction_provenance"] = provenance
+            row["implied_cycles_per_instruction"] = round(p["value_ms"] * p["clock_mhz"] * 1e3 / instr, 3)
+        row["predicted_ms"] = round(row["predicted_ms"], 2)
+        row["error_pct"] = round(error_pct(row["predicted_ms"], p["value_ms"]), 2)
+        out.append(row)
+    return out
+
+
+def code_size_check(sizes: dict, held_models: set[str]) -> list[dict]:
+    """Kernel code of each measured model's op set linked together vs memory.kernel_code_bytes."""
+    from dadarts.costmodel import memory
+    out = []
+    for key, b in sorted(sizes.items()):
+        core, library = key.split("/")
+        for s in b["model_op_sets"]:
+            predicted = memory.kernel_code_bytes(s["ops"], library, core)
+            out.append({"build": key, "model": s["model"], "role": "held_out" if s["model"] in held_models else "calibration",
+                        "ops": len(s["ops"]), "measured_bytes": s["measured_bytes"], "predicted_bytes": predicted,
+                        "error_pct": round(error_pct(predicted, s["measured_bytes"]), 2)})
+    return out
+
+
+def by_layer_type(layers_by: dict, model: str) -> dict:
+    out = {}
+    for (name, key), rows in sorted(layers_by.items()):
+        if name != model:
+            continue
+        types: dict[str, dict] = defaultdict(lambda: {"layers": 0, "measured": 0, "predicted": 0.0})
+        for r in rows:
+            path, instr = predict(r)
+            t = types[f"{r['layer']['op']} ({path})"]
+            t["layers"] += 1
+            t["measured"] += r["instructions"]
+            t["predicted"] += instr
+        total_m = sum(t["measured"] for t in types.values())
+        total_p = sum(t["predicted"] for t in types.values())
+        out[key] = {k: {**v, "predicted": round(v["predicted"]), "error_pct": round(error_pct(v["predicted"], v["measured"]), 1),
+                        "share_of_measured_pct": round(100.0 * v["measured"] / total_m, 1)}
+                    for k, v in sorted(types.items(), key=lambda kv: -kv[1]["measured"])}
+        out[key]["TOTAL"] = {"layers": len(rows), "measured": total_m, "predicted": round(total_p),
+                             "error_pct": round(error_pct(total_p, total_m), 1), "share_of_measured_pct": 100.0}
     return out
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--qemu", action="store_true", help="measure front-end instructions/frame under QEMU")
-    ap.add_argument("--compare-run", metavar="RUN",
-                    help="an exported run of a searched network: compare estimate_from_genotype with it")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "mcu_eval.json"))
     args = ap.parse_args()
-    t0 = time.time()
+    held_rows = fit.read_rows(DATA / "op_counts_heldout.jsonl")
+    cal_rows = fit.read_rows(DATA / "op_counts_calibration.jsonl")
+    totals = json.loads((DATA / "invoke_totals.json").read_text())["models"]
+    held_models = {m["name"] for m in json.loads((DATA / "heldout_models.json").read_text())["models"]}
+    layers_by = model_layers(held_rows + cal_rows)
+    calibration_points = {p["id"]: p for p in json.loads((DATA / "latency_calibration.json").read_text())["points"]}
 
-    models = {name: build_calibration_model(name) for name in (*DS_CNN, "micro_speech")}
-    graphs = {name: parse_tflite(b) for name, b in models.items()}
-    arenas = {name: measure_arena(b) for name, b in models.items()}
+    ops = heldout_operators(held_rows)
+    print("held-out operators: predicted vs measured instructions (QEMU), per build and kernel path")
+    print(f"  {'build':<16} {'path':<18} {'n':>4} {'median':>8} {'max':>8}")
+    for key, paths in ops.items():
+        for path, s in paths.items():
+            print(f"  {key:<16} {path:<18} {s['n']:>4} {s['median_abs_error_pct']:>7.1f}% {s['max_abs_error_pct']:>7.1f}%")
+    per_build = {key: summary([p["error_pct"] for s in paths.values() for p in s["points"]]) for key, paths in ops.items()}
+    for key, s in per_build.items():
+        print(f"  {key:<16} {'all':<18} {s['n']:>4} {s['median_abs_error_pct']:>7.1f}% {s['max_abs_error_pct']:>7.1f}%")
 
-    rows = evaluate(load_points(), {n: g.layers for n, g in graphs.items()})
-    print(f"{'point':<36} {'role':<11} {'unit':<12} {'published':>10} {'predicted':>10} {'error':>7}")
-    for r in rows:
-        print(f"{r['id']:<36} {r['role']:<11} {r['unit']:<12} {r['published']:>10.4g} {r['predicted']:>10.4g} "
-              f"{r['error_pct']:>+6.1f}%")
-    held = [abs(r["error_pct"]) for r in rows if r["role"] == "held_out" and r["unit"] == "ms"]
-    cal = [abs(r["error_pct"]) for r in rows if r["role"] == "calibration"]
-    summary = {"held_out_board_points": len(held), "held_out_mean_abs_error_pct": statistics.mean(held),
-               "held_out_max_abs_error_pct": max(held), "calibration_max_abs_error_pct": max(cal),
-               "held_out_within_25_pct": all(e <= 25.0 for e in held),
-               "held_out_instruction_points": {r["id"]: r["error_pct"] for r in rows
-                                               if r["role"] == "held_out" and r["unit"] == "instructions"}}
-    print(f"held-out board latencies: {len(held)} points, mean |error| {summary['held_out_mean_abs_error_pct']:.1f} %, "
-          f"max {summary['held_out_max_abs_error_pct']:.1f} %")
+    whole = whole_models(layers_by, totals, held_models)
+    print("\nheld-out whole models: predicted vs measured Invoke")
+    for w in whole:
+        print(f"  {w['model']:<18} {w['build']:<16} {w['measured_invoke']:>13,} {w['predicted']:>13,} {w['error_pct']:>+7.1f} %")
 
-    kernel_points = load_kernel_points()
-    kernel_rows = evaluate_kernels(kernel_points)
-    for row, point in zip(kernel_rows, kernel_points):
-        row["role"] = point["role"]
-    print("\nkernel calls, emulated instructions (stored in calibration.json) vs cost model:")
-    for library in sorted({r["library"] for r in kernel_rows}):
-        for role in ("fit", "held_out"):
-            errs = [abs(r["error_pct"]) for r in kernel_rows if r["role"] == role and r["library"] == library]
-            if not errs:
-                continue
-            print(f"  {library:<13} {role:<9} {len(errs):>2} calls, mean |error| {statistics.mean(errs):.1f} %, "
-                  f"max {max(errs):.1f} %")
-            summary[f"kernels_{library}_{role}_mean_abs_error_pct"] = statistics.mean(errs)
-            summary[f"kernels_{library}_{role}_max_abs_error_pct"] = max(errs)
+    latency = heldout_latency(json.loads((DATA / "latency_heldout.json").read_text())["points"], layers_by,
+                              calibration_points)
+    print("\nheld-out published latencies")
+    for r in latency:
+        if "skipped" in r:
+            print(f"  {r['id']:<46} skipped: {r['skipped']}")
+            continue
+        tag = " (2020 build)" if r["older_build"] else ""
+        print(f"  {r['id']:<46} {r['published_ms']:>8.1f} ms  predicted {r['predicted_ms']:>8.1f} ms  "
+              f"{r['error_pct']:>+6.1f} %{tag}")
+    current = [r["error_pct"] for r in latency if "error_pct" in r and not r["older_build"]]
+    older = [r["error_pct"] for r in latency if "error_pct" in r and r["older_build"]]
+    for name, errors in (("today's builds", current), ("2020 builds", older)):
+        if errors:
+            s = summary(errors)
+            print(f"  {name}: {s['n']} points, median |error| {s['median_abs_error_pct']:.1f} %, max {s['max_abs_error_pct']:.1f} %")
 
-    memory_rows = {}
-    print(f"\n{'model':<13} {'MACs':>10} {'.tflite B':>10} {'ML-Zoo B':>9} {'arena B':>8}  "
-          f"{'RAM on F746 (ours) KB':>22} {'MicroNets SRAM KB':>18}")
-    presets = preset_targets()
-    for name in DS_CNN:
-        est = estimate(graphs[name], arenas[name].total_bytes, FRONTEND_FOR_DSCNN, [presets["NUCLEO-F767ZI"]])
-        t = est["targets"]["NUCLEO-F767ZI"]
-        memory_rows[name] = {"macs": graphs[name].total_macs, "model_bytes": graphs[name].model_bytes,
-                             "mlzoo_tflite_bytes": MLZOO_TFLITE_BYTES[name], "arena": arenas[name].to_dict(),
-                             "ram_bytes_estimate": t["ram_bytes"], "ram_terms": t["ram_terms"],
-                             "flash_bytes_estimate": t["flash_bytes"], "micronets_kb": MICRONETS_KB[name]}
-        print(f"{name:<13} {graphs[name].total_macs:>10} {graphs[name].model_bytes:>10} "
-              f"{MLZOO_TFLITE_BYTES[name]:>9} {arenas[name].total_bytes:>8}  {t['ram_bytes'] / 1024:>22.1f} "
-              f"{MICRONETS_KB[name]['sram']:>18}")
+    searched = by_layer_type(layers_by, SEARCHED)
+    for key, types in searched.items():
+        print(f"\n{SEARCHED} on {key}: measured vs predicted instructions per layer type")
+        for name, t in types.items():
+            print(f"  {name:<34} {t['layers']:>3} {t['measured']:>13,} {t['predicted']:>13,} {t['error_pct']:>+7.1f} % "
+                  f"({t['share_of_measured_pct']:.1f} % of the Invoke)")
 
-    searched = compare_searched_run(args.compare_run) if args.compare_run else None
+    code = code_size_check(json.loads((DATA / "code_sizes.json").read_text())["builds"], held_models)
+    print("\nkernel code of a model's ops (linked together) vs the sum of measured per-op sizes less the shared code")
+    for c in code:
+        print(f"  {c['build']:<16} {c['model']:<18} {c['role']:<11} {c['measured_bytes']:>8,} B  predicted "
+              f"{c['predicted_bytes']:>8,} B  {c['error_pct']:>+6.1f} %")
 
-    fe_rows = {c.name: {"analytic_instructions_per_frame": analytic_instructions_per_frame(c)} for c in DEFAULT_SPACE}
-    if args.qemu:
-        measured = measure_frontend_qemu(DEFAULT_SPACE)
-        for name, m in measured.items():
-            fe_rows[name].update(m)
-            if m.get("instructions_per_frame"):
-                fe_rows[name]["analytic_error_pct"] = 100.0 * (
-                    fe_rows[name]["analytic_instructions_per_frame"] / m["instructions_per_frame"] - 1.0)
-    print("\nfront-end instructions per frame (analytic" + (", QEMU M4 measured" if args.qemu else "") + "):")
-    for name, r in fe_rows.items():
-        extra = (f"  measured {r['instructions_per_frame']}  error {r['analytic_error_pct']:+.1f} %"
-                 if r.get("instructions_per_frame") else (f"  ({r['error']})" if "error" in r else ""))
-        print(f"  {name:<11} {r['analytic_instructions_per_frame']:>9.0f}{extra}")
-
-    boards = {}
-    print(f"\nDS-CNN latency (ms per Invoke) on every preset, default kernels:")
-    print(f"  {'target':<18} " + " ".join(f"{n:>9}" for n in DS_CNN))
-    for tname, target in presets.items():
-        boards[tname] = {}
-        for name in DS_CNN:
-            t = estimate(graphs[name], arenas[name].total_bytes, FRONTEND_FOR_DSCNN, [target])["targets"][tname]
-            boards[tname][name] = {"invoke_ms": t["invoke_ms"], "fits": t["fits"], "ram_bytes": t["ram_bytes"],
-                                   "flash_bytes": t["flash_bytes"], "cost_model": t["cost_model"]}
-        print(f"  {tname:<18} " + " ".join(
-            f"{boards[tname][n]['invoke_ms']:>8.1f}{'' if boards[tname][n]['fits'] else '!'}" for n in DS_CNN))
-    print("  (! = does not fit)")
-
-    result = {"benchmark": "mcu_eval", "seconds": time.time() - t0, "latency_points": rows, "summary": summary,
-              "kernels": kernel_rows,
-              "memory": memory_rows, "frontend": fe_rows,
-              "boards": boards, "searched_run": searched}
+    coefficients = kernels.coefficients()
+    result = {
+        "benchmark": "mcu_eval",
+        "about": __doc__.split("\n\n")[1].strip() if "\n\n" in __doc__ else "",
+        "heldout_operators_per_build": per_build,
+        "heldout_operators": ops,
+        "heldout_whole_models": whole,
+        "heldout_latency": latency,
+        "heldout_latency_summary": summary(current) if current else None,
+        "heldout_latency_summary_2020_builds": summary(older) if older else None,
+        "searched_default_by_layer_type": searched,
+        "kernel_code_bytes": code,
+        "fit_statistics": coefficients["fit_statistics"],
+        "cycles_per_instruction": coefficients["cycles_per_instruction"],
+        "assumed_cycles_per_instruction": coefficients["assumed_cycles_per_instruction"],
+        "data": {"heldout_rows": len(held_rows), "calibration_rows": len(cal_rows),
+                 "provenance": json.loads((DATA / "provenance.json").read_text())["builds"]},
+    }
     write_text_atomic(args.out, json.dumps(result, indent=1) + "\n")
-    print(f"\nwrote {args.out} ({result['seconds']:.0f} s)")
+    print(f"\nwrote {args.out}")
     return 0
 
 

@@ -43,7 +43,7 @@ def estimate_layers_on(layers: list[Layer], model_bytes: int, arena_bytes: int, 
     fe = frontend_ms_per_frame(config, target, fe_instructions)
     frames = frames_per_decision(config, decision_ms)
     op_names = list(dict.fromkeys(layer.op for layer in layers))
-    flash = memory.flash_terms(model_bytes, op_names, config, library)
+    flash = memory.flash_terms(model_bytes, op_names, config, library, target.core)
     ram = memory.ram_terms(arena_bytes, layers, config, library)
     flash_bytes, ram_bytes = sum(flash.values()), sum(ram.values())
     return {"latency_ms": inv + frames * fe, "invoke_ms": inv, "frontend_ms_per_frame": fe,

@@ -5,10 +5,11 @@ records instructions_per_frame of the emulated Cortex-M4 front-end in run.json) 
 user names, read defensively (a numeric value under a key that mentions both "instruction" and
 "frame", inside an entry that names this configuration), then from the counts that ship with the
 package (data/frontend_counts.json, written by benchmarks/bench_firmware.py). Without one, the cost is
-counted from the algorithm of dadarts.frontend.fixed (Q31 window, N/2-point complex radix-2 FFT
-with Q31 twiddles, int64 power and mel sums, table log2, Q15 DCT, folded normalisation), and the
-result says it is an estimate. Its per-step coefficients were fitted to QEMU Cortex-M4 counts of
-firmware/frontend for the whole default data space (benchmarks/bench_mcu_eval.py --qemu).
+counted from the algorithm of dadarts.frontend.fixed (Q31 window, N/2-point complex FFT with Q31
+twiddles, int64 power and mel sums, table log2, Q15 DCT, folded normalisation), and the result says
+it is an estimate: a sum of the steps' sizes (`frontend_features`) times coefficients that
+benchmarks/fit_cost_model.py fits by least squares to the measured counts of COUNTS_FILE
+(coefficients.json "frontend", one set per FFT).
 Instructions become cycles with kernels.plain_c_cycles_per_instr: the factor calibrated on
 instruction counts of kernels built like our firmware.
 """
@@ -25,26 +26,22 @@ from ..frontend.spec import MfccConfig
 COUNTS_FILE = "data/frontend_counts.json"
 
 
-def analytic_instructions_per_frame(config: MfccConfig) -> float:
+def frontend_features(config: MfccConfig) -> dict[str, float]:
+    """The sizes the front-end's steps scale with. With only two window lengths measured (400 and
+    640 samples), the terms linear in the window (block exponent, Hann multiply, bit reversal, power,
+    the slide by one hop) cannot be told apart from the FFT's N/2 log2(N/2) butterflies; one term, fft,
+    carries them."""
+    half = config.n_fft // 2
+    return {"const": 1.0, "fft": half * math.log2(half), "mel": float(_mel_weight_count(config)),
+            "log": float(config.n_mels), "dct": float(config.n_mfcc * config.n_mels), "norm": float(config.n_mfcc)}
+
+
+def analytic_instructions_per_frame(config: MfccConfig, fft: str = "radix2") -> float:
     """M-profile instructions for one frame of the fixed-point MFCC (see module doc)."""
-    n = config.n_fft
-    half = n // 2
-    stages = int(math.log2(half))
-    mel_weights = _mel_weight_count(config)
-    return (
-        2400                                # call, block scaling, ring bookkeeping (fitted)
-        + config.window * 5                 # block exponent: max |x| over the window
-        + config.window * 10                # Hann multiply (int16 x Q31 -> 64-bit, shift)
-        + half * 10                         # bit-reversed load
-        + (half // 2) * stages * 36         # radix-2 butterflies: Q31 complex multiply in 64-bit, /2
-        + half * 43                         # real-FFT split with Q31 twiddles
-        + (half + 1) * 13                   # power |X|^2 in int64, >> POWER_SHIFT
-        + mel_weights * 6                   # sparse Q15 mel weights, int64 accumulation
-        + config.n_mels * 30                # log2: leading bit + table interpolation
-        + config.n_mfcc * config.n_mels * 5.5   # Q15 DCT, int64 multiply-accumulate
-        + config.n_mfcc * 15                # folded normalisation to int8
-        + (config.window - config.hop) * 2  # slide the window by one hop
-    )
+    from .kernels import coefficients
+    c = coefficients()["frontend"][fft]
+    f = frontend_features(config)
+    return sum(v * f[k] for k, v in c.items())
 
 
 def _mel_weight_count(config: MfccConfig) -> int:
@@ -99,5 +96,5 @@ def frontend_instructions_per_frame(config: MfccConfig, firmware_results: Path |
     shipped = measured_counts().get(config.name, {})
     if shipped.get(fft):
         return {"instructions": float(shipped[fft]), "source": f"measured: {COUNTS_FILE} ({fft} FFT, QEMU M4)"}
-    return {"instructions": float(analytic_instructions_per_frame(config)),
+    return {"instructions": float(analytic_instructions_per_frame(config, fft)),
             "source": f"analytic estimate (no measured count for this configuration in {COUNTS_FILE})"}

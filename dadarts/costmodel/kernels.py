@@ -2,23 +2,25 @@
 
 Two steps, kept apart because they are checked against different measurements:
 
-1. **Instructions.** Each layer is mapped to the kernel TFLM will run on the target (CMSIS-NN picks
-   its path from the shapes: a 1x1 convolution with input channels a multiple of 4 takes the fast
-   matrix-multiply path, a 3x3 depthwise convolution with channel multiplier 1 the 3x3 kernel, other
-   multiplier-1 depthwise the "opt" kernel, any other multiplier a generic loop). The kernel's work
-   is `overhead + MACs x mac + outputs x out + pixels x px + taps x tap` in instructions (PathCost),
-   with coefficients fitted to executed instructions of the real kernels under emulation
-   (`coefficients.json`, regenerated from the measurements in `data/`).
-2. **Cycles.** Instructions x CYCLES_PER_INSTR[(core, library)]. This factor absorbs pipeline, flash
-   wait states, caches and the kernel version of the published build; it is calibrated on published
-   board latencies (unit "ms") and documented, with its source, in docs/mcu_eval.md.
+1. **Instructions.** Each layer is mapped to the kernel TFLM runs for it (`kernel_path`: the choices
+   CMSIS-NN's wrappers make from the shapes, checked against the kernels the profiler saw run). A
+   path's instructions are a sum of the layer's shape features (`features`: the op itself, MACs,
+   output elements, output pixels, filter taps, ...) times per-path coefficients, fitted by least
+   squares to executed instructions of the real kernels, counted per operator of a TFLM Invoke under
+   QEMU on each core (dadarts/costmodel/data/, benchmarks/measure_op_counts.py). Every operator type
+   has a path of its own, so RELU, QUANTIZE, MIRROR_PAD ... are measured like the convolutions.
+2. **Cycles.** Instructions x cycles per instruction of (core, library): calibrated on published board
+   latencies of the same model (data/latency_calibration.json), or assumed from a calibrated pair
+   with the reason stated.
 
-This module sits below the search (dadarts.costmodel imports nothing above dadarts.frontend), so that
-the search, mcu-eval and export read one cost model.
+`coefficients.json` holds both, written by benchmarks/fit_cost_model.py (dadarts.costmodel.fit) from
+the data files; it is never edited by hand. This module sits below the search (dadarts.costmodel
+imports nothing above dadarts.frontend), so that the search, mcu-eval and export read one model.
 """
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
@@ -34,19 +36,20 @@ CMSIS_SCALAR = "cmsis-scalar"   # CMSIS-NN's plain-C fallback (M0+, or an M33 bu
 LIBRARY_LABELS = {REFERENCE: "TFLM reference", CMSIS_DSP: "CMSIS-NN DSP", CMSIS_MVE: "CMSIS-NN Helium",
                   CMSIS_SCALAR: "CMSIS-NN plain C"}
 
-@dataclass(frozen=True)
-class PathCost:
-    """Instruction equivalents of one kernel path, per unit of work."""
-    mac: float            # per multiply-accumulate
-    out: float            # per output element: requantisation (fixed-point multiply, shift, clamp, store)
-    px: float = 0.0       # per output pixel: pointer setup, padding checks of a depthwise pass
-    tap: float = 0.0      # per output pixel x filter tap: im2col copy of one tap
-    tap_oc: float = 0.0   # per output pixel x output channel x filter tap: reference bounds checks
-
-
-# The coefficients are data: coefficients.json beside this file, written by
-# benchmarks/fit_cost_model.py from the measured counts in data/ (docs/mcu_eval.md says how).
 COEFFICIENTS_FILE = "coefficients.json"
+
+# A path no sweep measures, costed with the coefficients of a measured path that runs the same loop:
+# CMSIS-NN's depthwise_conv_s8_generic serves a channel multiplier of 2 or 3 as it serves a dilation.
+PATH_STAND_IN = {"dw_generic": "dw_dilated"}
+
+# The CMSIS-NN int8 kernel each path runs (the profiler reports these names; a test checks the match).
+CMSIS_KERNELS = {
+    "conv_1x1": "arm_convolve_1x1_s8_fast", "conv_1x1_strided": "arm_convolve_1x1_s8",
+    "conv_1xn": "arm_convolve_1_x_n_s8", "conv": "arm_convolve_s8",
+    "dw_3x3": "arm_depthwise_conv_3x3_s8", "dw_opt": "arm_depthwise_conv_s8_opt", "dw_generic": "arm_depthwise_conv_s8",
+    "dw_dilated": "arm_depthwise_conv_s8", "dw_mult4": "arm_depthwise_conv_s8",
+    "fc": "arm_fully_connected_s8",
+}
 
 
 @lru_cache(maxsize=1)
@@ -54,35 +57,120 @@ def coefficients() -> dict:
     return json.loads(resources.files(__package__).joinpath(COEFFICIENTS_FILE).read_text())
 
 
-def _mac_paths() -> dict[str, dict[str, PathCost]]:
-    return {lib: {path: PathCost(**c) for path, c in table.items()}
-            for lib, table in coefficients()["mac_paths"].items()}
+def _valid_taps(size: int, out: int, kernel: int, stride: int, dilation: int, pad: int) -> int:
+    """Filter taps that land inside the input on one axis, summed over the output positions."""
+    return sum(0 <= o * stride - pad + k * dilation < size for o in range(out) for k in range(kernel))
 
 
-def _pair(key: str) -> tuple[str, str]:
-    core, library = key.split("/")
-    return core, library
+def valid_taps(layer: Layer) -> tuple[float, float]:
+    """(output pixels x filter taps inside the input, output pixels x filter rows inside the input):
+    a 'same' border skips the taps and rows that fall in the padding."""
+    if len(layer.input_shape) != 4 or len(layer.output_shape) != 4 or len(layer.kernel) != 2:
+        return 0.0, 0.0
+    stride = layer.stride or [1, 1]
+    dilation = layer.dilation or [1, 1]
+    axes = []
+    for axis in (0, 1):
+        size, out = layer.input_shape[1 + axis], layer.output_shape[1 + axis]
+        k, st, d = layer.kernel[axis], stride[axis], dilation[axis]
+        pad = _same_pad(size, k, st, d) if layer.padding == "same" else 0
+        axes.append(_valid_taps(size, out, k, st, d, pad))
+    return float(axes[0] * axes[1]), float(axes[0] * layer.output_shape[2])
 
 
-MAC_PATHS: dict[str, dict[str, PathCost]] = _mac_paths()
-# TFLM per-op dispatch, tensor lookups and kernel parameter setup.
-OP_OVERHEAD: dict[str, float] = coefficients()["op_overhead"]
-# Ops without MACs: (per input element, per output element, per pooling-window element).
-ELEMENTWISE: dict[str, tuple[float, float, float]] = {op: tuple(v) for op, v in coefficients()["elementwise"].items()}
-UNMODELLED_PER_OUT: float = coefficients()["unmodelled_per_out"]     # an op the table does not know: flagged
-REFERENCE_ELEMENTWISE_FACTOR: float = coefficients()["reference_elementwise_factor"]
-# Cycles per instruction equivalent, by (core, library): "calibrated" entries come from published board
-# latencies; ASSUMED_FROM derives the others from a calibrated one, with the reason.
-CYCLES_PER_INSTR: dict[tuple[str, str], float] = {
-    _pair(k): v["value"] for k, v in coefficients()["cycles_per_instruction"].items()}
-ASSUMED_FROM: dict[tuple[str, str], tuple[tuple[str, str], float, str]] = {
-    _pair(k): (_pair(v["from"]), v["ratio"], v["why"]) for k, v in coefficients()["assumed_cycles_per_instruction"].items()}
+def features(layer: Layer) -> dict[str, float]:
+    """The shape quantities the instruction models are linear in.
+
+    op: 1 per operator (TFLM dispatch, tensor look-ups, kernel set-up); mac: multiply-accumulates;
+    vmac: the MACs of taps inside the input (kernels that skip a 'same' border's padding); out / in:
+    output / first-input elements; weights: filter weights (MACs per output pixel: a pass over every
+    weight once per operator); px: output pixels (out / output channels); tap, vtap: output pixels
+    x filter taps, all or inside the input (im2col copies, per-tap calls, bounds checks); vrow: output
+    elements x filter rows inside the input (a kernel's row loop); tap_oc: tap x
+    output channels (the reference convolution's per-tap check for every output channel); vwin:
+    output channels x window elements inside the input (pooling); copies: output pixels x inputs (one
+    copy per pixel and input of a concatenation). Helium (M55) works on vectors of 16 int8 lanes and
+    CMSIS-NN's depthwise 'opt' kernel on blocks of 124 channels: vwin16 and px16 count window
+    elements and pixels per 16 channels, tap124 taps per block of 124 channels.
+    """
+    kh, kw = (layer.kernel + [1, 1])[:2] if layer.kernel else (1, 1)
+    channels = layer.out_ch or (layer.output_shape[-1] if layer.output_shape else 1) or 1
+    px = layer.out_elems / channels
+    vtap, vrow = valid_taps(layer)
+    per_tap_macs = layer.macs / (px * kh * kw) if px else 0.0     # in_ch x out_ch (conv), out_ch (depthwise)
+    return {"op": 1.0, "mac": float(layer.macs), "vmac": vtap * per_tap_macs, "out": float(layer.out_elems),
+            "in": float(layer.in_elems), "px": px, "tap": px * kh * kw, "vtap": vtap, "tap_oc": px * kh * kw * channels,
+            "weights": per_tap_macs * kh * kw, "vrow": vrow * channels, "vwin": vtap * channels,
+            "copies": px * layer.out_elems / max(layer.in_elems, 1), "vwin16": vtap * math.ceil(channels / 16),
+            "px16": px * math.ceil(channels / 16), "tap124": px * kh * kw * math.ceil(channels / 124)}
 
 
-def plain_c_cycles_per_instr(core: str) -> float:
-    """Cycles per instruction for scalar C of our own build on `core` (the front-end)."""
-    library = CMSIS_MVE if core == "M55" else (CMSIS_SCALAR if core == "M0+" else CMSIS_DSP)
-    return cycles_per_instr(core, library)[0]
+def _same_pad(size: int, kernel: int, stride: int, dilation: int) -> int:
+    """Padding before the data on one axis of a TFLite 'same' operator (TFLM's ComputePaddingHeightWidth)."""
+    out = -(-size // stride)
+    span = (kernel - 1) * dilation + 1
+    return max((out - 1) * stride + span - size, 0) // 2
+
+
+def kernel_path(layer: Layer, library: str) -> str:
+    """The kernel TFLM runs for this layer with this library (CMSIS-NN's wrapper rules, this commit)."""
+    op = layer.op
+    if op in ("FULLY_CONNECTED", "BATCH_MATMUL"):
+        return "fc"
+    if op not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        return op.lower()
+    if library == REFERENCE:
+        return "conv" if op == "CONV_2D" else "dw"
+    kernel = layer.kernel or [1, 1]
+    stride = layer.stride or [1, 1]
+    dilation = layer.dilation or [1, 1]
+    h, w = (layer.input_shape[1:3] + [1, 1])[:2] if len(layer.input_shape) == 4 else (1, 1)
+    pads = [_same_pad(s, k, st, d) if layer.padding == "same" else 0
+            for s, k, st, d in zip((h, w), kernel, stride, dilation)]
+    if op == "DEPTHWISE_CONV_2D":
+        if library == CMSIS_MVE and layer.in_ch == 1 and layer.out_ch > 1:
+            return "conv"       # arm_depthwise_conv_to_conv_s8: Helium runs it as a convolution
+        if dilation != [1, 1]:
+            return "dw_dilated"     # arm_depthwise_conv_s8's generic loop, bounds by division
+        if layer.multiplier % 4 == 0:
+            return "dw_mult4"       # arm_depthwise_conv_s8's multiplier-of-4 loop
+        if layer.multiplier != 1:
+            return "dw_generic"
+        if kernel == [3, 3] and max(pads) <= 1 and library != CMSIS_MVE:
+            return "dw_3x3"
+        return "dw_opt"
+    if kernel == [1, 1] and max(pads) == 0 and dilation == [1, 1]:
+        return "conv_1x1" if stride == [1, 1] else "conv_1x1_strided"
+    if h == 1 and kernel[0] == 1 and dilation[1] == 1 and (stride[1] * layer.in_ch) % 4 == 0:
+        return "conv_1xn"
+    return "conv"
+
+
+def instruction_table(core: str | None, library: str) -> tuple[str, dict]:
+    """(key, {path: {feature: coefficient}}) measured for (core, library); for a pair not measured, the
+    library's stand-in named in coefficients.json 'stand_in' (e.g. CMSIS-NN plain C on the M0+: the
+    M4F's CMSIS-NN counts, its extra instructions left to the assumed cycles per instruction)."""
+    table = coefficients()["instructions"]
+    key = f"{core}/{library}"
+    if key not in table:
+        key = coefficients()["stand_in"][library]
+    return key, table[key]
+
+
+def layer_instructions(layer: Layer, library: str, core: str | None = None) -> tuple[str, float, bool]:
+    """(path, instructions, modelled) for one layer on `core` (default: the library's stand-in).
+
+    modelled is False for an operator no measurement covers: it is costed as a generic elementwise op
+    (coefficients 'unmodelled') and flagged in the output.
+    """
+    path = kernel_path(layer, library)
+    _, table = instruction_table(core, library)
+    model = table.get(path, table.get(PATH_STAND_IN.get(path, "")))
+    modelled = model is not None
+    if model is None:
+        model = coefficients()["unmodelled"]
+    f = features(layer)
+    return path, sum(c * f[name] for name, c in model.items()), modelled
 
 
 def library_for(target: Target) -> str:
@@ -94,14 +182,26 @@ def library_for(target: Target) -> str:
 
 
 def cycles_per_instr(core: str, library: str) -> tuple[float, str]:
-    """(factor, provenance) for a core and kernel library."""
-    if (core, library) in CYCLES_PER_INSTR:
-        return CYCLES_PER_INSTR[(core, library)], "calibrated"
-    if (core, library) in ASSUMED_FROM:
-        base, ratio, why = ASSUMED_FROM[(core, library)]
-        return CYCLES_PER_INSTR[base] * ratio, f"assumed: {why}"
-    # A DSP-capable core asked for the scalar library, or similar: fall back on its reference factor.
-    return cycles_per_instr(core, REFERENCE)[0], "assumed: as this core's reference kernels"
+    """(factor, provenance) for a core and kernel library: calibrated, or assumed with the reason."""
+    calibrated = coefficients()["cycles_per_instruction"]
+    key = f"{core}/{library}"
+    if key in calibrated:
+        return calibrated[key]["value"], "calibrated: " + calibrated[key]["provenance"]
+    assumed = coefficients()["assumed_cycles_per_instruction"]
+    if key in assumed:
+        a = assumed[key]
+        return calibrated[a["from"]]["value"] * a["ratio"], f"assumed: {a['why']}"
+    # A core/library pair nobody thought of: this core's CMSIS-NN factor, else the M4F's.
+    for fallback in (f"{core}/{CMSIS_DSP}", f"M4F/{CMSIS_DSP}"):
+        if fallback in calibrated:
+            return calibrated[fallback]["value"], f"assumed: as {fallback} (no figure for {key})"
+    raise KeyError(key)
+
+
+def plain_c_cycles_per_instr(core: str) -> float:
+    """Cycles per instruction for scalar C of our own build on `core` (the front-end)."""
+    library = CMSIS_MVE if core == "M55" else (CMSIS_SCALAR if core == "M0+" else CMSIS_DSP)
+    return cycles_per_instr(core, library)[0]
 
 
 @dataclass
@@ -119,55 +219,17 @@ class LayerCost:
         return asdict(self)
 
 
-def kernel_path(layer: Layer, library: str) -> str:
-    """The kernel family TFLM runs for this layer with this library (see module doc)."""
-    op = layer.op
-    if op == "CONV_2D":
-        one_by_one = layer.kernel == [1, 1] and layer.stride in ([1, 1], []) and layer.in_ch % 4 == 0
-        return "conv_1x1" if one_by_one else "conv"
-    if op == "DEPTHWISE_CONV_2D":
-        if library == REFERENCE:
-            return "dw"
-        if layer.multiplier != 1 or any(d != 1 for d in layer.dilation):
-            return "dw_generic"
-        # 'same' 3x3 has padding 1, which arm_depthwise_conv_3x3_s8 requires.
-        return "dw_3x3" if layer.kernel == [3, 3] and library != CMSIS_MVE else "dw_opt"
-    if op == "FULLY_CONNECTED" or op == "BATCH_MATMUL":
-        return "fc"
-    return op.lower()
-
-
-def layer_instructions(layer: Layer, library: str) -> tuple[str, float, bool]:
-    """(path, instruction equivalents, modelled) for one layer."""
-    path = kernel_path(layer, library)
-    instr = OP_OVERHEAD[library]
-    table = MAC_PATHS[library]
-    if path in table:
-        c = table[path]
-        out_px = layer.out_elems // max(layer.out_ch, 1)
-        taps = out_px * (layer.kernel[0] * layer.kernel[1] if len(layer.kernel) == 2 else 1)
-        instr += (layer.macs * c.mac + layer.out_elems * c.out + out_px * c.px + taps * c.tap
-                  + taps * layer.out_ch * c.tap_oc)
-        return path, instr, True
-    per_in, per_out, per_win = ELEMENTWISE.get(layer.op, (0.0, UNMODELLED_PER_OUT, 0.0))
-    window = layer.kernel[0] * layer.kernel[1] if len(layer.kernel) == 2 else 0
-    work = layer.in_elems * per_in + layer.out_elems * per_out + layer.out_elems * window * per_win
-    if library == REFERENCE:
-        work *= REFERENCE_ELEMENTWISE_FACTOR
-    return path, instr + work, layer.op in ELEMENTWISE
-
-
 def estimate_layers(layers: list[Layer], target: Target) -> list[LayerCost]:
     library = library_for(target)
     cpi, _ = cycles_per_instr(target.core, library)
     out = []
     for layer in layers:
-        path, instr, modelled = layer_instructions(layer, library)
+        path, instr, modelled = layer_instructions(layer, library, target.core)
         cycles = instr * cpi
         out.append(LayerCost(index=layer.index, op=layer.op, path=path, macs=layer.macs, instructions=instr,
                              cycles=cycles, ms=cycles / (target.clock_mhz * 1e3), modelled=modelled))
     return out
 
 
-def model_instructions(layers: list[Layer], library: str) -> float:
-    return sum(layer_instructions(layer, library)[1] for layer in layers)
+def model_instructions(layers: list[Layer], library: str, core: str | None = None) -> float:
+    return sum(layer_instructions(layer, library, core)[1] for layer in layers)

@@ -1,72 +1,51 @@
 """Flash and RAM of the KWS firmware on a target, term by term.
 
-flash = model bytes + TFLM core + kernel code of the ops the model uses (+ CMSIS-NN) + libc
-        + front-end code and tables + application
+flash = model bytes + TFLM core + kernel code of the ops the model uses (with CMSIS-NN's functions)
+        + board and libc + front-end code and tables + application
 RAM   = TFLM arena (measured) + CMSIS-NN scratch + front-end state + feature ring + audio buffer
         + stack allowance + application data
 
-TFLM core, reference-kernel and CMSIS-NN code sizes are measured: TFLM (+ CMSIS-NN) built with the
-firmware's flags (arm-none-eabi-g++ 12.2 -O2, Cortex-M4, --gc-sections), sizes read from the link
-maps of a DS-CNN/micro_speech application. newlib-nano 12.7 KB and the 2.2 KB stack high-water are
-issue 7's measurements. docs/mcu_eval.md has the numbers.
-Front-end tables and state are exact: computed from the same generator the firmware uses.
+TFLM core, per-op kernel and board/libc code sizes are measured per core and library by
+benchmarks/measure_op_counts.py (TFLM's own -Os/-O2 builds, --gc-sections; see code_table). The
+2.2 KB stack high-water is issue 7's measurement. Front-end tables and state are exact: computed
+from the same generator the firmware uses. docs/mcu_eval.md has the numbers.
 """
 from __future__ import annotations
 
 from ..frontend.spec import MfccConfig
-from .kernels import CMSIS_DSP, CMSIS_MVE, CMSIS_SCALAR, REFERENCE
+from .kernels import CMSIS_DSP, CMSIS_MVE, CMSIS_SCALAR, REFERENCE, coefficients
 from .layer import Layer
 
 KB = 1024
 
-# TFLM core: interpreter, allocator, memory planner, flatbuffer access, op resolver, logging,
-# kernel_util (measured 50.6 KB).
-TFLM_CORE_BYTES = int(50.6 * KB)
-# Reference kernel code per builtin op, X.cc + X_common.cc. Measured: CONV_2D, DEPTHWISE_CONV_2D,
-# FULLY_CONNECTED, SOFTMAX, pooling (one file for both pools), RESHAPE; the others are estimates.
-REFERENCE_OP_BYTES = {
-    "CONV_2D": int(5.9 * KB), "DEPTHWISE_CONV_2D": int(4.8 * KB), "FULLY_CONNECTED": int(4.6 * KB),
-    "SOFTMAX": int(5.8 * KB), "RESHAPE": int(0.9 * KB), "SQUEEZE": 1 * KB, "EXPAND_DIMS": 1 * KB,
-    "AVERAGE_POOL_2D": int(4.4 * KB), "MAX_POOL_2D": int(4.4 * KB), "MEAN": 8 * KB, "ADD": 6 * KB,
-    "SUB": 5 * KB, "MUL": 5 * KB,
-    "QUANTIZE": 4 * KB, "DEQUANTIZE": 3 * KB, "PAD": 3 * KB, "MIRROR_PAD": 3 * KB, "CONCATENATION": 3 * KB,
-    "TRANSPOSE": 3 * KB, "STRIDED_SLICE": 3 * KB, "RELU": 2 * KB, "RELU6": 2 * KB,
-    "LOGISTIC": 4 * KB, "TANH": 4 * KB, "HARD_SWISH": 4 * KB, "LEAKY_RELU": 2 * KB, "SHAPE": 1 * KB,
-    "PACK": 2 * KB, "UNPACK": 2 * KB, "SPLIT": 2 * KB, "SPLIT_V": 2 * KB,
-}
-OTHER_OP_BYTES = 4 * KB
-# With CMSIS-NN, TFLM's X.cc is replaced by kernels/cmsis_nn/X.cc but X_common.cc stays (measured).
-REFERENCE_COMMON_BYTES = {
-    "CONV_2D": int(2.0 * KB), "DEPTHWISE_CONV_2D": int(2.0 * KB), "FULLY_CONNECTED": int(0.8 * KB),
-    "SOFTMAX": int(2.2 * KB), "AVERAGE_POOL_2D": int(1.9 * KB), "MAX_POOL_2D": int(1.9 * KB),
-}
-# CMSIS-NN code per op: TFLM's cmsis_nn glue + the library functions of that family, measured from
-# the link map of our TFLM + CMSIS-NN application (M4, -O2). TFLM's default registrations (AddConv2D()
-# etc.) reach the int16 and int4 variants too, so the library part is larger than an int8-only build's.
-# ADD and MUL are estimates.
-CMSIS_OP_BYTES = {
-    "CONV_2D": int(17.0 * KB), "DEPTHWISE_CONV_2D": int(17.6 * KB), "FULLY_CONNECTED": int(18.8 * KB),
-    "SOFTMAX": int(8.4 * KB), "AVERAGE_POOL_2D": int(3.9 * KB), "MAX_POOL_2D": int(3.9 * KB),
-    "ADD": 4 * KB, "MUL": 4 * KB,
-}
-CMSIS_COMMON_BYTES = int(35.9 * KB)    # shared mat-mult kernels, requantisation and support functions
-LIBC_BYTES = int(12.7 * KB)            # newlib-nano
-FRONTEND_CODE_BYTES = 6 * KB           # kws_frontend.c + feature provider (FFT, mel, log, DCT)
-APPLICATION_BYTES = 16 * KB            # startup, vector table, HAL/audio driver, recogniser, responder
+# Code sizes are measured (coefficients.json "flash", from data/code_sizes.json): the flash (text +
+# data) of firmware/tools/op_profiler/code_size_app.cc linked per core and kernel library with no op
+# (TFLM's core), with each op alone (what registering it adds: its TFLM kernel and, with CMSIS-NN, the
+# library functions it reaches), and the board alone (startup, semihosting, newlib-nano). A model's
+# kernels are the sum of its ops' increments less the code every op shares (fitted on the measured
+# models' op sets linked together), counted once; the benchmark checks it on held-out models.
+FRONTEND_CODE_BYTES = 6 * KB           # kws_frontend.c + feature provider (FFT, mel, log, DCT); not measured here
+APPLICATION_BYTES = 16 * KB            # HAL/audio driver, recogniser, responder; assumed, not measured here
 
 STACK_BYTES = 4 * KB                   # 2.2 KB high-water measured, rounded up with margin
 APPLICATION_RAM_BYTES = 2 * KB         # HAL state, recogniser history, libc data/bss
 
 
-def kernel_code_bytes(op_names: list[str], library: str) -> tuple[int, int]:
-    """(TFLM kernel bytes, CMSIS-NN bytes) for the distinct ops a model uses."""
-    if library == REFERENCE:
-        return sum(REFERENCE_OP_BYTES.get(op, OTHER_OP_BYTES) for op in op_names), 0
-    tflm = sum(REFERENCE_COMMON_BYTES.get(op, 0) if op in CMSIS_OP_BYTES else REFERENCE_OP_BYTES.get(op, OTHER_OP_BYTES)
-               for op in op_names)
-    cmsis = [CMSIS_OP_BYTES[op] for op in op_names if op in CMSIS_OP_BYTES]
-    # Helium builds carry the MVE variants instead of the DSP ones; sizes are assumed similar.
-    return tflm, (sum(cmsis) + CMSIS_COMMON_BYTES) if cmsis else 0
+def code_table(library: str, core: str | None = None) -> dict:
+    """The measured code sizes of (core, library), or of the library's stand-in build."""
+    flash = coefficients()["flash"]
+    key = f"{core}/{library}"
+    return flash[key] if key in flash else flash[coefficients()["stand_in"][library]]
+
+
+def kernel_code_bytes(op_names: list[str], library: str, core: str | None = None) -> int:
+    """Flash of the kernels (and CMSIS-NN functions) of the distinct ops a model uses: their single-op
+    increments, less the code they share counted once for every op but the first."""
+    table = code_table(library, core)
+    sizes = [table["op_bytes"].get(op, table["unmeasured_op_bytes"]) for op in dict.fromkeys(op_names)]
+    if not sizes:
+        return 0
+    return max(sum(sizes) - (len(sizes) - 1) * table["shared_op_bytes"], max(sizes))
 
 
 def frontend_table_bytes(config: MfccConfig) -> int:
@@ -109,30 +88,35 @@ def cmsis_scratch_bytes(layers: list[Layer], library: str) -> int:
     return best
 
 
-def flash_terms(model_bytes: int, op_names: list[str], config: MfccConfig, library: str) -> dict[str, int]:
-    tflm_ops, cmsis = kernel_code_bytes(op_names, library)
-    return {
+def flash_terms(model_bytes: int, op_names: list[str], config: MfccConfig | None, library: str,
+                core: str | None = None) -> dict[str, int]:
+    """Flash term by term; without a configuration (a model whose front-end is unknown) no front-end terms."""
+    table = code_table(library, core)
+    terms = {
         "model": int(model_bytes),
-        "tflm_core": TFLM_CORE_BYTES,
-        "tflm_kernels": tflm_ops,
-        "cmsis_nn": cmsis,
-        "libc": LIBC_BYTES,
-        "frontend_code": FRONTEND_CODE_BYTES,
-        "frontend_tables": frontend_table_bytes(config),
+        "tflm_core": table["tflm_core_bytes"],
+        "kernels": kernel_code_bytes(op_names, library, core),
+        "board_and_libc": table["board_and_libc_bytes"],
         "application": APPLICATION_BYTES,
     }
+    if config is not None:
+        terms |= {"frontend_code": FRONTEND_CODE_BYTES, "frontend_tables": frontend_table_bytes(config)}
+    return terms
 
 
-def ram_terms(arena_bytes: int, layers: list[Layer], config: MfccConfig, library: str) -> dict[str, int]:
-    return {
+def ram_terms(arena_bytes: int, layers: list[Layer], config: MfccConfig | None, library: str) -> dict[str, int]:
+    """RAM term by term; without a configuration no front-end terms."""
+    terms = {
         "tflm_arena": int(arena_bytes),
         "cmsis_scratch": cmsis_scratch_bytes(layers, library),
-        "frontend_state": frontend_state_bytes(config),
-        "feature_ring": config.n_frames * config.n_mfcc,          # int8 frames, the model input's source
-        "audio_buffer": 2 * 2 * config.hop,                        # int16 DMA double buffer of one hop
         "stack": STACK_BYTES,
         "application": APPLICATION_RAM_BYTES,
     }
+    if config is not None:
+        terms |= {"frontend_state": frontend_state_bytes(config),
+                  "feature_ring": config.n_frames * config.n_mfcc,   # int8 frames, the model input's source
+                  "audio_buffer": 2 * 2 * config.hop}                 # int16 DMA double buffer of one hop
+    return terms
 
 
 

@@ -1,26 +1,36 @@
-"""`dadarts mcu-eval RUN`: will the exported model fit a Cortex-M board, and how fast will it run?
+"""`dadarts mcu-eval RUN|MODEL.tflite`: will the model fit a Cortex-M board, and how fast will it run?
 
     dadarts mcu-eval runs/exp1                              # every preset board
     dadarts mcu-eval runs/exp1 --target NUCLEO-L4R5ZI --target nRF52840 --layers
     dadarts mcu-eval runs/exp1 --targets-file my_boards.json --kernels reference
+    dadarts mcu-eval model.tflite [--mfcc 640/320/40/10] [--out estimates.json]   # any int8 TFLite file
 
-Reads RUN/export/model_int8.tflite, RUN/export/report.json (optional) and RUN/train/frontend.json;
-writes RUN/mcu/estimates.json and prints one verdict per target (and per layer with --layers).
+A run directory (the default input): reads RUN/export/model_int8.tflite, RUN/export/report.json
+(optional) and RUN/train/frontend.json; writes RUN/mcu/estimates.json. Any other int8 .tflite (from
+another tool): the same estimate of the model alone, since its MFCC front-end is unknown, unless
+--mfcc gives the configuration its features come from; --out writes the estimates. Either way one
+verdict per target is printed (and per layer with --layers).
 """
 from __future__ import annotations
 
 import argparse
 import json
+import re
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run", help="run directory with an exported model (dadarts export RUN)")
+    p.add_argument("run", metavar="RUN|MODEL",
+                   help="run directory with an exported model (dadarts export RUN), or any int8 .tflite file")
     p.add_argument("--target", action="append", metavar="NAME",
                    help="board preset (repeatable; default: all presets, or all of --targets-file)")
     p.add_argument("--targets-file", metavar="JSON", help="your own boards, same shape as the built-in targets.json")
     p.add_argument("--kernels", choices=["cmsis-nn", "reference"],
                    help="kernel library the firmware links (default: each target's own, normally cmsis-nn)")
     p.add_argument("--layers", action="store_true", help="print the per-layer cycle breakdown for each target")
+    p.add_argument("--mfcc", metavar="W/H/M[/K]",
+                   help="for a .tflite file: the MFCC configuration its input comes from, so that the front-end is "
+                        "counted (window/hop/mels[/coefficients] in samples at 16 kHz); without it only the model is")
+    p.add_argument("--out", metavar="JSON", help="for a .tflite file: write the estimates to this file")
     p.add_argument("--firmware-results", metavar="JSON",
                    help="measured front-end instruction counts (default: RUN/run.json from 'dadarts firmware build', "
                         "then benchmarks/results/firmware.json)")
@@ -89,16 +99,97 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
     return body
 
 
+def _read_model(path) -> bytes:
+    from ..errors import UserError
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path} cannot be read ({exc.strerror}): give a readable .tflite file.") from None
+
+
+def _foreign_graph(path, data: bytes):
+    """The graph of a .tflite from any tool, or one sentence saying why it cannot be estimated."""
+    from ..errors import UserError
+    from ..costmodel.graph import parse_tflite
+    if len(data) < 8 or data[4:8] != b"TFL3":
+        raise UserError(f"{path} is not a TFLite model (no TFL3 flatbuffer identifier): give an int8 .tflite file.")
+    try:
+        graph = parse_tflite(data)
+    except UserError:
+        raise UserError(f"{path} is not a readable TFLite model (truncated or corrupt): copy or convert it again.") from None
+    except Exception:   # a damaged flatbuffer fails in many places of the generated reader
+        raise UserError(f"{path} is not a readable TFLite model (truncated or corrupt): copy or convert it again.") from None
+    floats = sorted({layer.op for layer in graph.layers if layer.dtype in ("FLOAT32", "FLOAT16") and layer.op != "QUANTIZE"})
+    if floats:
+        raise UserError(f"{path} is a float model ({', '.join(floats)} on float tensors): quantise it to int8 "
+                        "(full-integer post-training quantisation) first; the estimates are for TFLM's int8 kernels.")
+    if graph.input_dtype not in ("INT8", "FLOAT32"):
+        raise UserError(f"{path} takes {graph.input_dtype} input: only int8 models (int8 activations) are estimated.")
+    if graph.custom_ops:
+        raise UserError(f"{path} uses custom operators ({', '.join(graph.custom_ops)}) that TFLite Micro cannot run "
+                        "without your own kernels: remove them or register them and estimate the rest separately.")
+    return graph
+
+
+def evaluate_tflite(model_path, target_names=None, targets_file=None, kernels=None, mfcc=None,
+                    firmware_results=None, out=None) -> dict:
+    """Estimate any int8 .tflite on the chosen targets; write the estimates to `out` if given."""
+    from pathlib import Path
+
+    from ..costmodel.targets import select_targets
+    from ..errors import UserError
+    from ..frontend.spec import MfccConfig
+    from ..rundir import write_json_atomic
+    from ..costmodel.arena import measure_arena
+    from .estimate import estimate
+
+    path = Path(model_path)
+    targets = select_targets(target_names, targets_file, kernels)
+    config = None
+    if mfcc:
+        try:
+            config = MfccConfig.parse(mfcc)
+        except ValueError as exc:
+            raise UserError(str(exc)) from None
+    data = _read_model(path)
+    graph = _foreign_graph(path, data)
+    if config is not None:
+        shape = [d for d in graph.input_shape if d != 1]
+        if shape[:2] != [config.n_frames, config.n_mfcc]:
+            raise UserError(f"{path} takes input {graph.input_shape}, but --mfcc {config.name} makes "
+                            f"{config.n_frames}x{config.n_mfcc} features: give the configuration the model was trained on.")
+    try:
+        arena = measure_arena(data)
+    except UserError as exc:
+        missing = re.findall(r"Didn't find op for builtin opcode '(\w+)'", str(exc))
+        if missing:
+            raise UserError(f"{path} uses {', '.join(dict.fromkeys(missing))}, which TFLite Micro has no kernel for: "
+                            "replace the operator (or register your own kernel) before it can run on a "
+                            "microcontroller.") from None
+        raise
+    body = estimate(graph, arena.total_bytes, config, targets, firmware_results)
+    body["model"]["arena"] = arena.to_dict()
+    body["model"]["path"] = str(path)
+    body["frontend"]["counted"] = config is not None
+    if out:
+        write_json_atomic(out, body, kind="mcu_estimates")
+    return body
+
+
 def _kb(n: float) -> str:
     return f"{n / 1024:.1f}"
 
 
 def format_table(est: dict) -> str:
     fe = est["frontend"]
-    lines = [f"MFCC {est['config']}, model {_kb(est['model']['model_bytes'])} KB, "
-             f"{est['model']['total_macs'] / 1e6:.2f} M MACs, TFLM arena {_kb(est['model']['arena_bytes'])} KB; "
-             f"front-end {fe['instructions_per_frame'] / 1e3:.1f} k instr/frame ({fe['source'].split(' (')[0]})",
-             ""]
+    model = (f"model {_kb(est['model']['model_bytes'])} KB, {est['model']['total_macs'] / 1e6:.2f} M MACs, "
+             f"TFLM arena {_kb(est['model']['arena_bytes'])} KB")
+    if est["config"]:
+        lines = [f"MFCC {est['config']}, {model}; front-end {fe['instructions_per_frame'] / 1e3:.1f} k instr/frame "
+                 f"({fe['source'].split(' (')[0]})", ""]
+    else:
+        lines = [f"{model}; MFCC front-end not counted (unknown for this file: give --mfcc W/H/M to count it), "
+                 "so latency = one Invoke and flash/RAM hold no front-end", ""]
     head = (f"{'target':<18} {'core':<5} {'MHz':>5} {'kernels':<16} {'invoke ms':>9} {'FE ms':>6} {'ms/dec':>7} "
             f"{'duty@hop':>8} {'flash KB':>15} {'RAM KB':>15}  verdict")
     lines += [head, "-" * len(head)]
@@ -112,19 +203,21 @@ def format_table(est: dict) -> str:
             short = [f"{what} short by {_kb(-t[key])} KB" for what, key in
                      (("flash", "flash_margin_bytes"), ("RAM", "ram_margin_bytes")) if t[key] < 0]
             verdict = "DOES NOT FIT: " + ", ".join(short)
+        duty = f"{100 * t['duty_cycle_every_hop']:>7.0f}%" if t["duty_cycle_every_hop"] is not None else f"{'-':>8}"
         lines.append(f"{name:<18} {tg['core']:<5} {tg['clock_mhz']:>5.0f} {t['library_label']:<16} "
                      f"{t['invoke_ms']:>9.2f} {t['frontend_ms_per_frame']:>6.2f} {t['latency_ms']:>7.2f} "
-                     f"{100 * t['duty_cycle_every_hop']:>7.0f}% {flash:>15} {ram:>15}  {verdict}")
+                     f"{duty} {flash:>15} {ram:>15}  {verdict}")
     lines.append("")
-    lines.append("ms/dec = one streaming decision (one new MFCC frame + one Invoke); duty@hop = ms/dec / hop "
-                 f"({next(iter(est['targets'].values()))['hop_ms']:.1f} ms).")
+    if est["config"]:
+        lines.append("ms/dec = one streaming decision (one new MFCC frame + one Invoke); duty@hop = ms/dec / hop "
+                     f"({next(iter(est['targets'].values()))['hop_ms']:.1f} ms).")
     for name, t in est["targets"].items():
-        if not t["realtime_every_hop"]:
+        if t["realtime_every_hop"] is False:
             k = t["min_hops_between_decisions"]
             lines.append(f"  {name}: " + (f"decide every {k} hops to stay below 100 % CPU" if k else
                                          "the front-end alone exceeds the hop: not real-time"))
     uncalibrated = {(t["target"]["core"], t["library_label"]): t["cost_model"][len("assumed: "):]
-                    for t in est["targets"].values() if t["cost_model"] != "calibrated"}
+                    for t in est["targets"].values() if t["cost_model"].startswith("assumed: ")}
     for (core, label), why in uncalibrated.items():
         lines.append(f"  {core} with {label}: cost model not calibrated ({why})")
     unmodelled = sorted({op for t in est["targets"].values() for op in t["unmodelled_ops"]})
@@ -151,13 +244,30 @@ def format_layers(name: str, t: dict) -> str:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
+    from ..errors import UserError
     from ..rundir import RunDir, record_run
-    est = evaluate_run(args.run, args.target, args.targets_file, args.kernels, args.firmware_results)
+    given = Path(args.run)
+    if given.is_dir():
+        if args.mfcc or args.out:
+            raise UserError("--mfcc and --out are for a .tflite file; a run directory has its own front-end "
+                            "(train/frontend.json) and writes RUN/mcu/estimates.json.")
+        est = evaluate_run(args.run, args.target, args.targets_file, args.kernels, args.firmware_results)
+    elif given.exists():
+        est = evaluate_tflite(given, args.target, args.targets_file, args.kernels, args.mfcc, args.firmware_results,
+                              args.out)
+    else:
+        raise UserError(f"{given} does not exist: give a run directory of an exported run or an int8 .tflite file.")
     print(format_table(est))
     if args.layers:
         for name, t in est["targets"].items():
             print()
             print(format_layers(name, t))
+    if not given.is_dir():
+        if args.out:
+            print(f"\nwrote {args.out}")
+        return 0
     run_dir = RunDir.of(args.run)
     record_run(run_dir, "mcu-eval", args._argv, targets=list(est["targets"]))
     print(f"\nwrote {run_dir.estimates}")

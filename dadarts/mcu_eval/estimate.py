@@ -4,7 +4,8 @@ Per target: latency of one Invoke, the front-end's cost per frame, the latency o
 decision (one new frame + one Invoke), the duty cycle when deciding at every hop and the smallest
 number of hops between decisions that keeps the core below 100 %, flash and RAM term by term, and a
 verdict with its margin. Agreed keys for other stages: targets[name]["latency_ms"], ["fits"],
-["ram_bytes"], ["flash_bytes"].
+["ram_bytes"], ["flash_bytes"]. For a model whose MFCC front-end is unknown (a .tflite from another
+tool, config None) only the model is counted: latency = one Invoke, no front-end terms.
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from ..costmodel.graph import Graph
 from ..costmodel.targets import Target
 
 
-def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig, target: Target,
+def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig | None, target: Target,
                     frontend_instr: dict) -> dict:
     library = cost_model.library_for(target)
     cpi, provenance = cost_model.cycles_per_instr(target.core, library)
@@ -29,12 +30,12 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig, target: 
     # The front-end is scalar C of our own build: the factor calibrated on instruction counts of such builds.
     fe_cpi = cost_model.plain_c_cycles_per_instr(target.core)
     fe_ms = frontend_instr["instructions"] * fe_cpi / hz * 1e3
-    hop_ms = config.hop / SAMPLE_RATE * 1e3
     latency_ms = invoke_ms + fe_ms
-    fe_share = fe_ms / hop_ms
+    hop_ms = config.hop / SAMPLE_RATE * 1e3 if config else None
+    fe_share = fe_ms / hop_ms if hop_ms else None
     # Decide every k hops: the front-end must still run every hop, the model once per k hops.
-    min_hops = math.ceil(invoke_ms / (hop_ms * (1.0 - fe_share))) if fe_share < 1.0 else None
-    flash = memory.flash_terms(graph.model_bytes, graph.op_names, config, library)
+    min_hops = math.ceil(invoke_ms / (hop_ms * (1.0 - fe_share))) if hop_ms and fe_share < 1.0 else None
+    flash = memory.flash_terms(graph.model_bytes, graph.op_names, config, library, target.core)
     ram = memory.ram_terms(arena_bytes, graph.layers, config, library)
     flash_bytes, ram_bytes = sum(flash.values()), sum(ram.values())
     return {
@@ -47,12 +48,12 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig, target: 
         "invoke_cycles": round(invoke_cycles),
         "invoke_ms": invoke_ms,
         "frontend_ms_per_frame": fe_ms,
-        "frontend_ms_per_clip": fe_ms * config.n_frames,
+        "frontend_ms_per_clip": fe_ms * config.n_frames if config else 0.0,
         "latency_ms": latency_ms,
-        "first_decision_ms": invoke_ms + fe_ms * config.n_frames,
+        "first_decision_ms": invoke_ms + fe_ms * config.n_frames if config else invoke_ms,
         "hop_ms": hop_ms,
-        "duty_cycle_every_hop": latency_ms / hop_ms,
-        "realtime_every_hop": latency_ms <= hop_ms,
+        "duty_cycle_every_hop": latency_ms / hop_ms if hop_ms else None,
+        "realtime_every_hop": latency_ms <= hop_ms if hop_ms else None,
         "min_hops_between_decisions": max(min_hops, 1) if min_hops is not None else None,
         "flash_terms": flash,
         "flash_bytes": flash_bytes,
@@ -68,16 +69,19 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig, target: 
     }
 
 
-def estimate(graph: Graph, arena_bytes: int, config: MfccConfig, targets: list[Target],
+NO_FRONTEND = {"instructions": 0.0, "source": "not counted: the model's MFCC front-end is unknown (give --mfcc)"}
+
+
+def estimate(graph: Graph, arena_bytes: int, config: MfccConfig | None, targets: list[Target],
              firmware_results=None, run_json=None) -> dict:
     """The estimates for every target (the body of mcu/estimates.json without provenance)."""
-    fe = frontend_instructions_per_frame(config, firmware_results, run_json)
+    fe = frontend_instructions_per_frame(config, firmware_results, run_json) if config else NO_FRONTEND
     return {
-        "config": config.name,
+        "config": config.name if config else None,
         "model": {"model_bytes": graph.model_bytes, "input_shape": graph.input_shape,
                   "input_dtype": graph.input_dtype, "ops": graph.op_names, "total_macs": graph.total_macs,
                   "arena_bytes": int(arena_bytes)},
         "frontend": {"instructions_per_frame": fe["instructions"], "source": fe["source"],
-                     "frames_per_clip": config.n_frames, "hop_samples": config.hop},
+                     "frames_per_clip": config.n_frames if config else None, "hop_samples": config.hop if config else None},
         "targets": {t.name: estimate_target(graph, arena_bytes, config, t, fe) for t in targets},
     }

@@ -6,7 +6,15 @@
 #include "board.h"
 #include "cortex_m.h"
 
-#define CORE_HZ 25000000u   /* QEMU's MPS2 system clock */
+/* The QEMU boards of the op profiler (mps2_an500, mps2_an505, mps3_an547) reuse this file with their own
+ * clock and name. */
+#ifndef KWS_QEMU_CORE_HZ
+#define KWS_QEMU_CORE_HZ 25000000u   /* QEMU's MPS2 system clock */
+#endif
+#ifndef KWS_QEMU_BOARD_NAME
+#define KWS_QEMU_BOARD_NAME "mps2-an386 (QEMU, Cortex-M4F)"
+#endif
+#define CORE_HZ KWS_QEMU_CORE_HZ
 
 extern void initialise_monitor_handles(void);
 
@@ -16,7 +24,7 @@ int board_init(void)
 {
     initialise_monitor_handles();
     cm_cycles_start(CORE_HZ);
-    snprintf(description, sizeof(description), "mps2-an386 (QEMU, Cortex-M4F), %lu MHz, timer %s, semihosting",
+    snprintf(description, sizeof(description), KWS_QEMU_BOARD_NAME ", %lu MHz, timer %s, semihosting",
              (unsigned long)(CORE_HZ / 1000000u), cm_cycles_source());
     return 0;
 }
