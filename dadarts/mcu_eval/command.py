@@ -10,6 +10,10 @@ A run directory (the default input): reads RUN/export/model_int8.tflite, RUN/exp
 another tool): the same estimate of the model alone, since its MFCC front-end is unknown, unless
 --mfcc gives the configuration its features come from; --out writes the estimates. Either way one
 verdict per target is printed (and per layer with --layers).
+
+Latency per decision counts one Invoke and the front-end frames that arrive between two decisions, as
+the search's budget does: a run searched with a budget decides every `decision_ms` of its
+search/result.json; `--decision-ms` sets the period (default otherwise: one decision per hop).
 """
 from __future__ import annotations
 
@@ -31,6 +35,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="for a .tflite file: the MFCC configuration its input comes from, so that the front-end is "
                         "counted (window/hop/mels[/coefficients] in samples at 16 kHz); without it only the model is")
     p.add_argument("--out", metavar="JSON", help="for a .tflite file: write the estimates to this file")
+    p.add_argument("--decision-ms", type=float, metavar="MS",
+                   help="one decision every MS milliseconds: latency per decision = one Invoke + the front-end "
+                        "frames of that period (default: the run's search decision period if it had a budget, "
+                        "else one decision per hop)")
     p.add_argument("--firmware-results", metavar="JSON",
                    help="measured front-end instruction counts (default: RUN/run.json from 'dadarts firmware build', "
                         "then benchmarks/results/firmware.json)")
@@ -52,7 +60,15 @@ def _report_arena(report: dict) -> int | None:
     return int(value) if isinstance(value, (int, float)) and value > 0 else None
 
 
-def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, firmware_results=None) -> dict:
+def _check_decision_ms(decision_ms):
+    from ..errors import UserError
+    if decision_ms is not None and not decision_ms > 0:
+        raise UserError(f"--decision-ms {decision_ms:g} is not a period: give the milliseconds between two "
+                        "decisions, e.g. --decision-ms 100.")
+
+
+def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, firmware_results=None,
+                 decision_ms=None) -> dict:
     """Estimate the exported model of a run on the chosen targets and write RUN/mcu/estimates.json."""
     from ..errors import UserError
     from ..frontend.artifact import read_frontend
@@ -62,6 +78,7 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
     from ..costmodel.graph import parse_tflite
     from ..costmodel.targets import select_targets
 
+    _check_decision_ms(decision_ms)
     run = RunDir.of(run_path)
     targets = select_targets(target_names, targets_file, kernels)
     if not run.root.is_dir():
@@ -92,7 +109,9 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
             raise
         arena_bytes, arena_info = fallback, {"total_bytes": fallback, "method": "export/report.json tflm.arena_bytes"}
     arena_info["export_report_bytes"] = _report_arena(report)
-    body = estimate(graph, arena_bytes, config, targets, firmware_results, run.run_json)
+    if decision_ms is None and run.search_result.is_file():
+        decision_ms = json.loads(run.search_result.read_text()).get("decision_ms")
+    body = estimate(graph, arena_bytes, config, targets, firmware_results, run.run_json, decision_ms)
     body["model"]["arena"] = arena_info
     body["model"]["path"] = str(run.tflite_int8)
     write_json_atomic(run.estimates, body, kind="mcu_estimates")
@@ -132,7 +151,7 @@ def _foreign_graph(path, data: bytes):
 
 
 def evaluate_tflite(model_path, target_names=None, targets_file=None, kernels=None, mfcc=None,
-                    firmware_results=None, out=None) -> dict:
+                    firmware_results=None, out=None, decision_ms=None) -> dict:
     """Estimate any int8 .tflite on the chosen targets; write the estimates to `out` if given."""
     from pathlib import Path
 
@@ -143,6 +162,7 @@ def evaluate_tflite(model_path, target_names=None, targets_file=None, kernels=No
     from ..costmodel.arena import measure_arena
     from .estimate import estimate
 
+    _check_decision_ms(decision_ms)
     path = Path(model_path)
     targets = select_targets(target_names, targets_file, kernels)
     config = None
@@ -167,7 +187,7 @@ def evaluate_tflite(model_path, target_names=None, targets_file=None, kernels=No
                             "replace the operator (or register your own kernel) before it can run on a "
                             "microcontroller.") from None
         raise
-    body = estimate(graph, arena.total_bytes, config, targets, firmware_results)
+    body = estimate(graph, arena.total_bytes, config, targets, firmware_results, decision_ms=decision_ms)
     body["model"]["arena"] = arena.to_dict()
     body["model"]["path"] = str(path)
     body["frontend"]["counted"] = config is not None
@@ -209,8 +229,14 @@ def format_table(est: dict) -> str:
                      f"{duty} {flash:>15} {ram:>15}  {verdict}")
     lines.append("")
     if est["config"]:
-        lines.append("ms/dec = one streaming decision (one new MFCC frame + one Invoke); duty@hop = ms/dec / hop "
-                     f"({next(iter(est['targets'].values()))['hop_ms']:.1f} ms).")
+        first = next(iter(est["targets"].values()))
+        if est.get("decision_ms"):
+            lines.append(f"ms/dec = one decision every {est['decision_ms']:g} ms: one Invoke + the "
+                         f"{first['frames_per_decision']} MFCC frames of that period; duty@hop = one frame + one Invoke "
+                         f"per hop ({first['hop_ms']:.1f} ms).")
+        else:
+            lines.append("ms/dec = one streaming decision (one new MFCC frame + one Invoke); duty@hop = ms/dec / hop "
+                         f"({first['hop_ms']:.1f} ms).")
     for name, t in est["targets"].items():
         if t["realtime_every_hop"] is False:
             k = t["min_hops_between_decisions"]
@@ -253,10 +279,14 @@ def run(args) -> int:
         if args.mfcc or args.out:
             raise UserError("--mfcc and --out are for a .tflite file; a run directory has its own front-end "
                             "(train/frontend.json) and writes RUN/mcu/estimates.json.")
-        est = evaluate_run(args.run, args.target, args.targets_file, args.kernels, args.firmware_results)
+        est = evaluate_run(args.run, args.target, args.targets_file, args.kernels, args.firmware_results,
+                           args.decision_ms)
     elif given.exists():
+        if args.decision_ms is not None and not args.mfcc:
+            raise UserError("--decision-ms counts front-end frames per decision, which needs the model's MFCC "
+                            "configuration: give --mfcc W/H/M[/K] too.")
         est = evaluate_tflite(given, args.target, args.targets_file, args.kernels, args.mfcc, args.firmware_results,
-                              args.out)
+                              args.out, args.decision_ms)
     else:
         raise UserError(f"{given} does not exist: give a run directory of an exported run or an int8 .tflite file.")
     print(format_table(est))

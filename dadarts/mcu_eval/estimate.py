@@ -1,8 +1,10 @@
 """Combine graph, arena, front-end and cost model into per-target estimates (the mcu/estimates.json body).
 
 Per target: latency of one Invoke, the front-end's cost per frame, the latency of one streaming
-decision (one new frame + one Invoke), the duty cycle when deciding at every hop and the smallest
-number of hops between decisions that keeps the core below 100 %, flash and RAM term by term, and a
+decision (one Invoke + the frames that arrive between two decisions: one frame when no decision
+period is given, else as the search's budget counts it, costmodel.estimate.frames_per_decision), the
+duty cycle at that rate and when deciding at every hop, the smallest number of hops between decisions
+that keeps the core below 100 %, flash and RAM term by term, and a
 verdict with its margin. Agreed keys for other stages: targets[name]["latency_ms"], ["fits"],
 ["ram_bytes"], ["flash_bytes"]. For a model whose MFCC front-end is unknown (a .tflite from another
 tool, config None) only the model is counted: latency = one Invoke, no front-end terms.
@@ -14,13 +16,14 @@ import math
 from ..frontend.spec import SAMPLE_RATE, MfccConfig
 from ..costmodel import kernels as cost_model
 from ..costmodel import memory
+from ..costmodel.estimate import frames_per_decision
 from ..costmodel.frontend_cost import frontend_instructions_per_frame
 from ..costmodel.graph import Graph
 from ..costmodel.targets import Target
 
 
 def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig | None, target: Target,
-                    frontend_instr: dict) -> dict:
+                    frontend_instr: dict, decision_ms: float | None = None) -> dict:
     library = cost_model.library_for(target)
     cpi, provenance = cost_model.cycles_per_instr(target.core, library)
     layers = cost_model.estimate_layers(graph.layers, target)
@@ -30,7 +33,8 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig | None, t
     # The front-end is scalar C of our own build: the factor calibrated on instruction counts of such builds.
     fe_cpi = cost_model.plain_c_cycles_per_instr(target.core)
     fe_ms = frontend_instr["instructions"] * fe_cpi / hz * 1e3
-    latency_ms = invoke_ms + fe_ms
+    frames = frames_per_decision(config, decision_ms) if config else 0
+    latency_ms = invoke_ms + frames * fe_ms
     hop_ms = config.hop / SAMPLE_RATE * 1e3 if config else None
     fe_share = fe_ms / hop_ms if hop_ms else None
     # Decide every k hops: the front-end must still run every hop, the model once per k hops.
@@ -50,10 +54,13 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig | None, t
         "frontend_ms_per_frame": fe_ms,
         "frontend_ms_per_clip": fe_ms * config.n_frames if config else 0.0,
         "latency_ms": latency_ms,
+        "decision_ms": decision_ms if config else None,
+        "frames_per_decision": frames,
+        "duty_cycle": latency_ms / decision_ms if config and decision_ms else None,
         "first_decision_ms": invoke_ms + fe_ms * config.n_frames if config else invoke_ms,
         "hop_ms": hop_ms,
-        "duty_cycle_every_hop": latency_ms / hop_ms if hop_ms else None,
-        "realtime_every_hop": latency_ms <= hop_ms if hop_ms else None,
+        "duty_cycle_every_hop": (invoke_ms + fe_ms) / hop_ms if hop_ms else None,
+        "realtime_every_hop": invoke_ms + fe_ms <= hop_ms if hop_ms else None,
         "min_hops_between_decisions": max(min_hops, 1) if min_hops is not None else None,
         "flash_terms": flash,
         "flash_bytes": flash_bytes,
@@ -73,7 +80,7 @@ NO_FRONTEND = {"instructions": 0.0, "source": "not counted: the model's MFCC fro
 
 
 def estimate(graph: Graph, arena_bytes: int, config: MfccConfig | None, targets: list[Target],
-             firmware_results=None, run_json=None) -> dict:
+             firmware_results=None, run_json=None, decision_ms: float | None = None) -> dict:
     """The estimates for every target (the body of mcu/estimates.json without provenance)."""
     fe = frontend_instructions_per_frame(config, firmware_results, run_json) if config else NO_FRONTEND
     return {
@@ -83,5 +90,6 @@ def estimate(graph: Graph, arena_bytes: int, config: MfccConfig | None, targets:
                   "arena_bytes": int(arena_bytes)},
         "frontend": {"instructions_per_frame": fe["instructions"], "source": fe["source"],
                      "frames_per_clip": config.n_frames if config else None, "hop_samples": config.hop if config else None},
-        "targets": {t.name: estimate_target(graph, arena_bytes, config, t, fe) for t in targets},
+        "decision_ms": decision_ms if config else None,
+        "targets": {t.name: estimate_target(graph, arena_bytes, config, t, fe, decision_ms) for t in targets},
     }
