@@ -5,7 +5,9 @@ For an exported run (`dadarts export RUN --int8`) it builds the run's long-form 
 split) and calibration stream (validation split) - 60 minutes each by default - runs the firmware's
 streaming path over both with the int8 model on `--threads` LiteRT threads (timed: wall and CPU time,
 with the load average; outputs an earlier run saved in RUN/stream/cache/ are reused with the timings
-recorded then), then scores the test stream at the export's default recogniser settings ("before"), calibrates on the
+recorded then), then scores the test stream at the recogniser settings `dadarts export` writes for the run
+("before": micro_speech's defaults, the model every 2 hops or once per decision period of a budgeted
+search), calibrates on the
 calibration stream for `--target` false accepts per hour, and scores the test stream again at the
 chosen settings ("after"). Per keyword it reports the false-reject rate at the lowest threshold with at
 most 1 false accept per hour on that keyword's curve, and the rates at the settings' own threshold.
@@ -55,12 +57,12 @@ def main() -> None:
     from dadarts.evaluate import session
     from dadarts.evaluate.calibrate import calibrate
     from dadarts.evaluate.runmodels import load_run
-    from dadarts.export.recognizer_settings import RecognizerSettings
+    from dadarts.export.recognizer_settings import default_settings
 
     t0 = time.perf_counter()
     models = load_run(args.run, need_int8=True, threads=args.threads)
     ds = session.stream_dataset(models, None)
-    defaults = RecognizerSettings()
+    defaults = default_settings(models.run, models.config)   # what `dadarts export` writes for this run
     test_wav, test_truth = session.run_stream(models, ds, "testing", args.minutes)
     cal_wav, cal_truth = session.run_stream(models, ds, "validation", args.minutes)
     test_out, speed = timed_outputs(models, test_wav, defaults.inference_every_hops)

@@ -17,13 +17,12 @@ from pathlib import Path
 from ..frontend.spec import MfccConfig
 from ..rundir import write_text_atomic
 from .resolver import Registration, registrations
+from ..costmodel.memory import ARENA_MARGIN, ARENA_ROUND, arena_reserve_bytes
 from .tflite_graph import read_ops
 
 MODEL_DATA_H = "model_data.h"
 MODEL_DATA_CC = "model_data.cc"
 MODEL_SETTINGS_H = "model_settings.h"
-ARENA_MARGIN = 1.10           # measured on the 64-bit host; leaves room for 32-bit layout and padding
-ARENA_ALIGN = 1024
 
 @dataclass
 class ModelSettings:
@@ -41,8 +40,7 @@ class ModelSettings:
 
     @property
     def arena_bytes(self) -> int:
-        padded = int(self.arena_measured_bytes * ARENA_MARGIN)
-        return -(-padded // ARENA_ALIGN) * ARENA_ALIGN
+        return arena_reserve_bytes(self.arena_measured_bytes)
 
 
 def _banner(settings: ModelSettings, what: str) -> str:
@@ -130,7 +128,7 @@ def model_settings_file(settings: ModelSettings, model: bytes) -> str:
 #define KWS_MODEL_MFCC_MELS {config.n_mels}
 #define KWS_MODEL_MFCC_COEFFS {config.n_mfcc}
 
-// Tensor arena: measured with the tflite-micro interpreter, plus a {round((ARENA_MARGIN - 1) * 100)} % margin, rounded to {ARENA_ALIGN} B.
+// Tensor arena: measured with the tflite-micro interpreter, plus a {round((ARENA_MARGIN - 1) * 100)} % margin, rounded to {ARENA_ROUND} B.
 #define KWS_ARENA_MEASURED_BYTES {settings.arena_measured_bytes}
 #define KWS_TENSOR_ARENA_SIZE {settings.arena_bytes}
 

@@ -30,7 +30,8 @@ ARM_PACKAGES = "gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eab
 # Build targets are the presets of firmware/CMakePresets.json (one per board); "qemu-m4" is the
 # name the commands used before boards existed, kept for the same board.
 ALIASES = {"qemu-m4": "mps2-an386"}
-QEMU_MACHINES = {"mps2-an386": "mps2-an386", "stm32f405": "netduinoplus2"}   # presets qemu-system-arm runs
+QEMU_MACHINES = {"mps2-an386": "mps2-an386", "mps2-an500": "mps2-an500", "mps2-an505": "mps2-an505",
+                 "mps3-an547": "mps3-an547", "stm32f405": "netduinoplus2"}   # presets qemu-system-arm runs
 QEMU_ARGS = ["qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none", "-serial", "null",
              "-icount", "shift=0,sleep=off"]
 
