@@ -2,9 +2,11 @@
 
     python benchmarks/bench_budget.py                       # everything (hours on 2 shared cores; resumable)
     python benchmarks/bench_budget.py --seeds 0 --epochs 4  # a quick look
+    python benchmarks/bench_budget.py --jobs 2              # two pipelines at a time (one thread each)
 
-Runs under benchmarks/runs/budget/ (every step skipped when its artifact exists, so an interrupted
-run continues) and writes benchmarks/results/budget.json and budget_pareto.png:
+Runs under benchmarks/runs/budget/ (every step skipped when its artifact exists and an interrupted
+search or training resumed from its checkpoint, so an interrupted benchmark continues; each run logs
+to RUN.log beside it) and writes benchmarks/results/budget.json and budget_pareto.png:
 
 - two budgets, several seeds each: a tight Cortex-M4 (NUCLEO-F446RE: 128 KB SRAM, 512 KB flash,
   <= 100 ms per decision) and a looser Cortex-M7 (STM32F746G-DISCO, <= 50 ms); each seed is
@@ -26,6 +28,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,12 +56,16 @@ def dadarts(*args: str, log: Path) -> None:
 
 
 def pipeline(run: Path, search_args: list[str] | None, train_args: list[str], target: str, log: Path) -> Path:
-    """search (unless a baseline) -> train -> export --int8 -> mcu-eval on `target`, skipping finished steps;
-    returns the estimates file of that target."""
+    """search (unless a baseline) -> train -> export --int8 -> mcu-eval on `target`, skipping finished steps
+    and resuming an interrupted search or training from its checkpoint; returns the estimates file of that target."""
     if search_args is not None and not (run / "search" / "result.json").exists():
-        dadarts("search", "--run", str(run), "--quiet", *search_args, log=log)
+        if (run / "search" / "checkpoint.pt").exists():
+            dadarts("search", "--run", str(run), "--quiet", "--resume", log=log)
+        else:
+            dadarts("search", "--run", str(run), "--quiet", *search_args, log=log)
     if not (run / "train" / "metrics.json").exists():
-        dadarts("train", str(run), "--quiet", *train_args, log=log)
+        resume = ["--resume"] if (run / "train" / "checkpoint.pt").exists() else train_args
+        dadarts("train", str(run), "--quiet", *resume, log=log)
     if not (run / "export" / "report.json").exists():
         dadarts("export", str(run), "--int8", log=log)
     kept = run / "mcu" / f"estimates-{target}.json"
@@ -90,22 +97,29 @@ def summary(run: Path, estimates: Path, target: str, budget_ms: float | None) ->
     return row
 
 
-def gamma_ranking(run: Path, target: str, budget_ms: float, train_args: list[str], out: Path, log: Path) -> dict:
+def gamma_ranking(run: Path, target: str, budget_ms: float, train_args: list[str], out: Path,
+                  pool: ThreadPoolExecutor) -> dict:
     """The derived cell of `run` trained on every configuration of its data space, same recipe and size."""
     from dadarts.costmodel.targets import get_target
     from dadarts.frontend.spec import MfccConfig
     from dadarts.mcu_eval.analytic import estimate_from_genotype
     result = json.loads((run / "search" / "result.json").read_text())
     net = result["network"]
-    rows = []
-    for name in result["data_space"]:
+
+    def train_on(name: str) -> Path:
         sub = out / name.replace("/", "_")
         if not (sub / "search" / "result.json").exists():
             (sub / "search").mkdir(parents=True, exist_ok=True)
             # the same search result with only the configuration changed: train builds exactly that system
             write_text_atomic(sub / "search" / "result.json", json.dumps({**result, "config": name}, indent=1))
         if not (sub / "train" / "metrics.json").exists():
-            dadarts("train", str(sub), "--quiet", *train_args, log=log)
+            resume = ["--resume"] if (sub / "train" / "checkpoint.pt").exists() else train_args
+            dadarts("train", str(sub), "--quiet", *resume, log=sub.with_suffix(".log"))
+        return sub
+
+    subs = list(pool.map(train_on, result["data_space"]))
+    rows = []
+    for name, sub in zip(result["data_space"], subs):
         m = json.loads((sub / "train" / "metrics.json").read_text())
         est = estimate_from_genotype(result["genotype"], MfccConfig.parse(name), len(result["labels"]),
                                      net["channels"], net["layers"], get_target(target), space=net["space"],
@@ -150,36 +164,44 @@ def main() -> int:
     ap.add_argument("--epochs", type=int, default=20, help="training epochs of every network (default 20)")
     ap.add_argument("--skip-gamma-ranking", action="store_true")
     ap.add_argument("--runs", default=str(ROOT / "benchmarks" / "runs" / "budget"))
+    ap.add_argument("--jobs", type=int, default=1, help="pipelines run at once (default 1; each uses one thread)")
     args = ap.parse_args()
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)
-    log = runs / "log.txt"
     train_args = ["--epochs", str(args.epochs)]
     t0 = time.time()
-    rows = []
-    for key, (target, ms) in BUDGETS.items():
-        for seed in seeds:
-            run = runs / f"{key}-seed{seed}"
-            est = pipeline(run, ["--target", target, "--max-latency-ms", str(ms), "--seed", str(seed)],
-                           train_args + ["--seed", str(seed)], target, log)
-            rows.append({"group": f"budgeted search, {target} <= {ms:g} ms", "seed": seed,
-                         **summary(run, est, target, ms)})
     target_m4, ms_m4 = BUDGETS["m4"]
-    fixed = runs / "m4-fixed-config"
-    est = pipeline(fixed, ["--target", target_m4, "--max-latency-ms", str(ms_m4), "--fixed-config", FIXED_CONFIG],
-                   train_args, target_m4, log)
-    rows.append({"group": f"budgeted search on one configuration ({FIXED_CONFIG})",
-                 **summary(fixed, est, target_m4, ms_m4)})
-    free = runs / "unbudgeted-darts"
-    est = pipeline(free, ["--preset", "cpu-darts"], train_args, target_m4, log)
-    rows.append({"group": "unbudgeted search (darts space, the previous default)",
-                 **summary(free, est, target_m4, ms_m4)})
-    for name, config in BASELINES.items():
-        for key, (target, ms) in BUDGETS.items():
-            run = runs / name
-            est = pipeline(run, None, train_args + ["--model", name, "--mfcc", config], target, log)
-            rows.append({"group": f"{name} on {target}", **summary(run, est, target, ms)})
+    # (row fields, run, search args or None for a baseline, train args, target, latency budget): independent
+    # pipelines, run `--jobs` at a time (each step is its own process).
+    jobs = [({"group": f"budgeted search, {target} <= {ms:g} ms", "seed": seed}, runs / f"{key}-seed{seed}",
+             ["--target", target, "--max-latency-ms", str(ms), "--seed", str(seed)],
+             train_args + ["--seed", str(seed)], target, ms)
+            for key, (target, ms) in BUDGETS.items() for seed in seeds]
+    jobs.append(({"group": f"budgeted search on one configuration ({FIXED_CONFIG})"}, runs / "m4-fixed-config",
+                 ["--target", target_m4, "--max-latency-ms", str(ms_m4), "--fixed-config", FIXED_CONFIG],
+                 train_args, target_m4, ms_m4))
+    jobs.append(({"group": "unbudgeted search (darts space, the previous default)"}, runs / "unbudgeted-darts",
+                 ["--preset", "cpu-darts"], train_args, target_m4, ms_m4))
+    jobs += [({"group": f"{name} on {target}"}, runs / name, None,
+              train_args + ["--model", name, "--mfcc", config], target, ms)
+             for name, config in BASELINES.items() for key, (target, ms) in BUDGETS.items()]
+    # A baseline trains once and is estimated on both boards: its second pipeline waits for the first.
+    done: dict[Path, Future] = {}
+    pool = ThreadPoolExecutor(max_workers=args.jobs)
+
+    def one(job, before: Future | None):
+        fields, run, search_args, train, target, ms = job
+        if before is not None:
+            before.result()
+        # each pipeline logs to its own file, so that parallel ones do not interleave
+        return {**fields, **summary(run, pipeline(run, search_args, train, target, run.with_suffix(".log")), target, ms)}
+
+    futures = []
+    for job in jobs:
+        futures.append(pool.submit(one, job, done.get(job[1])))
+        done.setdefault(job[1], futures[-1])
+    rows = [f.result() for f in futures]
     out = {"settings": {"seeds": seeds, "train_epochs": args.epochs, "budgets": BUDGETS,
                         "corpus": "built-in (dadarts data info)", "baselines": BASELINES}, "rows": rows}
     budgeted = [r for r in rows if r["group"].startswith("budgeted search,")]
@@ -194,7 +216,8 @@ def main() -> int:
                                                           and r["latency_ms"] <= ds_s["latency_ms"]]}
     if not args.skip_gamma_ranking:
         out["gamma_ranking"] = gamma_ranking(runs / f"m4-seed{seeds[0]}", target_m4, ms_m4, train_args,
-                                             runs / "gamma-ranking", log)
+                                             runs / "gamma-ranking", pool)
+    pool.shutdown()
     out["wall_s"] = round(time.time() - t0, 1)
     results = ROOT / "benchmarks" / "results"
     write_text_atomic(results / "budget.json", json.dumps(out, indent=1))

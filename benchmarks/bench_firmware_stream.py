@@ -29,7 +29,7 @@ import numpy as np
 
 from dadarts.data.wavio import read_wav
 from dadarts.evaluate.recognizer import recognise, scores_from_output
-from dadarts.evaluate.scoring import match, rates
+from dadarts.evaluate.scoring import LATENCY_S, match, rates
 from dadarts.export.recognizer_settings import read_settings, score_exp_table
 from dadarts.firmware import build, runio
 from dadarts.firmware.build_command import app_labels
@@ -118,7 +118,7 @@ def main() -> int:
         "notes": "device = TFLM + CMSIS-NN on QEMU netduinoplus2 (the emulated UART never drops audio); python_pipeline "
                  "= the same fixed-point front-end in numpy and the int8 model in LiteRT at the firmware's schedule, "
                  "through the same recogniser. Scores: dadarts.evaluate.scoring (a detection counts between the "
-                 "word's start and 1 s after its end).",
+                 f"word's start and {LATENCY_S:g} s after its end).",
         "dadarts_commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
         "host": platform.machine(), "date": time.strftime("%Y-%m-%d"),
     }
