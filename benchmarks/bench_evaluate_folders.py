@@ -18,6 +18,8 @@ import platform
 import shutil
 from pathlib import Path
 
+from dadarts.rundir import write_text_atomic
+
 RESULTS = Path(__file__).resolve().parent / "results"
 FOLDERS = {"8k-mono": (8000, 1), "44k1-stereo": (44100, 2)}
 
@@ -90,7 +92,7 @@ def main() -> None:
                    "balanced_accuracy": {k: v["balanced_accuracy"] for k, v in row["result"]["paths"].items()},
                    "per_class_fixed": row["result"]["paths"]["fixed"]["per_class"]}
             for name, row in rows.items()}
-    out.write_text(json.dumps({"benchmark": "evaluate_folders", "run": str(run.resolve()), "machine": platform.platform(),
+    write_text_atomic(out, json.dumps({"benchmark": "evaluate_folders", "run": str(run.resolve()), "machine": platform.platform(),
                                "folders": slim}, indent=2) + "\n")
     print(f"saved {out}")
 

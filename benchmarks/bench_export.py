@@ -19,6 +19,8 @@ import platform
 import time
 from pathlib import Path
 
+from dadarts.rundir import write_text_atomic
+
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_RUNS = {
     # name: dadarts train arguments after the run directory. No augmentation: training then reads
@@ -121,7 +123,7 @@ def main() -> None:
               f"{b['int8_accuracy'] * 100:>12.2f}%{a['int8_accuracy'] * 100:>8.2f}%")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{args.name}.json"
-    out.write_text(json.dumps({"benchmark": "export", "machine": platform.platform(), "cpu_count": _cpus(),
+    write_text_atomic(out, json.dumps({"benchmark": "export", "machine": platform.platform(), "cpu_count": _cpus(),
                                "load_average": [round(v, 2) for v in os.getloadavg()],
                                "calibration_samples": args.calibration_samples, "fold_concat": args.fold_concat,
                                "rows": rows}, indent=2) + "\n")

@@ -14,6 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from dadarts.rundir import write_text_atomic
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -66,7 +68,7 @@ def main() -> None:
     print(f"  all 8 configs      {result['all_configs_clip_per_s']:>9} clips/s ({compute_s:.1f} s)")
     print(f"  cached reload      {warm_s:>9.3f} s for all configs")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "features.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_text_atomic((RESULTS / "features.json"), json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from dadarts.errors import UserError
 from dadarts.firmware import build, cmsis_dsp, golden
 from dadarts.frontend import ctables, fixed
 from dadarts.frontend.spec import DEFAULT_SPACE, MCU_SPACE, MfccConfig
+from dadarts.rundir import write_text_atomic
 
 TFLM_PREPROCESSOR_INSTRUCTIONS = 105_000
 TFLM_NEAREST_CONFIG = "400/200/40"     # 25 ms window / 512-point FFT / 40 mels: nearest to TFLM's 30 ms / 512 / 40
@@ -145,12 +146,12 @@ def main() -> int:
         "configs": rows,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=1) + "\n")
+    write_text_atomic(OUT, json.dumps(result, indent=1) + "\n")
     # The cost model's shipped front-end counts (dadarts/costmodel/data/frontend_counts.json).
     counts = {c["config"]: {k: c[f] for k, f in (("radix2", "instructions_per_frame"),
                                                   ("cmsis_dsp", "cmsis_dsp_instructions_per_frame")) if c.get(f)}
               for c in result["configs"] if c.get("instructions_per_frame")}
-    COUNTS.write_text(json.dumps({
+    write_text_atomic(COUNTS, json.dumps({
         "schema": 1, "kind": "frontend_counts",
         "about": "Executed instructions per frame of firmware/frontend (kws_frontend_process) on the emulated "
                  "Cortex-M4 (QEMU mps2-an386, SysTick under -icount shift=0, calibrated), with its radix-2 FFT and "

@@ -31,6 +31,7 @@ from dadarts.firmware.build_command import check_clip
 from dadarts.firmware.mapfile import parse_map
 from dadarts.firmware.qemu_stream import PRESET, run_stream
 from dadarts.firmware.stream_command import instructions
+from dadarts.rundir import write_text_atomic
 
 OUT = Path(__file__).resolve().parent / "results" / "firmware_sizes.json"
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,7 +96,7 @@ def main() -> int:
           f"{measured['stack_used_bytes']:,} of {measured['stack_reserved_bytes']:,} B; Invoke "
           f"{measured['invoke_instructions']:,} instructions")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=1) + "\n")
+    write_text_atomic(OUT, json.dumps(result, indent=1) + "\n")
     print(f"wrote {OUT}")
     return 0
 

@@ -36,7 +36,7 @@ from dadarts.firmware.build_command import app_labels
 from dadarts.firmware.qemu_stream import PRESET, run_stream
 from dadarts.firmware.stream_command import instructions
 from dadarts.frontend import fixed
-from dadarts.rundir import read_json
+from dadarts.rundir import read_json, write_text_atomic
 
 OUT = Path(__file__).resolve().parent / "results" / "firmware_stream.json"
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +128,7 @@ def main() -> int:
           f"{100 * result['device_outputs_identical_to_python_share']:.2f} %; device = recogniser twin: "
           f"{result['device_detections_equal_recogniser_twin']}")
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=1) + "\n")
+    write_text_atomic(OUT, json.dumps(result, indent=1) + "\n")
     print(f"wrote {OUT}")
     return 0
 

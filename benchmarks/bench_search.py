@@ -18,6 +18,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dadarts.rundir import write_text_atomic
+
 MODES = ("preprocess", "zeropad", "fixed", "preprocess_after_stop")
 
 
@@ -148,7 +150,7 @@ def main() -> int:
                        "fixed = 640/320/40 (the shape preprocess aligns to); after_stop = winner alone",
                "results": results, "ratios": ratios}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
+    write_text_atomic(Path(args.out), json.dumps(payload, indent=2) + "\n")
     print(f"saved {args.out}")
     return 0
 

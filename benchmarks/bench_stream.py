@@ -24,6 +24,8 @@ import platform
 import time
 from pathlib import Path
 
+from dadarts.rundir import write_text_atomic
+
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -105,7 +107,7 @@ def main() -> None:
           f"wall minute, {speed['audio_hours_per_cpu_minute']:.3f} per CPU minute (load {speed.get('load_average', '?')})")
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{args.name}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    write_text_atomic(out, json.dumps(result, indent=2) + "\n")
     print(f"saved {out}")
 
 
