@@ -39,6 +39,7 @@ from dadarts.rundir import write_text_atomic  # noqa: E402
 BUDGETS = {"m4": ("NUCLEO-F446RE", 100.0), "m7": ("STM32F746G-DISCO", 50.0)}
 BASELINES = {"ds-cnn-s": "640/320/40/10", "ds-cnn-m": "640/320/40/10"}
 FIXED_CONFIG = "640/320/40/10"
+DECISION_MS = 100.0      # the search's default decision period: the model once per 100 ms, the front-end every hop
 
 
 def dadarts(*args: str, log: Path) -> None:
@@ -70,7 +71,8 @@ def pipeline(run: Path, search_args: list[str] | None, train_args: list[str], ta
         dadarts("export", str(run), "--int8", log=log)
     kept = run / "mcu" / f"estimates-{target}.json"
     if not kept.exists():
-        dadarts("mcu-eval", str(run), "--target", target, log=log)
+        # every network judged at the same decision rate, baselines too (they have no search to record it)
+        dadarts("mcu-eval", str(run), "--target", target, "--decision-ms", str(DECISION_MS), log=log)
         (run / "mcu" / "estimates.json").replace(kept)
     return kept
 
@@ -202,7 +204,7 @@ def main() -> int:
         futures.append(pool.submit(one, job, done.get(job[1])))
         done.setdefault(job[1], futures[-1])
     rows = [f.result() for f in futures]
-    out = {"settings": {"seeds": seeds, "train_epochs": args.epochs, "budgets": BUDGETS,
+    out = {"settings": {"seeds": seeds, "train_epochs": args.epochs, "budgets": BUDGETS, "decision_ms": DECISION_MS,
                         "corpus": "built-in (dadarts data info)", "baselines": BASELINES}, "rows": rows}
     budgeted = [r for r in rows if r["group"].startswith("budgeted search,")]
     out["every_budgeted_seed_fits"] = all(r["fits_budget"] for r in budgeted)
