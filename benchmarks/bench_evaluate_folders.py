@@ -85,15 +85,14 @@ def main() -> None:
         if row["notice"]:
             print(f"  {row['notice']}")
     out = RESULTS / f"{args.name}.json"
-    RESULTS.mkdir(parents=True, exist_ok=True)
     slim = {name: {**{k: v for k, v in row.items() if k != "result"}, "clips": row["result"]["clips"],
                    "converted": row["result"]["converted"],
                    "accuracy": {k: v["accuracy"] for k, v in row["result"]["paths"].items()},
                    "balanced_accuracy": {k: v["balanced_accuracy"] for k, v in row["result"]["paths"].items()},
                    "per_class_fixed": row["result"]["paths"]["fixed"]["per_class"]}
             for name, row in rows.items()}
-    write_text_atomic(out, json.dumps({"benchmark": "evaluate_folders", "run": str(run.resolve()), "machine": platform.platform(),
-                               "folders": slim}, indent=2) + "\n")
+    write_text_atomic(out, json.dumps({"benchmark": "evaluate_folders", "run": str(run.resolve()),
+                                       "machine": platform.platform(), "folders": slim}, indent=2) + "\n")
     print(f"saved {out}")
 
 

@@ -121,12 +121,11 @@ def main() -> None:
         print(f"{Path(row['run']).name:<22}{cq['folded']:>16}{cq['kept']:>6}{b['arena_bytes']:>16,}"
               f"{a['arena_bytes']:>10,}{b['arena_head_bytes']:>20,}{a['arena_head_bytes']:>10,}"
               f"{b['int8_accuracy'] * 100:>12.2f}%{a['int8_accuracy'] * 100:>8.2f}%")
-    RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{args.name}.json"
     write_text_atomic(out, json.dumps({"benchmark": "export", "machine": platform.platform(), "cpu_count": _cpus(),
-                               "load_average": [round(v, 2) for v in os.getloadavg()],
-                               "calibration_samples": args.calibration_samples, "fold_concat": args.fold_concat,
-                               "rows": rows}, indent=2) + "\n")
+                                       "load_average": [round(v, 2) for v in os.getloadavg()],
+                                       "calibration_samples": args.calibration_samples, "fold_concat": args.fold_concat,
+                                       "rows": rows}, indent=2) + "\n")
     print(f"saved {out}")
 
 

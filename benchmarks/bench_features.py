@@ -67,8 +67,7 @@ def main() -> None:
         print(f"  MFCC {name:<12}  {v:>9} clips/s")
     print(f"  all 8 configs      {result['all_configs_clip_per_s']:>9} clips/s ({compute_s:.1f} s)")
     print(f"  cached reload      {warm_s:>9.3f} s for all configs")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    write_text_atomic((RESULTS / "features.json"), json.dumps(result, indent=2) + "\n")
+    write_text_atomic(RESULTS / "features.json", json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -145,7 +145,6 @@ def main() -> int:
         "date": time.strftime("%Y-%m-%d"),
         "configs": rows,
     }
-    OUT.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(OUT, json.dumps(result, indent=1) + "\n")
     # The cost model's shipped front-end counts (dadarts/costmodel/data/frontend_counts.json).
     counts = {c["config"]: {k: c[f] for k, f in (("radix2", "instructions_per_frame"),

@@ -30,7 +30,6 @@ from dadarts.firmware import build, cmsis_dsp, runio
 from dadarts.firmware.build_command import check_clip
 from dadarts.firmware.mapfile import parse_map
 from dadarts.firmware.qemu_stream import PRESET, run_stream
-from dadarts.firmware.stream_command import instructions
 from dadarts.rundir import write_text_atomic
 
 OUT = Path(__file__).resolve().parent / "results" / "firmware_sizes.json"
@@ -67,11 +66,7 @@ def main() -> int:
         elf = Path(tmp) / "int8_only_resolver" / "kws_app.elf"
         pcm = np.concatenate([check_clip()[0], np.zeros(16000, np.int16)])
         dev = run_stream(elf, pcm, timeout_s=1800)
-    s = dev.last_stats
-    measured = {"arena_used_bytes": s["arena"], "arena_reserved_bytes": s["arena_size"], "stack_used_bytes": s["stack"],
-                "stack_reserved_bytes": s["stack_size"], "invoke_instructions": instructions(s["invoke_cycles"], s),
-                "frontend_instructions_per_frame": instructions(s["fe_cycles"], s), "dropped_samples": s["dropped"],
-                "banner": dev.banner}
+    measured = {**dev.measured(), "banner": dev.banner}
     default = builds["int8_only_resolver"]
     regions = default["regions"]
     result = {
@@ -95,7 +90,6 @@ def main() -> int:
           f"of flash; arena {measured['arena_used_bytes']:,} of {measured['arena_reserved_bytes']:,} B used, stack "
           f"{measured['stack_used_bytes']:,} of {measured['stack_reserved_bytes']:,} B; Invoke "
           f"{measured['invoke_instructions']:,} instructions")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(OUT, json.dumps(result, indent=1) + "\n")
     print(f"wrote {OUT}")
     return 0

@@ -34,7 +34,6 @@ from dadarts.export.recognizer_settings import read_settings, score_exp_table
 from dadarts.firmware import build, runio
 from dadarts.firmware.build_command import app_labels
 from dadarts.firmware.qemu_stream import PRESET, run_stream
-from dadarts.firmware.stream_command import instructions
 from dadarts.frontend import fixed
 from dadarts.rundir import read_json, write_text_atomic
 
@@ -99,7 +98,6 @@ def main() -> int:
 
     device = [d for d in dev.detections if d[0] <= len(pcm) // 16]
     twin_on_device, twin_on_python = detections(dev_out), detections(py_out)
-    s = dev.last_stats
     result = {
         "benchmark": "keyword spotting on the emulated STM32F405, long-form stream",
         "run": str(Path(args.run).resolve()), "config": inputs.config.name, "wav": str(Path(args.wav).resolve()),
@@ -111,9 +109,7 @@ def main() -> int:
         "device_detections_equal_recogniser_twin": device == twin_on_device,
         "device": {"detections": device, **scored(device, truth)},
         "python_pipeline": {"detections": twin_on_python, **scored(twin_on_python, truth)},
-        "device_timing": {"invoke_instructions": instructions(s["invoke_cycles"], s),
-                          "frontend_instructions_per_frame": instructions(s["fe_cycles"], s),
-                          "arena_used_bytes": s["arena"], "stack_used_bytes": s["stack"], "dropped_samples": s["dropped"]},
+        "device_timing": dev.measured(),
         "wall_s": dev.wall_s, "load": os.getloadavg(),
         "notes": "device = TFLM + CMSIS-NN on QEMU netduinoplus2 (the emulated UART never drops audio); python_pipeline "
                  "= the same fixed-point front-end in numpy and the int8 model in LiteRT at the firmware's schedule, "
@@ -127,7 +123,6 @@ def main() -> int:
           f"{p['events'] - p['misses']} of {p['events']}, {p['false_accepts']}; outputs identical "
           f"{100 * result['device_outputs_identical_to_python_share']:.2f} %; device = recogniser twin: "
           f"{result['device_detections_equal_recogniser_twin']}")
-    OUT.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(OUT, json.dumps(result, indent=1) + "\n")
     print(f"wrote {OUT}")
     return 0

@@ -149,8 +149,7 @@ def main() -> int:
                "note": "random features of the real shapes; one step = arch step + weight step; "
                        "fixed = 640/320/40 (the shape preprocess aligns to); after_stop = winner alone",
                "results": results, "ratios": ratios}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(Path(args.out), json.dumps(payload, indent=2) + "\n")
+    write_text_atomic(args.out, json.dumps(payload, indent=2) + "\n")
     print(f"saved {args.out}")
     return 0
 

@@ -105,7 +105,6 @@ def main() -> None:
           f"{pct(a['operating_point']['false_reject_rate']):>11}{a['operating_point']['false_accepts_per_hour']:>7.2f}")
     print(f"throughput ({speed['threads']} LiteRT threads): {speed['audio_hours_per_minute']:.3f} hours of audio per "
           f"wall minute, {speed['audio_hours_per_cpu_minute']:.3f} per CPU minute (load {speed.get('load_average', '?')})")
-    RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{args.name}.json"
     write_text_atomic(out, json.dumps(result, indent=2) + "\n")
     print(f"saved {out}")

@@ -175,8 +175,8 @@ def _board_target(args, inputs, board) -> dict:
     from ..frontend import fixed
     from . import build
     from .mapfile import parse_map
-    from .qemu_stream import PRESET, run_stream
-    from .stream_command import host_model, instructions
+    from .qemu_stream import PRESET, instructions, run_stream
+    from .stream_command import host_model
 
     app = "kws_app" if args.tflm_root else "kws_app_tethered"
     build_dir = build.cmake_build(inputs.tables_dir, firmware_dir(inputs.run) / f"build-{args.target}", args.target,

@@ -52,6 +52,19 @@ class DeviceStream:
     def last_stats(self) -> dict[str, int]:
         return self.stats[-1] if self.stats else {}
 
+    def measured(self) -> dict[str, int]:
+        """The last stats line of a full application (TFLM on the chip) in the units benchmarks record."""
+        s = self.last_stats
+        return {"invoke_instructions": instructions(s["invoke_cycles"], s),
+                "frontend_instructions_per_frame": instructions(s["fe_cycles"], s),
+                "arena_used_bytes": s["arena"], "arena_reserved_bytes": s["arena_size"],
+                "stack_used_bytes": s["stack"], "stack_reserved_bytes": s["stack_size"], "dropped_samples": s["dropped"]}
+
+
+def instructions(cycles: int, stats: dict) -> int:
+    """QEMU -icount shift=0 runs one instruction per virtual nanosecond: cycles of the board's timer -> instructions."""
+    return round(cycles * 1e9 / stats["cycles_per_s"]) if stats.get("cycles_per_s") else 0
+
 
 def parse_stats(line: str) -> dict[str, int]:
     """`stats t_ms=2000 ... stack=812/8192` -> {"t_ms": 2000, ..., "stack": 812, "stack_size": 8192}."""

@@ -24,11 +24,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=3600, metavar="S", help="give up after this many seconds (default 3600)")
 
 
-def instructions(cycles: int, stats: dict) -> int:
-    """QEMU -icount shift=0 runs one instruction per virtual nanosecond: cycles of the board's timer -> instructions."""
-    return round(cycles * 1e9 / stats["cycles_per_s"]) if stats.get("cycles_per_s") else 0
-
-
 def host_model(tflite: Path):
     """The int8 model in LiteRT, answering the tethered device's requests."""
     import numpy as np
@@ -49,7 +44,7 @@ def run(args) -> int:
     from ..rundir import record_run, write_json_atomic
     from . import build, runio
     from .build_command import firmware_dir
-    from .qemu_stream import PRESET as TARGET, run_stream
+    from .qemu_stream import PRESET as TARGET, instructions, run_stream
 
     if args.tflm_lib and not args.tflm_root:
         raise UserError("--tflm-lib goes with --tflm-root (the TFLM headers).")
