@@ -25,23 +25,24 @@ def frames_per_decision(config: MfccConfig, decision_ms: float | None) -> int:
     return max(1, math.floor(decision_ms / (config.hop / SAMPLE_RATE * 1e3) + 1e-9))
 
 
-def invoke_ms(layers: list[Layer], target: Target) -> float:
-    return sum(c.cycles for c in kernels.estimate_layers(layers, target)) / (target.clock_mhz * 1e3)
-
-
 def frontend_ms_per_frame(config: MfccConfig, target: Target, fe_instructions: float) -> float:
     return fe_instructions * kernels.plain_c_cycles_per_instr(target.core) / (target.clock_mhz * 1e3)
 
 
-def estimate_layers_on(layers: list[Layer], model_bytes: int, arena_bytes: int, config: MfccConfig, target: Target,
-                       decision_ms: float | None = None, fe_instructions: float | None = None) -> dict:
-    """latency_ms (per decision), ram_bytes, flash_bytes, fits and their parts for one target."""
+def estimate_layers_on(layers: list[Layer], model_bytes: int, arena_bytes: int, config: MfccConfig | None,
+                       target: Target, decision_ms: float | None = None, fe_instructions: float | None = None,
+                       costed: list[kernels.LayerCost] | None = None) -> dict:
+    """latency_ms (per decision), ram_bytes, flash_bytes, fits and their parts for one target. Without a
+    configuration (a model whose front-end is unknown) there is no front-end: latency = one Invoke.
+    `costed`: kernels.estimate_layers(layers, target), when the caller has it already."""
     library = kernels.library_for(target)
     if fe_instructions is None:
-        fe_instructions = frontend_instructions_per_frame(config)["instructions"]
-    inv = invoke_ms(layers, target)
+        fe_instructions = frontend_instructions_per_frame(config)["instructions"] if config else 0.0
+    if costed is None:
+        costed = kernels.estimate_layers(layers, target)
+    inv = sum(c.cycles for c in costed) / (target.clock_mhz * 1e3)
     fe = frontend_ms_per_frame(config, target, fe_instructions)
-    frames = frames_per_decision(config, decision_ms)
+    frames = frames_per_decision(config, decision_ms) if config else 0
     op_names = list(dict.fromkeys(layer.op for layer in layers))
     flash = memory.flash_terms(model_bytes, op_names, config, library, target.core)
     ram = memory.ram_terms(arena_bytes, layers, config, library)

@@ -15,8 +15,7 @@ import math
 
 from ..frontend.spec import SAMPLE_RATE, MfccConfig
 from ..costmodel import kernels as cost_model
-from ..costmodel import memory
-from ..costmodel.estimate import frames_per_decision
+from ..costmodel.estimate import estimate_layers_on
 from ..costmodel.frontend_cost import frontend_instructions_per_frame
 from ..costmodel.graph import Graph
 from ..costmodel.targets import Target
@@ -24,24 +23,19 @@ from ..costmodel.targets import Target
 
 def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig | None, target: Target,
                     frontend_instr: dict, decision_ms: float | None = None) -> dict:
-    library = cost_model.library_for(target)
-    cpi, provenance = cost_model.cycles_per_instr(target.core, library)
     layers = cost_model.estimate_layers(graph.layers, target)
-    invoke_cycles = sum(layer.cycles for layer in layers)
-    hz = target.clock_mhz * 1e6
-    invoke_ms = invoke_cycles / hz * 1e3
-    # The front-end is scalar C of our own build: the factor calibrated on instruction counts of such builds.
-    fe_cpi = cost_model.plain_c_cycles_per_instr(target.core)
-    fe_ms = frontend_instr["instructions"] * fe_cpi / hz * 1e3
-    frames = frames_per_decision(config, decision_ms) if config else 0
-    latency_ms = invoke_ms + frames * fe_ms
+    # Latency per decision, flash and RAM as the search's budget and the train/export checks price them.
+    base = estimate_layers_on(graph.layers, graph.model_bytes, arena_bytes, config, target, decision_ms,
+                              frontend_instr["instructions"], costed=layers)
+    library = base["library"]
+    cpi, provenance = cost_model.cycles_per_instr(target.core, library)
+    invoke_ms, fe_ms, latency_ms = base["invoke_ms"], base["frontend_ms_per_frame"], base["latency_ms"]
     hop_ms = config.hop / SAMPLE_RATE * 1e3 if config else None
     fe_share = fe_ms / hop_ms if hop_ms else None
     # Decide every k hops: the front-end must still run every hop, the model once per k hops.
     min_hops = math.ceil(invoke_ms / (hop_ms * (1.0 - fe_share))) if hop_ms and fe_share < 1.0 else None
-    flash = memory.flash_terms(graph.model_bytes, graph.op_names, config, library, target.core)
-    ram = memory.ram_terms(arena_bytes, graph.layers, config, library)
-    flash_bytes, ram_bytes = sum(flash.values()), sum(ram.values())
+    flash, ram = base["flash_terms"], base["ram_terms"]
+    flash_bytes, ram_bytes = base["flash_bytes"], base["ram_bytes"]
     return {
         "target": target.to_dict(),
         "library": library,
@@ -49,13 +43,13 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig | None, t
         "cycles_per_instruction": round(cpi, 4),
         "cost_model": provenance,
         "invoke_instructions": round(sum(layer.instructions for layer in layers)),
-        "invoke_cycles": round(invoke_cycles),
+        "invoke_cycles": round(sum(layer.cycles for layer in layers)),
         "invoke_ms": invoke_ms,
         "frontend_ms_per_frame": fe_ms,
         "frontend_ms_per_clip": fe_ms * config.n_frames if config else 0.0,
         "latency_ms": latency_ms,
         "decision_ms": decision_ms if config else None,
-        "frames_per_decision": frames,
+        "frames_per_decision": base["frames_per_decision"],
         "duty_cycle": latency_ms / decision_ms if config and decision_ms else None,
         "first_decision_ms": invoke_ms + fe_ms * config.n_frames if config else invoke_ms,
         "hop_ms": hop_ms,
@@ -70,7 +64,7 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig | None, t
         "ram_bytes": ram_bytes,
         "ram_capacity_bytes": target.sram_bytes,
         "ram_margin_bytes": target.sram_bytes - ram_bytes,
-        "fits": flash_bytes <= target.flash_bytes and ram_bytes <= target.sram_bytes,
+        "fits": base["fits"],
         "unmodelled_ops": sorted({layer.op for layer in layers if not layer.modelled}),
         "layers": [layer.to_dict() for layer in layers],
     }
