@@ -66,6 +66,21 @@ def test_cli_prints_verdicts_and_writes_estimates(tmp_path, model_bytes, capsys)
     assert "mcu-eval" in read_json(run.run_json, "run")["stages"]
 
 
+def test_a_budgeted_runs_decision_period_is_used_and_can_be_overridden(tmp_path, model_bytes, capsys):
+    """search/result.json "decision_ms" 100 at a 20 ms hop: 5 front-end frames per decision; --decision-ms wins."""
+    run = make_run(tmp_path / "run", model_bytes)
+    run.search.mkdir(parents=True)
+    write_json_atomic(run.search_result, {"decision_ms": 100.0}, kind="search_result")
+    frames = {}
+    for extra in ([], ["--decision-ms", "40"]):
+        assert main(["mcu-eval", str(run.root), "--target", "NUCLEO-F446RE", *extra]) == 0
+        t = read_json(run.estimates, "mcu_estimates")["targets"]["NUCLEO-F446RE"]
+        assert t["latency_ms"] == pytest.approx(t["invoke_ms"] + t["frames_per_decision"] * t["frontend_ms_per_frame"])
+        frames[len(extra)] = (t["decision_ms"], t["frames_per_decision"])
+    assert frames == {0: (100.0, 5), 2: (40.0, 2)}
+    assert "one decision every 100 ms" in capsys.readouterr().out
+
+
 def test_own_targets_file_and_a_board_that_is_too_small(tmp_path, model_bytes, capsys):
     run = make_run(tmp_path / "run", model_bytes)
     boards = tmp_path / "boards.json"

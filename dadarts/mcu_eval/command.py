@@ -72,7 +72,7 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
     """Estimate the exported model of a run on the chosen targets and write RUN/mcu/estimates.json."""
     from ..errors import UserError
     from ..frontend.artifact import read_frontend
-    from ..rundir import RunDir, write_json_atomic
+    from ..rundir import RunDir, read_json, write_json_atomic
     from ..costmodel.arena import measure_arena
     from .estimate import estimate
     from ..costmodel.graph import parse_tflite
@@ -110,7 +110,7 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
         arena_bytes, arena_info = fallback, {"total_bytes": fallback, "method": "export/report.json tflm.arena_bytes"}
     arena_info["export_report_bytes"] = _report_arena(report)
     if decision_ms is None and run.search_result.is_file():
-        decision_ms = json.loads(run.search_result.read_text()).get("decision_ms")
+        decision_ms = read_json(run.search_result, "search_result").get("decision_ms")
     body = estimate(graph, arena_bytes, config, targets, firmware_results, run.run_json, decision_ms)
     body["model"]["arena"] = arena_info
     body["model"]["path"] = str(run.tflite_int8)
