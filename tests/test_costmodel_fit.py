@@ -91,3 +91,14 @@ def test_analytic_frontend_count_is_within_a_few_percent_of_every_measured_confi
         for fft, measured in counts.items():
             assert analytic_instructions_per_frame(MfccConfig.parse(name), fft) == \
                 pytest.approx(measured, rel=0.02), (name, fft)
+
+
+def test_application_code_sizes_are_the_linked_firmware_s():
+    """memory's front-end code and application bytes are what the STM32F405 linker map of the whole firmware
+    measured (benchmarks/bench_firmware_sizes.py): the front-end part less its generated tables."""
+    from dadarts.costmodel import memory
+    from dadarts.frontend.spec import MfccConfig
+    sizes = json.loads((ROOT / "benchmarks" / "results" / "firmware_sizes.json").read_text())
+    parts = sizes["builds"]["int8_only_resolver"]["flash_by_part"]
+    assert memory.APPLICATION_BYTES == parts["application"]
+    assert memory.FRONTEND_CODE_BYTES == parts["front-end"] - memory.frontend_table_bytes(MfccConfig.parse(sizes["config"]))
