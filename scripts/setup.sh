@@ -63,4 +63,22 @@ fi
 # CMSIS-DSP's C sources for the firmware's optional FFT: the cmsisdsp sdist, fetched once with pip into
 # ~/.cache/dadarts/sources (not into the repository); its tests skip when this fails (offline).
 .venv/bin/python -m dadarts.firmware.cmsis_dsp >/dev/null || echo "setup: CMSIS-DSP sources not fetched; its firmware tests will skip" >&2
+# TensorFlow Lite Micro, a pinned source dependency (dadarts/firmware/tflm.py): its trees come from
+# DADARTS_TFLM_TREE_M4F / DADARTS_TFLM_TREE_HOST (a folder or .tar.xz; where unset, the archives in
+# ../shared/third_party/tflm beside this checkout), the cache, or a clone at the pinned commit; the
+# libraries the firmware links are compiled once into ~/.cache/dadarts/tflm (about 4 + 3 minutes on 2 cores).
+for kind in m4f host; do
+  var=DADARTS_TFLM_TREE_$(echo "$kind" | tr a-z A-Z)
+  if [ -z "${!var:-}" ]; then
+    archive=$(ls ../shared/third_party/tflm/tflm-*-"$kind"*.tar.xz 2>/dev/null | head -n 1 || true)
+    if [ -n "$archive" ]; then export "$var=$(cd "$(dirname "$archive")" && pwd)/$(basename "$archive")"; fi
+  fi
+done
+if ! .venv/bin/python -m dadarts.firmware.tflm --kinds m4f,host >/dev/null; then
+  if [ "${CI:-}" = true ]; then
+    echo "setup: CI runs the model on the emulated chip and needs TFLite Micro (see docs/firmware.md)" >&2
+    exit 1
+  fi
+  echo "setup: TFLite Micro is not built; the tests that run it will skip (docs/firmware.md)" >&2
+fi
 echo "setup: ready ($(.venv/bin/python -c 'import torch, tensorflow as tf; print(f"torch {torch.__version__}, tensorflow {tf.__version__}")' 2>/dev/null))"

@@ -1,21 +1,15 @@
 """The whole firmware with TFLite Micro: kws_app on a WAV reports the keyword the Python pipeline reports,
 and on the emulated STM32F405 the full application fits the chip and finds the keywords of a stream.
 
-Needs a TFLM tree built by hand with TFLM's own tools (docs/firmware.md): set DADARTS_TFLM_ROOT (the
-tree) and DADARTS_TFLM_LIB / DADARTS_TFLM_LIB_M4 (the library per target, when it is not inside the
-tree; DADARTS_TFLM_ROOT_M4 if the M4 build has its own tree). Skipped otherwise.
+TFLM is the project's pinned build (dadarts/firmware/tflm.py, made by scripts/setup.sh); without a tree
+the tests skip, except in CI, where they fail.
 """
 from __future__ import annotations
-
-import os
 
 import pytest
 
 from dadarts.firmware import build
-
-HOST_ROOT = os.environ.get("DADARTS_TFLM_ROOT")
-M4_ROOT = os.environ.get("DADARTS_TFLM_ROOT_M4", HOST_ROOT)
-LIBS = {"host": os.environ.get("DADARTS_TFLM_LIB"), "qemu-m4": os.environ.get("DADARTS_TFLM_LIB_M4")}
+from tflm_builds import tflm_or_skip
 
 
 def _export_c_files(run):
@@ -41,12 +35,9 @@ def _export_c_files(run):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target,root", [("host", HOST_ROOT), ("qemu-m4", M4_ROOT)])
-def test_kws_app_reports_the_python_keyword(target, root, tmp_path, capsys):
-    if not root:
-        pytest.skip(f"set DADARTS_TFLM_ROOT{'_M4' if target != 'host' else ''} to a TFLM tree built with TFLM's tools")
-    if build.missing_tools(target):
-        pytest.skip(f"needs {build.missing_tools(target)}")
+@pytest.mark.parametrize("target", ["host", "qemu-m4"])
+def test_kws_app_reports_the_python_keyword(target, tmp_path, capsys):
+    root, lib = tflm_or_skip("host" if target == "host" else "m4f")
     import argparse
 
     from dadarts.firmware import build_command
@@ -56,10 +47,8 @@ def test_kws_app_reports_the_python_keyword(target, root, tmp_path, capsys):
     wav = sorted((tmp_path / "data" / "high").glob("*.wav"))[0]
     p = argparse.ArgumentParser()
     build_command.add_arguments(p)
-    lib = ["--tflm-lib", LIBS[target]] if LIBS[target] else []
-    if target != "host" and HOST_ROOT and not LIBS[target] and not os.environ.get("DADARTS_TFLM_ROOT_M4"):
-        pytest.skip("set DADARTS_TFLM_LIB_M4 (or DADARTS_TFLM_ROOT_M4) to a TFLM library built for the Cortex-M4")
-    args = p.parse_args([str(run.root), "--target", target, "--tflm-root", root, *lib, "--wav", str(wav)])
+    args = p.parse_args([str(run.root), "--target", target, "--tflm-root", str(root), "--tflm-lib", str(lib),
+                         "--wav", str(wav)])
     args._argv = ["firmware", "build"]
     assert build_command.run(args) == 0
     out = capsys.readouterr().out
