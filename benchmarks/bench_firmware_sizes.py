@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from dadarts.errors import UserError
-from dadarts.firmware import build, cmsis_dsp, runio
+from dadarts.firmware import build, cmsis_dsp, runio, tflm
 from dadarts.firmware.build_command import check_clip
 from dadarts.firmware.mapfile import parse_map
 from dadarts.firmware.qemu_stream import PRESET, run_stream
@@ -48,7 +48,10 @@ def main() -> int:
     ap.add_argument("--tflm-lib", default=os.environ.get("DADARTS_TFLM_LIB_M4"))
     args = ap.parse_args()
     if not args.tflm_root:
-        raise SystemExit("give --tflm-root (or DADARTS_TFLM_ROOT_M4): a TFLM tree built for the Cortex-M4F")
+        pinned = tflm.built("m4f")   # the project's own build at the pin (scripts/setup.sh)
+        if not pinned:
+            raise SystemExit("give --tflm-root (or DADARTS_TFLM_ROOT_M4), or run scripts/setup.sh: no TFLM build for the Cortex-M4F")
+        args.tflm_root, args.tflm_lib = str(pinned[0]), str(pinned[1])
     inputs = runio.load_inputs(args.run)
     variants = {"int8_only_resolver": {}, "all_types_resolver": {"KWS_GENERIC_KERNELS": "ON"}}
     try:
@@ -73,7 +76,7 @@ def main() -> int:
         "benchmark": "firmware sizes on the STM32F405",
         "run": str(Path(args.run).resolve()), "config": inputs.config.name,
         "model_bytes": inputs.run.tflite_int8.stat().st_size,
-        "tflm_root": str(Path(args.tflm_root).resolve()), "tflm_lib": args.tflm_lib, "tflm_commit": _commit(Path(args.tflm_root)),
+        "tflm_root": str(Path(args.tflm_root).resolve()), "tflm_lib": args.tflm_lib, "tflm_commit": _commit(Path(args.tflm_root)) or tflm.PIN["tflm"],
         "compiler": subprocess.run(["arm-none-eabi-gcc", "--version"], capture_output=True, text=True).stdout.splitlines()[0],
         "builds": builds,
         "flash_saved_by_int8_only_resolver_bytes": builds["all_types_resolver"]["flash_bytes"] - default["flash_bytes"],

@@ -2,10 +2,11 @@
 
     DADARTS_TFLM_ROOT_M4=TREE DADARTS_TFLM_LIB_M4=LIB [DADARTS_TFLM_ROOT_M4_REF=... _LIB_M4_REF=...] \
     DADARTS_TFLM_ROOT_M7=... DADARTS_TFLM_LIB_M7=... (and _M33, _M55) \
-    python benchmarks/measure_op_counts.py --tflm-commit 90b983c --cmsis-nn-commit 4ab83cc3 \
+    python benchmarks/measure_op_counts.py \
         [--cores M4F,M7] [--model searched-default=runs/demo/export/model_int8.tflite] [--jobs 2]
 
-The TFLM trees and libraries are the user's own, built with TFLM's tools (docs/firmware.md): per core a
+The TFLM trees and libraries: on the M4F the project's pinned build (dadarts/firmware/tflm.py) unless the variables
+name one; for other cores the user's own, built with TFLM's tools (docs/firmware.md): per core a
 CMSIS-NN build (OPTIMIZED_KERNEL_DIR=cmsis_nn) and, on the M4F, optionally a reference-kernel build
 (suffix _REF). Both must be BUILD_TYPE=release_with_logs or default: a BUILD_TYPE=release library
 compiles TFLM's per-operator profiler hook out. For each build this script
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from dadarts.costmodel.kernels import CMSIS_DSP, CMSIS_MVE, REFERENCE  # noqa: E402
 from dadarts.costmodel.graph import parse_tflite  # noqa: E402
+from dadarts.firmware import tflm  # noqa: E402
 from dadarts.mcu_eval.sweep_models import build_model, pack, sweep_specs  # noqa: E402
 from dadarts.rundir import write_bytes_atomic, write_json_atomic, write_text_atomic  # noqa: E402
 
@@ -102,6 +104,10 @@ def builds_from_env(cores: list[str]) -> list[Build]:
             lib = os.environ.get(f"DADARTS_TFLM_LIB_{core.env}{suffix}")
             if tree and lib:
                 found.append(Build(core, library_of(core, Path(lib)), Path(tree), Path(lib)))
+        if core.name == "M4F" and not any(b.core is core for b in found):
+            pinned = tflm.built("m4f")     # the project's own build at the pin (scripts/setup.sh)
+            if pinned:
+                found.append(Build(core, library_of(core, pinned[1]), *pinned))
     return found
 
 
@@ -308,8 +314,9 @@ def main() -> int:
                     help="an extra int8 .tflite to measure (a held-out one if NAME is in heldout_models.json)")
     ap.add_argument("--only", choices=["sweep", "models"], help="measure only the sweep or only the whole models")
     ap.add_argument("--no-tensorflow", action="store_true", help="skip DS-CNN/micro_speech (they need TensorFlow)")
-    ap.add_argument("--tflm-commit", default="unknown", help="commit of the TFLM tree (recorded as provenance)")
-    ap.add_argument("--cmsis-nn-commit", default="unknown", help="commit of CMSIS-NN in the TFLM build")
+    ap.add_argument("--tflm-commit", default=tflm.PIN["tflm"][:9],
+                    help="commit of the TFLM tree (recorded as provenance; default: the pin, dadarts/firmware/tflm.py)")
+    ap.add_argument("--cmsis-nn-commit", default=tflm.PIN["cmsis_nn"][:8], help="commit of CMSIS-NN in the TFLM build")
     ap.add_argument("--jobs", type=int, default=1, help="emulators run at once (default 1)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds one emulator run may take")
     ap.add_argument("--work", type=Path, default=ROOT / "build" / "op_counts")

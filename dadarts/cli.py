@@ -26,6 +26,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("firmware", "build"), "dadarts.firmware.build_command", "build the firmware from a run's export (host or QEMU Cortex-M4) and run it"),
     (("firmware", "bench"), "dadarts.firmware.bench_command", "C front-end vs Python on the run's test clips: features, accuracy, time"),
     (("firmware", "stream"), "dadarts.firmware.stream_command", "stream a WAV into the firmware on the emulated STM32F405: detections, timing"),
+    (("firmware", "check"), "dadarts.evaluate.onchip", "the int8 model on the emulated chip vs the cost model and the Python pipeline"),
     (("evaluate",), "dadarts.evaluate.evaluate_command", "score a trained run (float, int8, fixed-point front-end) on any folder of recordings"),
     (("stream",), "dadarts.evaluate.stream_command", "keyword detections over a recording as the firmware makes them; false accepts per hour"),
     (("calibrate",), "dadarts.evaluate.calibrate_command", "recogniser settings for a false-accepts-per-hour target, written for the firmware"),

@@ -47,11 +47,29 @@ def _stream(rng) -> np.ndarray:
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)
 
 
-def tone_run(root):
-    """A run directory with what `dadarts export --int8` leaves for the firmware, for the tone model."""
+def _default_shaped(config, n_labels: int):
+    """The shape of the default search's networks, small: a strided stem convolution, a depthwise-separable
+    block with a residual ADD, global average pooling (MEAN) and one fully connected layer."""
+    import tensorflow as tf
+    L = tf.keras.layers
+    x = inp = tf.keras.Input(shape=(*config.shape, 1))
+    x = L.Conv2D(8, (5, 3), strides=2, padding="same", activation="relu")(x)
+    y = L.DepthwiseConv2D(3, padding="same", activation="relu")(x)
+    y = L.Conv2D(8, 1, activation="relu")(y)
+    x = L.Add()([x, y])
+    x = L.DepthwiseConv2D(3, strides=2, padding="same", activation="relu")(x)
+    x = L.Conv2D(16, 1, activation="relu")(x)
+    x = L.GlobalAveragePooling2D()(x)
+    return tf.keras.Model(inp, L.Dense(n_labels)(x))
+
+
+def tone_run(root, default_shaped: bool = False):
+    """A run directory with what `dadarts export --int8` leaves for the firmware, for the tone model
+    (`default_shaped`: the ops and shape of a searched network instead of pool + dense)."""
     import tensorflow as tf
     import torch
 
+    from dadarts.costmodel.arena import measure_arena
     from dadarts.export.carrays import ModelSettings, write_firmware_files
     from dadarts.export.recognizer_settings import RecognizerSettings, write_recognizer_files
     from dadarts.export.tflite_graph import op_names, read_ops
@@ -74,9 +92,9 @@ def tone_run(root):
     out_dir = run.firmware
     x = ((mfcc - mean) / std)[..., None].astype(np.float32)
     tf.keras.utils.set_random_seed(0)
-    model = tf.keras.Sequential([tf.keras.Input(shape=(*config.shape, 1)),
-                                 tf.keras.layers.AveragePooling2D((4, 1)), tf.keras.layers.Flatten(),
-                                 tf.keras.layers.Dense(len(LABELS))])
+    model = _default_shaped(config, len(LABELS)) if default_shaped else tf.keras.Sequential([
+        tf.keras.Input(shape=(*config.shape, 1)), tf.keras.layers.AveragePooling2D((4, 1)), tf.keras.layers.Flatten(),
+        tf.keras.layers.Dense(len(LABELS))])
     model.compile(optimizer=tf.keras.optimizers.Adam(0.01),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, y, epochs=25, verbose=0)
@@ -94,7 +112,7 @@ def tone_run(root):
     settings = ModelSettings(run_name="tones", source="tests/test_firmware_stream.py", input_shape=[int(v) for v in inp["shape"]],
                              input_scale=float(in_scale), input_zero_point=int(in_zp), output_scale=float(out_scale),
                              output_zero_point=int(out_zp), labels=LABELS, config=config.name,
-                             arena_measured_bytes=4096, ops=op_names(read_ops(tflite)))
+                             arena_measured_bytes=measure_arena(tflite).total_bytes, ops=op_names(read_ops(tflite)))
     write_firmware_files(out_dir, tflite, settings)
     write_recognizer_files(out_dir, out_dir, RecognizerSettings(**RECOGNIZER), config, float(out_scale), int(out_zp),
                            "tones")

@@ -56,43 +56,31 @@ def test_kws_app_reports_the_python_keyword(target, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_full_app_fits_and_listens_on_the_emulated_stm32f405(tmp_path, capsys):
-    if not M4_ROOT:
-        pytest.skip("set DADARTS_TFLM_ROOT_M4 (or DADARTS_TFLM_ROOT) to a TFLM tree built for the Cortex-M4")
-    if build.missing_tools("stm32f405"):
-        pytest.skip(f"needs {build.missing_tools('stm32f405')}")
-    import argparse
-
+def test_default_shaped_model_on_the_emulated_stm32f405(tmp_path):
+    """The int8 model under TFLM + CMSIS-NN on the chip, linked with the NUCLEO-F446RE's memory map: its arena
+    fits the reserve, Invoke costs what the cost model predicts (within 5 %), and on a stream it makes the
+    Python pipeline's detections (stream twin, reference kernels, recogniser twin), which find every tone."""
     import numpy as np
 
-    from dadarts.data.wavio import write_wav
-    from dadarts.firmware import build_command, stream_command
-    from dadarts.rundir import read_json
-    from test_firmware_stream import EVENTS, SECONDS, _stream, tone_run
+    from dadarts.evaluate.onchip import check, report
+    from dadarts.export.recognizer_settings import RecognizerSettings
+    from dadarts.export.tflite_graph import op_names, read_ops
+    from test_firmware_stream import EVENTS, LABELS, RECOGNIZER, _stream, tone_run
 
-    run, _, _ = tone_run(tmp_path / "run")
-    lib = ["--tflm-lib", LIBS["qemu-m4"]] if LIBS["qemu-m4"] else []
-
-    def call(module, argv):
-        p = argparse.ArgumentParser()
-        module.add_arguments(p)
-        a = p.parse_args(argv)
-        a._argv = ["firmware"]
-        assert module.run(a) == 0
-
-    call(build_command, [str(run.root), "--target", "stm32f405", "--tflm-root", M4_ROOT, *lib])
-    result = read_json(run.run_json, "run")["stages"]["firmware_build_stm32f405"]
-    sizes = result["sizes"]
-    assert sizes["flash_bytes"] <= sizes["regions"]["FLASH"]["length"] and sizes["ram_bytes"] <= sizes["regions"]["RAM"]["length"]
-    assert 0 < result["arena_used_bytes"] <= sizes["ram_by_part"]["tensor arena"]
-    assert result["invoke_instructions"] > 0
-
-    wav = tmp_path / "tones.wav"
-    write_wav(wav, _stream(np.random.default_rng(1)))
-    call(stream_command, [str(run.root), "--wav", str(wav), "--tflm-root", M4_ROOT, *lib])
-    saved = read_json(run.root / "firmware" / "stream.json", "firmware_stream")
-    assert saved["model_on"] == "device" and saved["stats"][-1]["t_ms"] >= SECONDS * 1000
-    assert [d["label"] for d in saved["detections"]] == [w for w, _ in EVENTS]
+    tflm_or_skip("m4f")
+    run, tables, tflite = tone_run(tmp_path / "run", default_shaped=True)
+    assert {"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "MEAN", "FULLY_CONNECTED"} <= set(op_names(read_ops(tflite)))
+    pcm = _stream(np.random.default_rng(1))
+    r = check(run.firmware, run.tflite_int8, tables, RecognizerSettings(**RECOGNIZER), LABELS, pcm, "NUCLEO-F446RE",
+              tmp_path / "build", timeout_s=600)
+    report(r)
+    assert r["flash_region_bytes"] == 512 * 1024 and r["ram_region_bytes"] == 128 * 1024
+    assert r["flash_bytes"] <= r["flash_region_bytes"] and r["ram_bytes"] <= r["ram_region_bytes"]
+    assert 0 < r["arena_used_bytes"] <= r["arena_reserved_bytes"]
+    assert abs(r["invoke_error"]) <= 0.05, r["invoke_error"]
+    assert r["dropped_samples"] == 0 and r["inferences"] >= 50
+    assert r["same_detections"], (r["device_detections"], r["python_detections"])
+    assert [d[1] for d in r["device_detections"]] == [w for w, _ in EVENTS]
 
 
 @pytest.mark.skipif(bool(build.missing_tools("nucleo-f446re")), reason="needs cmake and arm-none-eabi-gcc")

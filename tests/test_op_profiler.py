@@ -1,32 +1,25 @@
 """The op profiler on the emulated Cortex-M4: its instruction counter checks out on loops of known
-length, and a sweep model's operators count what the committed data say (needs the user's TFLM build:
-DADARTS_TFLM_ROOT_M4 / DADARTS_TFLM_LIB_M4, arm-none-eabi-gcc, cmake and qemu-system-arm)."""
+length, and a sweep model's operators count what the committed data say (on the project's pinned TFLM
+build for the Cortex-M4F, dadarts/firmware/tflm.py; arm-none-eabi-gcc, cmake and qemu-system-arm)."""
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from pathlib import Path
 
-import pytest
-
 from dadarts.costmodel import fit
+from tflm_builds import tflm_or_skip
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-TREE, LIB = os.environ.get("DADARTS_TFLM_ROOT_M4"), os.environ.get("DADARTS_TFLM_LIB_M4")
-pytestmark = pytest.mark.skipif(
-    not (TREE and LIB) or not all(shutil.which(t) for t in ("cmake", "arm-none-eabi-gcc", "qemu-system-arm")),
-    reason="needs a TFLM build for the Cortex-M4 (DADARTS_TFLM_ROOT_M4, DADARTS_TFLM_LIB_M4; docs/firmware.md), "
-           "cmake, arm-none-eabi-gcc and qemu-system-arm")
 
 
 def test_profiler_counts_loops_exactly_and_operators_as_measured(tmp_path):
     import measure_op_counts as m
     from dadarts.mcu_eval.sweep_models import build_model, pack, sweep_specs
 
-    build = m.Build(m.CORES["M4F"], m.library_of(m.CORES["M4F"], Path(LIB)), Path(TREE), Path(LIB))
+    tree, lib = tflm_or_skip("m4f")
+    build = m.Build(m.CORES["M4F"], m.library_of(m.CORES["M4F"], lib), tree, lib)
     elf = m.build_profiler(build, tmp_path, m.FIRMWARE)
     check = m.counter_check(build, elf, tmp_path)
     assert check["instructions_per_tick"] == 40.0 and check["loops"] > 30
