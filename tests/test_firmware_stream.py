@@ -143,9 +143,28 @@ def tethered(tmp_path_factory):
     return run, tables, tflite, b / "kws_app_tethered.elf"
 
 
-def test_tethered_stream_on_the_emulated_stm32f405(tethered):
+def _twin_detections(dev, tables, tflite):
+    """The Python recogniser twin on the scores the device got and the times it used (ms since its start)."""
     from dadarts.evaluate.recognizer import recognise, scores_from_output
     from dadarts.export.recognizer_settings import RecognizerSettings, score_exp_table
+    settings = RecognizerSettings(**RECOGNIZER)
+    T, stride = tables.config.n_frames, settings.inference_every_hops
+    outputs = np.stack(dev.outputs)
+    times = ((T - 1 + stride * np.arange(len(outputs))) * tables.config.hop + tables.config.window) // 16
+    exp = score_exp_table(*_Model(tflite).out["quantization"])
+    avg, found = recognise(scores_from_output(outputs, exp), times, settings, [not w.startswith("_") for w in LABELS],
+                           settings.history(tables.config.hop))
+    return [(int(avg.times[i]), LABELS[int(avg.label[i])], int(avg.score[i])) for i in found]
+
+
+def _finds_every_tone(detections, slack_s: float = 1.6) -> bool:
+    hits = [[d for d in detections if d[1] == word and start * 1000 <= d[0] <= (start + slack_s) * 1000]
+            for word, start in EVENTS]
+    return all(len(h) == 1 for h in hits) and len(detections) == len(EVENTS)
+
+
+def test_tethered_stream_on_the_emulated_stm32f405(tethered):
+    from dadarts.export.recognizer_settings import RecognizerSettings
     from dadarts.firmware.qemu_stream import run_stream
     from dadarts.frontend import fixed
 
@@ -166,19 +185,10 @@ def test_tethered_stream_on_the_emulated_stm32f405(tethered):
         np.testing.assert_array_equal(dev.inputs[k], frames[k * stride:k * stride + T].ravel(), err_msg=f"inference {k}")
 
     # Recogniser on the device = the Python twin on the same scores and times.
-    outputs = np.stack(dev.outputs)
-    times = ((T - 1 + stride * np.arange(len(outputs))) * tables.config.hop + tables.config.window) // 16
-    exp = score_exp_table(*_Model(tflite).out["quantization"])
-    avg, found = recognise(scores_from_output(outputs, exp), times, settings, [not w.startswith("_") for w in LABELS],
-                           settings.history(tables.config.hop))
-    assert dev.detections == [(int(avg.times[i]), LABELS[int(avg.label[i])], int(avg.score[i])) for i in found]
+    assert dev.detections == _twin_detections(dev, tables, tflite)
 
     # Every tone found within a second after its end, nothing else.
-    hits = []
-    for word, start in EVENTS:
-        hits.append([d for d in dev.detections if d[1] == word and start * 1000 <= d[0] <= (start + 1.6) * 1000])
-    assert all(len(h) == 1 for h in hits), (dev.detections, EVENTS)
-    assert len(dev.detections) == len(EVENTS), dev.detections
+    assert _finds_every_tone(dev.detections), (dev.detections, EVENTS)
     assert dev.last_stats["fe_cycles"] > 0 and dev.last_stats["stack"] > 0
     print(json.dumps({"detections": dev.detections, "stats": dev.last_stats, "wall_s": dev.wall_s}))
 
@@ -237,3 +247,53 @@ def test_build_command_sizes_the_chip_and_checks_the_frontend_on_it(tethered, ca
     result = read_json(run.run_json, "run")["stages"]["firmware_build_stm32f405"]
     assert result["app"] == "kws_app_tethered" and result["bit_exact"] is True
     assert result["sizes"]["ram_by_part"]["stack"] == 8192 and result["stack_bytes"] > 0
+
+
+def test_clock_runs_past_the_32_bit_wrap_on_the_emulated_stm32f405(tethered):
+    """A device that has been listening for 49.7 days: its ms clock starts 5 s before 2^32 and wraps during
+    the stream (its 64-bit sample counter has long passed 2^32). It decides exactly as from zero."""
+    from dadarts.firmware.qemu_stream import run_stream
+
+    run, tables, tflite, _ = tethered
+    start = 2 ** 32 - 5000
+    b = build.cmake_build(run.firmware, run.root / "firmware" / "build-wrap", "stm32f405", targets=("kws_app_tethered",),
+                          defines={"KWS_CLOCK_START_MS": str(start)})
+    dev = run_stream(b / "kws_app_tethered.elf", _stream(np.random.default_rng(1)), answer=_Model(tflite),
+                     input_size=tables.config.n_frames * tables.config.n_mfcc, timeout_s=600)
+    assert dev.clock_start_ms == start
+    printed = [int(line.rsplit(" ", 2)[-2]) for line in dev.log if line.startswith("detected ")]
+    assert any(t > start for t in printed) and any(t < 10_000 for t in printed), printed   # before and after the wrap
+    assert dev.detections == _twin_detections(dev, tables, tflite)
+    assert _finds_every_tone(dev.detections), dev.detections
+    assert dev.last_stats["recognizer_errors"] == 0 and dev.last_stats["t_ms"] >= SECONDS * 1000
+
+
+def test_uart_framing_resynchronises_after_lost_bytes(tethered):
+    """Bytes lost on the audio line (an overrun on silicon): each costs the block it was in, counted as
+    dropped samples, and the rest of the stream keeps its byte order: every tone is still found."""
+    from dadarts.firmware.qemu_stream import run_stream
+    from dadarts.firmware.uart_audio import BLOCK_BYTES, BLOCK_SAMPLES
+
+    _, tables, tflite, elf = tethered
+    block = lambda t: int(t * 16000) // BLOCK_SAMPLES * BLOCK_BYTES  # noqa: E731  (first byte of the block at t s)
+    lost = [block(1.0) + 3 + 101, block(4.0) + 2, block(9.0) + 3 + 200]   # two sample bytes and a sequence number
+    dev = run_stream(elf, _stream(np.random.default_rng(1)), answer=_Model(tflite),
+                     input_size=tables.config.n_frames * tables.config.n_mfcc, timeout_s=600, lose_bytes=lost)
+    assert dev.last_stats["dropped"] == len(lost) * BLOCK_SAMPLES
+    assert dev.detections == _twin_detections(dev, tables, tflite)
+    assert _finds_every_tone(dev.detections), dev.detections
+
+
+def test_stack_overflow_faults_and_says_so_on_the_emulated_stm32f405(tethered):
+    """The application's stack sits at the bottom of RAM: too small a stack runs off RAM and faults at once
+    (instead of overwriting other data), and the fault handler, on its own stack, reports it."""
+    from dadarts.errors import UserError
+    from dadarts.firmware.qemu_stream import run_stream
+
+    run, tables, tflite, _ = tethered
+    b = build.cmake_build(run.firmware, run.root / "firmware" / "build-small-stack", "stm32f405",
+                          targets=("kws_app_tethered",), defines={"KWS_STACK_SIZE": "256"})
+    with pytest.raises(UserError, match=r"fault: stack overflow: the application's stack \(psp=0x1fff[0-9a-f]{4}\) ran "
+                                        r"below its bottom 0x20000000 \(256 B\)"):
+        run_stream(b / "kws_app_tethered.elf", _stream(np.random.default_rng(1))[:16000], answer=_Model(tflite),
+                   input_size=tables.config.n_frames * tables.config.n_mfcc, timeout_s=120)

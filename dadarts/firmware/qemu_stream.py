@@ -1,7 +1,7 @@
 """Run the streaming firmware on the emulated STM32F405 (QEMU -M netduinoplus2) and listen to it.
 
-The host plays the world around the chip: 16-bit PCM goes into the audio UART (USART2) as a
-microphone would deliver it, the console (USART6) is read line by line, and for a tethered build
+The host plays the world around the chip: 16-bit PCM goes into the audio UART (USART2) in the framing
+of uart_audio.py, the console (USART6) is read line by line, and for a tethered build
 (kws_app_tethered) the host link (UART4) is answered: each "KWS1" + input tensor the device sends is
 given to `answer`, whose int8 scores go back. QEMU's UART model takes a byte only after the firmware
 has read the previous one, so the stream is lossless however slow the emulation is.
@@ -9,7 +9,8 @@ has read the previous one, so the stream is lossless however slow the emulation 
 The firmware never ends; the stream is followed by silence until a stats line shows that the device
 has consumed all of it, then QEMU is stopped. Under -icount shift=0 every instruction takes 1 ns of
 virtual time, so the cycle counts of the stats lines convert to instructions
-(cycles * 1e9 / cycles_per_s).
+(cycles * 1e9 / cycles_per_s). Times the device prints (its ms clock, which may start anywhere and wraps
+at 2^32) are kept relative to the clock's start, which the banner says.
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import UserError
+from .uart_audio import frame
 
 PRESET, MACHINE = "stm32f405", "netduinoplus2"   # the board preset and the QEMU machine that runs it
 # QEMU gives -serial options to USART1, USART2, USART3, UART4, UART5, USART6 in this order
@@ -34,6 +36,7 @@ SERIAL_ORDER = ("null", "audio", "null", "link", "null", "console")
 MAGIC = b"KWS1"
 _DETECTION = re.compile(r"^detected (\S+) score (\d+) at (-?\d+) ms$")
 _STATS_EVERY = re.compile(r"stats every (\d+) ms")
+_CLOCK_START = re.compile(r"^kws: clock starts at (\d+) ms$")
 
 
 @dataclass
@@ -47,6 +50,7 @@ class DeviceStream:
     output_times_ms: list[int] = field(default_factory=list)    # KWS_TRACE_OUTPUTS builds: when each came
     log: list[str] = field(default_factory=list)
     wall_s: float = 0.0
+    clock_start_ms: int = 0                                     # the device's ms clock at the stream's start
 
     @property
     def last_stats(self) -> dict[str, int]:
@@ -158,20 +162,25 @@ class _Session:
     def _line(self, line: str):
         r = self.result
         r.log.append(line)
+        since = lambda t: (int(t) - r.clock_start_ms) % (1 << 32)  # noqa: E731  (ms since the stream began)
         if m := _DETECTION.match(line):
-            r.detections.append((int(m.group(3)), m.group(1), int(m.group(2))))
+            r.detections.append((since(m.group(3)), m.group(1), int(m.group(2))))
         elif line.startswith("out "):
             t, *values = (int(v) for v in line.split()[1:])
-            r.output_times_ms.append(t)
+            r.output_times_ms.append(since(t))
             r.outputs.append(np.array(values, np.int8))
         elif line.startswith("stats "):
-            r.stats.append(parse_stats(line))
+            stats = parse_stats(line)
+            stats["t_ms"] = since(stats["t_ms"])
+            r.stats.append(stats)
         elif line.startswith(("fault", "exit ")):
             self.error = line
         elif line.startswith("kws: "):
             r.banner.append(line)
             if m := _STATS_EVERY.search(line):
                 self.stats_every_ms = int(m.group(1))
+            if m := _CLOCK_START.match(line):
+                r.clock_start_ms = int(m.group(1))
             # The UART drops what arrives before the firmware has enabled it: stream after this line.
             self.listening = self.listening or line == "kws: listening"
 
@@ -226,10 +235,11 @@ class _Session:
 
 
 def run_stream(elf: str | Path, pcm: np.ndarray, answer: Callable[[np.ndarray], np.ndarray] | None = None,
-               input_size: int = 0, timeout_s: float = 900.0, log=None) -> DeviceStream:
+               input_size: int = 0, timeout_s: float = 900.0, log=None, lose_bytes: list[int] = ()) -> DeviceStream:
     """Stream int16 `pcm` (16 kHz mono) into the firmware `elf` under QEMU and collect what it reports.
 
-    `answer` (tethered builds) maps each int8 model input of `input_size` bytes to the int8 scores."""
+    `answer` (tethered builds) maps each int8 model input of `input_size` bytes to the int8 scores.
+    `lose_bytes`: offsets in the framed byte stream that never reach the chip, as on a line that overruns."""
     import shutil
     if shutil.which("qemu-system-arm") is None:
         raise UserError("Streaming on the emulated STM32F405 needs qemu-system-arm (Debian: apt-get install qemu-system-arm).")
@@ -242,7 +252,10 @@ def run_stream(elf: str | Path, pcm: np.ndarray, answer: Callable[[np.ndarray], 
             # Silence after the stream: the recogniser's window empties and a stats line at or after the
             # stream's end shows that the device has consumed all of it.
             tail = np.zeros(16 * (s.stats_every_ms + 1000), np.int16)
-            data = np.concatenate([np.asarray(pcm, np.int16), tail]).astype("<i2").tobytes()
+            data = frame(np.concatenate([np.asarray(pcm, np.int16), tail]))
+            if lose_bytes:
+                lost = set(lose_bytes)
+                data = bytes(b for i, b in enumerate(data) if i not in lost)
             end_ms = len(pcm) // 16
             writer = threading.Thread(target=_send, args=(s.conns["audio"], data, s.stop), daemon=True)
             writer.start()

@@ -8,6 +8,10 @@
  * A finite stream (a WAV file on the host or through semihosting) ends the loop: a file shorter than
  * one second is padded with silence to a second, as the Python pipeline pads its clips, and the label
  * of the last inference is printed so that it can be compared with `dadarts` on the same file.
+ *
+ * Time runs forever: the sample counter is 64-bit, and the ms clock the recogniser, the detections and the
+ * stats lines use is its low 32 bits (it wraps every 49.7 days; the recogniser only takes differences).
+ * -DKWS_CLOCK_START_MS=N starts that clock at N instead of 0 (the wrap test starts it just before 2^32).
  */
 #include <stdio.h>
 
@@ -24,6 +28,9 @@
 #ifndef KWS_STATS_EVERY_MS
 #define KWS_STATS_EVERY_MS 2000   /* a stats line per this much audio */
 #endif
+#ifndef KWS_CLOCK_START_MS
+#define KWS_CLOCK_START_MS 0u
+#endif
 #define SAMPLES_PER_MS 16
 #define ONE_SECOND 16000
 
@@ -31,7 +38,7 @@ static const char *const labels[KWS_NUM_LABELS] = KWS_LABELS;
 static kws_frontend_t frontend;
 static kws_features_t features;
 static kws_recognizer_t recognizer;
-static int32_t recognizer_times[KWS_RECOGNIZER_HISTORY];
+static uint32_t recognizer_times[KWS_RECOGNIZER_HISTORY];
 static uint8_t recognizer_scores[KWS_RECOGNIZER_HISTORY * KWS_NUM_LABELS];
 static const uint16_t score_exp[] = KWS_SCORE_EXP_Q15;
 static int8_t ring[KWS_INPUT_FRAMES * KWS_INPUT_FEATURES];
@@ -85,6 +92,7 @@ static int setup(int argc, char **argv)
         printf("kws: the recogniser settings are out of range or there are too many labels\n");
         return -1;
     }
+    printf("kws: clock starts at %lu ms\n", (unsigned long)KWS_CLOCK_START_MS);
     /* A host streaming audio into a UART starts when it reads this: bytes sent earlier would be lost. */
     printf("kws: listening\n");
     return 0;
@@ -92,9 +100,10 @@ static int setup(int argc, char **argv)
 
 static timing_t frontend_time, invoke_time;
 static int last_label = -1, last_score;
+static unsigned long recognizer_errors;
 
 /* Copy the feature ring into the model, run it, feed the recogniser. Returns 0, or -1 on failure. */
-static int infer(int32_t now_ms)
+static int infer(uint32_t now_ms)
 {
     kws_features_copy(&features, kws_model_input());
     const uint32_t t0 = board_cycles();
@@ -106,17 +115,21 @@ static int infer(int32_t now_ms)
     const int8_t *out = kws_model_output();
 #ifdef KWS_TRACE_OUTPUTS
     /* Every model output on the console, to compare a port with the Python twin (dadarts firmware stream). */
-    printf("out %ld", (long)now_ms);
+    printf("out %lu", (unsigned long)now_ms);
     for (int i = 0; i < KWS_NUM_LABELS; i++) {
         printf(" %d", out[i]);
     }
     printf("\n");
 #endif
     int8_t prob[KWS_NUM_LABELS];
-    kws_recognizer_scores(out, KWS_NUM_LABELS, score_exp, KWS_SCORE_EXP_LEN, prob);
     kws_detection_t d;
-    kws_recognizer_process(&recognizer, prob, now_ms, &d);
-    if (d.is_new) {
+    if (kws_recognizer_scores(out, KWS_NUM_LABELS, score_exp, KWS_SCORE_EXP_LEN, prob) != 0 ||
+        kws_recognizer_process(&recognizer, prob, now_ms, &d) != 0) {
+        /* Out of range or time going backwards: this result is skipped, never half-read. */
+        recognizer_errors++;
+        return 0;
+    }
+    if (d.is_new && d.label >= 0 && d.label < KWS_NUM_LABELS) {
         kws_respond(now_ms, labels[d.label], d.score);
     }
     last_label = 0;   /* the raw output orders labels without the ties of a saturated softmax */
@@ -127,16 +140,16 @@ static int infer(int32_t now_ms)
     return 0;
 }
 
-static void print_stats(int32_t now_ms, long hops)
+static void print_stats(uint32_t now_ms, unsigned long hops)
 {
-    printf("stats t_ms=%ld hops=%ld inferences=%lu fe_cycles=%lu fe_max=%lu fe_us=%lu invoke_cycles=%lu "
-           "invoke_max=%lu invoke_us=%lu cycles_per_s=%lu stack=%lu/%lu arena=%lu/%lu dropped=%lu\n",
-           (long)now_ms, hops, (unsigned long)invoke_time.count, timing_avg(&frontend_time),
+    printf("stats t_ms=%lu hops=%lu inferences=%lu fe_cycles=%lu fe_max=%lu fe_us=%lu invoke_cycles=%lu "
+           "invoke_max=%lu invoke_us=%lu cycles_per_s=%lu stack=%lu/%lu arena=%lu/%lu dropped=%lu recognizer_errors=%lu\n",
+           (unsigned long)now_ms, hops, (unsigned long)invoke_time.count, timing_avg(&frontend_time),
            (unsigned long)frontend_time.max, to_us(timing_avg(&frontend_time)), timing_avg(&invoke_time),
            (unsigned long)invoke_time.max, to_us(timing_avg(&invoke_time)),
            (unsigned long)board_cycles_per_second(), (unsigned long)board_stack_used(),
            (unsigned long)board_stack_size(), (unsigned long)kws_model_arena_used(),
-           (unsigned long)kws_model_arena_size(), (unsigned long)kws_audio_dropped());
+           (unsigned long)kws_model_arena_size(), (unsigned long)kws_audio_dropped(), recognizer_errors);
 }
 
 int main(int argc, char **argv)
@@ -145,13 +158,16 @@ int main(int argc, char **argv)
         return 2;
     }
     int16_t hop[KWS_FRONTEND_HOP];
-    long samples = 0, hops = 0;
+    const uint64_t start = (uint64_t)KWS_CLOCK_START_MS * SAMPLES_PER_MS;
+    uint64_t samples = start;          /* 64 bits: 36 million years at 16 kHz */
+    unsigned long hops = 0;
     int since_inference = 0, inferred_last = 0;
-    int32_t next_stats = KWS_STATS_EVERY_MS;
+    uint32_t next_stats = (uint32_t)KWS_CLOCK_START_MS + KWS_STATS_EVERY_MS;
     for (;;) {
+        board_watchdog_kick();
         const int live = kws_audio_read(hop, KWS_FRONTEND_HOP) == KWS_FRONTEND_HOP;
         if (!live) {
-            if (samples >= ONE_SECOND) {
+            if (samples - start >= ONE_SECOND) {
                 break;   /* only a file ends; a microphone or a UART stream never does */
             }
             for (int i = 0; i < KWS_FRONTEND_HOP; i++) {
@@ -166,9 +182,9 @@ int main(int argc, char **argv)
             timing_add(&frontend_time, board_cycles() - t0);
         }
         since_inference += new_frame;
-        const int32_t now = (int32_t)(samples / SAMPLES_PER_MS);
+        const uint32_t now = (uint32_t)(samples / SAMPLES_PER_MS);   /* the ms clock: wraps at 2^32 */
         /* A padded short file gets its inference at exactly one second, where the Python pipeline looks. */
-        const int at_padded_end = !live && samples >= ONE_SECOND;
+        const int at_padded_end = !live && samples - start >= ONE_SECOND;
         inferred_last = 0;
         if (kws_features_full(&features) && (since_inference >= KWS_INFERENCE_EVERY_HOPS || at_padded_end)) {
             since_inference = 0;
@@ -177,15 +193,15 @@ int main(int argc, char **argv)
                 return 1;
             }
         }
-        if (now >= next_stats) {
+        if ((int32_t)(now - next_stats) >= 0) {
             print_stats(now, hops);
             next_stats += KWS_STATS_EVERY_MS;
         }
     }
-    if (!inferred_last && kws_features_full(&features) && infer((int32_t)(samples / SAMPLES_PER_MS)) != 0) {
+    if (!inferred_last && kws_features_full(&features) && infer((uint32_t)(samples / SAMPLES_PER_MS)) != 0) {
         return 1;
     }
-    print_stats((int32_t)(samples / SAMPLES_PER_MS), hops);
+    print_stats((uint32_t)(samples / SAMPLES_PER_MS), hops);
     if (last_label >= 0) {
         printf("last %s score %d\n", labels[last_label], last_score);
     }

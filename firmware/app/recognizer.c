@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-int kws_recognizer_init(kws_recognizer_t *r, const kws_recognizer_config_t *cfg, int32_t *times,
+int kws_recognizer_init(kws_recognizer_t *r, const kws_recognizer_config_t *cfg, uint32_t *times,
                         uint8_t *scores, int history)
 {
     if (cfg->n_labels <= 0 || cfg->n_labels > KWS_MAX_LABELS || cfg->average_window_ms <= 0 ||
@@ -19,12 +19,23 @@ int kws_recognizer_init(kws_recognizer_t *r, const kws_recognizer_config_t *cfg,
     return 0;
 }
 
-int kws_recognizer_process(kws_recognizer_t *r, const int8_t *scores, int32_t time_ms, kws_detection_t *out)
+/* Elapsed ms from `then` to `now` on the wrapping clock (modulo 2^32: valid for spans under 2^31 ms). */
+static int32_t elapsed(uint32_t now, uint32_t then)
+{
+    return (int32_t)(now - then);
+}
+
+int kws_recognizer_process(kws_recognizer_t *r, const int8_t *scores, uint32_t time_ms, kws_detection_t *out)
 {
     const kws_recognizer_config_t *c = &r->cfg;
     const int h = r->history;
-    if (r->count > 0 && time_ms < r->times[(r->head + h - 1) % h]) {
+    if (r->count > 0 && elapsed(time_ms, r->times[(r->head + h - 1) % h]) < 0) {
         return -1;
+    }
+    /* Forget a detection once its suppression is over, so that a quiet spell longer than the clock's
+     * wrap does not read as a recent detection. */
+    if (r->has_detection && elapsed(time_ms, r->last_detection_ms) >= c->suppression_ms) {
+        r->has_detection = 0;
     }
     /* Store the scores as 0..255 so that averaging is plain unsigned arithmetic. */
     uint8_t *slot = r->scores + (long)r->head * c->n_labels;
@@ -38,7 +49,7 @@ int kws_recognizer_process(kws_recognizer_t *r, const int8_t *scores, int32_t ti
         r->count++;
     }
     /* Drop results older than the averaging window (the ring also forgets beyond its capacity). */
-    while (r->count > 1 && time_ms - r->times[(r->head + h - r->count) % h] >= c->average_window_ms) {
+    while (r->count > 1 && elapsed(time_ms, r->times[(r->head + h - r->count) % h]) >= c->average_window_ms) {
         r->count--;
     }
     int best = 0;
@@ -57,7 +68,7 @@ int kws_recognizer_process(kws_recognizer_t *r, const int8_t *scores, int32_t ti
     out->score = (int)(best_sum / r->count);
     out->is_new = 0;
     const int keyword = c->is_keyword ? c->is_keyword[best] : 1;
-    const int quiet = !r->has_detection || time_ms - r->last_detection_ms >= c->suppression_ms;
+    const int quiet = !r->has_detection;
     if (keyword && quiet && r->count >= c->minimum_count && out->score >= c->detection_threshold) {
         out->is_new = 1;
         r->has_detection = 1;

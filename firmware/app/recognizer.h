@@ -37,12 +37,12 @@ typedef struct {
 
 typedef struct {
     kws_recognizer_config_t cfg;
-    int32_t *times;              /* [history] caller's memory */
+    uint32_t *times;             /* [history] caller's memory; ms of a clock that wraps at 2^32 */
     uint8_t *scores;             /* [history][n_labels] caller's memory, scores as 0..255 */
     int history;
     int head, count;             /* ring of the most recent results */
-    int32_t last_detection_ms;
-    int has_detection;
+    uint32_t last_detection_ms;
+    int has_detection;           /* a detection less than suppression_ms ago */
 } kws_recognizer_t;
 
 typedef struct {
@@ -53,12 +53,15 @@ typedef struct {
 
 /* `times` holds `history` values and `scores` history * n_labels bytes. Returns 0, or -1 when
  * n_labels exceeds KWS_MAX_LABELS, a setting is out of range or minimum_count exceeds history. */
-int kws_recognizer_init(kws_recognizer_t *r, const kws_recognizer_config_t *cfg, int32_t *times,
+int kws_recognizer_init(kws_recognizer_t *r, const kws_recognizer_config_t *cfg, uint32_t *times,
                         uint8_t *scores, int history);
 
-/* Add one inference result (n_labels int8 scores at time_ms, non-decreasing). Returns 0, or -1 when
- * time goes backwards. `out` receives the current best label and whether it is a new detection. */
-int kws_recognizer_process(kws_recognizer_t *r, const int8_t *scores, int32_t time_ms, kws_detection_t *out);
+/* Add one inference result (n_labels int8 scores at time_ms, non-decreasing). Times are a free-running
+ * ms clock that wraps at 2^32 (49.7 days): only differences are used, modulo 2^32, so a device that
+ * runs for months keeps working across the wrap. Returns 0, or -1 when time goes backwards (by less than
+ * 2^31 ms); then `out` is not written and the result is not stored. Otherwise `out` receives the current
+ * best label (0..n_labels-1) and whether it is a new detection. */
+int kws_recognizer_process(kws_recognizer_t *r, const int8_t *scores, uint32_t time_ms, kws_detection_t *out);
 
 /* Model output -> recogniser scores: softmax probabilities 0..255 as int8 with zero point -128, in
  * integer arithmetic. exp_q15[d] = round(32768 exp(-output_scale d)) for the output's int8 distance d

@@ -9,8 +9,9 @@
 extern "C" {
 #endif
 
-/* Called for each new detection: the label, its averaged score (0..255) and the time in ms. */
-void kws_respond(int32_t time_ms, const char *label, int score);
+/* Called for each new detection: the label, its averaged score (0..255) and the time in ms (a clock that
+ * wraps at 2^32). */
+void kws_respond(uint32_t time_ms, const char *label, int score);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,7 @@
 
 #include <stdio.h>
 
-void kws_respond(int32_t time_ms, const char *label, int score)
+void kws_respond(uint32_t time_ms, const char *label, int score)
 {
-    printf("detected %s score %d at %ld ms\n", label, score, (long)time_ms);
+    printf("detected %s score %d at %lu ms\n", label, score, (unsigned long)time_ms);
 }

@@ -38,6 +38,11 @@ uint32_t board_stack_used(void);
 /* Bytes of stack the board reserves (0 where unknown). */
 uint32_t board_stack_size(void);
 
+/* Refresh the watchdog: the application calls it once per hop of audio. A board with a watchdog starts it
+ * in board_init() and restarts the chip when the application stops coming back (a hang, a stalled
+ * microphone); boards without one do nothing here. */
+void board_watchdog_kick(void);
+
 /* Optional: a second serial link to a host, on boards whose board.cmake sets KWS_BOARD_HAS_LINK.
  * The tethered model runner (app/model_runner_tethered.c) uses it. Both block; read returns n. */
 void board_link_write(const char *data, int n);

@@ -22,3 +22,8 @@ uint32_t board_stack_size(void)
 {
     return cm_stack_size();
 }
+
+/* Boards without a watchdog (or that do not start theirs) have nothing to refresh. */
+__attribute__((weak)) void board_watchdog_kick(void)
+{
+}

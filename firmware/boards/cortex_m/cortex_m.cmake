@@ -24,6 +24,11 @@ function(kws_cortex_m_board)
     target_compile_definitions(kws_board PRIVATE KWS_SEMIHOSTING)
   endif()
   target_link_options(kws_board INTERFACE ${specs} "-L${KWS_CORTEX_M_DIR}" "-T${B_LINKER_SCRIPT}")
+  # The application's stack (sections.ld's __stack_size) for boards whose linker script leaves it to the default.
+  set(KWS_STACK_SIZE "" CACHE STRING "bytes of the application's stack (default: the linker script's, 8 KiB)")
+  if(KWS_STACK_SIZE)
+    target_link_options(kws_board INTERFACE "-Wl,--defsym=__stack_size=${KWS_STACK_SIZE}")
+  endif()
 endfunction()
 
 function(kws_add_firmware name)

@@ -80,14 +80,15 @@ typedef struct {
 
 /* Exception handlers of boards/cortex_m (startup.c, cycles.c) and the 16 system entries every
  * board's vector table starts with (ARMv7-M Architecture Reference Manual B1.5.2). */
-extern uint32_t _estack;
+extern uint32_t _estack, _handler_estack;
 void Reset_Handler(void);
 void HardFault_Handler(void);
 void Default_Handler(void);
 void SysTick_Handler(void);
+void cm_fault_report(const uint32_t *frame, uint32_t exc_return);   /* HardFault_Handler's report */
 
 #define CM_SYSTEM_VECTORS                                                                                  \
-    (uintptr_t)&_estack, (uintptr_t)Reset_Handler,                                                         \
+    (uintptr_t)&_handler_estack, (uintptr_t)Reset_Handler,                                                 \
     (uintptr_t)HardFault_Handler, (uintptr_t)HardFault_Handler, /* NMI, HardFault */                       \
     (uintptr_t)HardFault_Handler, (uintptr_t)HardFault_Handler, /* MemManage, BusFault */                  \
     (uintptr_t)HardFault_Handler, 0, 0, 0, 0,                   /* UsageFault, reserved */                 \

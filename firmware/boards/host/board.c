@@ -42,3 +42,7 @@ uint32_t board_stack_size(void)
 {
     return 0;
 }
+
+void board_watchdog_kick(void)
+{
+}
