@@ -7,12 +7,14 @@ is found, in this order:
   1. DADARTS_TFLM_TREE_M4F / DADARTS_TFLM_TREE_HOST: a folder, or a .tar.xz of one (unpacked once);
   2. a tree of the pinned commit already unpacked in the cache;
   3. where the network allows: a clone of tflite-micro at PIN and create_tflm_tree.py with KINDS' options.
-Nothing of it enters the repository. The cache is ~/.cache/dadarts/tflm (DADARTS_TFLM_CACHE overrides). The library holds TFLM's core and the kernels of KERNEL_OPS (every
-op the cost model and the op profiler know, so the int8 resolver of any exported model links), compiled
-with the optimisation levels of TFLM's Makefile (core -Os, kernels and CMSIS-NN -O2), in parallel, and
-cached by a hash of the tree, the compiler and the flags.
+Nothing of it enters the repository. The cache is ~/.cache/dadarts/tflm (DADARTS_TFLM_CACHE overrides).
+A library holds TFLM's core, CMSIS-NN and the kernels of the ops asked for (by default every op of
+KERNEL_OPS, those the op profiler and the cost model know, so the resolver of any exported model links),
+compiled with the optimisation levels of TFLM's Makefile (core -Os, kernels and CMSIS-NN -O2), in
+parallel; each object is cached by a hash of the tree, the compiler and the flags, so another op set
+compiles only the kernels it adds.
 
-    python -m dadarts.firmware.tflm [--kinds m4f,host]   # scripts/setup.sh: find, unpack, build, print paths
+    python -m dadarts.firmware.tflm [--kinds m4f,host] [--ops all|none|CONV_2D,...]   # find, unpack, build, print
 """
 from __future__ import annotations
 
@@ -90,8 +92,6 @@ KINDS = {
                 "arm-none-eabi-ar"),
     "host": Kind("host", "DADARTS_TFLM_TREE_HOST", "tflm-host", "", "gcc", "g++", ("-fPIC",), "ar"),
 }
-# The board presets each tree serves (firmware/CMakePresets.json).
-KIND_OF_TARGET = {"host": "host", "mps2-an386": "m4f", "qemu-m4": "m4f", "stm32f405": "m4f", "nucleo-f446re": "m4f"}
 
 
 def cache_root() -> Path:
@@ -200,19 +200,24 @@ def _make_tree(k: Kind, dest: Path) -> Path:
     return dest
 
 
-def sources(tree: Path) -> list[tuple[Path, str]]:
-    """(file, optimisation class) of what the firmware links: TFLM's core, the kernels of KERNEL_OPS and
-    their helpers, and every CMSIS-NN source (plain C; the linker keeps the functions the kernels call)."""
+def sources(tree: Path, ops=None) -> list[tuple[Path, str]]:
+    """(file, optimisation class) of what the firmware links: TFLM's core, the kernels of `ops` (default:
+    every op of KERNEL_OPS) and their helpers, and every CMSIS-NN source (plain C; the linker keeps the
+    functions the kernels call)."""
     tree = Path(tree)
+    ops = list(KERNEL_OPS) if ops is None else list(ops)
+    unknown = [op for op in ops if op not in KERNEL_OPS]
+    if unknown:
+        raise UserError(f"The firmware's TFLite Micro build has no kernel for {', '.join(unknown)} "
+                        f"(dadarts/firmware/tflm.py KERNEL_OPS lists the ops it builds).")
     micro = tree / "tensorflow" / "lite" / "micro"
     kernels = micro / "kernels"
     out = []
     for f in sorted((tree / "tensorflow").rglob("*.cc")):
-        rel = f.relative_to(tree).as_posix()
         if kernels in f.parents or any(t in f.name for t in ("test", "mock_", "fake_")):
             continue
         out.append((f, "core"))
-    stems = dict.fromkeys([*_KERNEL_HELPERS, *(s for stems in KERNEL_OPS.values() for s in stems)])
+    stems = dict.fromkeys([*_KERNEL_HELPERS, *(s for op in ops for s in KERNEL_OPS[op])])
     for stem in stems:
         found = [p for p in (kernels / "cmsis_nn" / f"{stem}.cc", kernels / f"{stem}.cc") if p.is_file()]
         if not found:
@@ -241,80 +246,102 @@ def _compiler_id(k: Kind) -> str:
     return (r.stdout.splitlines() or ["?"])[0]
 
 
-def library(kind: str, tree: Path | None = None, jobs: int | None = None, log=print) -> Path:
-    """libtensorflow-microlite.a for `kind` from its tree, built once and cached by tree, compiler and flags."""
+_RECIPE_VERSION = 1   # raise when _compile_cmd changes in a way its flags do not show
+
+
+def _objects_key(k: Kind, tree: Path) -> str:
+    """What every object of a tree depends on: its sources and headers, the compiler and the flags."""
+    files = sorted(p for d in ("tensorflow", "third_party") for p in (tree / d).rglob("*")
+                   if p.suffix in (".h", ".hpp", ".inc", ".cc", ".c") and p.is_file())
+    recipe = json.dumps([_RECIPE_VERSION, _compiler_id(k), [_compile_cmd(k, Path("T"), Path(f"x.{ext}"), cls, Path("o"))
+                                                           for cls in _OPT for ext in ("cc", "c")]])
+    return hashlib.sha256((_digest(files, tree) + recipe).encode()).hexdigest()[:16]
+
+
+def library(kind: str, tree: Path | None = None, ops=None, jobs: int | None = None, log=print) -> Path:
+    """libtensorflow-microlite.a for `kind` with the kernels of `ops` (default: all of KERNEL_OPS). Every
+    object is compiled once per tree, compiler and flags and kept in the cache, so another op set only
+    compiles the kernels it adds; the archive of each op set is kept too."""
     k = KINDS[kind]
     tree = Path(tree) if tree else find_tree(kind)
     for tool in (k.cc, k.cxx, k.ar):
         if shutil.which(tool) is None:
             raise UserError(f"Building TFLite Micro for {kind} needs {tool} (scripts/setup.sh installs it).")
-    srcs = sources(tree)
-    headers = sorted(p for p in tree.rglob("*") if p.suffix in (".h", ".hpp", ".inc") and p.is_file())
-    recipe = json.dumps({"compiler": _compiler_id(k), "cmds": [_compile_cmd(k, Path("TREE"), s.relative_to(tree), c, Path("o"))
-                                                                for s, c in srcs]}, sort_keys=True)
-    key = hashlib.sha256((_digest([s for s, _ in srcs] + headers, tree) + recipe).encode()).hexdigest()[:16]
+    srcs = sources(tree, ops)
+    base = _objects_key(k, tree)
+    objdir = cache_root() / "obj" / f"{kind}-{base}"
+    names = {s: s.relative_to(tree).as_posix().replace("/", "__") + ".o" for s, _ in srcs}
+    key = hashlib.sha256((base + "\n".join(sorted(names.values()))).encode()).hexdigest()[:16]
     out = cache_root() / "lib" / f"{kind}-{key}"
     lib = out / "libtensorflow-microlite.a"
     if lib.is_file():
         return lib
-    with _lock(out.with_name(out.name + ".lock")):
+    objdir.mkdir(parents=True, exist_ok=True)
+    with _lock(objdir.with_name(objdir.name + ".lock")):
         if lib.is_file():
             return lib
+        todo = [(s, c) for s, c in srcs if not (objdir / names[s]).is_file()]
         jobs = jobs or int(os.environ.get("DADARTS_JOBS", min(2, os.cpu_count() or 1)))
-        log(f"tflm: compiling {len(srcs)} sources of {tree} for {kind} ({jobs} jobs) into {out}")
         start = time.monotonic()
-        objdir = out / "obj"
-        shutil.rmtree(objdir, ignore_errors=True)
-        objdir.mkdir(parents=True)
+        if todo:
+            log(f"tflm: compiling {len(todo)} of {len(srcs)} sources of {tree} for {kind} ({jobs} jobs) into {objdir}")
 
-        def compile_one(i_src):
-            i, (src, cls) = i_src
-            obj = objdir / f"{i:04d}-{src.stem}.o"   # numbered: kernel_util.cc exists twice in the tree
-            r = subprocess.run(_compile_cmd(k, tree, src, cls, obj), capture_output=True, text=True)
+        def compile_one(item):
+            src, cls = item
+            obj = objdir / names[src]
+            tmp = obj.with_suffix(".o.tmp")
+            r = subprocess.run(_compile_cmd(k, tree, src, cls, tmp), capture_output=True, text=True)
+            if r.returncode == 0:
+                os.replace(tmp, obj)
             return src, r
 
         with ThreadPoolExecutor(jobs) as pool:
-            failed = [(s, r) for s, r in pool.map(compile_one, enumerate(srcs)) if r.returncode != 0]
+            failed = [(s, r) for s, r in pool.map(compile_one, todo) if r.returncode != 0]
         if failed:
             src, r = failed[0]
             first = next((l for l in r.stderr.splitlines() if "error" in l), r.stderr.strip()[-300:])
-            raise UserError(f"TFLite Micro did not compile for {kind}: {len(failed)} of {len(srcs)} sources failed, "
+            raise UserError(f"TFLite Micro did not compile for {kind}: {len(failed)} of {len(todo)} sources failed, "
                             f"first {src.relative_to(tree)}: {first}")
+        out.mkdir(parents=True, exist_ok=True)
         tmp = out / "libtensorflow-microlite.a.tmp"
         tmp.unlink(missing_ok=True)
-        objs = sorted(str(p) for p in objdir.glob("*.o"))
-        r = subprocess.run([k.ar, "rcs", str(tmp), *objs], capture_output=True, text=True)
+        r = subprocess.run([k.ar, "rcs", str(tmp), *(str(objdir / names[s]) for s, _ in srcs)], capture_output=True, text=True)
         if r.returncode != 0:
             raise UserError(f"{k.ar} could not archive the TFLite Micro objects: {r.stderr.strip()}")
         seconds = round(time.monotonic() - start, 1)
         (out / "build.json").write_text(json.dumps({"schema": 1, "kind": "tflm_library", "target": kind,
-                                                    "tree": str(tree), "tflm_commit": PIN["tflm"], "sources": len(srcs),
-                                                    "jobs": jobs, "seconds": seconds, "compiler": _compiler_id(k)}, indent=2) + "\n")
+                                                    "tree": str(tree), "tflm_commit": PIN["tflm"], "ops": "all" if ops is None else list(ops),
+                                                    "sources": len(srcs), "compiled": len(todo), "jobs": jobs,
+                                                    "seconds": seconds, "compiler": _compiler_id(k)}, indent=2) + "\n")
         os.replace(tmp, lib)
-        shutil.rmtree(objdir, ignore_errors=True)
-        log(f"tflm: {kind} library built in {seconds:.0f} s: {lib}")
+        if todo:
+            log(f"tflm: {kind} library built in {seconds:.0f} s: {lib}")
     return lib
 
 
-def built(kind: str) -> tuple[Path, Path] | None:
-    """(tree, library) when a tree can be found without the network (building the library if needed), else None."""
+def built(kind: str, ops=None) -> tuple[Path, Path] | None:
+    """(tree, library with the kernels of `ops`) when a tree can be found without the network (the library
+    is built if needed), else None."""
     try:
         tree = find_tree(kind, fetch=False)
     except UserError:
         return None
-    return tree, library(kind, tree, log=lambda m: print(m, file=sys.stderr))
+    return tree, library(kind, tree, ops, log=lambda m: print(m, file=sys.stderr))
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m dadarts.firmware.tflm", description=__doc__.split("\n\n")[0])
     p.add_argument("--kinds", default="m4f,host", help="comma-separated: m4f (Cortex-M4F + CMSIS-NN), host")
+    p.add_argument("--ops", default="all", help="'all' (every op of KERNEL_OPS), 'none' (only find and unpack the "
+                                                "trees) or comma-separated builtin ops")
     args = p.parse_args(argv)
+    ops = None if args.ops == "all" else [] if args.ops == "none" else args.ops.split(",")
     try:
         for kind in args.kinds.split(","):
             if kind not in KINDS:
                 raise UserError(f"Unknown TFLM kind '{kind}': use {', '.join(KINDS)}.")
             tree = find_tree(kind)
-            print(f"{kind} {tree} {library(kind, tree)}")
+            print(f"{kind} {tree} {library(kind, tree, ops) if ops != [] else '(not built)'}")
     except UserError as exc:
         print(f"tflm: {exc}", file=sys.stderr)
         return 1

@@ -8,7 +8,8 @@ set(KWS_CORTEX_M_DIR "${CMAKE_CURRENT_LIST_DIR}")
 
 function(kws_cortex_m_board)
   cmake_parse_arguments(B "SEMIHOSTING" "LINKER_SCRIPT" "SOURCES" ${ARGN})
-  set(common "${KWS_CORTEX_M_DIR}/startup.c" "${KWS_CORTEX_M_DIR}/cycles.c" "${KWS_CORTEX_M_DIR}/board_cortex_m.c")
+  set(common "${KWS_CORTEX_M_DIR}/startup.c" "${KWS_CORTEX_M_DIR}/cycles.c" "${KWS_CORTEX_M_DIR}/board_cortex_m.c"
+             "${KWS_CORTEX_M_DIR}/heap.c")
   if(B_SEMIHOSTING)
     list(APPEND common "${KWS_CORTEX_M_DIR}/semihosting.c")
     set(specs --specs=rdimon.specs)

@@ -7,7 +7,6 @@
 
 #include "board.h"
 
-extern char __heap_start, __heap_end;
 
 int _write(int fd, const char *buf, int len);
 int _read(int fd, char *buf, int len);
@@ -62,18 +61,6 @@ int _lseek(int fd, int offset, int whence)
     (void)offset;
     (void)whence;
     return 0;
-}
-
-void *_sbrk(int incr)
-{
-    static char *brk = &__heap_start;
-    if (incr < 0 || brk + incr > &__heap_end) {
-        errno = ENOMEM;
-        return (void *)-1;
-    }
-    char *old = brk;
-    brk += incr;
-    return old;
 }
 
 /* main() returned (the application stops only on an error): say so, then sleep; a reset restarts. */
