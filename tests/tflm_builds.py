@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 
 
-def tflm_or_skip(kind: str) -> tuple[Path, Path]:
+def tflm_or_skip(kind: str, ops=None) -> tuple[Path, Path]:
+    """(tree, library with the kernels of `ops`, default all) for m4f or host."""
     from dadarts.firmware import build, tflm
     target = {"m4f": "stm32f405", "host": "host"}[kind]
     missing = build.missing_tools(target)
-    got = None if missing else tflm.built(kind)
+    got = None if missing else tflm.built(kind, ops)
     if got is None:
         why = (f"needs {', '.join(missing)}" if missing else
                f"no TFLite Micro tree for {kind}: run scripts/setup.sh with {tflm.KINDS[kind].env} set (docs/firmware.md)")

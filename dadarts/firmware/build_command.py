@@ -24,6 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="run directory with export/firmware (from `dadarts export RUN --int8`)")
     from .build import target_names
     p.add_argument("--target", choices=target_names(), default="host", help=TARGET_HELP)
+    p.add_argument("--tflm", action="store_true",
+                   help="the model under the project's pinned TFLite Micro build (dadarts/firmware/tflm.py, scripts/setup.sh)")
     p.add_argument("--tflm-root", metavar="DIR",
                    help="TFLite Micro tree + library built with TFLM's own tools; adds the keyword application")
     p.add_argument("--tflm-lib", metavar="FILE",
@@ -97,6 +99,11 @@ def run(args) -> int:
     from . import build, runio
 
     board = build.board_of(args.target)
+    if args.tflm and args.tflm_root:
+        raise UserError("--tflm uses the pinned TFLite Micro build; --tflm-root names another: give one of them.")
+    if args.tflm:
+        from . import tflm
+        args.tflm_root, args.tflm_lib = tflm.for_model(args.target, runio.load_inputs(args.run).run.tflite_int8)
     if args.wav and not args.tflm_root:
         raise UserError("--wav runs the keyword application, which needs --tflm-root (see docs/firmware.md).")
     if args.wav and board.board not in ("host", "mps2_an386"):

@@ -18,6 +18,8 @@ from ..errors import UserError
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", help="run directory with export/firmware (from `dadarts export RUN --int8`)")
     p.add_argument("--wav", metavar="FILE", required=True, help="16 kHz mono recording to stream into the device")
+    p.add_argument("--tflm", action="store_true",
+                   help="the model under the project's pinned TFLite Micro build (dadarts/firmware/tflm.py, scripts/setup.sh)")
     p.add_argument("--tflm-root", metavar="DIR",
                    help="TFLite Micro tree built for the Cortex-M4: the model runs on the chip (default: on the host)")
     p.add_argument("--tflm-lib", metavar="FILE", help="with --tflm-root: its libtensorflow-microlite.a")
@@ -46,6 +48,11 @@ def run(args) -> int:
     from .build_command import firmware_dir
     from .qemu_stream import PRESET as TARGET, instructions, run_stream
 
+    if args.tflm and args.tflm_root:
+        raise UserError("--tflm uses the pinned TFLite Micro build; --tflm-root names another: give one of them.")
+    if args.tflm:
+        from . import tflm
+        args.tflm_root, args.tflm_lib = tflm.for_model(TARGET, runio.load_inputs(args.run).run.tflite_int8)
     if args.tflm_lib and not args.tflm_root:
         raise UserError("--tflm-lib goes with --tflm-root (the TFLM headers).")
     if not Path(args.wav).is_file():

@@ -329,6 +329,20 @@ def built(kind: str, ops=None) -> tuple[Path, Path] | None:
     return tree, library(kind, tree, ops, log=lambda m: print(m, file=sys.stderr))
 
 
+def for_model(target: str, tflite: Path) -> tuple[Path, Path]:
+    """(tree, library with the kernels of the model's ops) of the pinned build for a board preset: `--tflm`
+    of `dadarts firmware build|stream`. The host and the Cortex-M4F boards have a tree."""
+    from ..export.tflite_graph import op_names, read_ops
+    from .build import board_of
+    board = board_of(target)
+    kind = "host" if board.toolchain is None else "m4f" if board.toolchain.name == "arm-none-eabi-m4.cmake" else None
+    if kind is None:
+        raise UserError(f"The pinned TFLite Micro build is for the host and Cortex-M4F boards, not {target}: give "
+                        f"--tflm-root and --tflm-lib of a build for its core (docs/firmware.md).")
+    tree = find_tree(kind)
+    return tree, library(kind, tree, op_names(read_ops(Path(tflite).read_bytes())))
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m dadarts.firmware.tflm", description=__doc__.split("\n\n")[0])
     p.add_argument("--kinds", default="m4f,host", help="comma-separated: m4f (Cortex-M4F + CMSIS-NN), host")
