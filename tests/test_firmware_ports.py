@@ -60,7 +60,10 @@ def test_port_links_against_its_memory_map(preset, defines, flash, ram_end, prov
     sym = _symbols(elf)
     assert sym["vectors"] == flash                     # the vector table opens the flash image
     assert sym["_estack"] <= ram_end and sym["__stack_limit"] < sym["_estack"]
+    # The application's stack opens RAM (an overflow faults), the fault handler's stack closes it.
+    assert sym["_estack"] <= sym["_sdata"] and sym["_handler_estack"] <= ram_end
     assert provider in sym and "Reset_Handler" in sym
+    assert b", watchdog 2 s" in elf.read_bytes()        # these boards start their watchdog (not emulated)
     assert (b / "kws_app_tethered.map").is_file()
 
 

@@ -33,7 +33,7 @@ KB = 1024
 FRONTEND_CODE_BYTES = 2188             # kws_frontend.c (FFT, mel, log, DCT), -O2
 APPLICATION_BYTES = 3449               # firmware/app/ without the front-end
 
-STACK_BYTES = 8 * KB                   # __stack_size of firmware/boards/cortex_m/sections.ld (reserved, not used)
+STACK_BYTES = 8 * KB                   # the two stacks of firmware/boards/cortex_m/sections.ld, 7 + 1 KiB (reserved, not used)
 
 # The firmware's tensor arena: the arena measured with the tflite-micro interpreter on the 64-bit host
 # plus a margin for the 32-bit layout and padding, rounded up (dadarts export writes this size as

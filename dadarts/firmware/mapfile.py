@@ -146,9 +146,9 @@ def _flush_output(output, charged: int, charge):
     name, addr, size = output
     rest = size - charged
     if rest > 0:
-        part = {".stack": "stack", ".heap": "heap"}.get(name, "alignment")
+        part = {".stack": "stack", ".handler_stack": "stack", ".heap": "heap"}.get(name, "alignment")
         charge(addr, None, rest, part)
 
 
 FLASH_NAMES = {"FLASH", "ROM", "rom", "flash"}
-NOBITS = {".bss", ".heap", ".stack", ".ccm", ".noinit"}
+NOBITS = {".bss", ".heap", ".stack", ".handler_stack", ".ccm", ".noinit"}

@@ -45,8 +45,36 @@ static void uarte_init(nrf_uarte_t *u, nrf_gpio_t *port, int port_no, int tx, in
     u->ENABLE = NRF_UARTE_ENABLE;
 }
 
+/* Watchdog (nRF52840 PS 6.36 WDT): about 2 s on the 32.768 kHz LFCLK (which starting it turns on), kept
+ * running while the core sleeps in WFI, paused while a debugger halts it; reloaded through RR[0] once per
+ * hop of audio. Once started it cannot be stopped. -DKWS_WATCHDOG=OFF leaves it off. */
+typedef struct {
+    volatile uint32_t TASKS_START;
+    uint32_t reserved0[320];
+    volatile uint32_t CRV;       /* 0x504 */
+    volatile uint32_t RREN;      /* 0x508 */
+    volatile uint32_t CONFIG;    /* 0x50C */
+    uint32_t reserved1[60];
+    volatile uint32_t RR[8];     /* 0x600 */
+} nrf_wdt_t;
+#define NRF_WDT ((nrf_wdt_t *)0x40010000u)
+#define NRF_WDT_RELOAD 0x6E524635u
+
+void board_watchdog_kick(void)
+{
+#ifdef KWS_WATCHDOG
+    NRF_WDT->RR[0] = NRF_WDT_RELOAD;
+#endif
+}
+
 int board_init(void)
 {
+#ifdef KWS_WATCHDOG
+    NRF_WDT->CRV = 2u * 32768u;
+    NRF_WDT->RREN = 1u;      /* RR[0] only */
+    NRF_WDT->CONFIG = 1u;    /* SLEEP: run; HALT: pause */
+    NRF_WDT->TASKS_START = 1u;
+#endif
     NRF_CLOCK->EVENTS_HFCLKSTARTED = 0;
     NRF_CLOCK->TASKS_HFCLKSTART = 1;
     while (!NRF_CLOCK->EVENTS_HFCLKSTARTED) {
@@ -54,8 +82,14 @@ int board_init(void)
     uarte_init(NRF_UARTE0, NRF_P1, 1, 3, 10, NRF_BAUD_115200);
     cm_cycles_start(CORE_HZ);
     setvbuf(stdout, NULL, _IONBF, 0);
-    snprintf(description, sizeof(description), "Nano 33 BLE Sense (nRF52840), 64 MHz (HFXO), timer %s",
-             cm_cycles_source());
+    snprintf(description, sizeof(description), "Nano 33 BLE Sense (nRF52840), 64 MHz (HFXO), timer %s%s",
+             cm_cycles_source(),
+#ifdef KWS_WATCHDOG
+             ", watchdog 2 s"
+#else
+             ""
+#endif
+    );
     return 0;
 }
 

@@ -7,3 +7,7 @@ kws_cortex_m_board(
           "${CMAKE_CURRENT_LIST_DIR}/audio_provider_pdm.c" "${KWS_CORTEX_M_DIR}/audio_ring.c")
 target_include_directories(kws_board PUBLIC "${CMAKE_CURRENT_LIST_DIR}")
 set(KWS_BOARD_HAS_LINK TRUE)
+option(KWS_WATCHDOG "start the watchdog (about 2 s), refreshed once per hop of audio" ON)
+if(KWS_WATCHDOG)
+  target_compile_definitions(kws_board PRIVATE KWS_WATCHDOG)
+endif()
