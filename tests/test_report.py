@@ -354,3 +354,19 @@ def test_report_written_atomically_where_asked(tmp_path):
     assert [s.key for s in sections] == ["overview", "search", "train", "export", "mcu", "stream"]
     assert not list(out.parent.glob(".page.html.*"))   # no temporary left behind
     assert json.loads(run.run_json.read_text())["kind"] == "run"
+
+
+def test_the_model_measured_on_the_emulated_chip_is_shown_next_to_the_estimate(tmp_path):
+    """`dadarts firmware check` writes RUN/firmware/check.json; the MCU section shows it as a table."""
+    run = full_run(tmp_path / "r", budget=False)
+    assert "Measured on the emulated chip" not in build(run.root)[0]
+    write_json_atomic(run.root / "firmware" / "check.json", {
+        "board": "NUCLEO-F446RE", "clock_mhz": 180, "cycles_per_instruction": 1.555, "tflm_commit": "90b983c2b3",
+        "seconds": 120.0, "invoke_instructions": 10_680_000, "invoke_instructions_predicted": 10_570_000,
+        "invoke_ms": 92.3, "invoke_ms_predicted": 91.3, "flash_bytes": 318 * 1024, "flash_bytes_estimate": 322 * 1024,
+        "ram_bytes": 88 * 1024, "ram_bytes_estimate": 88 * 1024,
+        "device_detections": [[1200, "yes", 220], [5300, "no", 210]],
+        "python_detections": [[1200, "yes", 220], [5300, "no", 210]]}, kind="firmware_check")
+    html = build(run.root)[0]
+    assert "Measured on the emulated chip, linked as NUCLEO-F446RE" in html
+    assert "+1.0 %" in html and "same as Python: 2 of 2" in html

@@ -3,7 +3,7 @@
 The report must work on a run that stopped after any stage, and on artifacts of older or newer
 dadarts versions: a missing file is simply absent, and an unreadable or unexpected one becomes a
 note on the page (what could not be read and why) instead of an error. Only the report reads
-RUN/stream/metrics.json and RUN/firmware/bench.json, so their paths are spelled here.
+RUN/stream/metrics.json, RUN/firmware/bench.json and RUN/firmware/check.json, so their paths are spelled here.
 """
 from __future__ import annotations
 
@@ -27,6 +27,7 @@ class RunArtifacts:
     train_history: list[dict] | None = None
     export_report: dict | None = None
     firmware_bench: dict | None = None
+    firmware_check: dict | None = None      # `dadarts firmware check`: the model on the emulated chip
     estimates: dict | None = None
     stream_metrics: dict | None = None
     notes: list[str] = field(default_factory=list)   # what was found but could not be read
@@ -46,6 +47,10 @@ def stream_calibration_path(run: RunDir) -> Path:
 
 def firmware_bench_path(run: RunDir) -> Path:
     return run.root / "firmware" / "bench.json"
+
+
+def firmware_check_path(run: RunDir) -> Path:
+    return run.root / "firmware" / "check.json"
 
 
 def _json(path: Path, kind: str, notes: list[str]) -> dict | None:
@@ -119,6 +124,7 @@ def load(path) -> RunArtifacts:
         train_history=_csv(run.train_history, notes),
         export_report=_json(run.export_report, "export_report", notes),
         firmware_bench=_json(firmware_bench_path(run), "firmware_bench", notes),
+        firmware_check=_json(firmware_check_path(run), "firmware_check", notes),
         estimates=_json(run.estimates, "mcu_estimates", notes),
         stream_metrics=_json(stream_metrics_path(run), "stream_metrics", notes),
         notes=notes,

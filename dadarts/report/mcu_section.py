@@ -144,6 +144,29 @@ def targets_table(targets: dict[str, dict]) -> Table:
                   "verdict"], rows)
 
 
+def check_table(c: dict) -> Table | None:
+    """The model measured on the emulated chip (RUN/firmware/check.json) next to the estimate."""
+    need = ("invoke_instructions", "invoke_instructions_predicted", "invoke_ms", "invoke_ms_predicted", "flash_bytes",
+            "flash_bytes_estimate", "ram_bytes", "ram_bytes_estimate", "device_detections", "python_detections")
+    if not all(k in c for k in need):
+        return None
+    same = sum(d in c["python_detections"] for d in c["device_detections"])
+    total = max(len(c["python_detections"]), len(c["device_detections"]))
+    rows = [["Invoke, instructions", f"{c['invoke_instructions']:,}", f"{c['invoke_instructions_predicted']:,}",
+             f"{100 * (c['invoke_instructions'] / max(c['invoke_instructions_predicted'], 1) - 1):+.1f} %"],
+            [f"Invoke at {c.get('clock_mhz', 0):g} MHz, ms", fmt_ms(c["invoke_ms"]), fmt_ms(c["invoke_ms_predicted"]),
+             f"{c.get('cycles_per_instruction', 0):.3f} cycles per instruction"],
+            ["flash, KB", f"{c['flash_bytes'] / KB:.1f}", f"{c['flash_bytes_estimate'] / KB:.1f}", "linker map"],
+            ["RAM, KB", f"{c['ram_bytes'] / KB:.1f}", f"{c['ram_bytes_estimate'] / KB:.1f}", "linker map"],
+            ["detections", f"{len(c['device_detections'])}", f"{len(c['python_detections'])} (Python)",
+             f"same as Python: {same} of {total}"]]
+    return Table("onchip", f"Measured on the emulated chip, linked as {c.get('board', '?')}",
+                 ["", "emulated STM32F405", "estimate", ""], rows,
+                 caption=f"`dadarts firmware check`: TFLite Micro {str(c.get('tflm_commit', ''))[:7]} + CMSIS-NN under QEMU "
+                         f"netduinoplus2, {c.get('seconds', 0):.0f} s of the test stream; Python = fixed-point front-end, "
+                         f"int8 model in the reference kernels, recogniser twin (RUN/firmware/check.json).")
+
+
 def section(a: RunArtifacts) -> Section | None:
     est = a.estimates
     if est is None:
@@ -166,6 +189,9 @@ def section(a: RunArtifacts) -> Section | None:
     if not targets:
         return s
     s.items += [targets_table(targets), memory_figure(targets), latency_figure(targets)]
+    onchip = check_table(a.firmware_check) if a.firmware_check else None
+    if onchip is not None:
+        s.items.insert(1, onchip)
     for i, (name, t) in enumerate(targets.items()):
         fig = layers_figure(name, t)
         if fig is not None:
