@@ -41,15 +41,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def python_detections(tflite: Path, tables, settings, labels: list[str], pcm: np.ndarray):
-    """(outputs (N, K) int8, [(time ms, label, score)]) of the Python pipeline on `pcm`: the firmware's
-    stream twin with the int8 model in LiteRT's reference kernels."""
+    """(outputs (N, K) int8, their times in ms, [(time ms, label, score)]) of the Python pipeline on `pcm`:
+    the firmware's stream twin with the int8 model in LiteRT's reference kernels."""
     from .runmodels import Int8Model, RunModels
     from .streaming import detections, run_model
     models = RunModels(run=None, labels=list(labels), task="", config=tables.config, mean=None, std=None,
                        float_model=None, int8=Int8Model(tflite, exact=True), tables=tables)
     out = run_model(models, pcm, settings.inference_every_hops)
     _, found = detections(models, out, settings)
-    return out.output, [(int(round(d.time_s * 1000)), d.label, d.score) for d in found]
+    return out.output, out.times_ms, [(int(round(d.time_s * 1000)), d.label, d.score) for d in found]
 
 
 def build_app(tables_dir: Path, build_dir: Path, board: str, tflm_tree: Path, tflm_lib: Path,
@@ -88,8 +88,9 @@ def check(tables_dir: Path, tflite: Path, tables, settings, labels: list[str], p
     # The device hears silence after the stream until it is stopped; Python hears a second of it, so that
     # neither has a file's end: what both decide up to the stream's end is compared.
     end_ms = len(pcm) * 1000 // 16000
-    py_out, py_found = python_detections(tflite, tables, settings, labels, np.concatenate([pcm, np.zeros(16000, np.int16)]))
-    py_found = [d for d in py_found if d[0] <= end_ms]
+    py_out, py_times, py_found = python_detections(tflite, tables, settings, labels,
+                                                   np.concatenate([pcm, np.zeros(16000, np.int16)]))
+    py_out, py_found = py_out[py_times <= end_ms], [d for d in py_found if d[0] <= end_ms]
     dev_found = [d for d in dev.detections if d[0] <= end_ms]
     dev_out = [o for o, t in zip(dev.outputs, dev.output_times_ms) if t <= end_ms]
 
@@ -116,7 +117,7 @@ def check(tables_dir: Path, tflite: Path, tables, settings, labels: list[str], p
         "flash_bytes": sizes.flash_total, "ram_bytes": sizes.ram_total,
         "flash_bytes_estimate": estimate["flash_bytes"], "ram_bytes_estimate": estimate["ram_bytes"],
         "flash_region_bytes": sizes.regions["FLASH"].length, "ram_region_bytes": sizes.regions["RAM"].length,
-        "inferences": len(dev_out), "python_inferences": int(sum(1 for _ in py_out[:len(dev_out)])),
+        "inferences": len(dev_out), "python_inferences": len(py_out),
         "outputs_identical": float((diff == 0).all(axis=1).mean()) if n else None,
         "outputs_max_lsb": int(diff.max()) if diff.size else None,
         "device_detections": [list(d) for d in dev_found], "python_detections": [list(d) for d in py_found],
