@@ -40,3 +40,33 @@ def test_sources_take_the_optimised_kernels_of_a_cmsis_nn_tree(tmp_path):
     assert "tensorflow/lite/micro/kernels/conv.cc" not in got
     assert got["tensorflow/lite/micro/micro_interpreter.cc"] == "core"
     assert not any("test_helpers" in k or "unused_op" in k for k in got)
+
+
+def test_the_tree_comes_from_the_variable_then_from_the_cache(tmp_path, monkeypatch):
+    import tarfile
+
+    import pytest
+
+    from dadarts.errors import UserError
+    tree = tmp_path / "src" / "tflm-m4f-cmsis-nn"
+    (tree / "tensorflow" / "lite" / "micro").mkdir(parents=True)
+    (tree / "tensorflow" / "lite" / "micro" / "micro_interpreter.h").write_text("")
+    (tree / "PROVENANCE.txt").write_text(f"commit: {tflm.PIN['tflm']} (a date)\n")
+    archive = tmp_path / "tree.tar.xz"
+    with tarfile.open(archive, "w:xz") as tar:
+        tar.add(tree, arcname=tree.name)
+    monkeypatch.setenv("DADARTS_TFLM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DADARTS_TFLM_TREE_M4F", str(tree))
+    assert tflm.find_tree("m4f") == tree                         # a folder is used where it is
+    monkeypatch.setenv("DADARTS_TFLM_TREE_M4F", str(archive))
+    unpacked = tflm.find_tree("m4f")                             # an archive is unpacked into the cache once
+    assert unpacked.parent == tmp_path / "cache" and tflm.is_tree(unpacked)
+    monkeypatch.delenv("DADARTS_TFLM_TREE_M4F")
+    assert tflm.find_tree("m4f", fetch=False) == unpacked        # then found there, by its pinned commit
+    monkeypatch.setenv("DADARTS_TFLM_TREE_M4F", str(tmp_path / "src"))
+    with pytest.raises(UserError, match="is not a TFLite Micro tree"):
+        tflm.find_tree("m4f")
+    monkeypatch.delenv("DADARTS_TFLM_TREE_M4F")
+    monkeypatch.setenv("DADARTS_TFLM_CACHE", str(tmp_path / "empty"))
+    with pytest.raises(UserError, match="No TFLite Micro tree for m4f"):
+        tflm.find_tree("m4f", fetch=False)
