@@ -88,14 +88,15 @@ class NetGraph:
         return out
 
     # -- one method per kind of TFLite operator ------------------------------------------------------
-    def conv(self, x: int, c_out: int, kernel: int | tuple[int, int], stride: int = 1, padding: str = "same",
-             relu: bool = False) -> int:
+    def conv(self, x: int, c_out: int, kernel: int | tuple[int, int], stride: int | tuple[int, int] = 1,
+             padding: str = "same", relu: bool = False) -> int:
         h, w, c_in = self.shapes[x]
         kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
-        oh, ow = ((same_out(h, stride), same_out(w, stride)) if padding == "same"
-                  else (valid_out(h, kh, stride), valid_out(w, kw, stride)))
+        sh, sw = (stride, stride) if isinstance(stride, int) else stride
+        oh, ow = ((same_out(h, sh), same_out(w, sw)) if padding == "same"
+                  else (valid_out(h, kh, sh), valid_out(w, kw, sw)))
         return self.add("CONV_2D", [x], (oh, ow, c_out), fused=not relu, macs=oh * ow * c_out * kh * kw * c_in,
-                        kernel=[kh, kw], stride=[stride, stride], padding=padding, in_ch=c_in, out_ch=c_out,
+                        kernel=[kh, kw], stride=[sh, sw], padding=padding, in_ch=c_in, out_ch=c_out,
                         dilation=[1, 1], weight_bytes=c_out * kh * kw * c_in + 4 * c_out)
 
     def depthwise(self, x: int, kernel: int, stride: int = 1, dilation: int = 1, relu: bool = False) -> int:
