@@ -108,15 +108,17 @@ def test_supernet_masks_match_the_candidates_taps():
 
 
 def test_lagrangian_multiplier_rises_while_violated_and_falls_back_inside():
-    rule = Lagrangian(Budget(latency_ms=100.0), rho=2.0)
+    rule = Lagrangian(Budget(latency_ms=100.0), rho=2.0, step=1.0)
     over = {"latency_ms": torch.tensor(150.0)}
     for _ in range(3):
         rule.update(over)
-    assert rule.lam["latency_ms"] == pytest.approx(3.0) and rule.violated_steps == 3
+    assert rule.lam["latency_ms"] == pytest.approx(1.5) and rule.violated_steps == 3
     assert float(rule.loss(over, 0)) > 0
-    inside = {"latency_ms": torch.tensor(50.0)}
-    for _ in range(10):
-        rule.update(inside)
+    inside = {"latency_ms": torch.tensor(90.0)}
+    rule.update(inside, derived={"latency_ms": 120.0})       # the argmax is still over: λ keeps rising
+    assert rule.lam["latency_ms"] == pytest.approx(1.7)
+    for _ in range(40):
+        rule.update(inside, derived={"latency_ms": 95.0})
     assert rule.lam["latency_ms"] == 0.0 and float(rule.loss(inside, 0)) == 0.0
 
 
@@ -179,3 +181,24 @@ def test_export_exits_non_zero_over_budget_unless_allowed(monkeypatch, tmp_path)
     assert main(["export", str(tmp_path), "--int8", "--allow-over-budget"]) == 0
     report["budget_check"]["fits"] = True
     assert main(["export", str(tmp_path), "--int8"]) == 0
+
+
+def test_structural_glue_of_a_chain_is_only_its_strided_pads_and_cells_carry_more():
+    from dadarts.costmodel import kernels
+    from dadarts.costmodel.glue import is_glue
+    from dadarts.costmodel.network import searched_graph
+    from dadarts.search.genotypes import to_dict, Genotype
+
+    def share(layers):
+        costs = kernels.estimate_layers(layers, TARGET)
+        return sum(c.cycles for c, g in zip(costs, is_glue(layers)) if g) / sum(c.cycles for c in costs)
+
+    shape = CONFIGS[0].shape
+    chain = chain_graph({**space.DS_CNN_S_LIKE, "blocks": [{"op": "dw_3x3", "channels": 64, "stride": 2}]
+                         + space.DS_CNN_S_LIKE["blocks"][1:]}, shape, 12)
+    assert [layer.op for layer, g in zip(chain.layers, is_glue(chain.layers)) if g] == ["PAD"]
+    assert share(chain.layers) < 0.10
+    edges = [("ds_conv_3x3", 0), ("ds_conv_3x3", 1)] * 3
+    cells = searched_graph("mcu", to_dict(Genotype(edges, [2, 3, 4], edges, [2, 3, 4])), shape, 12, 12, 5)
+    glue_ops = {layer.op for layer, g in zip(cells.layers, is_glue(cells.layers)) if g}
+    assert {"ADD", "CONCATENATION", "CONV_2D"} <= glue_ops and share(cells.layers) > share(chain.layers)

@@ -30,8 +30,11 @@ the tables were last refreshed with (what TFLM's greedy planner packs beyond the
 that network is added as a constant; tested).
 
 The budget is kept by an augmented Lagrangian: loss += Σ_k λ_k·v_k + ρ/2·max(0, v_k)², v_k = E_k/B_k − 1,
-and after every architecture step λ_k ← max(0, λ_k + ρ·v_k): the multiplier rises while the budget
-is violated and falls back to 0 inside it.
+and after every architecture step λ_k ← max(0, λ_k + η·max(v_k, u_k)), u_k the same violation of the
+network the search would derive now (on the configuration γ leads with): the multiplier rises while
+the expectation or the derived network is over the budget, and falls back to 0 once both are inside
+(the expectation may sit inside the budget while its argmax does not; the derived network is what
+`train` gets).
 """
 from __future__ import annotations
 
@@ -201,7 +204,7 @@ class ChainCost:
 
 
     def make_penalty(self, budget, settings) -> "Lagrangian":
-        return Lagrangian(budget, settings.cost_weight, settings.warmup_epochs)
+        return Lagrangian(budget, settings.cost_weight, warmup_epochs=settings.warmup_epochs)
 
     def cheapest_what(self) -> str:
         return f"every block skipped, a {space.WIDTHS[0]}-channel stem"
@@ -229,11 +232,16 @@ def chain_deployment(arch: dict, config: MfccConfig, num_classes: int, target: T
     return out
 
 
+DUAL_STEP = 0.2                   # η: λ grows by 0.2 per architecture step at 100 % over the budget
+
+
 class Lagrangian:
     """The budget's augmented Lagrangian (see module doc); λ is part of the search checkpoint."""
 
-    def __init__(self, budget, rho: float, warmup_epochs: int = 0):
-        self.budget, self.rho, self.warmup_epochs = budget, rho, warmup_epochs
+    watches_derived = True              # update() wants the derived network's cost too
+
+    def __init__(self, budget, rho: float, step: float = DUAL_STEP, warmup_epochs: int = 0):
+        self.budget, self.rho, self.step, self.warmup_epochs = budget, rho, step, warmup_epochs
         self.lam = {k: 0.0 for k, _ in budget.items()}
         self.violated_steps = 0            # architecture steps of the current epoch with a budget violated
 
@@ -255,11 +263,16 @@ class Lagrangian:
         self.violated_steps = 0
         return row
 
-    def update(self, expected: dict) -> None:
+    def update(self, expected: dict, derived: dict | None = None) -> None:
         v = {k: float(x) for k, x in self.violations(expected).items()}
+        if derived is not None:
+            v = {k: max(x, derived[k] / self.budget_of(k) - 1.0) for k, x in v.items()}
         self.violated_steps += any(x > 0 for x in v.values())
         for k, x in v.items():
-            self.lam[k] = max(0.0, self.lam[k] + self.rho * x)
+            self.lam[k] = max(0.0, self.lam[k] + self.step * x)
+
+    def budget_of(self, k: str) -> float:
+        return dict(self.budget.items())[k]
 
     def state_dict(self) -> dict:
         return {"lam": dict(self.lam), "violated_steps": self.violated_steps}

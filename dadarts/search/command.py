@@ -66,7 +66,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _settings(args):
     from .settings import PRESETS
-    base = PRESETS[args.preset]
+    # The cell spaces on the cpu preset: their own CPU preset (the chain's architecture step is larger).
+    base = PRESETS["cpu-mcu" if args.space == "mcu" and args.preset == "cpu" else args.preset]
     settings = base.replace(
         space=args.space, epochs=args.epochs, warmup_epochs=args.warmup_epochs, batch_size=args.batch_size,
         channels=args.channels, layers=args.layers, max_train=args.max_train, seed=args.seed,

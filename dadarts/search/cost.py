@@ -245,7 +245,9 @@ class HingeRamp:
     def loss(self, expected: dict, epoch: int) -> torch.Tensor:
         return self.weight(epoch) * penalty(expected, self.budget)
 
-    def update(self, expected: dict) -> None:
+    watches_derived = False
+
+    def update(self, expected: dict, derived: dict | None = None) -> None:
         pass
 
     def columns(self, expected: dict, epoch: int) -> dict:

@@ -170,6 +170,13 @@ def _expected_cost(cost: CostTables, model: DataAwareSupernet) -> dict[str, torc
     return cost.expected(*model.net.arch_parameters(), model.config_weights())
 
 
+def _derived_cost(cost, model: DataAwareSupernet, configs: list[MfccConfig]) -> dict[str, float]:
+    """latency_ms, ram_kb, flash_kb of the network the search would derive now, on the configuration γ
+    leads with (the one result.json would name)."""
+    lead = configs[int(model.gamma_softmax().argmax())] if len(configs) > 1 else configs[0]
+    return estimate_costs(cost.estimate(genotype_dict(model.genotype()), lead))
+
+
 def search(data: SearchData, settings: SearchSettings, run: RunDir | None, device: torch.device,
            resume: bool = False, progress: bool = True, info: DistInfo = DistInfo(),
            stop_after_epoch: int | None = None, source: dict | None = None,
@@ -263,7 +270,8 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
                     loss = loss + rule.loss(expected, epoch).to(loss.dtype)
                 architect.step(loss)
                 if expected is not None:
-                    rule.update({k: v.detach() for k, v in expected.items()})
+                    rule.update({k: v.detach() for k, v in expected.items()},
+                                _derived_cost(cost, model, data.configs) if rule.watches_derived else None)
                 sums[3] += loss.detach() * idx.numel()
                 sums[4] += (logits.detach().argmax(1) == data.train_y[idx]).sum()
                 sums[5] += idx.numel()
@@ -326,9 +334,7 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
                 row.update({f"exp_{k}": round(float(v), 4) for k, v in expected.items()})
                 row.update(rule.columns(expected, epoch))
                 # The network the search would hand to train now, on the configuration γ leads with.
-                lead_config = data.configs[int(model.gamma_softmax().argmax())] if n_cfg > 1 else data.configs[0]
-                row.update({f"derived_{k}": round(v, 4) for k, v in
-                            estimate_costs(cost.estimate(derived, lead_config)).items()})
+                row.update({f"derived_{k}": round(v, 4) for k, v in _derived_cost(cost, model, data.configs).items()})
         history.append(row)
         if bar is not None:
             budget_note = (f" E[lat] {row['exp_latency_ms']:.1f} ms E[RAM] {row['exp_ram_kb']:.0f} KB"
