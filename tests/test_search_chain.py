@@ -29,13 +29,7 @@ def cost():
     return ChainCost(CONFIGS, 12, TARGET, 100.0)
 
 
-def random_arch(rng: random.Random) -> dict:
-    blocks = []
-    for _ in range(space.BLOCKS):
-        op = rng.choice(list(space.KERNELS))
-        blocks.append({"op": "skip"} if op == "skip" else
-                      {"op": op, "channels": rng.choice(space.WIDTHS), "stride": rng.choice(space.STRIDES)})
-    return {"stem": rng.choice(list(space.STEMS)), "stem_channels": rng.choice(space.WIDTHS), "blocks": blocks}
+random_arch = space.sample
 
 
 def one_hot_alphas(arch: dict) -> list[torch.Tensor]:

@@ -50,6 +50,16 @@ DS_CNN_S_LIKE = {"stem": "conv_10x4_s2x2", "stem_channels": 64,
                  "blocks": [{"op": "dw_3x3", "channels": 64, "stride": 1}] * 4 + [{"op": "skip"}] * 2}
 
 
+def sample(rng) -> dict:
+    """An architecture drawn uniformly from the space, choice by choice (`rng`: a random.Random)."""
+    blocks = []
+    for _ in range(BLOCKS):
+        op = rng.choice(list(KERNELS))
+        blocks.append({"op": "skip"} if op == "skip" else
+                      {"op": op, "channels": rng.choice(WIDTHS), "stride": rng.choice(STRIDES)})
+    return {"stem": rng.choice(list(STEMS)), "stem_channels": rng.choice(WIDTHS), "blocks": blocks}
+
+
 def stem_out(shape: tuple[int, int], stem: str) -> tuple[int, int]:
     kt, kf, st, sf = STEMS[stem]
     return max(1, valid_out(shape[0], kt, st)), max(1, valid_out(shape[1], kf, sf))
