@@ -28,6 +28,7 @@ from .lowering import dense_dilation, requantised_concat_input
 from .spaces import SPACE_FACTS, SpaceFacts, cell_plans
 
 INT8 = "INT8"
+PADDINGS_BYTES = 4 * 2 * 4           # a PAD's paddings tensor: int32 [4, 2]
 
 
 def same_out(size: int, stride: int) -> int:
@@ -109,7 +110,8 @@ class NetGraph:
             # Convs padding the same tensor alike share one PAD (the converter's CSE).
             p = (kernel - 1) * dilation // 2
             if (x, p) not in self.pads:
-                self.pads[(x, p)] = self.elementwise("PAD", [x], (h + 2 * p, w + 2 * p, c))
+                # its constant: the paddings, int32 [4, 2]
+                self.pads[(x, p)] = self.add("PAD", [x], (h + 2 * p, w + 2 * p, c), weight_bytes=PADDINGS_BYTES)
             x = self.pads[(x, p)]
             padding = "valid"
         return self.add("DEPTHWISE_CONV_2D", [x], (oh, ow, c), fused=not relu, macs=oh * ow * c * kernel * kernel,
