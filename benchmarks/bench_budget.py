@@ -24,7 +24,8 @@ to RUN.log beside it) and writes benchmarks/results/budget.json and budget_paret
   trained, exported and estimated like the searched networks; their mean and best int8 accuracy,
   and the Kendall τ between the supernet of the first M4 seed's search (each sample's choices made
   one-hot, BatchNorm statistics recomputed on training batches, validation accuracy) and the
-  samples' stand-alone test accuracy.
+  samples' stand-alone test accuracy (after the γ early stop the supernet trains the winning
+  configuration alone, so samples on other configurations sit at chance there: read τ on the winner's).
 
     python benchmarks/bench_budget.py --random-only runs/chain-demo --random 2 --epochs 1   # a smoke run
 """
@@ -91,7 +92,7 @@ def summary(run: Path, estimates: Path, target: str, budget_ms: float | None) ->
     read = lambda p: json.loads((run / p).read_text())   # noqa: E731
     metrics, report, est = read("train/metrics.json"), read("export/report.json"), json.loads(estimates.read_text())
     t = est["targets"][target]
-    row = {"run": str(run.relative_to(ROOT)), "model": metrics["model"], "config": metrics["config"],
+    row = {"run": str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run), "model": metrics["model"], "config": metrics["config"],
            "params": metrics["params"], "macs": metrics["macs"],
            "accuracy": metrics["accuracy"], "int8_accuracy": report["int8"]["accuracy"],
            "target": target, "latency_ms": t["latency_ms"], "invoke_ms": t["invoke_ms"],
@@ -179,6 +180,7 @@ def random_search(search_run: Path, target: str, budget_ms: float, n: int, train
                   pool: ThreadPoolExecutor) -> dict:
     """Random search in the chain space under the budget, every sample trained like the searched networks,
     and the Kendall τ between the supernet's ranking of the samples and their stand-alone accuracy."""
+    from dadarts.costmodel import chain as space
     result = json.loads((search_run / "search" / "result.json").read_text())
     samples = sample_fitting(result, target, budget_ms, n, seed=len(result["labels"]) * 1000 + n)
 
@@ -189,7 +191,8 @@ def random_search(search_run: Path, target: str, budget_ms: float, n: int, train
             (sub / "search").mkdir(parents=True, exist_ok=True)
             # a search result naming the sample: train builds exactly it, export checks it against the budget
             write_text_atomic(sub / "search" / "result.json", json.dumps(
-                {**result, "config": config, "genotype": arch, "genotype_str": None, "predicted": None}, indent=1))
+                {**result, "config": config, "genotype": arch, "genotype_str": space.to_str(arch), "predicted": None},
+                indent=1))
         return summary(sub, pipeline(sub, None, train_args, target, sub.with_suffix(".log")), target, budget_ms)
 
     rows = list(pool.map(one, range(len(samples))))
