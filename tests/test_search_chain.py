@@ -114,6 +114,9 @@ def test_lagrangian_multiplier_rises_while_violated_and_falls_back_inside():
     for _ in range(40):
         rule.update(inside, derived={"latency_ms": 95.0})
     assert rule.lam["latency_ms"] == 0.0 and float(rule.loss(inside, 0)) == 0.0
+    floor = Lagrangian(Budget(latency_ms=100.0), rho=2.0, latency_floor=0.85)
+    assert float(floor.loss({"latency_ms": torch.tensor(90.0)}, 0)) == 0.0     # inside [85, 100]: free
+    assert float(floor.loss({"latency_ms": torch.tensor(50.0)}, 0)) > 0.0      # half the budget unused: a cost
 
 
 TINY = ["--epochs", "3", "--warmup-epochs", "1", "--batch-size", "16", "--data-space", "640/320/40/10,400/200/40/20",

@@ -34,7 +34,9 @@ and after every architecture step λ_k ← max(0, λ_k + η·max(v_k, u_k)), u_k
 network the search would derive now (on the configuration γ leads with): the multiplier rises while
 the expectation or the derived network is over the budget, and falls back to 0 once both are inside
 (the expectation may sit inside the budget while its argmax does not; the derived network is what
-`train` gets).
+`train` gets). A budget is also a resource: the supernet's loss alone favours cheap choices early
+(they train fastest; DARTS' skip collapse is the same bias), so a latency below `latency_floor` of
+its budget costs ρ/2·max(0, floor − E/B)² (TuNAS' point: a search aimed at its target uses it).
 """
 from __future__ import annotations
 
@@ -204,7 +206,8 @@ class ChainCost:
 
 
     def make_penalty(self, budget, settings) -> "Lagrangian":
-        return Lagrangian(budget, settings.cost_weight, warmup_epochs=settings.warmup_epochs)
+        return Lagrangian(budget, settings.cost_weight, warmup_epochs=settings.warmup_epochs,
+                          latency_floor=settings.latency_floor)
 
     def cheapest_what(self) -> str:
         return f"every block skipped, a {space.WIDTHS[0]}-channel stem"
@@ -240,8 +243,10 @@ class Lagrangian:
 
     watches_derived = True              # update() wants the derived network's cost too
 
-    def __init__(self, budget, rho: float, step: float = DUAL_STEP, warmup_epochs: int = 0):
+    def __init__(self, budget, rho: float, step: float = DUAL_STEP, warmup_epochs: int = 0,
+                 latency_floor: float = 0.0):
         self.budget, self.rho, self.step, self.warmup_epochs = budget, rho, step, warmup_epochs
+        self.latency_floor = latency_floor
         self.lam = {k: 0.0 for k, _ in budget.items()}
         self.violated_steps = 0            # architecture steps of the current epoch with a budget violated
 
@@ -254,6 +259,8 @@ class Lagrangian:
     def loss(self, expected: dict, epoch: int) -> torch.Tensor:
         v = self.violations(expected)
         terms = [self.lam[k] * v[k] + 0.5 * self.rho * F.relu(v[k]) ** 2 for k in v]
+        if self.latency_floor > 0 and "latency_ms" in v:
+            terms.append(0.5 * self.rho * F.relu(self.latency_floor - 1.0 - v["latency_ms"]) ** 2)
         return torch.stack(terms).sum()
 
     def columns(self, expected: dict, epoch: int) -> dict:

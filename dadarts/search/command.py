@@ -57,6 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-flash-kb", type=float, default=None, help="firmware flash (default: the board's flash)")
     g.add_argument("--decision-ms", type=float, default=None, help="one decision every this many ms (default 100)")
     g.add_argument("--cost-weight", type=float, default=None, help="weight of the budget penalty (default 5)")
+    g.add_argument("--latency-floor", type=float, default=None,
+                   help="chain space: penalise an expected latency below this share of the budget (default 0.85; "
+                        "0: none), so that the search uses what the board offers")
     g.add_argument("--final-channels", type=int, default=None,
                    help="channels C of the network that will be trained (default: derived from the budget, "
                         "else the supernet's)")
@@ -75,6 +78,7 @@ def _settings(args):
         after_gamma_stop="mixed" if args.keep_mixing else None,
         target=args.target, max_latency_ms=args.max_latency_ms, max_ram_kb=args.max_ram_kb,
         max_flash_kb=args.max_flash_kb, decision_ms=args.decision_ms, cost_weight=args.cost_weight,
+        latency_floor=args.latency_floor,
         final_channels=args.final_channels, final_layers=args.final_layers,
     )
     if args.space == "darts" and args.preset == "cpu":
