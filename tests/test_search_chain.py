@@ -158,7 +158,7 @@ def test_chain_search_keeps_its_budget_and_train_checks_it(tiny_corpus, tmp_path
 def test_chain_search_that_misses_its_budget_fails(tiny_corpus, tmp_path, capsys, monkeypatch):
     # A budget the cheapest network meets but no search of one epoch reaches from the start: failed, said so.
     from dadarts.search import chain_cost
-    monkeypatch.setattr(chain_cost.Lagrangian, "update", lambda self, expected: None)
+    monkeypatch.setattr(chain_cost.Lagrangian, "update", lambda self, expected, derived=None: None)
     monkeypatch.setattr(chain_cost.Lagrangian, "loss", lambda self, expected, epoch: 0.0 * expected["latency_ms"])
     run = tmp_path / "run"
     code = main(["search", "--data", str(tiny_corpus), "--run", str(run), "--space", "chain", "--epochs", "1",

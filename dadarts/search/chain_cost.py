@@ -36,7 +36,8 @@ the expectation or the derived network is over the budget, and falls back to 0 o
 (the expectation may sit inside the budget while its argmax does not; the derived network is what
 `train` gets). A budget is also a resource: the supernet's loss alone favours cheap choices early
 (they train fastest; DARTS' skip collapse is the same bias), so a latency below `latency_floor` of
-its budget costs ρ/2·max(0, floor − E/B)² (TuNAS' point: a search aimed at its target uses it).
+its budget costs ρ/2·max(0, floor − E/B)² (TuNAS' point: a search aimed at its target uses it;
+`--latency-floor`, off by default until a full run has measured it).
 """
 from __future__ import annotations
 
