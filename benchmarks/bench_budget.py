@@ -18,13 +18,23 @@ to RUN.log beside it) and writes benchmarks/results/budget.json and budget_paret
   search on one fixed configuration (not data aware);
 - does γ decide: how many seeds fire the γ early stop, and for the first seed of the M4 budget the
   derived cell trained on every configuration of the data space: where γ's choice ranks by accuracy,
-  and by accuracy among the configurations that fit the budget.
+  and by accuracy among the configurations that fit the budget;
+- random search in the chain space under the M4 budget (`--random N`, default 5): N (configuration,
+  architecture) pairs drawn uniformly and kept when the cost model puts them inside the budget, each
+  trained, exported and estimated like the searched networks; their mean and best int8 accuracy,
+  and the Kendall τ between the supernet of the first M4 seed's search (each sample's choices made
+  one-hot, BatchNorm statistics recomputed on training batches, validation accuracy) and the
+  samples' stand-alone test accuracy (after the γ early stop the supernet trains the winning
+  configuration alone, so samples on other configurations sit at chance there: read τ on the winner's).
+
+    python benchmarks/bench_budget.py --random-only runs/chain-demo --random 2 --epochs 1   # a smoke run
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -82,7 +92,7 @@ def summary(run: Path, estimates: Path, target: str, budget_ms: float | None) ->
     read = lambda p: json.loads((run / p).read_text())   # noqa: E731
     metrics, report, est = read("train/metrics.json"), read("export/report.json"), json.loads(estimates.read_text())
     t = est["targets"][target]
-    row = {"run": str(run.relative_to(ROOT)), "model": metrics["model"], "config": metrics["config"],
+    row = {"run": str(run.relative_to(ROOT) if run.is_relative_to(ROOT) else run), "model": metrics["model"], "config": metrics["config"],
            "params": metrics["params"], "macs": metrics["macs"],
            "accuracy": metrics["accuracy"], "int8_accuracy": report["int8"]["accuracy"],
            "target": target, "latency_ms": t["latency_ms"], "invoke_ms": t["invoke_ms"],
@@ -117,6 +127,8 @@ def gamma_ranking(run: Path, target: str, budget_ms: float, train_args: list[str
             write_text_atomic(sub / "search" / "result.json", json.dumps({**result, "config": name}, indent=1))
         if not (sub / "train" / "metrics.json").exists():
             resume = ["--resume"] if (sub / "train" / "checkpoint.pt").exists() else train_args
+            # on a configuration γ did not choose the network may be over the budget: trained all the same
+            resume = resume if resume == ["--resume"] else resume + ["--allow-over-budget"]
             dadarts("train", str(sub), "--quiet", *resume, log=sub.with_suffix(".log"))
         return sub
 
@@ -124,9 +136,15 @@ def gamma_ranking(run: Path, target: str, budget_ms: float, train_args: list[str
     rows = []
     for name, sub in zip(result["data_space"], subs):
         m = json.loads((sub / "train" / "metrics.json").read_text())
-        est = estimate_from_genotype(result["genotype"], MfccConfig.parse(name), len(result["labels"]),
-                                     net["channels"], net["layers"], get_target(target), space=net["space"],
-                                     decision_ms=result.get("decision_ms"))
+        if net["space"] == "chain":
+            from dadarts.costmodel.chain import chain_graph
+            from dadarts.costmodel.estimate import estimate_netgraph
+            est = estimate_netgraph(chain_graph(result["genotype"], MfccConfig.parse(name).shape, len(result["labels"])),
+                                    MfccConfig.parse(name), get_target(target), result.get("decision_ms"))
+        else:
+            est = estimate_from_genotype(result["genotype"], MfccConfig.parse(name), len(result["labels"]),
+                                         net["channels"], net["layers"], get_target(target), space=net["space"],
+                                         decision_ms=result.get("decision_ms"))
         rows.append({"config": name, "gamma": result["gamma"][name], "accuracy": m["accuracy"],
                      "latency_ms": est["latency_ms"], "fits": est["fits"] and est["latency_ms"] <= budget_ms})
     by_acc = sorted(rows, key=lambda r: -r["accuracy"])
@@ -137,6 +155,112 @@ def gamma_ranking(run: Path, target: str, budget_ms: float, train_args: list[str
             "rank_by_accuracy_within_budget": (1 + [r["config"] for r in fitting].index(chosen)
                                                if chosen in [r["config"] for r in fitting] else None),
             "configs": len(rows), "configs_within_budget": len(fitting)}
+
+
+def sample_fitting(result: dict, target: str, budget_ms: float, n: int, seed: int) -> list[tuple[str, dict]]:
+    """`n` (configuration, chain architecture) pairs drawn uniformly from the search's data space and the
+    chain space, kept when the cost model puts them inside the budget (latency, RAM, flash)."""
+    from dadarts.costmodel import chain as space
+    from dadarts.costmodel.estimate import estimate_netgraph
+    from dadarts.costmodel.targets import get_target
+    from dadarts.frontend.spec import MfccConfig
+    board, rng, out = get_target(target), random.Random(seed), []
+    for _ in range(100000):
+        if len(out) == n:
+            break
+        config, arch = rng.choice(result["data_space"]), space.sample(rng)
+        est = estimate_netgraph(space.chain_graph(arch, MfccConfig.parse(config).shape, len(result["labels"])),
+                                MfccConfig.parse(config), board, DECISION_MS)
+        if est["fits"] and est["latency_ms"] <= budget_ms:
+            out.append((config, arch))
+    return out
+
+
+def random_search(search_run: Path, target: str, budget_ms: float, n: int, train_args: list[str], out: Path,
+                  pool: ThreadPoolExecutor) -> dict:
+    """Random search in the chain space under the budget, every sample trained like the searched networks,
+    and the Kendall τ between the supernet's ranking of the samples and their stand-alone accuracy."""
+    from dadarts.costmodel import chain as space
+    result = json.loads((search_run / "search" / "result.json").read_text())
+    samples = sample_fitting(result, target, budget_ms, n, seed=len(result["labels"]) * 1000 + n)
+
+    def one(k: int) -> dict:
+        config, arch = samples[k]
+        sub = out / f"sample{k}"
+        if not (sub / "search" / "result.json").exists():
+            (sub / "search").mkdir(parents=True, exist_ok=True)
+            # a search result naming the sample: train builds exactly it, export checks it against the budget
+            write_text_atomic(sub / "search" / "result.json", json.dumps(
+                {**result, "config": config, "genotype": arch, "genotype_str": space.to_str(arch), "predicted": None},
+                indent=1))
+        return summary(sub, pipeline(sub, None, train_args, target, sub.with_suffix(".log")), target, budget_ms)
+
+    rows = list(pool.map(one, range(len(samples))))
+    supernet = supernet_accuracy(search_run, samples)
+    for row, acc in zip(rows, supernet):
+        row["supernet_val_accuracy"] = acc
+    ints = [r["int8_accuracy"] for r in rows]
+    return {"search_run": str(search_run), "samples": len(rows), "rows": rows,
+            "mean_int8_accuracy": sum(ints) / len(ints), "best_int8_accuracy": max(ints),
+            "kendall_tau_supernet_vs_standalone": kendall_tau(supernet, [r["accuracy"] for r in rows])}
+
+
+def supernet_accuracy(search_run: Path, samples: list[tuple[str, dict]], calibration_batches: int = 20) -> list[float]:
+    """Validation accuracy of each sample inside the search's supernet: its choices one-hot, its configuration
+    alone, BatchNorm's running statistics recomputed on training batches first."""
+    import torch
+
+    from dadarts.costmodel import chain as space
+    from dadarts.data.datasets import load_dataset
+    from dadarts.frontend.spec import MfccConfig
+    from dadarts.search.loop import evaluate, prepare_data
+    from dadarts.search.model import DataAwareSupernet
+    from dadarts.search.settings import SearchSettings
+    ckpt = torch.load(search_run / "search" / "checkpoint.pt", map_location="cpu", weights_only=False)
+    settings = SearchSettings.from_dict(ckpt["settings"])
+    configs = [MfccConfig.parse(c) for c in ckpt["data_space"]]
+    data = prepare_data(load_dataset(ckpt["source"].get("data"), ckpt["source"].get("task") or "gsc12", quiet=True),
+                        configs, torch.device("cpu"), max_train=settings.max_train, seed=settings.seed)
+    model = DataAwareSupernet([c.shape for c in configs], data.num_classes, settings)
+    accs = []
+    for config, arch in samples:
+        model.load_state_dict(ckpt["model"])
+        hot = lambda n, i: torch.where(torch.arange(n) == i, 30.0, -30.0)   # noqa: E731
+        net, blocks = model.net, arch["blocks"]
+        with torch.no_grad():
+            net.alpha_stem.copy_(hot(len(space.STEMS), list(space.STEMS).index(arch["stem"])))
+            net.alpha_stem_width.copy_(hot(len(space.WIDTHS), space.WIDTHS.index(arch["stem_channels"])))
+            for i, b in enumerate(blocks):
+                net.alpha_kernel[i].copy_(hot(len(space.KERNELS), list(space.KERNELS).index(b["op"])))
+                net.alpha_width[i].copy_(hot(len(space.WIDTHS), space.WIDTHS.index(b.get("channels", space.WIDTHS[0]))))
+                net.alpha_stride[i].copy_(hot(len(space.STRIDES), space.STRIDES.index(b.get("stride", 1))))
+            model.active.fill_([c.name for c in configs].index(config))
+            for m in model.modules():
+                if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+                    m.reset_running_stats()
+                    m.momentum = None                         # a plain average over the calibration batches
+            model.train()
+            d = int(model.active)
+            for b in range(calibration_batches):
+                idx = torch.arange(b * 64, min((b + 1) * 64, data.train_y.numel()))
+                model([data.train_x[d][idx].float() if k == d else None for k in range(len(configs))])
+        accs.append(evaluate(model, data.val_x, data.val_y, torch.device("cpu"), _single())[1])
+    return accs
+
+
+def _single():
+    from dadarts.search.distributed import DistInfo
+    return DistInfo()
+
+
+def kendall_tau(a: list[float], b: list[float]) -> float | None:
+    """Kendall's τ-a between two rankings of the same items (None for fewer than two)."""
+    n = len(a)
+    if n < 2:
+        return None
+    s = sum((1 if (a[i] - a[j]) * (b[i] - b[j]) > 0 else -1 if (a[i] - a[j]) * (b[i] - b[j]) < 0 else 0)
+            for i in range(n) for j in range(i + 1, n))
+    return s / (n * (n - 1) / 2)
 
 
 def plot(rows: list[dict], path: Path) -> None:
@@ -168,7 +292,20 @@ def main() -> int:
     ap.add_argument("--skip-gamma-ranking", action="store_true")
     ap.add_argument("--runs", default=str(ROOT / "benchmarks" / "runs" / "budget"))
     ap.add_argument("--jobs", type=int, default=1, help="pipelines run at once (default 1; each uses one thread)")
+    ap.add_argument("--random", type=int, default=5, help="random-search samples under the M4 budget (0: none)")
+    ap.add_argument("--random-only", metavar="RUN", default=None,
+                    help="only the random search and Kendall τ against the finished chain search RUN (a smoke run)")
     args = ap.parse_args()
+    if args.random_only:
+        target, ms = BUDGETS["m4"]
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            rnd = random_search(Path(args.random_only).resolve(), target, ms, args.random,
+                                ["--epochs", str(args.epochs)], Path(args.runs) / "random-only", pool)
+        write_text_atomic(ROOT / "benchmarks" / "results" / "budget_random.json", json.dumps(rnd, indent=1))
+        print(f"random search: {rnd['samples']} samples, int8 mean {100 * rnd['mean_int8_accuracy']:.2f} %, best "
+              f"{100 * rnd['best_int8_accuracy']:.2f} %; Kendall τ supernet vs stand-alone: "
+              f"{rnd['kendall_tau_supernet_vs_standalone']}")
+        return 0
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     runs = Path(args.runs)
     runs.mkdir(parents=True, exist_ok=True)
@@ -217,6 +354,12 @@ def main() -> int:
                              "budgeted_max_latency_ms": max(r["latency_ms"] for r in m4),
                              "beats_at_no_more_latency": [r["seed"] for r in m4 if r["int8_accuracy"] > ds_s["int8_accuracy"]
                                                           and r["latency_ms"] <= ds_s["latency_ms"]]}
+    if args.random:
+        out["random_search"] = random_search(runs / f"m4-seed{seeds[0]}", target_m4, ms_m4, args.random, train_args,
+                                             runs / "random", pool)
+        out["m4_vs_random_search"] = {"budgeted_mean_int8_accuracy": out["m4_vs_ds_cnn_s"]["budgeted_mean_int8_accuracy"],
+                                      "random_mean_int8_accuracy": out["random_search"]["mean_int8_accuracy"],
+                                      "random_best_int8_accuracy": out["random_search"]["best_int8_accuracy"]}
     if not args.skip_gamma_ranking:
         out["gamma_ranking"] = gamma_ranking(runs / f"m4-seed{seeds[0]}", target_m4, ms_m4, train_args,
                                              runs / "gamma-ranking", pool)

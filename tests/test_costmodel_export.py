@@ -51,3 +51,38 @@ def test_mcu_network_is_the_exported_graph_and_its_arena(tmp_path, config):
     assert 0.95 * measured.total_bytes <= planned + tail <= 1.15 * measured.total_bytes
     counts = memory.graph_counts(ours.layers, len(ours.inputs) + len(ours.ops))
     assert memory.model_bytes_estimate(counts) == pytest.approx(len(blob), rel=0.08)
+
+
+CHAIN = {"stem": "conv_10x4_s2x1", "stem_channels": 24, "blocks": [
+    {"op": "dw_3x3_d2", "channels": 32, "stride": 2}, {"op": "dw_5x5", "channels": 32, "stride": 1}, {"op": "skip"},
+    {"op": "dw_3x3", "channels": 48, "stride": 2}, {"op": "dw_3x3_d2", "channels": 48, "stride": 1}, {"op": "skip"}]}
+
+
+def test_chain_network_is_the_exported_graph_and_its_arena(tmp_path):
+    # A strided dilated depthwise (made dense), strided 3x3 and 5x5 (PAD + 'valid'), a dilated one at stride 1.
+    import numpy as np
+    import torch
+    from test_export_convert import LABELS, randomize_bn
+    from dadarts.costmodel.chain import chain_graph
+    from dadarts.export.pipeline import ExportInputs, ExportOptions, export_model
+    from dadarts.rundir import RunDir
+    from dadarts.search.chain import ChainNetwork
+    config = "640/320/40/20"
+    shape = MfccConfig.parse(config).shape
+    torch.manual_seed(0)
+    net = randomize_bn(ChainNetwork(CHAIN, shape, len(LABELS)))
+    rng = np.random.default_rng(0)
+    inputs = ExportInputs(model=net, labels=LABELS, config=config, x_test=rng.standard_normal((12, *shape)).astype(np.float32),
+                          y_test=rng.integers(0, 4, 12), x_calibration=rng.standard_normal((24, *shape)).astype(np.float32),
+                          run_name="tiny", source="tests")
+    run = RunDir.of(tmp_path / "run")
+    export_model(inputs, run, ExportOptions(int8=True, calibration_samples=12, tflm_samples=8), log=lambda *_: None)
+    blob = run.tflite_int8.read_bytes()
+    real = parse_tflite(blob)
+    ours = chain_graph(CHAIN, shape, len(LABELS))
+    assert [_key(x) for x in real.layers] == [_key(x) for x in ours.layers]
+    measured = measure_arena(blob)
+    planned = memory.greedy_plan(memory.tensor_lifetimes(ours))
+    assert 0.95 * measured.head_bytes <= planned <= 1.15 * measured.head_bytes
+    counts = memory.graph_counts(ours.layers, len(ours.inputs) + len(ours.ops))
+    assert memory.model_bytes_estimate(counts) == pytest.approx(len(blob), rel=0.08)

@@ -7,7 +7,7 @@ from dadarts.cli import main
 from dadarts.search import genotypes as G
 from dadarts.search.network import SearchedNetwork
 
-TINY = ["--epochs", "2", "--warmup-epochs", "1", "--batch-size", "16", "--channels", "4", "--layers", "3",
+TINY = ["--space", "mcu", "--epochs", "2", "--warmup-epochs", "1", "--batch-size", "16", "--channels", "4", "--layers", "3",
         "--data-space", "640/320/40,400/200/40", "--device", "cpu", "--quiet"]
 
 
@@ -44,7 +44,7 @@ def test_search_command_user_errors(tmp_path, capsys):
     assert main(["search", "--data", str(tmp_path / "missing"), "--run", str(tmp_path / "r")]) == 2
     assert main(["search", "--fixed-config", "400/x/40", "--run", str(tmp_path / "r")]) == 2
     assert "WINDOW/HOP/MELS" in capsys.readouterr().err
-    assert main(["search", "--channels", "6", "--run", str(tmp_path / "r")]) == 2
+    assert main(["search", "--space", "mcu", "--channels", "6", "--run", str(tmp_path / "r")]) == 2
     assert "multiple of 4" in capsys.readouterr().err
 
 
@@ -56,7 +56,7 @@ def test_resume_after_a_kill_matches_an_uninterrupted_search(tiny_corpus, tmp_pa
     import sys
     import time
 
-    args = ["--data", str(tiny_corpus), "--epochs", "2", "--warmup-epochs", "1", "--batch-size", "16",
+    args = ["--data", str(tiny_corpus), "--space", "mcu", "--epochs", "2", "--warmup-epochs", "1", "--batch-size", "16",
             "--channels", "4", "--layers", "3", "--data-space", "640/320/40,640/160/40", "--device", "cpu", "--quiet"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cli = [sys.executable, "-m", "dadarts.cli", "search"]

@@ -140,7 +140,7 @@ def test_search_refuses_a_configuration_the_firmware_cannot_stream(tmp_path, cap
 def test_budgeted_search_records_the_budget_and_resume_keeps_it(tiny_corpus, tmp_path, capsys):
     import json
     run = tmp_path / "run"
-    args = ["--data", str(tiny_corpus), "--epochs", "2", "--warmup-epochs", "1", "--batch-size", "16",
+    args = ["--data", str(tiny_corpus), "--space", "mcu", "--epochs", "2", "--warmup-epochs", "1", "--batch-size", "16",
             "--channels", "4", "--layers", "3", "--data-space", "640/320/40/10,400/200/40/20", "--device", "cpu",
             "--quiet", "--target", "NUCLEO-F446RE", "--max-latency-ms", "150"]
     assert main(["search", "--run", str(run), *args]) == 0

@@ -28,6 +28,7 @@ from .lowering import dense_dilation, requantised_concat_input
 from .spaces import SPACE_FACTS, SpaceFacts, cell_plans
 
 INT8 = "INT8"
+PADDINGS_BYTES = 4 * 2 * 4           # a PAD's paddings tensor: int32 [4, 2]
 
 
 def same_out(size: int, stride: int) -> int:
@@ -88,14 +89,15 @@ class NetGraph:
         return out
 
     # -- one method per kind of TFLite operator ------------------------------------------------------
-    def conv(self, x: int, c_out: int, kernel: int | tuple[int, int], stride: int = 1, padding: str = "same",
-             relu: bool = False) -> int:
+    def conv(self, x: int, c_out: int, kernel: int | tuple[int, int], stride: int | tuple[int, int] = 1,
+             padding: str = "same", relu: bool = False) -> int:
         h, w, c_in = self.shapes[x]
         kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
-        oh, ow = ((same_out(h, stride), same_out(w, stride)) if padding == "same"
-                  else (valid_out(h, kh, stride), valid_out(w, kw, stride)))
+        sh, sw = (stride, stride) if isinstance(stride, int) else stride
+        oh, ow = ((same_out(h, sh), same_out(w, sw)) if padding == "same"
+                  else (valid_out(h, kh, sh), valid_out(w, kw, sw)))
         return self.add("CONV_2D", [x], (oh, ow, c_out), fused=not relu, macs=oh * ow * c_out * kh * kw * c_in,
-                        kernel=[kh, kw], stride=[stride, stride], padding=padding, in_ch=c_in, out_ch=c_out,
+                        kernel=[kh, kw], stride=[sh, sw], padding=padding, in_ch=c_in, out_ch=c_out,
                         dilation=[1, 1], weight_bytes=c_out * kh * kw * c_in + 4 * c_out)
 
     def depthwise(self, x: int, kernel: int, stride: int = 1, dilation: int = 1, relu: bool = False) -> int:
@@ -108,7 +110,8 @@ class NetGraph:
             # Convs padding the same tensor alike share one PAD (the converter's CSE).
             p = (kernel - 1) * dilation // 2
             if (x, p) not in self.pads:
-                self.pads[(x, p)] = self.elementwise("PAD", [x], (h + 2 * p, w + 2 * p, c))
+                # its constant: the paddings, int32 [4, 2]
+                self.pads[(x, p)] = self.add("PAD", [x], (h + 2 * p, w + 2 * p, c), weight_bytes=PADDINGS_BYTES)
             x = self.pads[(x, p)]
             padding = "valid"
         return self.add("DEPTHWISE_CONV_2D", [x], (oh, ow, c), fused=not relu, macs=oh * ow * c * kernel * kernel,

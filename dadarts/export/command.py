@@ -18,6 +18,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="int8: fold the requantising QUANTIZE before a concatenation input into the op producing it "
                         "only where nothing else reads that tensor (safe, default), or everywhere (all: no QUANTIZE "
                         "left, as the cost model counts, but the other readers get the concat's coarser scale)")
+    p.add_argument("--allow-over-budget", action="store_true",
+                   help="succeed even when the int8 model is over the budget its search had (default: exit non-zero)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (conversion runs on the CPU)")
 
 
@@ -36,5 +38,10 @@ def run(args) -> int:
     options = ExportOptions(int8=args.int8, calibration_samples=args.calibration_samples,
                             max_int8_drop=args.max_int8_drop, tflm_samples=args.tflm_samples,
                             fold_concat=args.fold_concat)
-    export_run(args.run, options, args._argv, device=args.device)
+    report = export_run(args.run, options, args._argv, device=args.device)
+    check = report.get("budget_check")
+    if check and not check["fits"] and not args.allow_over_budget:
+        raise UserError(f"The exported int8 model is over its search's budget on {check['target']} in "
+                        f"{', '.join(check['over'])} (export/report.json \"budget_check\"): search again, or pass "
+                        "--allow-over-budget to keep it.")
     return 0

@@ -261,10 +261,14 @@ def format_terms(t: dict) -> str:
 def format_layers(name: str, t: dict) -> str:
     total = max(t["invoke_cycles"], 1)
     lines = [f"{name} ({t['library_label']}, {t['cycles_per_instruction']:.2f} cycles/instr):",
-             f"  {'#':>3} {'op':<20} {'path':<16} {'MACs':>10} {'k cycles':>10} {'ms':>8} {'share':>6}"]
+             f"  {'#':>3} {'op':<20} {'path':<16} {'MACs':>10} {'k cycles':>10} {'ms':>8} {'share':>6}  glue"]
     for layer in t["layers"]:
         lines.append(f"  {layer['index']:>3} {layer['op']:<20} {layer['path']:<16} {layer['macs']:>10} "
-                     f"{layer['cycles'] / 1e3:>10.1f} {layer['ms']:>8.3f} {100 * layer['cycles'] / total:>5.1f}%")
+                     f"{layer['cycles'] / 1e3:>10.1f} {layer['ms']:>8.3f} {100 * layer['cycles'] / total:>5.1f}%"
+                     + ("  glue" if layer.get("glue") else ""))
+    glue_ops = sorted({layer["op"] for layer in t["layers"] if layer.get("glue")})
+    lines.append(f"  structural glue: {100 * t.get('glue_share', 0.0):.1f} % of the Invoke"
+                 + (f" ({', '.join(glue_ops)})" if glue_ops else " (none)"))
     lines.append(format_terms(t))
     return "\n".join(lines)
 

@@ -4,8 +4,8 @@ Per target: latency of one Invoke, the front-end's cost per frame, the latency o
 decision (one Invoke + the frames that arrive between two decisions: one frame when no decision
 period is given, else as the search's budget counts it, costmodel.estimate.frames_per_decision), the
 duty cycle at that rate and when deciding at every hop, the smallest number of hops between decisions
-that keeps the core below 100 %, flash and RAM term by term, and a
-verdict with its margin. Agreed keys for other stages: targets[name]["latency_ms"], ["fits"],
+that keeps the core below 100 %, flash and RAM term by term, the share of the Invoke spent in
+structural glue (dadarts.costmodel.glue), and a verdict with its margin. Agreed keys for other stages: targets[name]["latency_ms"], ["fits"],
 ["ram_bytes"], ["flash_bytes"]. For a model whose MFCC front-end is unknown (a .tflite from another
 tool, config None) only the model is counted: latency = one Invoke, no front-end terms.
 """
@@ -17,6 +17,7 @@ from ..frontend.spec import SAMPLE_RATE, MfccConfig
 from ..costmodel import kernels as cost_model
 from ..costmodel.estimate import estimate_layers_on
 from ..costmodel.frontend_cost import frontend_instructions_per_frame
+from ..costmodel.glue import is_glue
 from ..costmodel.graph import Graph
 from ..costmodel.targets import Target
 
@@ -24,6 +25,7 @@ from ..costmodel.targets import Target
 def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig | None, target: Target,
                     frontend_instr: dict, decision_ms: float | None = None) -> dict:
     layers = cost_model.estimate_layers(graph.layers, target)
+    glue = is_glue(graph.layers)
     # Latency per decision, flash and RAM as the search's budget and the train/export checks price them.
     base = estimate_layers_on(graph.layers, graph.model_bytes, arena_bytes, config, target, decision_ms,
                               frontend_instr["instructions"], costed=layers)
@@ -66,7 +68,8 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig | None, t
         "ram_margin_bytes": target.sram_bytes - ram_bytes,
         "fits": base["fits"],
         "unmodelled_ops": sorted({layer.op for layer in layers if not layer.modelled}),
-        "layers": [layer.to_dict() for layer in layers],
+        "glue_share": sum(c.cycles for c, g in zip(layers, glue) if g) / max(sum(c.cycles for c in layers), 1e-9),
+        "layers": [{**layer.to_dict(), "glue": g} for layer, g in zip(layers, glue)],
     }
 
 

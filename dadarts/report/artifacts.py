@@ -98,6 +98,8 @@ def _architecture(path: Path, notes: list[str]) -> dict | None:
     import torch
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
+        if (ckpt.get("settings") or {}).get("space") == "chain":
+            return None          # no cells: the chain's choices are listed with the result
         state = ckpt["model"]
         arch = {key: state[f"net.{key}"].float().numpy()
                 for key in ("alphas_normal", "alphas_reduce", "betas_normal", "betas_reduce")}

@@ -188,7 +188,9 @@ def _settings_table(result: dict) -> Table:
         rows.append(["budget", ", ".join(f"{k} {v}" for k, v in result["budget"].items() if v is not None)
                      or "none"])
     net = result.get("network")
-    if isinstance(net, dict) and net.get("channels"):
+    if isinstance(net, dict) and net.get("space") == "chain":
+        rows.append(["network to train", f"chain space, {net.get('blocks')} blocks, {net.get('macs')} MACs ({net.get('sized_by')})"])
+    elif isinstance(net, dict) and net.get("channels"):
         rows.append(["network to train", f"{net.get('space', 'darts')} space, C={net['channels']}, {net.get('layers')} cells"
                      + (f" ({net['sized_by']})" if net.get("sized_by") else "")])
     if result.get("predicted"):
@@ -225,7 +227,7 @@ def section(a: RunArtifacts) -> Section | None:
     if genotype is None and arch is not None:
         genotype = _derived_genotype(arch, list(facts.primitives))
         caption = f"derived from α, β of the checkpoint after epoch {arch.get('epoch')} (the search has not finished)."
-    if genotype is not None:
+    if genotype is not None and (result or {}).get("space") != "chain":
         s.items += [cell_figure(genotype, "normal", caption), cell_figure(genotype, "reduce", caption)]
     if result is not None:
         s.items.append(_settings_table(result))

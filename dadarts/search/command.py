@@ -20,12 +20,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     # --run-dir: the same option under a name torchrun's own parser does not mistake for its --run-path.
     p.add_argument("--run", "--run-dir", dest="run", default="runs/default",
                    help="run directory (default: runs/default); under torchrun write --run-dir")
-    p.add_argument("--preset", default="cpu", choices=["cpu", "cpu-darts", "paper"],
-                   help="cpu: microcontroller space, a few minutes on 2 cores; cpu-darts: the paper's cells at the same "
-                        "scale; paper: darts space, C=16, 8 layers, 50 epochs, warm-up 15, batch 256")
-    p.add_argument("--space", default=None, choices=["mcu", "darts"],
-                   help="search space: mcu (post-activation DS-CNN blocks, made for microcontrollers) or darts "
-                        "(the paper's PC-DARTS cells); default: the preset's")
+    p.add_argument("--preset", default="cpu", choices=["cpu", "cpu-mcu", "cpu-darts", "paper"],
+                   help="cpu: the chain space, a few minutes on 2 cores; cpu-mcu: the microcontroller cells at the same "
+                        "scale; cpu-darts: the paper's cells at the same scale; paper: darts space, C=16, 8 layers, "
+                        "50 epochs, warm-up 15, batch 256")
+    p.add_argument("--space", default=None, choices=["chain", "mcu", "darts"],
+                   help="search space: chain (a DS-CNN-like chain: searchable stem, kernels, widths and strides, made "
+                        "for CMSIS-NN), mcu (cells of post-activation DS-CNN blocks) or darts (the paper's PC-DARTS "
+                        "cells); default: the preset's")
     p.add_argument("--align", default=None, choices=["preprocess", "zeropad"],
                    help="how configurations of different shapes are aligned before mixing (default: preprocess)")
     p.add_argument("--data-space", default=None, metavar="W/H/M[/K],...",
@@ -55,6 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-flash-kb", type=float, default=None, help="firmware flash (default: the board's flash)")
     g.add_argument("--decision-ms", type=float, default=None, help="one decision every this many ms (default 100)")
     g.add_argument("--cost-weight", type=float, default=None, help="weight of the budget penalty (default 5)")
+    g.add_argument("--latency-floor", type=float, default=None,
+                   help="chain space: penalise an expected latency below this share of the budget, so that the "
+                        "search uses what the board offers (default 0: off; not yet measured end to end)")
     g.add_argument("--final-channels", type=int, default=None,
                    help="channels C of the network that will be trained (default: derived from the budget, "
                         "else the supernet's)")
@@ -64,7 +69,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _settings(args):
     from .settings import PRESETS
-    base = PRESETS[args.preset]
+    # The cell spaces on the cpu preset: their own CPU preset (the chain's architecture step is larger).
+    base = PRESETS["cpu-mcu" if args.space == "mcu" and args.preset == "cpu" else args.preset]
     settings = base.replace(
         space=args.space, epochs=args.epochs, warmup_epochs=args.warmup_epochs, batch_size=args.batch_size,
         channels=args.channels, layers=args.layers, max_train=args.max_train, seed=args.seed,
@@ -72,6 +78,7 @@ def _settings(args):
         after_gamma_stop="mixed" if args.keep_mixing else None,
         target=args.target, max_latency_ms=args.max_latency_ms, max_ram_kb=args.max_ram_kb,
         max_flash_kb=args.max_flash_kb, decision_ms=args.decision_ms, cost_weight=args.cost_weight,
+        latency_floor=args.latency_floor,
         final_channels=args.final_channels, final_layers=args.final_layers,
     )
     if args.space == "darts" and args.preset == "cpu":
@@ -85,9 +92,12 @@ def _check(settings) -> None:
     for name in ("epochs", "batch_size", "channels", "layers"):
         if getattr(settings, name) < 1:
             raise UserError(f"--{name.replace('_', '-')} must be at least 1.")
-    if settings.layers < 3:
+    if settings.space == "chain" and (settings.final_channels or settings.final_layers):
+        raise UserError("--final-channels and --final-layers size a cell network; the chain space searches every "
+                        "width and the number of blocks itself: drop them.")
+    if settings.space != "chain" and settings.layers < 3:
         raise UserError("--layers must be at least 3 (the search has two reduction cells).")
-    if settings.channels % settings.partial_k:
+    if settings.space != "chain" and settings.channels % settings.partial_k:
         raise UserError(f"--channels must be a multiple of {settings.partial_k} (partial channel connections).")
     if not (0 <= settings.warmup_epochs <= settings.epochs):
         raise UserError("--warmup-epochs must be between 0 and --epochs.")
@@ -147,7 +157,7 @@ def run(args) -> int:
                     raise UserError("--fixed-config and --data-space exclude each other: give one.")
                 space_names = [MfccConfig.parse(args.fixed_config).name]
             else:
-                default = MCU_SPACE if settings.space == "mcu" else DEFAULT_SPACE
+                default = MCU_SPACE if settings.space in ("mcu", "chain") else DEFAULT_SPACE
                 space_names = [c.name for c in parse_space(args.data_space, default)]
         except ValueError as exc:
             raise UserError(str(exc)) from None
@@ -195,6 +205,11 @@ def run(args) -> int:
                settings=settings.to_dict(), device=str(device), processes=info.world_size)
     result = read_json(run_dir.search_result, "search_result")
     _print_summary(result, outcome.history, G)
+    pred = result.get("predicted")
+    if pred and not pred["fits"]:
+        print(f"dadarts search: FAILED: the derived network is over the budget in {', '.join(pred['over'])}; "
+              "raise the budget, search longer or with a larger --cost-weight")
+        return 1
     return 0
 
 
@@ -207,6 +222,15 @@ def _budget(settings, configs, num_classes: int, verbose: bool):
     target = get_target(settings.target)
     budget = default_budget(target, settings.max_latency_ms, settings.max_ram_kb, settings.max_flash_kb,
                             settings.decision_ms)
+    if settings.space == "chain":
+        from .chain_cost import ChainCost
+        cost = ChainCost(configs, num_classes, target, settings.decision_ms)
+        refuse_impossible(cost, budget)
+        if verbose:
+            limits = ", ".join(f"{k.replace('_', ' ')} <= {v:g}" for k, v in budget.items())
+            print(f"dadarts search: budget on {target.name} ({target.core} {target.clock_mhz:g} MHz): {limits}; "
+                  f"every choice priced by the cost model, one decision every {settings.decision_ms:g} ms")
+        return cost, budget
     if settings.final_channels and settings.final_layers:
         channels, layers = settings.final_channels, settings.final_layers
     else:
@@ -223,10 +247,10 @@ def _budget(settings, configs, num_classes: int, verbose: bool):
 
 
 def _print_summary(result: dict, history: list[dict], G) -> None:
-    genotype = G.from_dict(result["genotype"])
     names = result["data_space"]
     print()
-    print(G.describe(genotype))
+    if result.get("space") != "chain":
+        print(G.describe(G.from_dict(result["genotype"])))
     print(result["genotype_str"])
     stop = result["gamma_stop_epoch"]
     print(f"chosen configuration: {result['config']}  (align {result['align']}; "
@@ -241,7 +265,9 @@ def _print_summary(result: dict, history: list[dict], G) -> None:
     if pred:
         verdict = "fits" if pred["fits"] else "OVER BUDGET (" + ", ".join(pred["over"]) + ")"
         budget = result["budget"]
-        print(f"network to train: {net['space']} space, C={net['channels']}, {net['layers']} cells "
+        size = (f"{net['blocks']} blocks" if net["space"] == "chain"
+                else f"C={net['channels']}, {net['layers']} cells")
+        print(f"network to train: {net['space']} space, {size} "
               f"({net['sized_by']}); on {result['target']}: {pred['latency_ms']:.1f} ms per decision "
               f"(budget {budget['latency_ms']:g}), RAM {pred['ram_kb']:.1f} KB (budget {budget['ram_kb']:g}), "
               f"flash {pred['flash_kb']:.1f} KB (budget {budget['flash_kb']:g}), arena {pred['arena_kb']:.1f} KB, "

@@ -200,6 +200,12 @@ class CostTables:
             start += n
         return torch.cat(parts)
 
+    def make_penalty(self, budget: Budget, settings) -> HingeRamp:
+        return HingeRamp(budget, settings)
+
+    def cheapest_what(self) -> str:
+        return f"its cheapest op on every edge, {self.channels} channels, {self.layers} cells"
+
     def cheapest(self) -> dict:
         """The cheapest system of the space at this size, per quantity (for refusing impossible budgets)."""
         genotype = self.cheapest_genotype()
@@ -226,7 +232,36 @@ def penalty_weight(cost_weight: float, epoch: int, warmup_epochs: int, epochs: i
     return cost_weight * min(1.0, (epoch - warmup_epochs + 1) / ramp)
 
 
-def refuse_impossible(tables: CostTables, budget: Budget) -> None:
+class HingeRamp:
+    """The cell spaces' penalty rule: λ(epoch)·Σ_k max(0, E_k/B_k − 1)², λ on the ramp of `penalty_weight`."""
+
+    def __init__(self, budget: Budget, settings):
+        self.budget, self.settings = budget, settings
+
+    def weight(self, epoch: int) -> float:
+        s = self.settings
+        return penalty_weight(s.cost_weight, epoch, s.warmup_epochs, s.epochs)
+
+    def loss(self, expected: dict, epoch: int) -> torch.Tensor:
+        return self.weight(epoch) * penalty(expected, self.budget)
+
+    watches_derived = False
+
+    def update(self, expected: dict, derived: dict | None = None) -> None:
+        pass
+
+    def columns(self, expected: dict, epoch: int) -> dict:
+        return {"cost_penalty": round(float(penalty(expected, self.budget)), 6),
+                "cost_weight": round(self.weight(epoch), 4)}
+
+    def state_dict(self) -> dict:
+        return {}
+
+    def load_state_dict(self, state: dict) -> None:
+        pass
+
+
+def refuse_impossible(tables, budget: Budget) -> None:
     """A UserError saying what the cheapest system costs when no candidate can meet the budget."""
     cheapest = tables.cheapest()
     for q, limit in budget.items():
@@ -236,9 +271,9 @@ def refuse_impossible(tables: CostTables, budget: Budget) -> None:
             flag = {"latency_ms": "--max-latency-ms", "ram_kb": "--max-ram-kb", "flash_kb": "--max-flash-kb"}[q]
             raise UserError(
                 f"No system of the {tables.space.name} search space fits {tables.target.name} with "
-                f"{q.split('_')[0]} at most {limit:g} {unit}: the cheapest (its cheapest op on every edge, "
-                f"configuration {config}, {tables.channels} channels, {tables.layers} cells) needs {value:.1f} "
-                f"{unit}; raise {flag}, or lower --final-channels / --final-layers.")
+                f"{q.split('_')[0]} at most {limit:g} {unit}: the cheapest ({tables.cheapest_what()}, "
+                f"configuration {config}) needs {value:.1f} {unit}; raise {flag}"
+                + ("." if tables.space.name == "chain" else ", or lower --final-channels / --final-layers."))
 
 
 
@@ -336,6 +371,11 @@ def genotype_budget_check(result: dict, channels: int, layers: int, num_classes:
     if not result.get("target"):
         return None
     config = MfccConfig.parse(result["config"])
-    graph = searched_graph(result.get("space", "darts"), result["genotype"], config.shape, num_classes, channels, layers)
+    if result.get("space") == "chain":
+        from ..costmodel.chain import chain_graph
+        graph = chain_graph(result["genotype"], config.shape, num_classes)
+    else:
+        graph = searched_graph(result.get("space", "darts"), result["genotype"], config.shape, num_classes,
+                               channels, layers)
     est = estimate_netgraph(graph, config, get_target(result["target"]), result.get("decision_ms"))
     return budget_check(estimate_costs(est), result["target"], result.get("budget"))

@@ -22,7 +22,9 @@ from ..frontend.spec import MfccConfig
 from ..rundir import RunDir, atomic_path, write_csv_atomic, write_json_atomic
 from . import genotypes as G
 from .architect import Architect
-from .cost import Budget, CostTables, deployment, penalty, penalty_weight
+from ..costmodel import chain as chain_space
+from .chain_cost import chain_deployment
+from .cost import Budget, CostTables, deployment, estimate_costs
 from .distributed import DistInfo, average_, broadcast_state_, sum_
 from .mixer import gamma_should_stop
 from .model import DataAwareSupernet
@@ -126,6 +128,15 @@ def _set_rng_state(state: dict) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
+def genotype_dict(genotype) -> dict:
+    """The JSON form of a derived architecture: a cell Genotype's dict, or a chain architecture as is."""
+    return genotype if isinstance(genotype, dict) else G.to_dict(genotype)
+
+
+def genotype_str(genotype) -> str:
+    return chain_space.to_str(genotype) if isinstance(genotype, dict) else G.to_str(genotype)
+
+
 def _result(model: DataAwareSupernet, data: SearchData, settings: SearchSettings, gamma_stop_epoch, val_acc) -> dict:
     genotype = model.genotype()
     p = model.gamma_softmax().cpu()
@@ -133,7 +144,7 @@ def _result(model: DataAwareSupernet, data: SearchData, settings: SearchSettings
     chosen = names[int(p.argmax())] if len(names) > 1 else names[0]
     return {
         "task": data.task, "labels": data.labels, "config": chosen,
-        "genotype": G.to_dict(genotype), "genotype_str": G.to_str(genotype),
+        "genotype": genotype_dict(genotype), "genotype_str": genotype_str(genotype),
         "gamma": {n: round(float(v), 6) for n, v in zip(names, p)} if len(names) > 1 else {names[0]: 1.0},
         "gamma_stop_epoch": gamma_stop_epoch, "align": settings.align, "space": settings.space,
         "data_space": names, "settings": settings.to_dict(),
@@ -144,6 +155,9 @@ def _result(model: DataAwareSupernet, data: SearchData, settings: SearchSettings
 def _deployment(result: dict, settings: SearchSettings, cost: CostTables | None, budget: Budget | None,
                 num_classes: int) -> dict:
     """Board, budget, the trained network's size and the derived system's predicted cost (result.json)."""
+    if settings.space == "chain":
+        return chain_deployment(result["genotype"], MfccConfig.parse(result["config"]), num_classes,
+                                cost.target if cost else None, budget, settings.decision_ms)
     fixed = bool(settings.final_channels and settings.final_layers)
     channels = settings.final_channels or (cost.channels if cost else settings.channels)
     layers = settings.final_layers or (cost.layers if cost else settings.layers)
@@ -154,6 +168,13 @@ def _deployment(result: dict, settings: SearchSettings, cost: CostTables | None,
 
 def _expected_cost(cost: CostTables, model: DataAwareSupernet) -> dict[str, torch.Tensor]:
     return cost.expected(*model.net.arch_parameters(), model.config_weights())
+
+
+def _derived_cost(cost, model: DataAwareSupernet, configs: list[MfccConfig]) -> dict[str, float]:
+    """latency_ms, ram_kb, flash_kb of the network the search would derive now, on the configuration γ
+    leads with (the one result.json would name)."""
+    lead = configs[int(model.gamma_softmax().argmax())] if len(configs) > 1 else configs[0]
+    return estimate_costs(cost.estimate(genotype_dict(model.genotype()), lead))
 
 
 def search(data: SearchData, settings: SearchSettings, run: RunDir | None, device: torch.device,
@@ -223,12 +244,15 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
     end_epoch = settings.epochs if stop_after_epoch is None else min(settings.epochs, stop_after_epoch)
     model.train()
     budgeted = cost is not None and budget is not None and bool(budget.items())
+    rule = cost.make_penalty(budget, settings) if budgeted else None
+    if rule is not None and resume and history and "penalty" in ckpt:
+        rule.load_state_dict(ckpt["penalty"])
     for epoch in range(start_epoch, end_epoch):
         t0 = time.perf_counter()
         searching = epoch >= settings.warmup_epochs
-        lam = penalty_weight(settings.cost_weight, epoch, settings.warmup_epochs, settings.epochs) if budgeted else 0.0
+        lam = rule.weight(epoch) if budgeted else 0.0
         if budgeted:
-            cost.refresh(G.to_dict(model.genotype()))
+            cost.refresh(genotype_dict(model.genotype()))
         gen = torch.Generator().manual_seed(settings.seed * 100003 + epoch)
         perm_w = w_idx[torch.randperm(w_idx.numel(), generator=gen).to(w_idx.device)]
         perm_a = a_idx[torch.randperm(a_idx.numel(), generator=gen).to(a_idx.device)]
@@ -241,9 +265,13 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
                 with _autocast(device):
                     logits = model(_batch(train_x, idx, needed))
                     loss = F.cross_entropy(logits.float(), data.train_y[idx])
-                if lam > 0.0:
-                    loss = loss + lam * penalty(_expected_cost(cost, model), budget).to(loss.dtype)
+                expected = _expected_cost(cost, model) if lam > 0.0 else None
+                if expected is not None:
+                    loss = loss + rule.loss(expected, epoch).to(loss.dtype)
                 architect.step(loss)
+                if expected is not None:
+                    rule.update({k: v.detach() for k, v in expected.items()},
+                                _derived_cost(cost, model, data.configs) if rule.watches_derived else None)
                 sums[3] += loss.detach() * idx.numel()
                 sums[4] += (logits.detach().argmax(1) == data.train_y[idx]).sum()
                 sums[5] += idx.numel()
@@ -300,11 +328,13 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
         }
         if budgeted:
             with torch.no_grad():
-                cost.refresh(G.to_dict(model.genotype()))
+                derived = genotype_dict(model.genotype())
+                cost.refresh(derived)
                 expected = _expected_cost(cost, model)
                 row.update({f"exp_{k}": round(float(v), 4) for k, v in expected.items()})
-                row["cost_penalty"] = round(float(penalty(expected, budget)), 6)
-                row["cost_weight"] = round(lam, 4)
+                row.update(rule.columns(expected, epoch))
+                # The network the search would hand to train now, on the configuration γ leads with.
+                row.update({f"derived_{k}": round(v, 4) for k, v in _derived_cost(cost, model, data.configs).items()})
         history.append(row)
         if bar is not None:
             budget_note = (f" E[lat] {row['exp_latency_ms']:.1f} ms E[RAM] {row['exp_ram_kb']:.0f} KB"
@@ -318,7 +348,8 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
                     "data_space": names, "dataset_fingerprint": data.fingerprint,
                     "model": model.state_dict(), "w_opt": w_opt.state_dict(), "sched": sched.state_dict(),
                     "architect": architect.state_dict(), "rng": _rng_state(), "history": history,
-                    "gamma_stop_epoch": gamma_stop_epoch, "source": source or {}}
+                    "gamma_stop_epoch": gamma_stop_epoch, "source": source or {},
+                    "penalty": rule.state_dict() if rule is not None else {}}
             with atomic_path(run.search_checkpoint) as tmp:
                 torch.save(ckpt, tmp)
     if bar is not None:

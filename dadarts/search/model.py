@@ -1,4 +1,5 @@
-"""The whole searched system: data mixer (γ, alignment) in front of the PC-DARTS supernet (α, β).
+"""The whole searched system: data mixer (γ, alignment) in front of the supernet of the search space
+(PC-DARTS cells, α and β, or the chain space's choices, dadarts.search.chain).
 
 Architecture parameters live in the modules; `arch_parameters()` and `weight_parameters()` are the
 two disjoint sets the bilevel optimisation alternates between.
@@ -8,6 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from .chain import ChainSupernet
 from .genotypes import Genotype
 from .mixer import DataMixer
 from .settings import SearchSettings
@@ -19,9 +21,12 @@ class DataAwareSupernet(nn.Module):
     def __init__(self, shapes: list[tuple[int, int]], num_classes: int, settings: SearchSettings):
         super().__init__()
         self.mixer = DataMixer(shapes, align=settings.align, align_channels=settings.align_channels)
-        self.net = Supernet(settings.channels, num_classes, settings.layers, in_channels=self.mixer.out_channels,
-                            space=get_space(settings.space), k=settings.partial_k,
-                            stem_stride=settings.stem_stride or None)
+        if settings.space == "chain":
+            self.net = ChainSupernet(num_classes, self.mixer.out_channels, self.mixer.out_shape)
+        else:
+            self.net = Supernet(settings.channels, num_classes, settings.layers, in_channels=self.mixer.out_channels,
+                                space=get_space(settings.space), k=settings.partial_k,
+                                stem_stride=settings.stem_stride or None)
         # Which configuration runs alone after the γ early stop (-1: all of them, mixed).
         self.register_buffer("active", torch.tensor(-1, dtype=torch.long))
 
@@ -47,7 +52,8 @@ class DataAwareSupernet(nn.Module):
         arch = {id(p) for p in self.arch_parameters()} | {id(self.mixer.gamma)}
         return [p for p in self.parameters() if id(p) not in arch]
 
-    def genotype(self) -> Genotype:
+    def genotype(self) -> Genotype | dict:
+        """The derived architecture: a cell Genotype, or a chain architecture dict."""
         return self.net.genotype()
 
     def gamma_softmax(self) -> torch.Tensor:

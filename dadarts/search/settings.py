@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, fields, replace
 @dataclass(frozen=True)
 class SearchSettings:
     # supernet
-    space: str = "darts"          # darts (the paper's cells) | mcu (dadarts.search.space)
+    space: str = "darts"          # darts (the paper's cells) | mcu (dadarts.search.space) | chain (search.chain)
     channels: int = 16            # C of the first cell
     layers: int = 8               # cells; reductions at 1/3 and 2/3
     partial_k: int = 4            # PC-DARTS: ops see 1/K of the channels
@@ -37,7 +37,8 @@ class SearchSettings:
     max_ram_kb: float | None = None       # firmware RAM; default: the board's SRAM
     max_flash_kb: float | None = None     # firmware flash; default: the board's flash
     decision_ms: float = 100.0    # one decision every decision_ms (the front-end runs every hop)
-    cost_weight: float = 5.0      # weight of the budget penalty once fully ramped in
+    cost_weight: float = 5.0      # weight of the budget penalty once fully ramped in (chain: ρ)
+    latency_floor: float = 0.0    # chain: a latency below this share of its budget is penalised too (0: off)
     final_channels: int = 0       # the trained network's C and cells (0: derived from the budget,
     final_layers: int = 0         #   or the supernet's own without a target)
 
@@ -56,11 +57,16 @@ class SearchSettings:
 PRESETS = {
     # The paper's scale: one GPU, full Speech Commands.
     "paper": SearchSettings(),
-    # Sized so that `dadarts search` on the built-in corpus ends in about 5 minutes on 2 CPU cores: the
-    # microcontroller space (its stride-2 stem makes every cell a quarter of the darts space's cost),
-    # every training clip.
-    "cpu": SearchSettings(space="mcu", channels=8, layers=4, epochs=20, warmup_epochs=5, batch_size=64, lr=0.1,
-                          arch_lr=3e-3, gamma_lr=2e-2, max_train=0),
+    # Sized so that `dadarts search` on the built-in corpus ends in a few minutes on 2 CPU cores: the chain
+    # space (dadarts.search.chain), every training clip.
+    # Adam on the chain's α at 1e-2: ~450 architecture steps move a logit by up to ~4, enough for the
+    # argmax of every choice to be decided rather than left at its initial noise.
+    "cpu": SearchSettings(space="chain", channels=8, layers=4, epochs=20, warmup_epochs=5, batch_size=64, lr=0.1,
+                          arch_lr=1e-2, gamma_lr=2e-2, max_train=0),
+    # The microcontroller cells (the default before the chain space) at the same scale; C and cells size the
+    # supernet (the chain space ignores them: its supernet runs at the deployed widths).
+    "cpu-mcu": SearchSettings(space="mcu", channels=8, layers=4, epochs=20, warmup_epochs=5, batch_size=64, lr=0.1,
+                              arch_lr=3e-3, gamma_lr=2e-2, max_train=0),
     # The darts space on the same budget of CPU time (the paper's cells, a half-resolution supernet).
     "cpu-darts": SearchSettings(channels=8, layers=5, stem_stride=2, epochs=10, warmup_epochs=3, batch_size=64,
                                 lr=0.1, arch_lr=3e-3, gamma_lr=2e-2, max_train=2400),

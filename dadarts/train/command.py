@@ -1,9 +1,9 @@
 """`dadarts train`: train the searched network of a run, or a baseline, from scratch.
 
-    dadarts train runs/exp1                                  # searched cells from runs/exp1/search/result.json
+    dadarts train runs/exp1                                  # the searched network of runs/exp1/search/result.json
     dadarts train --model ds-cnn-s --mfcc 400/200/40 --run runs/ds-cnn-s   # a baseline, no search needed
 
-The searched network is built on the native feature shape of the configuration the search chose
+The searched network ("chain" for a chain-space search, "searched" cells otherwise) is built on the native feature shape of the configuration the search chose
 (no padding, no alignment stage). Baselines use the same recipe, so their numbers compare.
 """
 from __future__ import annotations
@@ -20,8 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run", nargs="?", help="run directory (with search/result.json for the searched network)")
     p.add_argument("--run", dest="run_opt", metavar="RUN", help="run directory to write (same as the positional RUN)")
     p.add_argument("--model", default=None,
-                   help="ds-cnn-s, ds-cnn-m, ds-cnn-l, mobilenet-v2, mobilenet-v3-small, ghostnet or searched "
-                        "(default: 'searched' from RUN/search/result.json)")
+                   help="ds-cnn-s, ds-cnn-m, ds-cnn-l, mobilenet-v2, mobilenet-v3-small, ghostnet, or the searched "
+                        "network of RUN/search/result.json (the default: 'chain' or 'searched' cells)")
     p.add_argument("--mfcc", metavar="W/H/M", help=f"MFCC configuration for a baseline (default {DEFAULT_MFCC}; "
                    "the searched network uses the search's choice)")
     p.add_argument("--data", metavar="DIR", help="dataset folder (default: the search's dataset, else the built-in corpus)")
@@ -57,6 +57,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--noise-volume", type=float, default=0.1)
     g.add_argument("--time-masks", type=int, default=2)
     g.add_argument("--freq-masks", type=int, default=2)
+    p.add_argument("--allow-over-budget", action="store_true",
+                   help="train a searched network the cost model puts over the search's budget (default: refuse)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/train/checkpoint.pt with its settings")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.add_argument("--threads", type=int, default=0,
@@ -112,6 +114,14 @@ def resume_source(run) -> dict:
             "model_kwargs": settings.get("model_kwargs") or {}, **(saved.get("source") or {})}
 
 
+def _search_space(run) -> str | None:
+    """The search space of `run`'s search result (None without one)."""
+    from ..rundir import read_json
+    if not run.search_result.is_file():
+        return None
+    return read_json(run.search_result, "search_result").get("space")
+
+
 def run(args) -> int:
     from ..data.datasets import load_dataset
     from ..data.name_augment import NameAugment
@@ -120,7 +130,7 @@ def run(args) -> int:
     from ..rundir import RunDir, record_run
     from .augment import AugmentSettings
     from .loop import TrainConfig, train
-    from .models import MODELS
+    from .models import MODELS, SEARCHED_MODELS
 
     if args.threads > 0:
         import torch
@@ -132,7 +142,10 @@ def run(args) -> int:
         raise UserError(f"Two run directories given ({args.run} and {args.run_opt}): give one.")
     run_dir = RunDir.of(root)
     resumed = resume_source(run_dir) if args.resume else None
-    model = resumed["model"] if resumed else (args.model or "searched")
+    model = resumed["model"] if resumed else args.model
+    if model is None or model == "searched":
+        # The search's own network: chain, or cells.
+        model = "chain" if _search_space(run_dir) == "chain" else "searched"
     if model not in MODELS:
         raise UserError(f"Unknown model '{model}': choose one of {', '.join(MODELS)}.")
     names = names_of(args)
@@ -142,7 +155,7 @@ def run(args) -> int:
     if resumed:
         # The checkpoint's settings win; the dataset is the one it was started on unless named again.
         # Checkpoints written before the source was recorded fall back on the search's dataset.
-        src = search_source(run_dir) if model == "searched" else None   # its budget, and older checkpoints' data
+        src = search_source(run_dir) if model in SEARCHED_MODELS else None   # its budget, and older checkpoints' data
         earlier = src if src and "task" not in resumed else {}
         mfcc, kwargs = resumed["mfcc"], resumed["model_kwargs"]
         task = args.task or resumed.get("task") or earlier.get("task") or "gsc12"
@@ -153,7 +166,7 @@ def run(args) -> int:
             saved = resumed["name_augment"]
             augment = NameAugment(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}) \
                 if saved else None
-    elif model == "searched":
+    elif model in SEARCHED_MODELS:
         src = search_source(run_dir)
         if args.mfcc and MfccConfig.parse(args.mfcc).name != src["config"]:
             raise UserError(f"The search chose {src['config']}; --mfcc {args.mfcc} would not be the searched system: "
@@ -162,10 +175,16 @@ def run(args) -> int:
         data = args.data or src["data"]
         names = names or (tuple(src["names"]) if src["names"] else None)
         net = src["network"]
-        kwargs = {"genotype": src["genotype"], "channels": args.channels or net.get("channels", 8),
-                  "layers": args.layers or net.get("layers", 5)}
-        if net.get("space"):
-            kwargs["space"] = net["space"]
+        if model == "chain":
+            if args.channels or args.layers:
+                raise UserError("--channels and --layers size a cell network: a chain search chose every width "
+                                "and the number of blocks itself.")
+            kwargs = {"arch": src["genotype"]}
+        else:
+            kwargs = {"genotype": src["genotype"], "channels": args.channels or net.get("channels", 8),
+                      "layers": args.layers or net.get("layers", 5)}
+            if net.get("space"):
+                kwargs["space"] = net["space"]
     else:
         try:
             mfcc = MfccConfig.parse(args.mfcc or DEFAULT_MFCC).name
@@ -195,11 +214,15 @@ def run(args) -> int:
     extra = {"data": str(ds.root)}
     if src:
         from ..search.cost import describe_check, genotype_budget_check
-        check = genotype_budget_check(src["result"], kwargs["channels"], kwargs["layers"], len(ds.labels))
+        check = genotype_budget_check(src["result"], kwargs.get("channels"), kwargs.get("layers"), len(ds.labels))
         if check:
             extra["budget_check"] = check
-            print("dadarts train: " + describe_check(check, f"the searched system (C={kwargs['channels']}, "
-                                                            f"{kwargs['layers']} cells)"))
+            what = ("the searched chain network" if model == "chain" else
+                    f"the searched system (C={kwargs['channels']}, {kwargs['layers']} cells)")
+            print("dadarts train: " + describe_check(check, what))
+            if not check["fits"] and not args.allow_over_budget:
+                raise UserError(f"The network to train is over the search's budget on {check['target']} in "
+                                f"{', '.join(check['over'])}: search again, or pass --allow-over-budget to train it anyway.")
     source = {"data": None if data is None else str(ds.root), "task": task, "names": list(names) if names else None,
               "name_augment": asdict(augment) if augment and task == "names" else None}
     metrics = train(cfg, ds, run_dir, resume=args.resume, progress=not args.quiet, extra_metrics=extra,

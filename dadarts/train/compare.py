@@ -32,6 +32,8 @@ def _model_label(m: dict) -> str:
     kw = m.get("settings", {}).get("model_kwargs", {})
     if name == "searched":
         return f"searched C={kw.get('channels')} L={kw.get('layers')}"
+    if name == "chain":
+        return f"chain {sum(b.get('op') != 'skip' for b in kw.get('arch', {}).get('blocks', []))} blocks"
     if kw.get("width"):
         return f"{name} x{kw['width']}"
     return name

@@ -24,6 +24,12 @@ def _searched(input_shape, num_classes, genotype: dict, channels: int = 16, laye
     return SearchedNetwork(genotype, tuple(input_shape), num_classes, channels, layers, drop_path_prob, space)
 
 
+def _chain(input_shape, num_classes, arch: dict):
+    """A chain-space network (dadarts.search.chain): the architecture a chain search derived."""
+    from ..search.chain import ChainNetwork
+    return ChainNetwork(arch, tuple(input_shape), num_classes)
+
+
 MODELS: dict[str, Callable[..., nn.Module]] = {
     "ds-cnn-s": ds_cnn("s"),
     "ds-cnn-m": ds_cnn("m"),
@@ -32,9 +38,12 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "mobilenet-v3-small": MobileNetV3Small,
     "ghostnet": GhostNet,
     "searched": _searched,
+    "chain": _chain,
 }
 
-BASELINES = tuple(name for name in MODELS if name != "searched")
+# The networks a search produces (they need its genotype); every other model is a baseline.
+SEARCHED_MODELS = ("searched", "chain")
+BASELINES = tuple(name for name in MODELS if name not in SEARCHED_MODELS)
 
 
 def build_model(name: str, input_shape, num_classes: int, **kwargs) -> nn.Module:

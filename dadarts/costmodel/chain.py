@@ -1,0 +1,131 @@
+"""The chain search space, made for CMSIS-NN: its choices as plain facts, and the int8 graph a chain
+network exports to (for the cost model, without building the network).
+
+A chain network is DS-CNN's shape with every hand-made choice searchable:
+
+  stem      one 'valid' CONV_2D + fused ReLU over the 1-channel (T, F) map: kernel and stride over
+            time and frequency (STEMS), width (WIDTHS)
+  block x6  depthwise (KERNELS; "skip" leaves the block out: fewer blocks) + fused ReLU, strided 1 or 2
+            over both axes (STRIDES), then a pointwise 1x1 CONV_2D + fused ReLU to the block's width
+            (WIDTHS)
+  head      MEAN over the map, FULLY_CONNECTED to the logits
+
+There is no ADD, concatenation or requantise anywhere: the only structural glue is the PAD of a
+stride-2 depthwise (PyTorch pads symmetrically, TFLite's SAME does not on even sizes, so the export
+writes the padding out; dadarts.costmodel.lowering), and it is priced like every other layer. A
+strided dilated depthwise is made dense by the export ((k - 1) * d + 1 taps; lowering.dense_dilation).
+
+An architecture is a dict (search/result.json "genotype" of a chain search, train/model.pt kwargs):
+{"stem": "conv_10x4_s2x2", "stem_channels": 64,
+ "blocks": [{"op": "dw_3x3", "channels": 64, "stride": 1}, {"op": "skip"}, ...]}
+"""
+from __future__ import annotations
+
+from ..errors import UserError
+from .lowering import dense_dilation
+from .network import NetGraph, same_out, valid_out
+
+SPACE = "chain"
+STEMS = {                         # name: (kernel_t, kernel_f, stride_t, stride_f)
+    "conv_10x4_s2x2": (10, 4, 2, 2),      # DS-CNN-S's stem
+    "conv_10x4_s2x1": (10, 4, 2, 1),      # DS-CNN-M/L's
+    "conv_3x3_s2x2": (3, 3, 2, 2),        # the mcu cell space's
+    "conv_5x5_s2x2": (5, 5, 2, 2),
+}
+KERNELS = {                       # name: (kernel, dilation) of the block's depthwise; None: no block
+    "skip": None,
+    "dw_3x3": (3, 1),
+    "dw_5x5": (5, 1),
+    "dw_3x3_d2": (3, 2),
+}
+WIDTHS = (16, 24, 32, 48, 64)    # channels of the stem and of every block's pointwise output (DS-CNN-S: 64)
+STRIDES = (1, 2)
+BLOCKS = 6
+
+# The blocks' kernels that compute (skip is the absence of a block), in the order of α's columns after skip.
+CONV_KERNELS = tuple(k for k, v in KERNELS.items() if v is not None)
+
+# DS-CNN-S written in this space (its SAME stem made 'valid'): a known-good architecture for tests.
+DS_CNN_S_LIKE = {"stem": "conv_10x4_s2x2", "stem_channels": 64,
+                 "blocks": [{"op": "dw_3x3", "channels": 64, "stride": 1}] * 4 + [{"op": "skip"}] * 2}
+
+
+def sample(rng) -> dict:
+    """An architecture drawn uniformly from the space, choice by choice (`rng`: a random.Random)."""
+    blocks = []
+    for _ in range(BLOCKS):
+        op = rng.choice(list(KERNELS))
+        blocks.append({"op": "skip"} if op == "skip" else
+                      {"op": op, "channels": rng.choice(WIDTHS), "stride": rng.choice(STRIDES)})
+    return {"stem": rng.choice(list(STEMS)), "stem_channels": rng.choice(WIDTHS), "blocks": blocks}
+
+
+def stem_out(shape: tuple[int, int], stem: str) -> tuple[int, int]:
+    kt, kf, st, sf = STEMS[stem]
+    return max(1, valid_out(shape[0], kt, st)), max(1, valid_out(shape[1], kf, sf))
+
+
+def strided(shape: tuple[int, int], times: int) -> tuple[int, int]:
+    h, w = shape
+    for _ in range(times):
+        h, w = same_out(h, 2), same_out(w, 2)
+    return h, w
+
+
+def depthwise_kernel(op: str, stride: int) -> tuple[int, int]:
+    """(taps, dilation) of the depthwise the export writes for block op `op` at `stride`."""
+    k, d = KERNELS[op]
+    if d > 1 and dense_dilation(stride, False):
+        return (k - 1) * d + 1, 1
+    return k, d
+
+
+def stem_layer(g: NetGraph, x: int, stem: str, channels: int) -> int:
+    kt, kf, st, sf = STEMS[stem]
+    return g.conv(x, channels, (kt, kf), (st, sf), "valid", relu=True)
+
+
+def block_layers(g: NetGraph, x: int, op: str, channels: int, stride: int) -> int:
+    """Depthwise (with its PAD when strided) and pointwise of one block; returns the output tensor."""
+    k, d = depthwise_kernel(op, stride)
+    return g.conv(g.depthwise(x, k, stride, d, relu=True), channels, 1, relu=True)
+
+
+def validate(arch: dict) -> dict:
+    """The architecture, checked against the space; a UserError saying what is wrong otherwise."""
+    def bad(what):
+        return UserError(f"The chain architecture {what}: re-run the search or fix the genotype.")
+    if not isinstance(arch, dict) or not {"stem", "stem_channels", "blocks"} <= set(arch):
+        raise bad("needs 'stem', 'stem_channels' and 'blocks'")
+    if arch["stem"] not in STEMS:
+        raise bad(f"has an unknown stem '{arch['stem']}' (known: {', '.join(STEMS)})")
+    if int(arch["stem_channels"]) < 1:
+        raise bad("has no stem channels")
+    for i, block in enumerate(arch["blocks"]):
+        if block.get("op") not in KERNELS:
+            raise bad(f"has an unknown op '{block.get('op')}' in block {i} (known: {', '.join(KERNELS)})")
+        if block["op"] != "skip" and (int(block.get("channels", 0)) < 1 or block.get("stride") not in STRIDES):
+            raise bad(f"gives block {i} no channels or a stride other than {STRIDES}")
+    return arch
+
+
+def to_str(arch: dict) -> str:
+    """One line a person reads: 'conv_10x4_s2x2 x64 | dw_3x3 x64 | dw_5x5 x96 /2 | skip'."""
+    parts = [f"{arch['stem']} x{arch['stem_channels']}"]
+    for b in arch["blocks"]:
+        parts.append("skip" if b["op"] == "skip" else f"{b['op']} x{b['channels']}" + (" /2" if b["stride"] == 2 else ""))
+    return " | ".join(parts)
+
+
+def chain_graph(arch: dict, input_shape: tuple[int, int], num_classes: int) -> NetGraph:
+    """The exported int8 graph of dadarts.search.chain.ChainNetwork(arch, input_shape, num_classes)."""
+    validate(arch)
+    g = NetGraph()
+    x = g.tensor((int(input_shape[0]), int(input_shape[1]), 1))
+    g.inputs.append(x)
+    x = stem_layer(g, x, arch["stem"], int(arch["stem_channels"]))
+    for block in arch["blocks"]:
+        if block["op"] != "skip":
+            x = block_layers(g, x, block["op"], int(block["channels"]), int(block["stride"]))
+    g.outputs.append(g.head(x, num_classes))
+    return g

@@ -1,0 +1,178 @@
+"""The chain search space in PyTorch: the network an architecture describes, and its supernet.
+
+The space itself (stems, kernels, widths, strides, six blocks) is written down once, in
+dadarts.costmodel.chain, with the int8 graph each choice exports to; this module adds the modules.
+
+- `ChainNetwork(arch, input_shape, num_classes)`: what `dadarts train` builds (model "chain") and
+  export lowers: 'valid' stem conv + BN + ReLU, per block depthwise + BN + ReLU and pointwise 1x1 +
+  BN + ReLU, global average pool, linear. Every ReLU follows a convolution (fused at export).
+- `ChainSupernet`: the same chain at the deployed widths, every choice a softmax:
+  * width (FBNetV2 channel masking): every layer runs at the widest width (WIDTHS[-1]) and its output
+    is multiplied by Σ_j softmax(α_width)_j · mask_j, mask_j = 1 on the first WIDTHS[j] channels;
+    the depthwise outputs are masked with the block's expected input width likewise, so no layer
+    reads a channel the derived network would not have;
+  * kernel: every candidate depthwise is a 5x5 kernel with a 0/1 tap mask (3x3: the centre; 5x5: all;
+    3x3 dilated by 2: every other tap), each with its own weights; the block runs ONE depthwise with
+    the kernel Σ_k p_k · (W_k ⊙ M_k), p = softmax(α_kernel) renormalised over the candidates, then BN,
+    ReLU and the pointwise ("skip" passes the block's input through with its weight). The
+    convolution is linear in its kernel, so this is the weighted sum of the candidates' convolutions
+    at a third of the cost;
+  * stride (FBNetV2 resolution masking): the supernet keeps one resolution; a stride-2 choice is
+    represented by subsampling by 2 and repeating each value back (nearest), mixed with the stride-1
+    output by softmax(α_stride). Repeated choices compose exactly as representations;
+  * stem: the candidate stems run side by side on the aligned map and are resampled (nearest) to
+    the largest output among them before mixing.
+  `derive()` is the argmax of every choice: exactly the network `dadarts train` builds.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..costmodel import chain as space
+from .operations import ConvBNReLU
+
+
+class Depthwise(nn.Sequential):
+    """Depthwise k x k (PyTorch's symmetric padding), BN, ReLU: one DEPTHWISE_CONV_2D (+ PAD when strided)."""
+
+    def __init__(self, C, kernel, dilation=1, stride=1, affine=True):
+        super().__init__(nn.Conv2d(C, C, kernel, stride=stride, padding=(kernel - 1) * dilation // 2,
+                                   dilation=dilation, groups=C, bias=False),
+                         nn.BatchNorm2d(C, affine=affine), nn.ReLU(inplace=False))
+
+
+class ValidStem(nn.Sequential):
+    """The stem: 'valid' conv with kernel and stride over (time, frequency), BN, ReLU (one CONV_2D)."""
+
+    def __init__(self, c_in, c_out, stem: str, affine=True):
+        kt, kf, st, sf = space.STEMS[stem]
+        super().__init__(nn.Conv2d(c_in, c_out, (kt, kf), stride=(st, sf), padding=0, bias=False),
+                         nn.BatchNorm2d(c_out, affine=affine), nn.ReLU(inplace=False))
+
+
+class ChainNetwork(nn.Module):
+    """The discrete chain network of `arch` (dadarts.costmodel.chain) on (B, 1, T, F) MFCC features."""
+
+    def __init__(self, arch: dict, input_shape=(49, 40), num_classes=12):
+        super().__init__()
+        self.arch = space.validate(arch)
+        self.input_shape = tuple(int(s) for s in input_shape)
+        c = int(arch["stem_channels"])
+        layers: list[nn.Module] = [ValidStem(1, c, arch["stem"])]
+        for block in arch["blocks"]:
+            if block["op"] == "skip":
+                continue
+            k, d = space.KERNELS[block["op"]]
+            layers += [Depthwise(c, k, d, int(block["stride"])), ConvBNReLU(c, int(block["channels"]), 1)]
+            c = int(block["channels"])
+        self.features = nn.Sequential(*layers)
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(c, num_classes)
+
+    def forward(self, x):
+        return self.classifier(self.global_pooling(self.features(x)).flatten(1))
+
+
+def width_masks(device=None) -> torch.Tensor:
+    """(len(WIDTHS), WIDTHS[-1]) 0/1 masks: row j keeps the first WIDTHS[j] channels."""
+    idx = torch.arange(space.WIDTHS[-1], device=device)
+    return (idx[None, :] < torch.tensor(space.WIDTHS, device=device)[:, None]).float()
+
+
+def _resample_2(y: torch.Tensor) -> torch.Tensor:
+    """A stride-2 map held at the stride-1 resolution: subsample by 2, repeat each value back."""
+    h, w = y.shape[-2:]
+    low = y[:, :, ::2, ::2]
+    return low.repeat_interleave(2, dim=2).repeat_interleave(2, dim=3)[:, :, :h, :w]
+
+
+def tap_masks() -> torch.Tensor:
+    """(len(CONV_KERNELS), SPAN, SPAN) 0/1 masks placing each candidate's taps in the common span."""
+    span = max((k - 1) * d + 1 for k, d in (space.KERNELS[n] for n in space.CONV_KERNELS))
+    masks = torch.zeros(len(space.CONV_KERNELS), span, span)
+    for i, name in enumerate(space.CONV_KERNELS):
+        k, d = space.KERNELS[name]
+        taps = [span // 2 + d * (t - k // 2) for t in range(k)]
+        masks[i][torch.tensor(taps)[:, None], torch.tensor(taps)[None, :]] = 1.0
+    return masks
+
+
+class ChainBlock(nn.Module):
+    def __init__(self, C: int):
+        super().__init__()
+        masks = tap_masks()
+        self.register_buffer("taps", masks, persistent=False)
+        self.weight = nn.Parameter(torch.empty(len(masks), C, 1, *masks.shape[1:]))
+        for w, m in zip(self.weight, masks):        # each candidate initialised as a conv of its own size
+            nn.init.kaiming_uniform_(w, a=5 ** 0.5)
+            w.data *= (masks.shape[1] ** 2 / m.sum()) ** 0.5
+        self.bn = nn.BatchNorm2d(C, affine=False)
+        self.pw = ConvBNReLU(C, C, 1, affine=False)
+
+    def forward(self, x, kernel_p, in_mask, width_mask, stride_p):
+        conv_p = kernel_p[1:]                                  # column 0 is "skip"
+        conv_p = conv_p / conv_p.sum().clamp_min(1e-12)
+        kernel = (conv_p[:, None, None, None, None] * self.weight * self.taps[:, None, None]).sum(0)
+        z = F.relu(self.bn(F.conv2d(x, kernel, padding=kernel.shape[-1] // 2, groups=x.shape[1]))) * in_mask
+        y = self.pw(z)
+        y = (stride_p[0] * y + stride_p[1] * _resample_2(y)) * width_mask
+        return kernel_p[0] * x + (1.0 - kernel_p[0]) * y
+
+
+class ChainSupernet(nn.Module):
+    """Stem, BLOCKS chain blocks and the head at the widest width, masked (see module doc)."""
+
+    def __init__(self, num_classes: int, in_channels: int, in_shape: tuple[int, int]):
+        super().__init__()
+        C = space.WIDTHS[-1]
+        self.stems = nn.ModuleList(ValidStem(in_channels, C, s, affine=False) for s in space.STEMS)
+        shapes = [space.stem_out(in_shape, s) for s in space.STEMS]
+        self.map_shape = (max(s[0] for s in shapes), max(s[1] for s in shapes))
+        self.blocks = nn.ModuleList(ChainBlock(C) for _ in range(space.BLOCKS))
+        self.global_pooling = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(C, num_classes)
+        self.register_buffer("masks", width_masks(), persistent=False)
+        n_w = len(space.WIDTHS)
+        self.alpha_stem = nn.Parameter(1e-3 * torch.randn(len(space.STEMS)))
+        self.alpha_stem_width = nn.Parameter(1e-3 * torch.randn(n_w))
+        self.alpha_kernel = nn.Parameter(1e-3 * torch.randn(space.BLOCKS, len(space.KERNELS)))
+        self.alpha_width = nn.Parameter(1e-3 * torch.randn(space.BLOCKS, n_w))
+        self.alpha_stride = nn.Parameter(1e-3 * torch.randn(space.BLOCKS, len(space.STRIDES)))
+
+    def arch_parameters(self) -> list[nn.Parameter]:
+        """In the order dadarts.search.chain_cost.ChainCost.expected takes them."""
+        return [self.alpha_stem, self.alpha_stem_width, self.alpha_kernel, self.alpha_width, self.alpha_stride]
+
+    def forward(self, x):
+        p_stem = F.softmax(self.alpha_stem, -1)
+        p_stem_w = F.softmax(self.alpha_stem_width, -1)
+        p_kernel = F.softmax(self.alpha_kernel, -1)
+        p_width = F.softmax(self.alpha_width, -1)
+        p_stride = F.softmax(self.alpha_stride, -1)
+        y = sum(p * F.interpolate(stem(x), size=self.map_shape, mode="nearest") for p, stem in zip(p_stem, self.stems))
+        width = p_stem_w                                       # distribution of the current width
+        y = y * (width @ self.masks)[None, :, None, None]
+        for i, block in enumerate(self.blocks):
+            in_mask = (width @ self.masks)[None, :, None, None]
+            out_mask = (p_width[i] @ self.masks)[None, :, None, None]
+            y = block(y, p_kernel[i], in_mask, out_mask, p_stride[i])
+            width = p_kernel[i, 0] * width + (1.0 - p_kernel[i, 0]) * p_width[i]
+        return self.classifier(self.global_pooling(y).flatten(1))
+
+    def genotype(self) -> dict:
+        return derive(*self.arch_parameters())
+
+
+def derive(alpha_stem, alpha_stem_width, alpha_kernel, alpha_width, alpha_stride) -> dict:
+    """The argmax of every choice, as an architecture dict (dadarts.costmodel.chain)."""
+    kernels, strides = list(space.KERNELS), list(space.STRIDES)
+    blocks = []
+    for i in range(alpha_kernel.shape[0]):
+        op = kernels[int(alpha_kernel[i].argmax())]
+        blocks.append({"op": "skip"} if op == "skip" else
+                      {"op": op, "channels": space.WIDTHS[int(alpha_width[i].argmax())],
+                       "stride": strides[int(alpha_stride[i].argmax())]})
+    return {"stem": list(space.STEMS)[int(alpha_stem.argmax())],
+            "stem_channels": space.WIDTHS[int(alpha_stem_width.argmax())], "blocks": blocks}

@@ -1,0 +1,201 @@
+"""The chain search space: its priced expectation equals the cost model's estimate of the derived
+network, every choice gets a gradient, the budget multiplier works, and search -> train keeps the budget."""
+import argparse
+import json
+import random
+
+import pytest
+import torch
+
+from dadarts.cli import main
+from dadarts.costmodel import chain as space
+from dadarts.costmodel.chain import chain_graph
+from dadarts.costmodel.estimate import estimate_netgraph
+from dadarts.costmodel.targets import get_target
+from dadarts.errors import UserError
+from dadarts.frontend.spec import MfccConfig
+from dadarts.rundir import RunDir, write_json_atomic
+from dadarts.search.chain import ChainNetwork, ChainSupernet, derive, tap_masks
+from dadarts.search.chain_cost import ChainCost, Lagrangian
+from dadarts.search.cost import Budget
+from dadarts.train.models import build_model
+
+TARGET = get_target("NUCLEO-F446RE")
+CONFIGS = [MfccConfig.parse(n) for n in ("400/200/40/10", "640/320/40")]
+
+
+@pytest.fixture(scope="module")
+def cost():
+    return ChainCost(CONFIGS, 12, TARGET, 100.0)
+
+
+random_arch = space.sample
+
+
+def one_hot_alphas(arch: dict) -> list[torch.Tensor]:
+    def hot(n, i):
+        a = torch.full((n,), -40.0, dtype=torch.float64)
+        a[i] = 40.0
+        return a
+    blocks = arch["blocks"]
+    return [hot(len(space.STEMS), list(space.STEMS).index(arch["stem"])),
+            hot(len(space.WIDTHS), space.WIDTHS.index(arch["stem_channels"])),
+            torch.stack([hot(len(space.KERNELS), list(space.KERNELS).index(b["op"])) for b in blocks]),
+            torch.stack([hot(len(space.WIDTHS), space.WIDTHS.index(b.get("channels", space.WIDTHS[0]))) for b in blocks]),
+            torch.stack([hot(len(space.STRIDES), space.STRIDES.index(b.get("stride", 1))) for b in blocks])]
+
+
+def test_expected_cost_at_a_discrete_point_is_the_estimate_of_that_network(cost):
+    rng = random.Random(0)
+    for arch in [space.DS_CNN_S_LIKE] + [random_arch(rng) for _ in range(12)]:
+        assert derive(*one_hot_alphas(arch)) == {**arch, "blocks": [b if b["op"] != "skip" else {"op": "skip"}
+                                                                    for b in arch["blocks"]]}
+        cost.refresh(arch)
+        got = cost.expected(*one_hot_alphas(arch), None, per_config=True)
+        for d, config in enumerate(CONFIGS):
+            est = estimate_netgraph(chain_graph(arch, config.shape, 12), config, TARGET, 100.0)
+            assert float(got["latency_ms"][d]) == pytest.approx(est["latency_ms"], rel=1e-9)
+            assert float(got["flash_kb"][d]) == pytest.approx(est["flash_bytes"] / 1024, rel=1e-9)
+            assert float(got["ram_kb"][d]) == pytest.approx(est["ram_bytes"] / 1024, rel=1e-9)
+
+
+def test_every_choice_gets_a_gradient_from_latency_ram_and_flash(cost):
+    torch.manual_seed(0)
+    alphas = [torch.randn(a.shape, dtype=torch.float64, requires_grad=True)
+              for a in one_hot_alphas(space.DS_CNN_S_LIKE)]
+    gamma = torch.softmax(torch.randn(len(CONFIGS), dtype=torch.float64, requires_grad=True), 0)
+    expected = cost.expected(*alphas, gamma)
+    for quantity in ("latency_ms", "ram_kb", "flash_kb"):
+        grads = torch.autograd.grad(expected[quantity], alphas, retain_graph=True)
+        for name, g in zip(("stem", "stem width", "kernel", "width", "stride"), grads):
+            if quantity == "flash_kb" and name == "stride":
+                continue    # a stride changes no weight; only its PAD's few bytes
+            assert g.abs().sum() > 0, f"{quantity} has no gradient for the {name} choice"
+
+
+def test_derived_network_is_the_graph_the_cost_model_prices():
+    arch = random_arch(random.Random(3))
+    shape = CONFIGS[0].shape
+    net = build_model("chain", shape, 12, arch=arch).eval()
+    macs = []
+    hooks = [m.register_forward_hook(lambda m, i, o: macs.append(o[0].numel() * m.weight[0].numel()))
+             for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    with torch.no_grad():
+        assert net(torch.randn(1, 1, *shape)).shape == (1, 12)
+    for h in hooks:
+        h.remove()
+    graph = chain_graph(arch, shape, 12)
+    convs = [layer for layer in graph.layers if layer.op in ("CONV_2D", "DEPTHWISE_CONV_2D")]
+    dense = [layer.macs for layer in convs]
+    # A strided dilated depthwise is exported dense: its MACs count the zero taps too.
+    assert sum(macs) <= sum(dense) and len(macs) == len(convs)
+    assert "ADD" not in graph.op_names and "CONCATENATION" not in graph.op_names
+
+
+def test_supernet_masks_match_the_candidates_taps():
+    masks = tap_masks()
+    assert [int(m.sum()) for m in masks] == [9, 25, 9]
+    net = ChainSupernet(12, 4, (49, 10))
+    y = net(torch.randn(3, 4, 49, 10))
+    assert y.shape == (3, 12)
+    assert set(derive(*net.arch_parameters())) == {"stem", "stem_channels", "blocks"}
+
+
+def test_lagrangian_multiplier_rises_while_violated_and_falls_back_inside():
+    rule = Lagrangian(Budget(latency_ms=100.0), rho=2.0, step=1.0)
+    over = {"latency_ms": torch.tensor(150.0)}
+    for _ in range(3):
+        rule.update(over)
+    assert rule.lam["latency_ms"] == pytest.approx(1.5) and rule.violated_steps == 3
+    assert float(rule.loss(over, 0)) > 0
+    inside = {"latency_ms": torch.tensor(90.0)}
+    rule.update(inside, derived={"latency_ms": 120.0})       # the argmax is still over: λ keeps rising
+    assert rule.lam["latency_ms"] == pytest.approx(1.7)
+    for _ in range(40):
+        rule.update(inside, derived={"latency_ms": 95.0})
+    assert rule.lam["latency_ms"] == 0.0 and float(rule.loss(inside, 0)) == 0.0
+    floor = Lagrangian(Budget(latency_ms=100.0), rho=2.0, latency_floor=0.85)
+    assert float(floor.loss({"latency_ms": torch.tensor(90.0)}, 0)) == 0.0     # inside [85, 100]: free
+    assert float(floor.loss({"latency_ms": torch.tensor(50.0)}, 0)) > 0.0      # half the budget unused: a cost
+
+
+TINY = ["--epochs", "3", "--warmup-epochs", "1", "--batch-size", "16", "--data-space", "640/320/40/10,400/200/40/20",
+        "--device", "cpu", "--quiet", "--target", "NUCLEO-F446RE"]
+
+
+@pytest.mark.slow
+def test_chain_search_keeps_its_budget_and_train_checks_it(tiny_corpus, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["search", "--data", str(tiny_corpus), "--run", str(run), "--space", "chain", *TINY,
+                 "--max-latency-ms", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "network to train: chain space" in out
+    result = json.loads((run / "search" / "result.json").read_text())
+    assert result["space"] == "chain" and result["predicted"]["fits"]
+    config = MfccConfig.parse(result["config"])
+    est = estimate_netgraph(chain_graph(result["genotype"], config.shape, 12), config, TARGET, 100.0)
+    assert result["predicted"]["latency_ms"] == pytest.approx(est["latency_ms"], abs=1e-3)
+    assert result["predicted"]["latency_ms"] <= 40
+    with open(run / "search" / "history.csv") as f:
+        rows = f.read().splitlines()
+    header = rows[0].split(",")
+    assert {"lambda_latency_ms", "violated_steps", "derived_latency_ms"} <= set(header)
+    violated = [int(r.split(",")[header.index("violated_steps")]) for r in rows[1:]]
+    assert sum(violated) > 0, "the budget never bound: the penalty was never active"
+
+    # The same network over a tighter budget: train refuses it unless told otherwise.
+    result["budget"]["latency_ms"] = result["predicted"]["latency_ms"] / 2
+    write_json_atomic(RunDir.of(run).search_result, result, kind="search_result")
+    from dadarts.train import command
+    parser = argparse.ArgumentParser()
+    command.add_arguments(parser)
+    args = parser.parse_args([str(run), "--data", str(tiny_corpus), "--epochs", "1", "--quiet", "--no-augment"])
+    args._argv = ["train"]
+    with pytest.raises(UserError, match="over the search's budget"):
+        command.run(args)
+
+
+def test_chain_search_that_misses_its_budget_fails(tiny_corpus, tmp_path, capsys, monkeypatch):
+    # A budget the cheapest network meets but no search of one epoch reaches from the start: failed, said so.
+    from dadarts.search import chain_cost
+    monkeypatch.setattr(chain_cost.Lagrangian, "update", lambda self, expected, derived=None: None)
+    monkeypatch.setattr(chain_cost.Lagrangian, "loss", lambda self, expected, epoch: 0.0 * expected["latency_ms"])
+    run = tmp_path / "run"
+    code = main(["search", "--data", str(tiny_corpus), "--run", str(run), "--space", "chain", "--epochs", "1",
+                 "--warmup-epochs", "0", "--batch-size", "16", "--data-space", "640/320/40/10", "--device", "cpu",
+                 "--quiet", "--target", "NUCLEO-F446RE", "--max-latency-ms", "12"])
+    assert code == 1
+    assert "FAILED" in capsys.readouterr().out
+
+
+def test_export_exits_non_zero_over_budget_unless_allowed(monkeypatch, tmp_path):
+    from dadarts.export import command, pipeline
+    report = {"budget_check": {"target": "NUCLEO-F446RE", "latency_ms": 120.0, "ram_kb": 50.0, "flash_kb": 200.0,
+                               "budget": {"latency_ms": 100.0, "ram_kb": None, "flash_kb": None},
+                               "fits": False, "over": ["latency_ms"]}}
+    monkeypatch.setattr(pipeline, "export_run", lambda *a, **k: report)
+    assert main(["export", str(tmp_path), "--int8"]) == 2
+    assert main(["export", str(tmp_path), "--int8", "--allow-over-budget"]) == 0
+    report["budget_check"]["fits"] = True
+    assert main(["export", str(tmp_path), "--int8"]) == 0
+
+
+def test_structural_glue_of_a_chain_is_only_its_strided_pads_and_cells_carry_more():
+    from dadarts.costmodel import kernels
+    from dadarts.costmodel.glue import is_glue
+    from dadarts.costmodel.network import searched_graph
+    from dadarts.search.genotypes import to_dict, Genotype
+
+    def share(layers):
+        costs = kernels.estimate_layers(layers, TARGET)
+        return sum(c.cycles for c, g in zip(costs, is_glue(layers)) if g) / sum(c.cycles for c in costs)
+
+    shape = CONFIGS[0].shape
+    chain = chain_graph({**space.DS_CNN_S_LIKE, "blocks": [{"op": "dw_3x3", "channels": 64, "stride": 2}]
+                         + space.DS_CNN_S_LIKE["blocks"][1:]}, shape, 12)
+    assert [layer.op for layer, g in zip(chain.layers, is_glue(chain.layers)) if g] == ["PAD"]
+    assert share(chain.layers) < 0.10
+    edges = [("ds_conv_3x3", 0), ("ds_conv_3x3", 1)] * 3
+    cells = searched_graph("mcu", to_dict(Genotype(edges, [2, 3, 4], edges, [2, 3, 4])), shape, 12, 12, 5)
+    glue_ops = {layer.op for layer, g in zip(cells.layers, is_glue(cells.layers)) if g}
+    assert {"ADD", "CONCATENATION", "CONV_2D"} <= glue_ops and share(cells.layers) > share(chain.layers)
