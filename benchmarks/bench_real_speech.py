@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from dadarts.data.datasets import load_dataset, load_test_folder
+from dadarts.data.datasets import MEASURE_ONLY, load_dataset, load_test_folder, measure_only_reason
 from dadarts.evaluate.folder import PATHS, evaluate
 from dadarts.evaluate.runmodels import load_run
 from dadarts.firmware.runio import run_dataset_args
@@ -43,16 +43,17 @@ def summary(result: dict) -> dict:
             "confusion_path": device, "confusion": paths[device]["confusion"], "labels": result["labels"]}
 
 
-def measure(run: str, real: Path, also: list[str]) -> dict:
+def measure(run: str, real: Path, also: list[str], own_split: bool = True) -> dict:
     models = load_run(run, threads=1)
     source = run_dataset_args(RunDir.of(run))
     metrics = read_json(models.run.train_metrics, "train_metrics") if models.run.train_metrics.is_file() else {}
-    sets = {"real": load_test_folder(real, models.task, models.labels, quiet=True),
-            "own_test_split": load_dataset(source["data"], models.task, quiet=True, name_augment=None)}
+    sets = {"real": load_test_folder(real, models.task, models.labels, quiet=True)}
+    if own_split:
+        sets["own_test_split"] = load_dataset(source["data"], models.task, quiet=True, name_augment=None)
     for folder in also:
         sets[f"also:{folder}"] = load_test_folder(folder, models.task, models.labels, quiet=True)
     out = {"model": metrics.get("model"), "config": models.config.name, "params": metrics.get("params"),
-           "epochs": metrics.get("epochs"), "seed": metrics.get("seed"), "corpus": str(sets["own_test_split"].root),
+           "epochs": metrics.get("epochs"), "seed": metrics.get("seed"), "corpus": metrics.get("data"),
            "train_settings": metrics.get("settings")}
     for name, ds in sets.items():
         out[name] = summary(evaluate(models, ds))
@@ -68,9 +69,15 @@ def main() -> None:
     p.add_argument("--label", required=True, help="name of this measurement in the results file")
     p.add_argument("--real", default=str(REAL), help="real recordings, measure-only (default %(default)s)")
     p.add_argument("--also", action="append", default=[], help="another folder to score the runs on (its testing list)")
+    p.add_argument("--own-split", action=argparse.BooleanOptionalAction, default=True,
+                   help="also score each run on its corpus' test split (default on; off for a run made by an "
+                        "older dadarts whose default corpus this one would generate anew)")
     args = p.parse_args()
     torch.set_num_threads(1)
-    runs = {run: measure(run, Path(args.real).expanduser(), args.also) for run in args.run}
+    if measure_only_reason(Path(args.real)) is None:
+        print(f"note: {args.real} is not marked measure-only; mark it so that no learning stage can read it: "
+              f"touch {Path(args.real) / MEASURE_ONLY}")
+    runs = {run: measure(run, Path(args.real).expanduser(), args.also, args.own_split) for run in args.run}
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     labels = results.get("labels", {})
     labels[args.label] = {"runs": runs, "real": str(args.real), "versions": versions()}

@@ -193,3 +193,10 @@ def test_measure_only_folders_are_refused_for_learning_and_read_for_measuring(tm
     with pytest.raises(UserError, match="listed in DADARTS_MEASURE_ONLY"):
         load_dataset(root, "gsc12")
     assert main(["train", "--run", str(tmp_path / "run"), "--model", "ds-cnn-s", "--data", str(root), "--epochs", "1"]) == 2
+
+
+def test_scale_trades_voices_for_time():
+    assert SynthSettings.scaled(1.0) == SynthSettings()
+    assert SynthSettings.scaled(0.25).voices == round(SynthSettings().voices / 4)
+    with pytest.raises(UserError, match="--scale 0"):
+        SynthSettings.scaled(0)
