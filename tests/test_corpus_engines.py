@@ -61,7 +61,7 @@ def test_missing_engine_is_left_out_with_a_sentence(monkeypatch, capsys):
 
 def test_splits_keep_base_voices_disjoint():
     """A held-out speaker is one never heard in training under any accent or persona."""
-    settings = SynthSettings()
+    settings = SynthSettings.scaled(1.9)
     splits = choose_voices(settings, quiet=True)
     keys = [v.key for s in splits.values() for v in s]
     assert len(keys) == len(set(keys)) == settings.voices
@@ -73,7 +73,7 @@ def test_splits_keep_base_voices_disjoint():
             assert all(any(v.engine == family for v in splits[s]) for s in splits), family
     assert sum(len(v) for v in tts.base_voices().values()) >= 40 or tts.missing_engines()
     train = len(splits["train"]) * settings.repeats
-    assert train >= 1500, "the default corpus has at least 1 500 dry utterances per word"
+    assert train >= 1500, "--scale 1.9 gives at least 1 500 dry utterances per word"
 
 
 def test_holdout_engine_never_shares_an_engine(tiny_corpus):

@@ -52,7 +52,10 @@ CORPUS_VERSION = 3
 FAMILY_SHARE = {"espeak": 0.45, "mbrola": 0.25, "pico": 0.07, "rhvoice": 0.15, "piper": 0.08}
 NOISE_KINDS = ("white", "pink", "brown", "hum", "tap", "fan", "traffic", "babble")
 WORDS_PER_JOB = 3
-DEFAULT_VOICES = 950          # at --scale 1; x 2 repeats = 1 900 utterances per word, ~1 520 dry (training)
+# At --scale 1: x 2 repeats = 1 000 utterances per word, ~800 of them dry (training voices). Sized so that
+# the README's main job stays within 20 minutes with the corpus cached (its search and training epochs
+# grow with the training split); --scale 1.9 gives >= 1 500 dry utterances per word (docs/data.md).
+DEFAULT_VOICES = 500
 HELDOUT_NOISE = "_heldout_noise_"
 CONDITIONS_FILE = "CONDITIONS.json"
 

@@ -10,8 +10,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="new folder for the corpus")
     p.add_argument("--words", default=None, help="comma-separated words (default: the 35 Speech Commands words)")
     p.add_argument("--scale", type=float, default=1.0,
-                   help="voices relative to the built-in corpus (default 1: 950 voices x 2 repeats = 1 900 utterances "
-                        "per word); 0.25 builds a quarter in a quarter of the time, 2 twice the speech")
+                   help="voices relative to the built-in corpus (default 1: 500 voices x 2 repeats = 1 000 utterances "
+                        "per word); 0.5 builds half in half the time, 2 twice the speech")
     p.add_argument("--voices", type=int, default=None, help="number of synthetic voices (overrides --scale)")
     p.add_argument("--repeats", type=int, default=2, help="clips per word and voice, each with new rate/pitch (default 2)")
     p.add_argument("--seed", type=int, default=0)
