@@ -30,8 +30,13 @@ fi
 # The built-in corpus speaks with five engine families (dadarts/data/tts.py). Debian ships the MBROLA
 # and RHVoice English voices in contrib/non-free: those sections of the machine's own Debian sources
 # are added for this install only (a temporary copy of the source lists), nothing is left configured.
-CORPUS_APT="espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-us3 mbrola-en1 librhvoice5 rhvoice-english"
-if [ ! -f /usr/share/RHVoice/voices/slt/voice.info ] || ! ls /usr/lib/*/libRHVoice.so.5 >/dev/null 2>&1 || ! command -v espeak-ng >/dev/null 2>&1 || [ ! -f /usr/share/mbrola/us1/us1 ]; then
+# MBROLA: the English voices and the other languages' voices that espeak-ng makes speak English
+# (tts.MBROLA_FOREIGN_VOICES: its mb-<voice>-en voices).
+MBROLA_VOICES="us1 us2 us3 en1 af1 nl2 fr1 fr4 de1 de2 de3 de4 de5 de6 gr2 hu1 pl1 ro1 sw1 sw2"
+CORPUS_APT="espeak-ng mbrola librhvoice5 rhvoice-english$(for v in $MBROLA_VOICES; do printf ' mbrola-%s' "$v"; done)"
+mbrola_missing=""
+for v in $MBROLA_VOICES; do [ -f "/usr/share/mbrola/$v/$v" ] || mbrola_missing="$mbrola_missing $v"; done
+if [ ! -f /usr/share/RHVoice/voices/slt/voice.info ] || ! ls /usr/lib/*/libRHVoice.so.5 >/dev/null 2>&1 || ! command -v espeak-ng >/dev/null 2>&1 || [ -n "$mbrola_missing" ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && [ -f /etc/debian_version ]; then
     echo "setup: installing the corpus voices ($CORPUS_APT) with apt-get"
     lists=$(mktemp -d)

@@ -1,4 +1,5 @@
-"""The corpus' engine families, per-clip perturbations, synthetic rooms and leave-one-engine-out splits."""
+"""The corpus' engine families and base voices, per-clip perturbations, synthetic rooms, the recording
+conditions applied on the fly, and leave-one-engine-out splits."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,9 +10,9 @@ from dadarts.data import synth, tts
 from dadarts.data.datasets import load_dataset
 from dadarts.data.engine_split import speaker_engines
 from dadarts.data.rooms import measured_rt60, room_impulse_response
-from dadarts.data.synth import SynthSettings, choose_voices, render_clip, speed, vtl_warp
+from dadarts.data.conditions import ConditionSettings, Conditions, render
+from dadarts.data.synth import SynthSettings, choose_voices, dry_clip, speed, vtl_warp
 from dadarts.errors import UserError
-from dadarts.train.augment import reverberate, room_bank
 
 SR = 16000
 ONE_VOICE = {"espeak": "en-us+m3", "mbrola": "us2", "pico": "en-GB", "rhvoice": "slt", "piper": "en_US-joe-medium"}
@@ -35,26 +36,44 @@ def test_every_engine_speaks(engine):
     assert energy_db.max() > -30, "loud enough to be speech"
     assert energy_db.max() - np.percentile(energy_db, 5) > 20, "speech comes and goes, not a flat hum"
     assert (energy_db > energy_db.max() - 20).sum() >= 15, "at least 150 ms of voiced sound"
-    clip = render_clip(voice, "seven", 0, seed=0)
+    clip = dry_clip(voice, "seven", 0, seed=0)
     assert clip.shape == (SR,) and clip.dtype == np.int16 and np.abs(clip).max() > 300
+    assert (clip == 0).mean() > 0.1, "dry: silence around the word, no noise"
+
+
+def test_foreign_mbrola_voices_speak_english():
+    bases = tts.base_voices().get("mbrola", [])
+    foreign = [b for b in bases if b.endswith("-en")]
+    if not foreign:
+        pytest.skip("no foreign MBROLA voices installed (bash scripts/setup.sh)")
+    audio = tts.Engines().say(tts.Voice("mbrola", foreign[0], 0), "seven", np.random.default_rng(0), 1.0)
+    assert 0.25 * SR < audio.size < 1.5 * SR and np.abs(audio).max() > 0.05
 
 
 def test_missing_engine_is_left_out_with_a_sentence(monkeypatch, capsys):
     monkeypatch.setattr(synth, "missing_engines", lambda: {"rhvoice": "RHVoice is not installed (apt-get install rhvoice)"})
-    monkeypatch.setattr(synth, "all_voices", lambda: [v for v in tts.all_voices() if v.engine != "rhvoice"])
+    monkeypatch.setattr(synth, "base_voices", lambda: {f: v for f, v in tts.base_voices().items() if f != "rhvoice"})
     splits = choose_voices(SynthSettings(voices=40))
     assert "built without rhvoice voices: RHVoice is not installed" in capsys.readouterr().out
     voices = [v for s in splits.values() for v in s]
     assert len(voices) == 40 and not any(v.engine == "rhvoice" for v in voices)
 
 
-def test_splits_hold_every_family_and_stay_voice_disjoint():
-    splits = choose_voices(SynthSettings(), quiet=True)
-    present = set(tts.ENGINE_FAMILIES) - set(tts.missing_engines())
-    for split in ("train", "validation", "testing"):
-        assert {v.engine for v in splits[split]} == present, split
+def test_splits_keep_base_voices_disjoint():
+    """A held-out speaker is one never heard in training under any accent or persona."""
+    settings = SynthSettings.scaled(1.9)
+    splits = choose_voices(settings, quiet=True)
     keys = [v.key for s in splits.values() for v in s]
-    assert len(keys) == len(set(keys)) == 200
+    assert len(keys) == len(set(keys)) == settings.voices
+    bases = {s: {v.base for v in splits[s]} for s in splits}
+    assert not bases["train"] & bases["testing"] and not bases["train"] & bases["validation"]
+    assert not bases["validation"] & bases["testing"]
+    for family, names in tts.base_voices().items():
+        if len(names) >= 3:   # enough speakers to hold some out: every split has the family
+            assert all(any(v.engine == family for v in splits[s]) for s in splits), family
+    assert sum(len(v) for v in tts.base_voices().values()) >= 40 or tts.missing_engines()
+    train = len(splits["train"]) * settings.repeats
+    assert train >= 1500, "--scale 1.9 gives at least 1 500 dry utterances per word"
 
 
 def test_holdout_engine_never_shares_an_engine(tiny_corpus):
@@ -112,13 +131,37 @@ def test_speed_perturbation_shortens_and_raises():
     assert _peak_frequency(fast[500:-500]) == pytest.approx(550, rel=0.01)
 
 
-def test_training_reverberation_keeps_shape_and_peak_and_adds_a_tail():
+def _word():
+    audio = torch.zeros(4, SR)
+    audio[:, 6000:8000] = 0.5 * torch.sin(torch.arange(2000) * 0.3)
+    return audio
+
+
+def test_conditions_add_a_room_tail_and_noise_at_the_drawn_snr():
+    settings = ConditionSettings(time_shift_ms=0, room_prob=1.0, rt60_s=(0.6, 0.8), mic_prob=0.0, noise_prob=0.0,
+                                 level_dbfs=(-6, -6), rooms=4)
+    wet = Conditions(settings, [], seed=0)(_word(), torch.Generator().manual_seed(0))
+    assert wet.shape == (4, SR)
+    assert torch.allclose(wet.abs().amax(1), torch.full((4,), 10 ** (-6 / 20)), rtol=1e-4), "the drawn peak level"
+    assert (wet[:, 9000:12000].abs().amax(1) > 0.005).all(), "room energy after the word ends"
+    noise = [np.random.default_rng(0).standard_normal(5 * SR).astype(np.float32)]
+    for snr in (0.0, 20.0):
+        settings = ConditionSettings(time_shift_ms=0, room_prob=0.0, mic_prob=0.0, noise_prob=1.0, snr_db=(snr, snr),
+                                     level_dbfs=(-1, -1))
+        noisy = Conditions(settings, noise, seed=0)(_word(), torch.Generator().manual_seed(0))
+        speech = noisy[:, 6000:8000].pow(2).mean() - noisy[:, :5000].pow(2).mean()
+        measured = 10 * torch.log10(speech / noisy[:, :5000].pow(2).mean())
+        assert measured.item() == pytest.approx(snr, abs=1.0)
+
+
+def test_conditions_change_per_call_and_spare_silence():
+    settings = ConditionSettings(rooms=4)
+    conditions = Conditions(settings, [np.random.default_rng(0).standard_normal(3 * SR).astype(np.float32)], seed=0)
     gen = torch.Generator().manual_seed(0)
-    bank = room_bank((0.5, 0.8), rooms=4)
-    audio = torch.zeros(3, SR)
-    audio[:, 2000:2400] = 0.5 * torch.sin(torch.arange(400) * 0.3)
-    wet = reverberate(audio, bank, 1.0, gen)
-    assert wet.shape == audio.shape
-    assert torch.allclose(wet.abs().amax(1), audio.abs().amax(1))
-    assert (wet[:, 3000:6000].abs().amax(1) > 0.01).all(), "energy after the sound ends"
-    assert torch.equal(reverberate(audio, bank, 0.0, gen), audio)
+    speech = torch.tensor([True, True, True, False])
+    first, second = conditions(_word(), gen, speech), conditions(_word(), gen, speech)
+    assert not torch.allclose(first[:3], second[:3]), "new conditions at every call (epoch)"
+    for out in (first, second):   # silence is noise already: shifted, not filtered, mixed or levelled
+        assert out[3].pow(2).sum().item() == pytest.approx(_word()[3].pow(2).sum().item(), rel=1e-5)
+    pcm = (_word().numpy() * 32767).astype(np.int16)
+    assert np.array_equal(render(pcm, settings, [], seed=3), render(pcm, settings, [], seed=3)), "frozen: same seed, same clips"

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from dadarts.cli import main
-from dadarts.data.datasets import SILENCE, UNKNOWN, load_dataset, speaker_of
+from dadarts.data.datasets import (BACKGROUND, MEASURE_ONLY, NOISE_REGIONS, SILENCE, UNKNOWN, load_dataset,
+                                   load_test_folder, speaker_of)
 from dadarts.data.features import fit_normalizer, load_audio_split, load_features
 from dadarts.data.synth import SynthSettings, synthesize
 from dadarts.data.tts import resample_to_16k
@@ -48,7 +49,7 @@ def test_synth_is_deterministic_and_independent_of_worker_count(tmp_path):
     synthesize(tmp_path / "a", settings, jobs=1, progress=False)
     synthesize(tmp_path / "b", settings, jobs=2, progress=False)
     paths = sorted((tmp_path / "a").glob("*/*.wav"))
-    assert len(paths) == 4 * 5 * 2 + 8
+    assert len(paths) == 4 * 5 * 2 + 8 + 8, "clips, training noise, held-out noise"
     for path in paths:
         assert path.read_bytes() == (tmp_path / "b" / path.parent.name / path.name).read_bytes(), path
     # Each repeat is a new rendition (rate, pitch, placement), not a copy.
@@ -145,3 +146,57 @@ def test_resampler_keeps_a_tone_and_its_level():
     spectrum = np.abs(np.fft.rfft(out[1000:15000] * np.hanning(14000)))
     assert abs(np.argmax(spectrum) * 16000 / 14000 - 1000) < 3
     assert abs(np.sqrt(np.mean(out[1000:15000] ** 2)) - np.sqrt(0.5)) < 0.02
+
+
+def test_training_speech_is_dry_and_held_out_clips_carry_frozen_conditions(tiny_corpus):
+    ds = load_dataset(tiny_corpus, "gsc12")
+    test = {c.path for c in ds.splits["testing"] if c.path}
+    train = [c.path for c in ds.splits["train"] if c.path]
+    assert set(train) <= ds.dry and not test & ds.dry
+    dry = read_wav(tiny_corpus / train[0])
+    assert (dry == 0).mean() > 0.1, "a dry clip: silence around the word"
+    noisy = [(read_wav(tiny_corpus / p) == 0).mean() < 0.05 for p in test]
+    assert sum(noisy) >= 0.7 * len(noisy), "test clips carry noise (90 % of them)"
+    # Every reader but on-the-fly training hears the training clips with frozen conditions too.
+    raw, frozen = load_audio_split(ds, "train", dry=True), load_audio_split(ds, "train")
+    speech = np.array([c.path is not None for c in ds.splits["train"]])
+    assert not np.array_equal(raw.audio.numpy()[speech][0], frozen.audio.numpy()[speech][0])
+    assert np.array_equal(raw.audio.numpy()[~speech], frozen.audio.numpy()[~speech]), "silence stays as cut"
+    assert np.array_equal(load_audio_split(ds, "train").audio.numpy(), frozen.audio.numpy()), "frozen: cached, stable"
+    # Training noise and the held-out splits' noise are different recordings.
+    for f in (tiny_corpus / BACKGROUND).glob("*.wav"):
+        assert f.read_bytes() != (tiny_corpus / "_heldout_noise_" / f.name).read_bytes(), f.name
+
+
+def test_silence_of_each_split_comes_from_its_own_part_of_the_noise(tiny_corpus):
+    ds = load_dataset(tiny_corpus, "gsc12")
+    for split, (lo, hi) in NOISE_REGIONS.items():
+        for c in (c for c in ds.splits[split] if c.path is None):
+            size = ds.background_noise[c.noise].size
+            assert lo * size - 1 <= c.offset and c.offset + 16000 <= hi * size + 1, (split, c.offset, size)
+
+
+def test_measure_only_folders_are_refused_for_learning_and_read_for_measuring(tmp_path, tiny_corpus, monkeypatch):
+    """Real recordings kept for measuring never reach a training set, normaliser, threshold or search:
+    every learning stage loads data through load_dataset, which refuses them; evaluate reads them."""
+    root = _copy_small(tiny_corpus, tmp_path / "real")
+    (root / MEASURE_ONLY).write_text("measure only\n")
+    with pytest.raises(UserError, match="kept for measuring only .*MEASURE_ONLY"):
+        load_dataset(root, "gsc12")
+    with pytest.raises(UserError, match="kept for measuring only"):
+        load_dataset(root / "yes" / "..", "gsc12")
+    labels = load_dataset(tiny_corpus, "gsc12").labels
+    assert load_test_folder(root, "gsc12", labels, quiet=True).splits["testing"]
+    (root / MEASURE_ONLY).unlink()
+    assert load_dataset(root, "gsc12").splits["train"]
+    monkeypatch.setenv("DADARTS_MEASURE_ONLY", str(tmp_path))
+    with pytest.raises(UserError, match="listed in DADARTS_MEASURE_ONLY"):
+        load_dataset(root, "gsc12")
+    assert main(["train", "--run", str(tmp_path / "run"), "--model", "ds-cnn-s", "--data", str(root), "--epochs", "1"]) == 2
+
+
+def test_scale_trades_voices_for_time():
+    assert SynthSettings.scaled(1.0) == SynthSettings()
+    assert SynthSettings.scaled(0.25).voices == round(SynthSettings().voices / 4)
+    with pytest.raises(UserError, match="--scale 0"):
+        SynthSettings.scaled(0)

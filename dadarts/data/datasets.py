@@ -4,11 +4,19 @@ A dataset is a list of clips per split (train / validation / testing, from the s
 with a label per clip. Tasks: `gsc35` (all 35 words), `gsc12` (10 words + `_silence_` + `_unknown_`,
 the standard 12-class benchmark) and `names` (name detection: the given names + `_unknown_`).
 Unusable files are skipped with one counted warning instead of a traceback later on.
+
+A folder of recordings kept for measuring only (a `MEASURE_ONLY` file in it or a folder above it, or a
+path under one listed in DADARTS_MEASURE_ONLY) is refused here, the loader of every stage that learns or
+tunes (search, train, export's calibration, features): only `load_test_folder` (evaluate, stream) reads it.
+
+`_silence_` clips of each split are cut from their own part of every background-noise file (train the
+first 80 %, validation the next 10 %, testing the last 10 %), so no test clip is noise heard in training.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -29,6 +37,9 @@ TASKS = ("gsc35", "gsc12", "names")
 SPLITS = ("train", "validation", "testing")
 SILENCE, UNKNOWN = "_silence_", "_unknown_"
 BACKGROUND = "_background_noise_"
+MEASURE_ONLY = "MEASURE_ONLY"
+# Where each split's `_silence_` clips and the training noise come from, as fractions of a noise file.
+NOISE_REGIONS = {"train": (0.0, 0.8), "validation": (0.8, 0.9), "testing": (0.9, 1.0)}
 # TensorFlow's speech_commands convention: silence and unknown each add 10 % of the keyword clips.
 SILENCE_PERCENT = 10
 UNKNOWN_PERCENT = 10
@@ -60,6 +71,9 @@ class KwsDataset:
     skipped: dict[str, int] = field(default_factory=dict)
     augment: NameAugment | None = None
     converted: dict[str, int] = field(default_factory=dict)   # files converted on reading, by kind
+    # Synthetic corpora with dry training speech (synth.py): the files stored dry, which get their
+    # conditions in training (on the fly) or in features.load_audio_split (frozen, for every other reader).
+    dry: frozenset[str] = frozenset()
 
     def cache_key(self, split: str) -> str:
         """What identifies a split's audio: the fingerprint, plus the augmentation of the train split."""
@@ -83,6 +97,32 @@ class KwsDataset:
     def counts(self, split: str) -> dict[str, int]:
         c = Counter(self.labels[clip.label] for clip in self.splits[split])
         return {name: c.get(name, 0) for name in self.labels}
+
+
+def noise_region(noise: np.ndarray, split: str) -> np.ndarray:
+    """The part of a background-noise recording that `split` may use (NOISE_REGIONS); all of it when that
+    part would be shorter than a clip (a test folder's one-second noise clips)."""
+    lo, hi = NOISE_REGIONS[split]
+    part = noise[int(lo * noise.size): int(hi * noise.size)]
+    return part if part.size >= CLIP_SAMPLES else noise
+
+
+def training_noise(ds: KwsDataset) -> list[np.ndarray]:
+    """The background noise training may mix in: the training part of each recording."""
+    return [noise_region(n, "train") for n in ds.background_noise]
+
+
+def measure_only_reason(root: Path) -> str | None:
+    """Why `root` may only be measured on (a MEASURE_ONLY marker, a DADARTS_MEASURE_ONLY path), or None."""
+    root = Path(root).expanduser().resolve()
+    for folder in (root, *root.parents):
+        if (folder / MEASURE_ONLY).is_file():
+            return f"{folder / MEASURE_ONLY} marks it as measure-only"
+    for entry in filter(None, os.environ.get("DADARTS_MEASURE_ONLY", "").split(os.pathsep)):
+        kept = Path(entry).expanduser().resolve()
+        if root == kept or kept in root.parents:
+            return f"it is under {kept}, listed in DADARTS_MEASURE_ONLY"
+    return None
 
 
 def speaker_of(filename: str) -> str:
@@ -222,7 +262,12 @@ def _negatives(task: str, index: dict[str, int], n_keywords: int, unknown_pool: 
     if SILENCE in index and background:
         for i in range(int(np.ceil(n_keywords * SILENCE_PERCENT / 100))):
             k = int(rng.integers(len(background)))
-            offset = int(rng.integers(0, background[k].size - CLIP_SAMPLES + 1))
+            lo, hi = NOISE_REGIONS[split]
+            start = int(lo * background[k].size)
+            end = int(hi * background[k].size)
+            if end - start < CLIP_SAMPLES:    # a short file: all of it (see noise_region)
+                start, end = 0, background[k].size
+            offset = int(rng.integers(start, end - CLIP_SAMPLES + 1))
             out.append(Clip(None, index[SILENCE], SILENCE, f"{SILENCE}{split}{i}", k, offset,
                             float(rng.uniform(0.0, 1.0))))
     return out
@@ -230,12 +275,14 @@ def _negatives(task: str, index: dict[str, int], n_keywords: int, unknown_pool: 
 
 def load_dataset(data: str | Path | None = None, task: str = "gsc12",
                  names: tuple[str, ...] | None = None, quiet: bool = False,
-                 name_augment: NameAugment | None = NameAugment(), holdout_engine: str | None = None) -> KwsDataset:
+                 name_augment: NameAugment | None = NameAugment(), holdout_engine: str | None = None,
+                 measuring: bool = False) -> KwsDataset:
     """Load a Speech Commands-layout folder (None: the built-in synthetic corpus) for `task`.
 
     For the names task the training split is balanced with augmented copies of the name clips
     (`name_augment`; None turns balancing off). The fingerprint covers the original clips only.
-    `holdout_engine` (synthetic corpora) trains without that engine's voices and tests on them."""
+    `holdout_engine` (synthetic corpora) trains without that engine's voices and tests on them.
+    A measure-only folder is refused (module docstring) unless `measuring` (the stream command's test stream)."""
     if data is None:
         from .synth import default_corpus
         root = default_corpus()
@@ -244,6 +291,10 @@ def load_dataset(data: str | Path | None = None, task: str = "gsc12",
         if not root.is_dir():
             raise UserError(f"Dataset folder {root} does not exist: give the folder that holds the word "
                             f"folders and validation_list.txt, or omit --data to use the built-in corpus.")
+        why = None if measuring else measure_only_reason(root)
+        if why:
+            raise UserError(f"{root} holds recordings kept for measuring only ({why}): no stage may train, search, "
+                            f"normalise or calibrate on them; score a run on them with dadarts evaluate RUN --data {root}.")
     validation, testing = _read_list(root, "validation_list.txt"), _read_list(root, "testing_list.txt")
     scan = _scan(root)
     _check_files(root, scan, quiet)
@@ -283,7 +334,18 @@ def load_dataset(data: str | Path | None = None, task: str = "gsc12",
         copies = augment.copies_per_clip(len(originals) / len(keywords), n_unknown)
         splits["train"] += [Clip(c.path, c.label, c.word, c.speaker, copy=k)
                             for k in range(copies) for c in originals]
-    return KwsDataset(root, task, labels, splits, fingerprint, background, scan.skipped, augment, scan.converted)
+    dry = frozenset(rel for rels in words.values() for rel in rels if rel not in validation and rel not in testing) \
+        if _dry_train(root) else frozenset()
+    return KwsDataset(root, task, labels, splits, fingerprint, background, scan.skipped, augment, scan.converted, dry)
+
+
+def _dry_train(root: Path) -> bool:
+    """Whether a synthetic corpus stores its training clips dry (synth.CONDITIONS_FILE)."""
+    from .synth import CONDITIONS_FILE
+    try:
+        return json.loads((root / CONDITIONS_FILE).read_text()).get("train") == "dry"
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def load_test_folder(data: str | Path, task: str, labels: list[str], quiet: bool = False) -> KwsDataset:

@@ -17,10 +17,12 @@ import torch
 from ..frontend.mfcc import Mfcc
 from ..frontend.spec import CLIP_SAMPLES, FRONTEND_VERSION, MfccConfig
 from ..rundir import atomic_path
-from .datasets import KwsDataset
+from .conditions import ConditionSettings, render
+from .datasets import KwsDataset, noise_region
 from .synth import cache_dir
 
 _BATCH = 512
+FROZEN_CONDITIONS = "frozen-conditions-v1"   # bump when conditions.py changes what a frozen render is
 
 
 @dataclass
@@ -73,13 +75,24 @@ def labels_of(ds: KwsDataset, split: str) -> torch.Tensor:
     return torch.tensor([c.label for c in ds.splits[split]], dtype=torch.int64)
 
 
-def load_audio_split(ds: KwsDataset, split: str) -> AudioSplit:
-    """All clips of a split as one int16 tensor, cached."""
-    path = _cache_file("audio", _key(ds, split, CLIP_SAMPLES))
+def load_audio_split(ds: KwsDataset, split: str, dry: bool = False) -> AudioSplit:
+    """All clips of a split as one int16 tensor, cached.
+
+    A corpus' dry clips (KwsDataset.dry) come with frozen conditions (conditions.py; the split's own seed
+    and noise region), so that the search, the normaliser and every measurement hear recordings; `dry`
+    keeps them dry, for training that draws new conditions every epoch."""
+    clips = ds.splits[split]
+    rows = np.array([c.path in ds.dry for c in clips], bool) if ds.dry and not dry else np.zeros(len(clips), bool)
+    frozen = (FROZEN_CONDITIONS,) if rows.any() else ()
+    path = _cache_file("audio", _key(ds, split, CLIP_SAMPLES, *frozen))
     if path.is_file():
         audio = np.load(path)
     else:
-        audio = np.stack([ds.load_audio(c) for c in ds.splits[split]]).astype(np.int16)
+        audio = np.stack([ds.load_audio(c) for c in clips]).astype(np.int16)
+        if rows.any():
+            seed = int(hashlib.sha1(f"{ds.cache_key(split)}|{split}|frozen".encode()).hexdigest()[:8], 16)
+            noises = [noise_region(n, split) for n in ds.background_noise]
+            audio[rows] = render(audio[rows], ConditionSettings(), noises, seed)
         _save(path, audio)
     return AudioSplit(torch.from_numpy(audio), labels_of(ds, split))
 

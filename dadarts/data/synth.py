@@ -1,20 +1,26 @@
-"""The synthetic keyword corpus: offline TTS clips written in Google Speech Commands layout.
+"""The synthetic keyword corpus: offline TTS utterances written in Google Speech Commands layout.
 
 Voices come from five engine families (tts.py) so that a model can be tested on a family it never
-heard (`--holdout-engine`). Each clip is one word by one speaker (a persona: pitch, rate, vocal-tract
-length and speed of its own), perturbed per clip (speed by resampling, vocal-tract-length warp of the
-spectrum, pitch contour and rate from the engine), placed at a random time and level, then, like a
-recording, passed through a random room (image-source impulse response, RT60 0.1-1.0 s, talker at
-0.3-4 m), a random microphone response and one of eight noise types at 5-35 dB SNR.
+heard (`--holdout-engine`), and from as many base voices (speaker identities) as this machine has;
+each base voice speaks through several voices (espeak-ng accents, personas of their own pitch, rate,
+vocal-tract length and speed). Each utterance is perturbed (speed by resampling, vocal-tract-length warp
+of the spectrum, pitch contour and rate from the engine) and placed at a random time in the second.
+
+Dry speech once, conditions every epoch: the training voices' utterances are stored dry, and training
+applies a new room, microphone, noise at a drawn SNR, level and time shift to each example at every
+epoch (conditions.py). The validation and test voices' clips carry conditions drawn once from their own
+seed, rooms and noise (`_heldout_noise_/`, disjoint from the training noise in `_background_noise_/`),
+so figures on them stay comparable. CONDITIONS.json says so to the loader.
 
 Every clip is seeded from (seed, word, voice, repeat), so the corpus is identical whatever the number
-of workers. Splits are voice-disjoint and stratified by engine family: each voice's clips all land in
-one of train / validation / testing, so accuracy on the test list is accuracy on voices never heard
-in training, and every family is in every split.
+of workers. Splits are disjoint by base voice and stratified by engine family: a base voice's clips all
+land in one of train / validation / testing, so accuracy on the test list is accuracy on speakers never
+heard in training, under any accent or persona.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 import shutil
@@ -27,10 +33,9 @@ import numpy as np
 
 from ..errors import UserError
 from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE
-from .tts import resample_to_16k
-from .rooms import reverberate, room_impulse_response
-from .tts import ENGINE_FAMILIES, Engines, Persona, Voice, all_voices, missing_engines
-from .wavio import write_wav
+from .tts import (ENGINE_FAMILIES, Engines, Persona, Voice, base_voices, missing_engines, resample_to_16k,
+                  voice_of)
+from .wavio import read_wav, write_wav
 
 GSC35_WORDS = ("backward", "bed", "bird", "cat", "dog", "down", "eight", "five", "follow", "forward", "four",
                "go", "happy", "house", "learn", "left", "marvin", "nine", "no", "off", "on", "one", "right",
@@ -39,21 +44,37 @@ GSC35_WORDS = ("backward", "bed", "bird", "cat", "dog", "down", "eight", "five",
 _BABBLE_WORDS = ("water", "table", "morning", "people", "window", "garden", "yellow", "summer", "little",
                  "coffee", "paper", "number", "because", "after", "music", "kitchen", "travel", "market")
 NOISE_SECONDS = 30
-CORPUS_VERSION = 2
-# Voices per engine family out of 200 (scaled for other --voices); a missing family's share goes to espeak.
-FAMILY_SHARE = {"espeak": 0.35, "mbrola": 0.16, "pico": 0.16, "rhvoice": 0.165, "piper": 0.165}
+# 3: dry training speech (conditions on the fly), splits disjoint by base voice, foreign MBROLA voices.
+CORPUS_VERSION = 3
+# Voices per engine family (a missing family's share goes to espeak).
+# Shares follow the base voices a family has and what a clip costs (ms per dry clip on one core here:
+# espeak 7.5, pico 10, mbrola 26, rhvoice 47, piper 74): Piper's one speaker gets no more than 8 %.
+FAMILY_SHARE = {"espeak": 0.45, "mbrola": 0.25, "pico": 0.07, "rhvoice": 0.15, "piper": 0.08}
 NOISE_KINDS = ("white", "pink", "brown", "hum", "tap", "fan", "traffic", "babble")
 WORDS_PER_JOB = 3
+# At --scale 1: x 2 repeats = 1 000 utterances per word, ~800 of them dry (training voices). Sized so that
+# the README's main job stays within 20 minutes with the corpus cached (its search and training epochs
+# grow with the training split); --scale 1.9 gives >= 1 500 dry utterances per word (docs/data.md).
+DEFAULT_VOICES = 500
+HELDOUT_NOISE = "_heldout_noise_"
+CONDITIONS_FILE = "CONDITIONS.json"
 
 
 @dataclass(frozen=True)
 class SynthSettings:
     words: tuple[str, ...] = GSC35_WORDS
-    voices: int = 200
+    voices: int = DEFAULT_VOICES
     repeats: int = 2
     seed: int = 0
     validation_share: float = 0.1
     testing_share: float = 0.1
+
+    @classmethod
+    def scaled(cls, scale: float, **kw) -> "SynthSettings":
+        """The default corpus with `scale` times its voices (more speech per word, longer to build)."""
+        if scale <= 0:
+            raise UserError(f"--scale {scale} must be positive (1 is the default corpus).")
+        return cls(voices=max(10, int(round(DEFAULT_VOICES * scale))), **kw)
 
 
 def voice_id(voice: Voice) -> str:
@@ -65,35 +86,46 @@ def _rng(*parts) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
+def split_bases(bases: list[str], settings: SynthSettings, rng: np.random.Generator) -> dict[str, list[str]]:
+    """A family's base voices split disjointly: ~10 % each to testing and validation (at least one each
+    from 3 base voices on), the rest to training; 2 base voices: one trains, one tests; 1: it trains."""
+    order = [bases[i] for i in rng.permutation(len(bases))]
+    n = len(order)
+    if n >= 3:
+        n_test = max(1, round(settings.testing_share * n))
+        n_val = max(1, round(settings.validation_share * n))
+    else:
+        n_test, n_val = (1, 0) if n == 2 else (0, 0)
+    return {"testing": order[:n_test], "validation": order[n_test:n_test + n_val], "train": order[n_test + n_val:]}
+
+
 def choose_voices(settings: SynthSettings, quiet: bool = False) -> dict[str, list[Voice]]:
-    """Pick `voices` voices spread over the engine families and split them voice-disjointly, each
-    family across all three splits. A family whose engine is missing is left out with a warning."""
-    pool = all_voices()
-    missing = missing_engines()
+    """`voices` voices spread over the engine families, split disjointly by base voice (tts.Voice.base).
+    Within a family, testing and validation get ~10 % of its voices each when they have base voices,
+    spread over them (accents, personas). A family whose engine is missing is left out with a warning."""
+    bases = base_voices()
     if not quiet:
-        for family, why in missing.items():
+        for family, why in missing_engines().items():
             print(f"dadarts: warning: the corpus is built without {family} voices: {why}.")
     n = settings.voices
     if n < 3:
         raise UserError(f"--voices {n} is too few: at least 3 voices are needed (one per split).")
-    if n > len(pool):
-        raise UserError(f"--voices {n} is more than the {len(pool)} voices available: ask for fewer.")
-    families = [f for f in ENGINE_FAMILIES if f not in missing]
+    families = [f for f in ENGINE_FAMILIES if bases.get(f)]
     quota = {f: int(round(FAMILY_SHARE[f] * n)) for f in families if f != "espeak"}
     quota["espeak"] = n - sum(quota.values())
     rng = _rng(settings.seed, "voices")
     splits: dict[str, list[Voice]] = {"testing": [], "validation": [], "train": []}
     for family in families:
-        members = [v for v in pool if v.engine == family]
-        chosen = [members[i] for i in rng.permutation(len(members))[:quota[family]]]
-        n_test = round(settings.testing_share * len(chosen))
-        n_val = round(settings.validation_share * len(chosen))
-        splits["testing"] += chosen[:n_test]
-        splits["validation"] += chosen[n_test:n_test + n_val]
-        splits["train"] += chosen[n_test + n_val:]
-    for split in ("testing", "validation"):   # tiny corpora: every split still gets a voice
+        parts = split_bases(bases[family], settings, rng)
+        q = quota[family]
+        count = {s: (max(1, round(share * q)) if parts[s] and q >= 3 else 0)
+                 for s, share in (("testing", settings.testing_share), ("validation", settings.validation_share))}
+        count["train"] = q - sum(count.values()) if parts["train"] else 0
+        for split, names in parts.items():
+            splits[split] += [voice_of(family, names[j % len(names)], j // len(names)) for j in range(count[split])]
+    for split in ("testing", "validation", "train"):
         if not splits[split]:
-            splits[split].append(splits["train"].pop())
+            raise UserError(f"--voices {n} leaves the {split} split without a voice: ask for more voices.")
     return splits
 
 
@@ -151,14 +183,6 @@ def make_noise(kind: str, n: int, rng: np.random.Generator) -> np.ndarray:
     return (x / (np.sqrt(np.mean(x ** 2)) + 1e-12)).astype(np.float32)
 
 
-def microphone(audio: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """A random microphone and preamp response: high-pass 50-300 Hz, low-pass 3.4-8 kHz, a spectral tilt."""
-    high, low, tilt = rng.uniform(50, 300), rng.uniform(3400, 8000), rng.uniform(-4, 4)
-    gain = lambda f: (1 / np.sqrt(1 + (high / f) ** 4) / np.sqrt(1 + (f / low) ** 8)  # noqa: E731
-                      * (f / 1000.0) ** (tilt / 20 / np.log10(2)))
-    return _shaped(audio.astype(np.float64), gain).astype(np.float32)
-
-
 def speed(audio: np.ndarray, factor: float) -> np.ndarray:
     """Speed perturbation: play `factor` times faster by resampling (pitch and formants move too)."""
     return resample_to_16k(audio, int(round(SAMPLE_RATE * factor)))
@@ -197,8 +221,8 @@ def _engines() -> Engines:
     return _ENGINES
 
 
-def render_clip(voice: Voice, word: str, repeat: int, seed: int) -> np.ndarray:
-    """One 1 s recording-like clip of `word` by `voice` (module docstring). int16."""
+def dry_clip(voice: Voice, word: str, repeat: int, seed: int) -> np.ndarray:
+    """One dry 1 s clip of `word` by `voice` (module docstring), peak at -3 dBFS. int16."""
     rng = _rng(seed, word, voice.key, repeat)
     persona = Persona.of(voice, _rng(seed, "persona", voice.key))
     tempo = 1.0
@@ -212,16 +236,7 @@ def render_clip(voice: Voice, word: str, repeat: int, seed: int) -> np.ndarray:
     clip = np.zeros(CLIP_SAMPLES, np.float32)
     if speech.size:
         start = int(rng.integers(0, CLIP_SAMPLES - speech.size + 1))
-        clip[start:start + speech.size] = speech / (np.abs(speech).max() + 1e-9)
-    speech_rms = np.sqrt(np.mean(clip[clip != 0] ** 2)) if np.any(clip) else 1.0
-    if rng.random() < 0.8:
-        clip = reverberate(clip, room_impulse_response(rng, rng.uniform(0.1, 1.0), rng.uniform(0.3, 4.0)))
-        speech_rms = np.sqrt(np.mean(clip ** 2) * CLIP_SAMPLES / max(speech.size, 1))
-    if rng.random() < 0.7:
-        clip = microphone(clip, rng)
-    kind = NOISE_KINDS[int(rng.integers(len(NOISE_KINDS)))]
-    clip = clip + make_noise(kind, CLIP_SAMPLES, rng) * speech_rms * 10 ** (-rng.uniform(5, 35) / 20)
-    clip *= 10 ** (rng.uniform(-26, -1) / 20) / (np.abs(clip).max() + 1e-9)
+        clip[start:start + speech.size] = 0.7 * speech / (np.abs(speech).max() + 1e-9)
     return np.clip(np.round(clip * 32767), -32768, 32767).astype(np.int16)
 
 
@@ -232,18 +247,18 @@ def _write_job(job) -> int:
         for voice in voices:
             vid = voice_id(voice)
             for k in range(repeats):
-                write_wav(out / word / f"{vid}_nohash_{k}.wav", render_clip(voice, word, k, seed))
+                write_wav(out / word / f"{vid}_nohash_{k}.wav", dry_clip(voice, word, k, seed))
     return len(words) * len(voices) * repeats
 
 
-def _write_background(out: Path, settings: SynthSettings, babble_voices: list[Voice]) -> None:
-    bg = out / "_background_noise_"
-    bg.mkdir(parents=True, exist_ok=True)
+def _write_noise(folder: Path, settings: SynthSettings, name: str, babble_voices: list[Voice]) -> None:
+    """30 s of each noise kind into `folder`; the babble is non-keyword words of `babble_voices`."""
+    folder.mkdir(parents=True, exist_ok=True)
     n = NOISE_SECONDS * SAMPLE_RATE
     for kind in NOISE_KINDS[:-1]:   # the babble file is real (TTS) babble, below
-        rng = _rng(settings.seed, "noise", kind)
-        write_wav(bg / f"{kind}_noise.wav", 0.3 * make_noise(kind, n, rng) / 3.0)
-    rng = _rng(settings.seed, "noise", "babble")
+        rng = _rng(settings.seed, name, kind)
+        write_wav(folder / f"{kind}_noise.wav", 0.3 * make_noise(kind, n, rng) / 3.0)
+    rng = _rng(settings.seed, name, "babble")
     babble = np.zeros(n, np.float32)
     for i in range(int(NOISE_SECONDS * 6)):  # ~6 overlapping words per second
         voice = babble_voices[int(rng.integers(len(babble_voices)))]
@@ -251,9 +266,33 @@ def _write_background(out: Path, settings: SynthSettings, babble_voices: list[Vo
         speech = _engines().say(voice, word, rng, 1.0)[: SAMPLE_RATE]
         start = int(rng.integers(0, n - speech.size))
         babble[start:start + speech.size] += speech * rng.uniform(0.2, 1.0)
-    write_wav(bg / "babble_noise.wav", 0.3 * babble / (np.abs(babble).max() + 1e-9))
-    (bg / "README.md").write_text("Background noise generated locally by dadarts (white, pink, brown, mains hum,\n"
-                                  "running tap, fan, traffic, babble of non-keyword espeak-ng words). 16 kHz mono 16-bit.\n")
+    write_wav(folder / "babble_noise.wav", 0.3 * babble / (np.abs(babble).max() + 1e-9))
+
+
+def _write_background(out: Path, settings: SynthSettings, splits: dict[str, list[Voice]]) -> None:
+    """Training noise (`_background_noise_`, babble of training voices) and held-out noise for the frozen
+    validation and test conditions (`_heldout_noise_`, other seeds, babble of held-out voices).
+    Babble comes from espeak voices only: the other families stay unheard when one is held out."""
+    def espeak_of(voices):
+        return [v for v in voices if v.engine == "espeak"] or voices
+    _write_noise(out / "_background_noise_", settings, "noise", espeak_of(splits["train"]))
+    _write_noise(out / HELDOUT_NOISE, settings, "heldout-noise", espeak_of(splits["validation"] + splits["testing"]))
+    for folder, what in (("_background_noise_", "training"), (HELDOUT_NOISE, "the frozen validation and test conditions")):
+        (out / folder / "README.md").write_text(
+            f"Background noise for {what}, generated locally by dadarts (white, pink, brown, mains hum, running\n"
+            f"tap, fan, traffic, babble of non-keyword espeak-ng words). 16 kHz mono 16-bit.\n")
+
+
+def _freeze_heldout(out: Path, settings: SynthSettings, lists: dict[str, list[str]]) -> None:
+    """Give the validation and test clips their conditions once (conditions.py), from their own seed,
+    rooms and the held-out noise; the training clips stay dry."""
+    from .conditions import ConditionSettings, render
+    noises = [read_wav(p).astype(np.float32) / 32768.0 for p in sorted((out / HELDOUT_NOISE).glob("*.wav"))]
+    for split, files in lists.items():
+        audio = np.stack([read_wav(out / f) for f in files])
+        seed = int.from_bytes(hashlib.sha256(f"{settings.seed}|frozen|{split}".encode()).digest()[:4], "little")
+        for f, clip in zip(files, render(audio, ConditionSettings(), noises, seed)):
+            write_wav(out / f, clip)
 
 
 def synthesize(out: str | Path, settings: SynthSettings = SynthSettings(), jobs: int | None = None,
@@ -281,26 +320,33 @@ def synthesize(out: str | Path, settings: SynthSettings = SynthSettings(), jobs:
     # One fresh process per job: espeak-ng's output depends on what its process spoke before.
     fresh = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=fresh, max_tasks_per_child=1) as pool:
-        # Babble from espeak voices only: the other families stay unheard when one is held out.
-        babble = [v for v in splits["train"] if v.engine == "espeak"] or splits["train"]
-        background = pool.submit(_write_background, out, settings, babble)
+        background = pool.submit(_write_background, out, settings, splits)
         for n in pool.map(_write_job, job_list):
             bar.update(n)
         background.result()
     bar.close()
-    seconds = time.perf_counter() - start
+    lists = {}
     for split, name in (("validation", "validation_list.txt"), ("testing", "testing_list.txt")):
         ids = {voice_id(v) for v in splits[split]}
-        lines = sorted(f"{w}/{vid}_nohash_{k}.wav" for w in settings.words for vid in ids
-                       for k in range(settings.repeats))
-        (out / name).write_text("\n".join(lines) + "\n")
+        lists[split] = sorted(f"{w}/{vid}_nohash_{k}.wav" for w in settings.words for vid in ids
+                              for k in range(settings.repeats))
+        (out / name).write_text("\n".join(lists[split]) + "\n")
+    _freeze_heldout(out, settings, lists)
+    seconds = time.perf_counter() - start
     engines = {f: sum(v.engine == f for v in voices) for f in ENGINE_FAMILIES if any(v.engine == f for v in voices)}
+    bases = {s: {f: len({v.base for v in splits[s] if v.engine == f}) for f in engines} for s in splits}
     summary = {"clips": total, "seconds": round(seconds, 2), "clips_per_s": round(total / max(seconds, 1e-9), 1),
-               "voices": {k: len(v) for k, v in splits.items()}, "words": len(settings.words), "engines": engines}
+               "voices": {k: len(v) for k, v in splits.items()}, "words": len(settings.words), "engines": engines,
+               "base_voices": bases, "utterances_per_word": len(voices) * settings.repeats,
+               "train_utterances_per_word": len(splits["train"]) * settings.repeats}
+    (out / CONDITIONS_FILE).write_text(json.dumps(
+        {"schema": 1, "kind": "corpus_conditions", "train": "dry", "validation": "frozen", "testing": "frozen",
+         "heldout_noise": HELDOUT_NOISE}, indent=1) + "\n")
     (out / "SYNTH.txt").write_text(
         f"dadarts synthetic corpus v{CORPUS_VERSION}: seed {settings.seed}, {settings.voices} voices "
-        f"x {len(settings.words)} words x {settings.repeats} repeats; voice-disjoint splits "
-        f"{summary['voices']}; voices per engine {engines}.\nVoices by split:\n" +
+        f"x {len(settings.words)} words x {settings.repeats} repeats; splits disjoint by base voice "
+        f"{summary['voices']}; voices per engine {engines}; base voices per split and engine {bases}; "
+        f"training clips are dry, validation and testing clips carry frozen conditions.\nVoices by split:\n" +
         "".join(f"{s} {voice_id(v)} {v.key}\n" for s in splits for v in splits[s]))
     return summary
 
@@ -316,9 +362,12 @@ def default_corpus(progress: bool = True) -> Path:
     import fcntl
 
     settings = SynthSettings()
-    # A machine without some engines builds (and caches) a different corpus: name it by what it lacks.
+    # A machine with other engines or voices builds (and caches) another corpus: name it by what it
+    # lacks and by a digest of the base voices it has.
     lacking = "".join(f"-no-{f}" for f in sorted(missing_engines()))
-    path = cache_dir() / f"synth-v{CORPUS_VERSION}-seed{settings.seed}-{settings.voices}v{settings.repeats}r{lacking}"
+    inventory = hashlib.sha1(json.dumps(base_voices(), sort_keys=True).encode()).hexdigest()[:6]
+    path = cache_dir() / (f"synth-v{CORPUS_VERSION}-seed{settings.seed}-{settings.voices}v{settings.repeats}r"
+                          f"-{inventory}{lacking}")
     if (path / "SYNTH.txt").is_file():
         return path
     path.parent.mkdir(parents=True, exist_ok=True)

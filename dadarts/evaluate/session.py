@@ -31,11 +31,12 @@ def run_settings(models: RunModels) -> RecognizerSettings:
     return read_settings(path) if path.is_file() else RecognizerSettings()
 
 
-def stream_dataset(models: RunModels, data: str | None) -> KwsDataset:
-    """Every word of the run's dataset (or `data`) split by its lists: the source of the streams."""
+def stream_dataset(models: RunModels, data: str | None, measuring: bool = False) -> KwsDataset:
+    """Every word of the run's dataset (or `data`) split by its lists: the source of the streams.
+    `measuring` (the stream command) may read a measure-only folder; calibration, which tunes, may not."""
     from ..firmware.runio import run_dataset_args
     data = data or run_dataset_args(models.run)["data"]
-    return load_dataset(data, "gsc35", quiet=True, name_augment=None)
+    return load_dataset(data, "gsc35", quiet=True, name_augment=None, measuring=measuring)
 
 
 def run_stream(models: RunModels, ds: KwsDataset, split: str, minutes: float, log=print) -> tuple[Path, dict]:

@@ -69,7 +69,7 @@ def run(args) -> int:
             raise UserError(f"{wav} does not exist: give a WAV recording.")
         truth = read_truth(args.truth) if args.truth else None
     else:
-        wav, truth = session.run_stream(models, session.stream_dataset(models, args.data), "testing", args.minutes)
+        wav, truth = session.run_stream(models, session.stream_dataset(models, args.data, measuring=True), "testing", args.minutes)
     out = session.model_outputs(models, wav, settings.inference_every_hops)
     _, found = detections(models, out, settings)
     result = {"run": str(models.run.root), "audio": str(wav), "seconds": out.seconds,

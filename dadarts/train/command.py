@@ -46,15 +46,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--label-smoothing", type=float, default=0.1)
     g.add_argument("--drop-path", type=float, default=0.0, help="final drop-path probability (searched network)")
     g.add_argument("--seed", type=int, default=0)
-    g = p.add_argument_group("augmentation (on raw audio, MFCC computed per batch)")
+    g = p.add_argument_group("augmentation (new recording conditions per example and epoch on raw audio, "
+                             "MFCC computed per batch; data/conditions.py)")
     g.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
-                   help="time shift + background noise + SpecAugment masks, room reverberation with --reverb-prob (default on)")
-    g.add_argument("--time-shift-ms", type=float, default=100.0)
-    g.add_argument("--reverb-prob", type=float, default=0.0,
-                   help="share of clips convolved with a random synthetic room, RT60 0.1-1 s (default 0: the built-in "
-                        "corpus is already reverberant; 0.5 for close-talk recordings such as Speech Commands)")
-    g.add_argument("--noise-prob", type=float, default=0.8)
-    g.add_argument("--noise-volume", type=float, default=0.1)
+                   help="time shift, room, microphone, noise at an SNR, level, then SpecAugment masks (default on)")
+    # Defaults (None here) are AugmentSettings' (train/augment.py; docs/train.md), not repeated.
+    g.add_argument("--time-shift-ms", type=float, help="largest time shift either way (default 100)")
+    g.add_argument("--reverb-prob", type=float, help="share of clips in a random synthetic room, RT60 0.1-1 s (default 0.8)")
+    g.add_argument("--mic-prob", type=float, help="share of clips through a random microphone response (default 0.7)")
+    g.add_argument("--noise-prob", type=float, help="share of clips with background noise (default 0.9)")
+    g.add_argument("--snr-db", metavar="LOW,HIGH", help="range of the noise's signal-to-noise ratio in dB (default 3,30)")
     g.add_argument("--time-masks", type=int, default=2)
     g.add_argument("--freq-masks", type=int, default=2)
     p.add_argument("--allow-over-budget", action="store_true",
@@ -98,6 +99,18 @@ def search_source(run) -> dict:
             "labels": result.get("labels"), "data": data, "names": names,
             "fingerprint": result.get("dataset_fingerprint"), "network": result.get("network") or {},
             "result": result}
+
+
+def snr_range(text: str) -> tuple[float, float]:
+    """'LOW,HIGH' in dB -> (low, high)."""
+    from ..errors import UserError
+    try:
+        low, high = (float(v) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"--snr-db {text}: give two numbers in dB, LOW,HIGH (e.g. 3,30).") from None
+    if low > high:
+        raise UserError(f"--snr-db {text}: LOW must not exceed HIGH.")
+    return low, high
 
 
 def resume_source(run) -> dict:
@@ -204,10 +217,10 @@ def run(args) -> int:
         optimizer=args.optimizer, lr=args.lr if args.lr is not None else (0.05 if sgd else 3e-3),
         weight_decay=args.weight_decay if args.weight_decay is not None else (3e-4 if sgd else 1e-2),
         label_smoothing=args.label_smoothing, drop_path=args.drop_path, augment=args.augment,
-        augmentation=AugmentSettings(time_shift_ms=args.time_shift_ms, reverb_prob=args.reverb_prob,
-                                     noise_prob=args.noise_prob,
-                                     noise_volume=args.noise_volume, time_masks=args.time_masks,
-                                     freq_masks=args.freq_masks),
+        augmentation=AugmentSettings(**{k: v for k, v in (
+            ("time_shift_ms", args.time_shift_ms), ("reverb_prob", args.reverb_prob), ("mic_prob", args.mic_prob),
+            ("noise_prob", args.noise_prob), ("snr_db", snr_range(args.snr_db) if args.snr_db else None),
+            ("time_masks", args.time_masks), ("freq_masks", args.freq_masks)) if v is not None}),
         seed=args.seed, device=args.device)
     if not args.quiet:
         print(f"dadarts train: {model} on {mfcc} ({task}, {len(ds.splits['train'])} training clips) -> {run_dir.train}")

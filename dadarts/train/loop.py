@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.datasets import KwsDataset
+from ..data.datasets import KwsDataset, training_noise
 from ..data.features import fit_normalizer, load_audio_split, load_features
 from ..device import pick_device
 from ..errors import UserError
@@ -58,7 +58,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainConfig":
         d = dict(d)
-        d["augmentation"] = AugmentSettings(**d.get("augmentation", {}))
+        d["augmentation"] = AugmentSettings.from_dict(d.get("augmentation", {}))
         return cls(**d)
 
 
@@ -123,9 +123,12 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
     val, test = load_features(ds, "validation", config), load_features(ds, "testing", config)
     x_val, x_test = norm.apply(val.x), norm.apply(test.x)
     if cfg.augment:
-        train_audio = load_audio_split(ds, "train")
+        # Dry speech on the built-in corpus: the conditions are drawn anew for every example and epoch.
+        train_audio = load_audio_split(ds, "train", dry=True)
         y_train = train_audio.y
-        frontend = AugmentedFeatures(config, norm.mean, norm.std, ds.background_noise, cfg.augmentation).to(device)
+        speech = torch.tensor([c.path is not None for c in ds.splits["train"]])
+        frontend = AugmentedFeatures(config, norm.mean, norm.std, training_noise(ds), cfg.augmentation,
+                                     seed=cfg.seed).to(device)
     else:
         feats = load_features(ds, "train", config)
         x_train, y_train = norm.apply(feats.x), feats.y
@@ -154,6 +157,8 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
             model.drop_path_prob = cfg.drop_path * epoch / cfg.epochs
         model.train()
         t0 = time.perf_counter()
+        if cfg.augment:
+            frontend.new_epoch(epoch)
         perm = torch.randperm(n_train, generator=gen)
         loss_sum, correct, seen = 0.0, 0, 0
         # disable=None: tqdm stays silent when stderr is not a terminal (logs get the epoch lines only).
@@ -164,7 +169,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
                 group["lr"] = lr
             idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             if cfg.augment:
-                xb = frontend(train_audio.audio[idx].to(device), gen)
+                xb = frontend(train_audio.audio[idx].to(device), gen, speech[idx])
             else:
                 xb = x_train[idx, None].to(device)
             yb = y_train[idx].to(device)
