@@ -12,14 +12,16 @@ import argparse
 KIND = "stream_calibration"
 
 
-def _ints(text: str, flag: str) -> tuple[int, ...]:
+def _ints(text: str, flag: str, least: int) -> tuple[int, ...]:
+    """Comma-separated milliseconds, each at least `least` (an averaging window of 0 ms holds no result:
+    recognizer.c refuses it)."""
     from ..errors import UserError
     try:
         values = tuple(int(v) for v in text.split(",") if v.strip())
     except ValueError:
         values = ()
-    if not values or min(values) < 0:
-        raise UserError(f"{flag} takes comma-separated milliseconds, e.g. 500,1000: got '{text}'.")
+    if not values or min(values) < least:
+        raise UserError(f"{flag} takes comma-separated milliseconds of at least {least}, e.g. 500,1000: got '{text}'.")
     return values
 
 
@@ -52,7 +54,7 @@ def run(args) -> int:
 
     if not args.max_fa_per_hour >= 0 or not args.minutes > 0 or args.threads < 1:
         raise UserError("--max-fa-per-hour must be 0 or more, --minutes positive and --threads at least 1.")
-    windows, suppressions = _ints(args.windows, "--windows"), _ints(args.suppressions, "--suppressions")
+    windows, suppressions = _ints(args.windows, "--windows", 1), _ints(args.suppressions, "--suppressions", 0)
     models = load_run(args.run, need_int8=True, threads=args.threads, exact=args.exact)
     if not models.run.firmware.is_dir():
         raise UserError(f"{models.run.firmware} is missing: run `dadarts export {models.run.root} --int8` first.")

@@ -173,7 +173,38 @@ def cached_stream(ds: KwsDataset, split: str, keywords: list[str], recipe: Strea
     return wav, read_json(truth_path, TRUTH_KIND)
 
 
-def read_truth(path: str | Path) -> dict:
-    """A ground-truth file: written by dadarts, or by hand with the same "events" entries
-    ({"start_s", "end_s", "word", "keyword"}) and "seconds"."""
-    return read_json(path, TRUTH_KIND)
+TRUTH_TOLERANCE_S = 0.5   # a truth's "seconds" may differ this much from its recording's length
+
+
+def read_truth(path: str | Path, audio_seconds: float | None = None, keywords: list[str] | None = None) -> dict:
+    """A ground-truth file (kind "stream_truth", see docs/evaluate.md): written by dadarts, or by hand.
+
+    Checked against what it describes, each mistake in one sentence: "seconds" must be the
+    recording's length (`audio_seconds`, within TRUTH_TOLERANCE_S), every event needs a word and
+    start_s <= end_s within the recording, and an event marked "keyword": true must name one of the
+    run's `keywords` (a misspelt or another model's keyword would silently count as a miss)."""
+    truth = read_json(path, TRUTH_KIND)
+    seconds = truth.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+        raise UserError(f'{path} needs "seconds", the recording\'s length in seconds (e.g. "seconds": 3600.0), '
+                        f"got {seconds!r}: see docs/evaluate.md for the truth format.")
+    if audio_seconds is not None and abs(seconds - audio_seconds) > TRUTH_TOLERANCE_S:
+        raise UserError(f'{path} says the recording lasts {seconds:g} s but the audio holds {audio_seconds:.2f} s: '
+                        f'give the truth file of this recording, or correct its "seconds".')
+    events = truth.get("events")
+    if not isinstance(events, list):
+        raise UserError(f'{path} needs "events", a list of {{"start_s", "end_s", "word", "keyword"}} entries '
+                        f"(an empty list for a recording without words): see docs/evaluate.md.")
+    known = set(keywords) if keywords is not None else None
+    for i, e in enumerate(events):
+        try:
+            start, end, word = float(e["start_s"]), float(e["end_s"]), e["word"]
+        except (TypeError, KeyError, ValueError):
+            raise UserError(f'{path}: event {i} ({e!r}) needs numbers "start_s" and "end_s" and a "word".') from None
+        if not isinstance(word, str) or not 0 <= start <= end <= seconds + TRUTH_TOLERANCE_S:
+            raise UserError(f'{path}: event {i} ({word} at {start:g}-{end:g} s) needs a word and 0 <= start_s <= '
+                            f'end_s <= "seconds" ({seconds:g}).')
+        if known is not None and e.get("keyword") and word not in known:
+            raise UserError(f"{path}: event {i} marks '{word}' as a keyword, but the run's keywords are "
+                            f"{', '.join(keywords)}: give the truth written for this run's words.")
+    return truth

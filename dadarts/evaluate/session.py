@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.datasets import KwsDataset, load_dataset
-from ..data.wavio import BadWav, read_wav
+from ..data.wavio import BadWav, check_header, read_wav
 from ..errors import UserError
 from ..export.recognizer_settings import JSON_NAME, RecognizerSettings, read_settings, score_exp_table
 from ..rundir import atomic_path
@@ -42,6 +42,15 @@ def run_stream(models: RunModels, ds: KwsDataset, split: str, minutes: float, lo
     """The cached long-form stream of `split` for the run's keywords (seed 0 for testing, 1 for validation)."""
     recipe = StreamRecipe(minutes=minutes, seed=0 if split == "testing" else 1)
     return cached_stream(ds, split, models.keywords, recipe, log=log)
+
+
+def wav_seconds(wav: Path) -> float:
+    """A recording's length from its header (a file that cannot be read gets its sentence later)."""
+    try:
+        info = check_header(wav)
+    except BadWav as exc:
+        raise UserError(f"{exc}: give a WAV recording (any rate, mono or stereo).") from None
+    return info.frames / info.rate
 
 
 def _model_key(models: RunModels, wav: Path, every_hops: int) -> str:

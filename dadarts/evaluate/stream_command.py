@@ -67,7 +67,7 @@ def run(args) -> int:
         wav = Path(args.audio)
         if not wav.is_file():
             raise UserError(f"{wav} does not exist: give a WAV recording.")
-        truth = read_truth(args.truth) if args.truth else None
+        truth = read_truth(args.truth, session.wav_seconds(wav), models.keywords) if args.truth else None
     else:
         wav, truth = session.run_stream(models, session.stream_dataset(models, args.data), "testing", args.minutes)
     out = session.model_outputs(models, wav, settings.inference_every_hops)
