@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from dadarts.data.negatives import STREAM_WORDS, TRAINING_WORDS
-from dadarts.data.stream_windows import StreamWindows, StreamWindowSettings, active_span
+from dadarts.data.stream_windows import StreamWindows, StreamWindowSettings, speech_span
 
 LABELS = ["yes", "no", "_silence_", "_unknown_"]
 
@@ -51,7 +51,7 @@ def test_batches_hold_whole_keywords_cut_words_other_words_and_gaps():
     for x in audio[targets[:, 0] == 1][:20]:
         spectrum = np.abs(np.fft.rfft(x.astype(np.float64)))
         assert spectrum[500] > 5 * spectrum[2000]
-        a, b = active_span(x)
+        a, b = speech_span(x)
         assert b - a >= 6400 - 200
     again, _ = w.batch(400, np.random.default_rng(1))
     assert np.array_equal(audio, again)
@@ -71,3 +71,12 @@ def test_training_and_stream_words_never_meet_nor_name_a_corpus_word():
     assert not train & stream
     spoken = {part for w in train | stream for part in w.replace("-", " ").split()}
     assert not spoken & set(GSC35_WORDS) and not (train | stream) & set(_BABBLE_WORDS)
+
+
+def test_speech_span_finds_a_word_over_a_noise_floor():
+    rng = np.random.default_rng(3)
+    x = rng.normal(0, 300, 16000)                       # a floor the 2 %-of-peak rule mistakes for speech
+    x[6000:10000] += 6000 * np.sin(2 * np.pi * 700 * np.arange(4000) / 16000)
+    a, b = speech_span(x)
+    assert abs(a - 6000) <= 160 and abs(b - 10000) <= 160
+    assert speech_span(np.zeros(16000)) == (0, 16000)

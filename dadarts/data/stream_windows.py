@@ -13,8 +13,8 @@ mixing the keyword with `_unknown_` by the share. What is not keyword goes to `_
 speech is in the window, else to `_silence_` (or `_unknown_` for tasks without it). A task without
 `_unknown_` (gsc35) only gets windows with a whole keyword inside.
 
-Speech spans are where a clip exceeds ACTIVE_FRACTION of its peak (`active_span`, also the
-long-form streams' truth). Everything is drawn from the numpy generator the caller passes.
+A word's speech is where its 10 ms frames rise above the clip's own noise floor (`speech_span`,
+also the truth of the long-form "talk" and folder streams). Everything is drawn from the numpy generator the caller passes.
 """
 from __future__ import annotations
 
@@ -29,9 +29,26 @@ MARGIN = int(0.05 * SAMPLE_RATE)   # kept around a word's speech when it is laid
 
 
 def active_span(x: np.ndarray) -> tuple[int, int]:
-    """[start, end) of the samples above ACTIVE_FRACTION of the clip's peak (the whole clip if silent)."""
+    """[start, end) of the samples above ACTIVE_FRACTION of the clip's peak (the whole clip if silent).
+    On a clip with a noise floor this spans nearly all of it: the long-form recipe v1 keeps it."""
     loud = np.flatnonzero(np.abs(x) > ACTIVE_FRACTION * max(1e-9, float(np.abs(x).max())))
     return (int(loud[0]), int(loud[-1]) + 1) if loud.size else (0, len(x))
+
+
+def speech_span(x: np.ndarray, frame: int = 160) -> tuple[int, int]:
+    """[start, end) of the speech in a clip that has a noise floor: the first to the last 10 ms frame
+    whose energy rises above the floor (the 10th percentile of the frames) by a quarter of the
+    clip's range in dB, and at least 3 dB (the whole clip if nothing does)."""
+    n = len(x) // frame
+    if n < 2:
+        return 0, len(x)
+    power = np.mean(np.asarray(x[:n * frame], np.float64).reshape(n, frame) ** 2, axis=1)
+    db = 10 * np.log10(power + 1e-12)
+    floor, peak = float(np.percentile(db, 10)), float(db.max())
+    loud = np.flatnonzero(db > floor + max(3.0, 0.25 * (peak - floor)))
+    if peak - floor < 3.0 or not loud.size:
+        return 0, len(x)
+    return int(loud[0]) * frame, min(len(x), (int(loud[-1]) + 1) * frame)
 
 
 @dataclass
@@ -74,7 +91,7 @@ class StreamWindows:
     def _word(clip: np.ndarray) -> tuple[np.ndarray, int, int]:
         """(float samples around the speech, scaled to unit speech RMS; speech start and end in them)."""
         x = np.asarray(clip, np.float32) / 32768.0
-        a, b = active_span(x)
+        a, b = speech_span(x)
         lo, hi = max(0, a - MARGIN), min(len(x), b + MARGIN)
         seg = x[lo:hi]
         rms = float(np.sqrt(np.mean(x[a:b] ** 2))) + 1e-9

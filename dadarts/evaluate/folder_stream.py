@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.datasets import BACKGROUND
-from ..data.stream_windows import active_span
+from ..data.stream_windows import speech_span
 from ..data.wavio import BadWav, read_wav
 from ..errors import UserError
 from ..frontend.spec import SAMPLE_RATE
@@ -51,7 +51,7 @@ def build_folder_stream(root: Path, keywords: list[str]) -> tuple[np.ndarray, di
         except BadWav:
             skipped += 1
             continue
-        a, b = active_span(x.astype(np.float32))
+        a, b = speech_span(x.astype(np.float32))
         events.append({"start_s": (pos + a) / SAMPLE_RATE, "end_s": (pos + b) / SAMPLE_RATE,
                        "word": path.parent.name, "keyword": path.parent.name in keywords,
                        "source": f"{path.parent.name}/{path.name}"})

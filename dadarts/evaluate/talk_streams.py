@@ -30,7 +30,7 @@ import numpy as np
 
 from ..data.datasets import KwsDataset
 from ..data.negatives import STREAM_WORDS, negative_clips
-from ..data.stream_windows import MARGIN, active_span
+from ..data.stream_windows import MARGIN, speech_span
 from ..data.wavio import read_wav, to_int16
 from ..errors import UserError
 from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE
@@ -73,7 +73,7 @@ class TalkRecipe:
 
 def _unit_speech(x: np.ndarray) -> tuple[np.ndarray, int, int]:
     """Float clip scaled to unit active-speech RMS, and its speech span."""
-    a, b = active_span(x)
+    a, b = speech_span(x)
     return x / (float(np.sqrt(np.mean(x[a:b] ** 2))) + 1e-9), a, b
 
 
