@@ -56,7 +56,7 @@ def build_folder_stream(root: Path, keywords: list[str]) -> tuple[np.ndarray, di
                        "word": path.parent.name, "keyword": path.parent.name in keywords,
                        "source": f"{path.parent.name}/{path.name}"})
         gap = int(rng.uniform(*GAP_S) * SAMPLE_RATE)
-        seg = np.resize(np.roll(noise, -cursor), gap)     # the background recordings in turn, wrapping round
+        seg = noise[(cursor + np.arange(gap)) % noise.size]   # the background recordings in turn, wrapping round
         cursor = (cursor + gap) % noise.size
         pieces += [x, seg]
         pos += x.size + gap
