@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.datasets import KwsDataset
+from ..data.stream_windows import active_span
 from ..data.wavio import read_wav, to_int16, write_wav
 from ..errors import UserError
 from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE
@@ -32,7 +33,6 @@ from ..rundir import atomic_path, read_json, write_json_atomic
 
 TRUTH_KIND = "stream_truth"
 STREAM_VERSION = 1
-ACTIVE_FRACTION = 0.02      # speech starts/ends where the clip first/last exceeds 2 % of its peak
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,15 @@ class StreamRecipe:
     def key(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
 
+    def build(self, ds: KwsDataset, split: str, keywords: list[str]) -> tuple[np.ndarray, dict]:
+        return build_stream(ds, split, keywords, self)
+
 
 def _rms_dbfs_to_amplitude(db: float) -> float:
     return 10.0 ** (db / 20.0)
 
 
-def _active(x: np.ndarray) -> tuple[int, int]:
-    loud = np.flatnonzero(np.abs(x) > ACTIVE_FRACTION * max(1e-9, float(np.abs(x).max())))
-    return (int(loud[0]), int(loud[-1]) + 1) if loud.size else (0, len(x))
-
-
-class _Rounds:
+class Rounds:
     """Items drawn in shuffled rounds: every item once per round."""
 
     def __init__(self, items: list, rng: np.random.Generator):
@@ -78,7 +76,7 @@ class _Rounds:
         return self.items[self.order.pop()]
 
 
-def _word_clips(ds: KwsDataset, split: str, keywords: list[str]) -> tuple[list, list]:
+def word_clips(ds: KwsDataset, split: str, keywords: list[str]) -> tuple[list, list]:
     """(keyword clips, other-word clips) of a split; silence entries have no file and are left out."""
     clips = [c for c in ds.splits[split] if c.path is not None]
     kw = [c for c in clips if c.word in keywords]
@@ -97,8 +95,8 @@ def build_stream(ds: KwsDataset, split: str, keywords: list[str], recipe: Stream
 
     rng = np.random.default_rng(recipe.seed)
     gen = torch.Generator().manual_seed(recipe.seed)
-    kw, other = _word_clips(ds, split, keywords)
-    kw_rounds, other_rounds = _Rounds(kw, rng), _Rounds(other or kw, rng)
+    kw, other = word_clips(ds, split, keywords)
+    kw_rounds, other_rounds = Rounds(kw, rng), Rounds(other or kw, rng)
     n = int(round(recipe.minutes * 60 * SAMPLE_RATE))
     out = np.zeros(n, np.float32)
     events = []
@@ -109,7 +107,7 @@ def build_stream(ds: KwsDataset, split: str, keywords: list[str], recipe: Stream
         x = read_wav(ds.root / clip.path)[:CLIP_SAMPLES].astype(np.float32) / 32768.0
         level = float(rng.uniform(*recipe.level_dbfs))
         rt60 = float(recipe.rt60_s[int(rng.integers(len(recipe.rt60_s)))])
-        start, end = _active(x)
+        start, end = active_span(x)
         x = x * (_rms_dbfs_to_amplitude(level) / math.sqrt(float(speech_power(torch.from_numpy(x))) + 1e-12))
         if rt60 > 0:
             x = reverberate(torch.from_numpy(x), rt60, gen).numpy()
@@ -133,8 +131,8 @@ def build_stream(ds: KwsDataset, split: str, keywords: list[str], recipe: Stream
 def _add_noise(out: np.ndarray, noises: list[np.ndarray], recipe: StreamRecipe, rng) -> list[dict]:
     """Background noise block by block, in place; returns the blocks' conditions."""
     names = [f"noise {i}" for i in range(len(noises))]
-    conditions = _Rounds(list(recipe.snr_db) if noises else [None], rng)
-    which = _Rounds(list(range(len(noises))), rng) if noises else None
+    conditions = Rounds(list(recipe.snr_db) if noises else [None], rng)
+    which = Rounds(list(range(len(noises))), rng) if noises else None
     reference = _rms_dbfs_to_amplitude(float(np.mean(recipe.level_dbfs)))
     block = int(recipe.block_s * SAMPLE_RATE)
     blocks = []
@@ -157,23 +155,60 @@ def stream_key(ds: KwsDataset, split: str, keywords: list[str], recipe: StreamRe
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def cached_stream(ds: KwsDataset, split: str, keywords: list[str], recipe: StreamRecipe,
-                  log=print) -> tuple[Path, dict]:
-    """(WAV path, ground truth) of the stream, built once into the dadarts cache."""
-    from ..data.synth import cache_dir
-    base = cache_dir() / "streams" / f"{split}-{stream_key(ds, split, keywords, recipe)}"
+def cached_recording(base: Path, build, message: str, log=print) -> tuple[Path, dict]:
+    """(base.wav, its ground truth from base.json), built by `build()` -> (int16 pcm, truth) the first time."""
     wav, truth_path = base.with_suffix(".wav"), base.with_suffix(".json")
     if wav.is_file() and truth_path.is_file():
         return wav, read_json(truth_path, TRUTH_KIND)
-    log(f"building a {recipe.minutes:g}-minute {split} stream from {ds.root} -> {wav}")
-    pcm, truth = build_stream(ds, split, keywords, recipe)
+    log(f"{message} -> {wav}")
+    pcm, truth = build()
     with atomic_path(wav) as tmp:
         write_wav(tmp, pcm)
     write_json_atomic(truth_path, truth, kind=TRUTH_KIND)
     return wav, read_json(truth_path, TRUTH_KIND)
 
 
-def read_truth(path: str | Path) -> dict:
-    """A ground-truth file: written by dadarts, or by hand with the same "events" entries
-    ({"start_s", "end_s", "word", "keyword"}) and "seconds"."""
-    return read_json(path, TRUTH_KIND)
+def cached_stream(ds: KwsDataset, split: str, keywords: list[str], recipe,
+                  log=print) -> tuple[Path, dict]:
+    """(WAV path, ground truth) of the stream, built once into the dadarts cache."""
+    from ..data.synth import cache_dir
+    base = cache_dir() / "streams" / f"{split}-{stream_key(ds, split, keywords, recipe)}"
+    return cached_recording(base, lambda: recipe.build(ds, split, keywords),
+                            f"building a {recipe.minutes:g}-minute {split} stream from {ds.root}", log)
+
+
+TRUTH_TOLERANCE_S = 0.5   # a truth's "seconds" may differ this much from its recording's length
+
+
+def read_truth(path: str | Path, audio_seconds: float | None = None, keywords: list[str] | None = None) -> dict:
+    """A ground-truth file (kind "stream_truth", see docs/evaluate.md): written by dadarts, or by hand.
+
+    Checked against what it describes, each mistake in one sentence: "seconds" must be the
+    recording's length (`audio_seconds`, within TRUTH_TOLERANCE_S), every event needs a word and
+    start_s <= end_s within the recording, and an event marked "keyword": true must name one of the
+    run's `keywords` (a misspelt or another model's keyword would silently count as a miss)."""
+    truth = read_json(path, TRUTH_KIND)
+    seconds = truth.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds > 0:
+        raise UserError(f'{path} needs "seconds", the recording\'s length in seconds (e.g. "seconds": 3600.0), '
+                        f"got {seconds!r}: see docs/evaluate.md for the truth format.")
+    if audio_seconds is not None and abs(seconds - audio_seconds) > TRUTH_TOLERANCE_S:
+        raise UserError(f'{path} says the recording lasts {seconds:g} s but the audio holds {audio_seconds:.2f} s: '
+                        f'give the truth file of this recording, or correct its "seconds".')
+    events = truth.get("events")
+    if not isinstance(events, list):
+        raise UserError(f'{path} needs "events", a list of {{"start_s", "end_s", "word", "keyword"}} entries '
+                        f"(an empty list for a recording without words): see docs/evaluate.md.")
+    known = set(keywords) if keywords is not None else None
+    for i, e in enumerate(events):
+        try:
+            start, end, word = float(e["start_s"]), float(e["end_s"]), e["word"]
+        except (TypeError, KeyError, ValueError):
+            raise UserError(f'{path}: event {i} ({e!r}) needs numbers "start_s" and "end_s" and a "word".') from None
+        if not isinstance(word, str) or not 0 <= start <= end <= seconds + TRUTH_TOLERANCE_S:
+            raise UserError(f'{path}: event {i} ({word} at {start:g}-{end:g} s) needs a word and 0 <= start_s <= '
+                            f'end_s <= "seconds" ({seconds:g}).')
+        if known is not None and e.get("keyword") and word not in known:
+            raise UserError(f"{path}: event {i} marks '{word}' as a keyword, but the run's keywords are "
+                            f"{', '.join(keywords)}: give the truth written for this run's words.")
+    return truth

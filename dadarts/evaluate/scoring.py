@@ -12,6 +12,7 @@ keywords' false-reject rates; false accepts summed, as a device sees them).
 from __future__ import annotations
 
 import bisect
+import math
 
 import numpy as np
 
@@ -86,3 +87,35 @@ def frr_at(curve: list[dict], max_fa_per_hour: float) -> tuple[float | None, int
         return None, None
     best = min(ok, key=lambda p: (p["false_reject_rate"], p["false_accepts_per_hour"], -p["threshold"]))
     return best["false_reject_rate"], best["threshold"]
+
+
+def _poisson_cdf(k: int, mu: float) -> float:
+    """P(X <= k) for X ~ Poisson(mu), summed in log space."""
+    if mu <= 0:
+        return 1.0
+    return float(sum(math.exp(i * math.log(mu) - mu - math.lgamma(i + 1)) for i in range(k + 1)))
+
+
+def poisson_interval(count: int, hours: float, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Garwood) two-sided interval of a rate per hour from `count` events in `hours`: the means
+    under which seeing at least / at most `count` events has probability (1 - level) / 2. One hour
+    that showed no false accept still allows up to 3.7 per hour."""
+    tail = (1.0 - level) / 2.0
+
+    def solve(f) -> float:          # f increasing in mu, f(lo) < 0 < f(hi)
+        lo, hi = 0.0, 10.0 + 10.0 * count
+        for _ in range(100):
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if f(mid) < 0 else (lo, mid)
+        return 0.5 * (lo + hi)
+
+    lower = 0.0 if count == 0 else solve(lambda mu: (1.0 - _poisson_cdf(count - 1, mu)) - tail)
+    upper = solve(lambda mu: tail - _poisson_cdf(count, mu))
+    return lower / hours, upper / hours
+
+
+def describe_fa(count: int, hours: float) -> str:
+    """'3 false accepts in 5.0 h: 0.60 per hour (95 % interval 0.12-1.75)': the rate with what it rests on."""
+    lo, hi = poisson_interval(count, hours)
+    return (f"{count} false accepts in {hours:.1f} h: {count / hours:.2f} per hour "
+            f"(95 % interval {lo:.2f}-{hi:.2f})")

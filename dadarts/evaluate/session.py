@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.datasets import KwsDataset, load_dataset
-from ..data.wavio import BadWav, read_wav
+from ..data.wavio import BadWav, check_header, read_wav
 from ..errors import UserError
 from ..export.recognizer_settings import JSON_NAME, RecognizerSettings, read_settings, score_exp_table
 from ..rundir import atomic_path
@@ -20,6 +20,7 @@ from .longform import StreamRecipe, cached_stream
 from .recognizer import averages, scores_from_output
 from .runmodels import RunModels
 from .streaming import StreamOutput, run_model
+from .talk_streams import TalkRecipe
 
 THRESHOLDS = range(256)
 TWIN_VERSION = 2        # bump when the streaming twin's outputs change (2: an inference at a file's end)
@@ -39,10 +40,32 @@ def stream_dataset(models: RunModels, data: str | None, measuring: bool = False)
     return load_dataset(data, "gsc35", quiet=True, name_augment=None, measuring=measuring)
 
 
-def run_stream(models: RunModels, ds: KwsDataset, split: str, minutes: float, log=print) -> tuple[Path, dict]:
-    """The cached long-form stream of `split` for the run's keywords (seed 0 for testing, 1 for validation)."""
-    recipe = StreamRecipe(minutes=minutes, seed=0 if split == "testing" else 1)
-    return cached_stream(ds, split, models.keywords, recipe, log=log)
+RECIPES = ("talk", "v1")     # talk: talk_streams.py (default); v1: longform.py's first recipe, for comparison
+
+
+def stream_recipe(name: str, split: str, minutes: float | None = None):
+    """The recipe `name` for `split` (seed 0 for testing, 1 for validation) at its default length or `minutes`."""
+    seed = 0 if split == "testing" else 1
+    if name == "v1":
+        return StreamRecipe(minutes=minutes or 60.0, seed=seed)
+    if name == "talk":
+        return TalkRecipe(seed=seed) if minutes is None else TalkRecipe(minutes=minutes, seed=seed)
+    raise UserError(f"Unknown stream recipe '{name}': choose one of {', '.join(RECIPES)}.")
+
+
+def run_stream(models: RunModels, ds: KwsDataset, split: str, minutes: float | None = None, recipe: str = "talk",
+               log=print) -> tuple[Path, dict]:
+    """The cached long-form stream of `split` for the run's keywords under `recipe`."""
+    return cached_stream(ds, split, models.keywords, stream_recipe(recipe, split, minutes), log=log)
+
+
+def wav_seconds(wav: Path) -> float:
+    """A recording's length from its header (a file that cannot be read gets its sentence later)."""
+    try:
+        info = check_header(wav)
+    except BadWav as exc:
+        raise UserError(f"{exc}: give a WAV recording (any rate, mono or stereo).") from None
+    return info.frames / info.rate
 
 
 def _model_key(models: RunModels, wav: Path, every_hops: int) -> str:
@@ -101,8 +124,10 @@ def metrics(models: RunModels, out: StreamOutput, truth: dict, settings: Recogni
     curve = scoring.curve_points(points)
     frr1, thr1 = scoring.frr_at(curve, 1.0)
     hours = truth["seconds"] / 3600.0
+    interval = scoring.poisson_interval(at["overall"]["false_accepts"], hours)
     return {"hours": hours, "settings": {**settings.to_dict(), "history": history},
-            "operating_point": {"threshold": settings.detection_threshold, **at["overall"]},
+            "operating_point": {"threshold": settings.detection_threshold, **at["overall"],
+                                "false_accepts_per_hour_95": list(interval)},
             "frr_at_1_fa_per_hour": frr1, "threshold_at_1_fa_per_hour": thr1,
             "curve": curve, "per_keyword": per_keyword, "scoring_s": time.perf_counter() - t0,
             "latency_s": scoring.LATENCY_S}

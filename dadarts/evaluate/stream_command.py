@@ -1,10 +1,13 @@
 """`dadarts stream RUN [AUDIO.wav]`: keyword detections over a recording, as the firmware would make them.
 
 With a recording: its detections with time stamps (RUN/stream/<name>.detections.json, kind
-"stream_detections"), scored when --truth gives its keyword times. Without one: the long-form test
-stream of the run's dataset (built once, cached), scored per keyword - false-reject rate and false
-accepts per hour at the run's recogniser settings and over every threshold - into
-RUN/stream/metrics.json (kind "stream_metrics").
+"stream_detections"), scored when --truth gives its keyword times. With --from-folder DIR: a stream
+made of a Speech Commands folder's clips (folder_stream.py), scored into RUN/stream/folder-<name>.json.
+Without either: the long-form test stream of the run's dataset (built once, cached; recipe "talk" by
+default, --recipe v1 for the first one), scored per keyword - false-reject rate and false accepts per
+hour at the run's recogniser settings and over every threshold - into RUN/stream/metrics.json (kind
+"stream_metrics"). The headline is the operating point: the run's one threshold (with its averaging
+and suppression), its false-reject rate and its false accepts per hour with their 95 % interval.
 """
 from __future__ import annotations
 
@@ -19,9 +22,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("audio", nargs="?", metavar="AUDIO.wav",
                    help="a recording (any rate, mono or stereo); default: the run's long-form test stream")
     p.add_argument("--truth", metavar="FILE.json", help="keyword times of AUDIO (kind stream_truth, see docs/evaluate.md)")
-    p.add_argument("--minutes", type=float, default=60.0, help="length of the long-form test stream (default 60)")
-    p.add_argument("--data", metavar="DIR", help="dataset the test stream is built from (default: the run's)")
+    p.add_argument("--from-folder", metavar="DIR",
+                   help="score a stream built from a Speech Commands-layout folder: its clips in order, with gaps of "
+                        "its own _background_noise_ clips (for measuring only; never calibrate on it)")
+    add_stream_arguments(p, "test")
     add_model_arguments(p)
+
+
+def add_stream_arguments(p: argparse.ArgumentParser, which: str) -> None:
+    """The long-form stream a command builds (shared with calibrate)."""
+    p.add_argument("--recipe", default="talk", choices=["talk", "v1"],
+                   help=f"long-form {which} stream recipe: talk (default; 300 min, words and voices training never "
+                        f"used, noises it never heard) or v1 (the first recipe, 60 min; for comparison)")
+    p.add_argument("--minutes", type=float, help=f"length of the long-form {which} stream (default: the recipe's)")
+    p.add_argument("--data", metavar="DIR", help=f"dataset the {which} stream is built from (default: the run's)")
 
 
 def add_model_arguments(p: argparse.ArgumentParser) -> None:
@@ -30,6 +44,16 @@ def add_model_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--exact", action="store_true",
                    help="LiteRT's reference kernels, whose outputs TFLite Micro reproduces (about 4x slower); by "
                         "default the optimised kernels, a few LSB off the device's outputs")
+
+
+def headline(m: dict, what: str) -> str:
+    """The operating point in one line: one threshold, its false-reject rate, its false accepts per hour
+    with their 95 % interval and the hours they were counted in."""
+    from .scoring import describe_fa
+    op, s = m["operating_point"], m["settings"]
+    return (f"operating point on {what}: threshold {s['detection_threshold']}, window {s['average_window_ms']} ms, "
+            f"suppression {s['suppression_ms']} ms -> FRR {op['false_reject_rate'] * 100:.1f} % "
+            f"({op['misses']} of {op['events']} keywords missed), {describe_fa(op['false_accepts'], m['hours'])}")
 
 
 def print_metrics(m: dict) -> None:
@@ -53,23 +77,29 @@ def run(args) -> int:
     from ..errors import UserError
     from ..rundir import record_run, write_json_atomic
     from . import session
+    from .folder_stream import cached_folder_stream
     from .longform import read_truth
     from .runmodels import load_run
     from .streaming import detections
 
-    if args.threads < 1 or not args.minutes > 0:
+    if args.threads < 1 or (args.minutes is not None and not args.minutes > 0):
         raise UserError("--threads must be at least 1 and --minutes positive.")
     if args.truth and not args.audio:
         raise UserError("--truth describes a recording: give the recording too (dadarts stream RUN AUDIO.wav --truth FILE).")
+    if args.from_folder and args.audio:
+        raise UserError("Give a recording or --from-folder DIR, not both.")
     models = load_run(args.run, need_int8=True, threads=args.threads, exact=args.exact)
     settings = session.run_settings(models)
     if args.audio:
         wav = Path(args.audio)
         if not wav.is_file():
             raise UserError(f"{wav} does not exist: give a WAV recording.")
-        truth = read_truth(args.truth) if args.truth else None
+        truth = read_truth(args.truth, session.wav_seconds(wav), models.keywords) if args.truth else None
+    elif args.from_folder:
+        wav, truth = cached_folder_stream(args.from_folder, models.keywords)
     else:
-        wav, truth = session.run_stream(models, session.stream_dataset(models, args.data, measuring=True), "testing", args.minutes)
+        wav, truth = session.run_stream(models, session.stream_dataset(models, args.data, measuring=True), "testing",
+                                        args.minutes, args.recipe)
     out = session.model_outputs(models, wav, settings.inference_every_hops)
     _, found = detections(models, out, settings)
     result = {"run": str(models.run.root), "audio": str(wav), "seconds": out.seconds,
@@ -79,11 +109,17 @@ def run(args) -> int:
                               "events": len(truth["events"]), "keyword_events": sum(e["keyword"] for e in truth["events"]),
                               "recipe": truth["recipe"]},
                       detections=len(found), **session.metrics(models, out, truth, settings))
-        path = models.run.root / "stream" / "metrics.json"
+        if args.from_folder:
+            path = models.run.root / "stream" / f"folder-{Path(args.from_folder).resolve().name}.json"
+            what = f"the {truth['seconds'] / 3600:.1f}-hour stream of {args.from_folder}"
+        else:
+            path = models.run.root / "stream" / "metrics.json"
+            what = f"the {truth['seconds'] / 3600:.1f}-hour '{truth['recipe'].get('recipe', 'v1')}' test stream"
         write_json_atomic(path, result, kind=METRICS_KIND)
-        print(f"test stream {wav} ({truth['seconds'] / 60:.1f} min, {result['stream']['events']} words of which "
-              f"{result['stream']['keyword_events']} keywords; {truth['split']} split): {len(found)} detections")
+        print(f"stream {wav} ({truth['seconds'] / 60:.1f} min, {result['stream']['events']} words of which "
+              f"{result['stream']['keyword_events']} keywords; {truth['split']}): {len(found)} detections")
         print_metrics(result)
+        print(headline(result, what))
     else:
         result["detections"] = [{"time_s": d.time_s, "label": d.label, "score": d.score} for d in found]
         if truth is not None:
@@ -95,6 +131,7 @@ def run(args) -> int:
         print(f"{len(found)} detections in {out.seconds / 60:.1f} min")
         if truth is not None:
             print_metrics(result["metrics"])
+            print(headline(result["metrics"], str(wav)))
     t = result["throughput"]
     if t["audio_hours_per_minute"]:
         print(f"throughput: {t['audio_hours_per_minute']:.3f} hours of audio per minute ({t['inferences']} inferences; "

@@ -58,6 +58,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--snr-db", metavar="LOW,HIGH", help="range of the noise's signal-to-noise ratio in dB (default 3,30)")
     g.add_argument("--time-masks", type=int, default=2)
     g.add_argument("--freq-masks", type=int, default=2)
+    g.add_argument("--stream-windows", type=float, default=0.5, metavar="SHARE",
+                   help="share of every batch cut from short streams of training clips: keywords anywhere in the "
+                        "window or cut at its edge, between other words, out-of-vocabulary words (docs/train.md; "
+                        "default %(default)s, 0 turns it off for comparison; needs --augment)")
     p.add_argument("--allow-over-budget", action="store_true",
                    help="train a searched network the cost model puts over the search's budget (default: refuse)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/train/checkpoint.pt with its settings")
@@ -141,6 +145,7 @@ def run(args) -> int:
     from ..errors import UserError
     from ..frontend.spec import MfccConfig
     from ..rundir import RunDir, record_run
+    from ..data.stream_windows import StreamWindowSettings
     from .augment import AugmentSettings
     from .loop import TrainConfig, train
     from .models import MODELS, SEARCHED_MODELS
@@ -149,6 +154,8 @@ def run(args) -> int:
         import torch
         torch.set_num_threads(args.threads)
     root = args.run or args.run_opt
+    if not 0 <= args.stream_windows < 1:
+        raise UserError(f"--stream-windows is a share of each batch in [0, 1), got {args.stream_windows}.")
     if not root:
         raise UserError("Give a run directory: dadarts train RUN, or --run DIR for a baseline.")
     if args.run and args.run_opt and args.run != args.run_opt:
@@ -221,6 +228,7 @@ def run(args) -> int:
             ("time_shift_ms", args.time_shift_ms), ("reverb_prob", args.reverb_prob), ("mic_prob", args.mic_prob),
             ("noise_prob", args.noise_prob), ("snr_db", snr_range(args.snr_db) if args.snr_db else None),
             ("time_masks", args.time_masks), ("freq_masks", args.freq_masks)) if v is not None}),
+        stream_windows=StreamWindowSettings(share=args.stream_windows if args.augment else 0.0),
         seed=args.seed, device=args.device)
     if not args.quiet:
         print(f"dadarts train: {model} on {mfcc} ({task}, {len(ds.splits['train'])} training clips) -> {run_dir.train}")

@@ -5,8 +5,11 @@ The same recipe trains the searched network and every baseline, so a comparison 
 
 Recipe: AdamW (or SGD with Nesterov momentum) with a linear warm-up then cosine decay per step,
 label smoothing, gradient clipping, optional drop-path rising linearly over the epochs (PC-DARTS),
-and optional augmentation on raw audio (see augment.py). Without augmentation the cached MFCC
-features are used directly. Every epoch ends with an atomic checkpoint; `resume=True` continues
+and optional augmentation on raw audio (see augment.py). With augmentation a share of every batch
+(`stream_windows.share`, half by default) is one-second windows cut from short streams of training
+clips and out-of-vocabulary words, with soft targets by the share of a keyword inside
+(dadarts/data/stream_windows.py): what the model's input shows on a device. Targets are
+probabilities throughout. Without augmentation the cached MFCC features are used directly. Every epoch ends with an atomic checkpoint; `resume=True` continues
 from it bit for bit (model, optimiser, RNG states), with the settings saved in it.
 """
 from __future__ import annotations
@@ -21,6 +24,7 @@ import torch.nn.functional as F
 
 from ..data.datasets import KwsDataset, training_noise
 from ..data.features import fit_normalizer, load_audio_split, load_features
+from ..data.stream_windows import StreamWindowSettings, training_windows
 from ..device import pick_device
 from ..errors import UserError
 from ..frontend.artifact import write_frontend
@@ -51,6 +55,8 @@ class TrainConfig:
     grad_clip: float = 5.0
     augment: bool = True
     augmentation: AugmentSettings = field(default_factory=AugmentSettings)
+    # A share of every batch cut from short streams of training clips (dadarts/data/stream_windows.py).
+    stream_windows: StreamWindowSettings = field(default_factory=StreamWindowSettings)
     seed: int = 0
     device: str = "auto"
     eval_batch_size: int = 256
@@ -59,6 +65,8 @@ class TrainConfig:
     def from_dict(cls, d: dict) -> "TrainConfig":
         d = dict(d)
         d["augmentation"] = AugmentSettings.from_dict(d.get("augmentation", {}))
+        # Checkpoints from before stream windows existed resume as they were trained: without them.
+        d["stream_windows"] = StreamWindowSettings(**d.get("stream_windows", {"share": 0.0}))
         return cls(**d)
 
 
@@ -129,6 +137,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
         speech = torch.tensor([c.path is not None for c in ds.splits["train"]])
         frontend = AugmentedFeatures(config, norm.mean, norm.std, training_noise(ds), cfg.augmentation,
                                      seed=cfg.seed).to(device)
+        windows = training_windows(train_audio.audio.numpy(), y_train.numpy(), labels, cfg.stream_windows)
     else:
         feats = load_features(ds, "train", config)
         x_train, y_train = norm.apply(feats.x), feats.y
@@ -168,11 +177,20 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
             for group in optimizer.param_groups:
                 group["lr"] = lr
             idx = perm[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            yb = F.one_hot(y_train[idx], len(labels)).float()      # targets as probabilities
             if cfg.augment:
-                xb = frontend(train_audio.audio[idx].to(device), gen, speech[idx])
+                audio, is_speech = train_audio.audio[idx], speech[idx]
+                if windows is not None:   # a share of the batch: one-second windows cut from short streams
+                    k = round(len(idx) * cfg.stream_windows.share)
+                    rng = np.random.default_rng(int(torch.randint(2 ** 62, (1,), generator=gen)))
+                    cut, soft = windows.batch(k, rng)
+                    audio, yb = torch.cat([audio[k:], torch.from_numpy(cut)]), torch.cat([yb[k:], torch.from_numpy(soft)])
+                    # windows are dry speech over a noise floor: they get the recording conditions too
+                    is_speech = torch.cat([is_speech[k:], torch.ones(len(cut), dtype=torch.bool)])
+                xb = frontend(audio.to(device), gen, is_speech)
             else:
                 xb = x_train[idx, None].to(device)
-            yb = y_train[idx].to(device)
+            yb = yb.to(device)
             logits = model(xb.contiguous(memory_format=torch.channels_last))
             loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
             optimizer.zero_grad(set_to_none=True)
@@ -181,7 +199,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
             loss_sum += loss.item() * len(idx)
-            correct += int((logits.argmax(1) == yb).sum())
+            correct += int((logits.argmax(1) == yb.argmax(1)).sum())
             seen += len(idx)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}", lr=f"{lr:.2e}")
         seconds = time.perf_counter() - t0
