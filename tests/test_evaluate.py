@@ -302,6 +302,29 @@ def test_long_form_streams_draw_on_their_split_only(tone_run):
     assert np.array_equal(again, build_stream(ds, "testing", list(KEYWORDS), recipe)[0])
 
 
+def test_talk_streams_hold_unseen_words_and_voices_over_a_noise_floor(tone_run):
+    from dadarts.data.datasets import load_dataset
+    from dadarts.data.negatives import STREAM_WORDS, TRAINING_WORDS
+    from dadarts.evaluate.stream_noise import KINDS
+    from dadarts.evaluate.talk_streams import TalkRecipe
+    corpus, _ = tone_run
+    ds = load_dataset(corpus, "gsc35", quiet=True, name_augment=None)
+    testing = set((corpus / "testing_list.txt").read_text().split())
+    recipe = TalkRecipe(minutes=2.0, block_s=20.0)
+    pcm, truth = recipe.build(ds, "testing", list(KEYWORDS))
+    assert len(pcm) == 120 * 16000 and truth["recipe"]["recipe"] == "talk-1"
+    events = truth["events"]
+    assert all(a["end_s"] < b["start_s"] for a, b in zip(events, events[1:]))
+    corpus_words = [e for e in events if not e["source"].startswith("negatives:")]
+    assert {e["source"] for e in corpus_words} <= testing and {e["word"] for e in events if e["keyword"]} == set(KEYWORDS)
+    unseen = {e["word"] for e in events if e["source"].startswith("negatives:testing:")}
+    assert unseen and unseen <= set(STREAM_WORDS) and not unseen & set(TRAINING_WORDS)
+    assert {b["noise"] for b in truth["blocks"]} <= set(KINDS) | {None}
+    quietest = np.abs(pcm[: len(pcm) // 1600 * 1600].reshape(-1, 1600).astype(np.int64)).max(axis=1).min()
+    assert quietest > 0                                   # a room tone everywhere: no digital silence
+    assert np.array_equal(pcm, recipe.build(ds, "testing", list(KEYWORDS))[0])
+
+
 def test_calibration_meets_its_false_accept_target(tone_run, capsys):
     corpus, run = tone_run
     before = (run.firmware / "recognizer_settings.h").read_text()

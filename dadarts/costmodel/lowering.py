@@ -15,8 +15,8 @@ count and the export must keep, in one place.
 - darts space only: a padded max pool becomes MIRROR_PAD + an unpadded MAX_POOL_2D; a stride-2
   count-excluding average pool on an even size is padded to odd (MIRROR_PAD), pooled and cut back
   (STRIDED_SLICE); FactorizedReduce is one 2x2 stride-2 SAME convolution; a stride-2 depthwise
-  convolution is a PAD + 'valid' convolution (PyTorch's symmetric padding is not TFLite's SAME on
-  even sizes). Where the converter places the darts space's pre-activation RELU ops is reproduced
+  convolution on a map with an even side is a PAD + 'valid' convolution (PyTorch's symmetric padding
+  is not TFLite's SAME there; on odd sides they agree and it stays one SAME convolution). Where the converter places the darts space's pre-activation RELU ops is reproduced
   only approximately (it moves some through concatenations); the mcu space has none.
 - The model ends with the logits: the firmware applies the softmax itself.
 """

@@ -104,9 +104,10 @@ class NetGraph:
         h, w, c = self.shapes[x]
         oh, ow = same_out(h, stride), same_out(w, stride)
         padding = "same"
-        if stride > 1:
-            # PyTorch pads symmetrically; TFLite's SAME would not on even sizes, so the converter
-            # writes the padding out (darts space only: mcu ops never stride).
+        if stride > 1 and (h % 2 == 0 or w % 2 == 0):
+            # PyTorch pads symmetrically; TFLite's SAME does not on even sizes (one row less before the
+            # data), so there the converter writes the padding out; on odd sizes both agree and the
+            # convolution keeps SAME (mcu cell ops never stride).
             # Convs padding the same tensor alike share one PAD (the converter's CSE).
             p = (kernel - 1) * dilation // 2
             if (x, p) not in self.pads:

@@ -87,7 +87,7 @@ def words_cache_key(words, voices, per_word: int) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:16]
 
 
-def render_words(words, voices, per_word: int, log=print) -> np.ndarray:
+def render_words(words, voices, per_word: int) -> np.ndarray:
     """(len(words) * per_word, 16000) int16: each word `per_word` times, voices drawn in rounds."""
     from tqdm import tqdm
 
@@ -115,7 +115,7 @@ def negative_clips(list_name: str, split: str, per_word: int = 2, log=print) -> 
         return np.load(path)
     log(f"synthesising {len(words) * per_word} out-of-vocabulary clips ({list_name} words, {split} voices) "
         f"once into {path}")
-    clips = render_words(words, voices, per_word, log)
+    clips = render_words(words, voices, per_word)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, clips)

@@ -52,10 +52,12 @@ CORPUS_VERSION = 3
 FAMILY_SHARE = {"espeak": 0.45, "mbrola": 0.25, "pico": 0.07, "rhvoice": 0.15, "piper": 0.08}
 NOISE_KINDS = ("white", "pink", "brown", "hum", "tap", "fan", "traffic", "babble")
 WORDS_PER_JOB = 3
-# At --scale 1: x 2 repeats = 1 000 utterances per word, ~800 of them dry (training voices). Sized so that
-# the README's main job stays within 20 minutes with the corpus cached (its search and training epochs
-# grow with the training split); --scale 1.9 gives >= 1 500 dry utterances per word (docs/data.md).
-DEFAULT_VOICES = 500
+# At --scale 1: 1 000 voices x 1 rendition = 1 000 utterances per word, ~820 of them dry (training voices).
+# Sized so that the README's main job stays within 20 minutes with the corpus cached (its search and
+# training epochs grow with the training split); --scale 1.9 gives >= 1 500 dry utterances per word.
+# One rendition per voice: at equal training steps, halving the renditions cost nothing on real speech,
+# halving the voices 3 points (docs/data.md, learning curve).
+DEFAULT_VOICES = 1000
 HELDOUT_NOISE = "_heldout_noise_"
 CONDITIONS_FILE = "CONDITIONS.json"
 
@@ -64,7 +66,7 @@ CONDITIONS_FILE = "CONDITIONS.json"
 class SynthSettings:
     words: tuple[str, ...] = GSC35_WORDS
     voices: int = DEFAULT_VOICES
-    repeats: int = 2
+    repeats: int = 1
     seed: int = 0
     validation_share: float = 0.1
     testing_share: float = 0.1

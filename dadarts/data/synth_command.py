@@ -10,10 +10,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="new folder for the corpus")
     p.add_argument("--words", default=None, help="comma-separated words (default: the 35 Speech Commands words)")
     p.add_argument("--scale", type=float, default=1.0,
-                   help="voices relative to the built-in corpus (default 1: 500 voices x 2 repeats = 1 000 utterances "
+                   help="voices relative to the built-in corpus (default 1: 1 000 voices x 1 rendition = 1 000 utterances "
                         "per word); 0.5 builds half in half the time, 2 twice the speech")
     p.add_argument("--voices", type=int, default=None, help="number of synthetic voices (overrides --scale)")
-    p.add_argument("--repeats", type=int, default=2, help="clips per word and voice, each with new rate/pitch (default 2)")
+    p.add_argument("--repeats", type=int, default=None,
+                   help="clips per word and voice, each with new rate/pitch (default 1: more voices pay more)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
 
@@ -21,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from .synth import GSC35_WORDS, SynthSettings, synthesize
     words = tuple(w.strip().lower() for w in args.words.split(",") if w.strip()) if args.words else GSC35_WORDS
+    if args.repeats is None:
+        args.repeats = SynthSettings.repeats
     if args.repeats < 1:
         raise UserError("--repeats must be at least 1.")
     settings = SynthSettings.scaled(args.scale, words=words, repeats=args.repeats, seed=args.seed)
