@@ -3,8 +3,8 @@
 A deployed spotter hears mostly words it was never taught, many of them close to a keyword ("yet",
 "know", "top"). The speech engines can say any word, so two disjoint lists of common English words,
 short phrases and near misses of the Speech Commands words are rendered dry, like the corpus's
-training clips (`synth.dry_clip`); training draws their rooms, microphones and noise per example, and
-the long-form streams give them their one reverberation:
+training clips (`synth.dry_clip`); training draws their rooms, microphones and noise per example,
+and the held-out list gets one frozen room and microphone, like the corpus's held-out clips:
 
 - TRAINING_WORDS, by the corpus's training voices only: extra `_unknown_` material and neighbours
   for stream-aware training (dadarts/data/stream_windows.py);
@@ -116,6 +116,12 @@ def negative_clips(list_name: str, split: str, per_word: int = 2, log=print) -> 
     log(f"synthesising {len(words) * per_word} out-of-vocabulary clips ({list_name} words, {split} voices) "
         f"once into {path}")
     clips = render_words(words, voices, per_word)
+    if list_name == "stream":
+        # Held-out words sit in the long-form streams beside the corpus's held-out clips, which carry
+        # frozen rooms and microphones (corpus v3): give them theirs once, from their own seed. The
+        # stream adds its own noise, so none here.
+        from .conditions import ConditionSettings, render
+        clips = render(clips, ConditionSettings(noise_prob=0.0, time_shift_ms=0.0), [], NEGATIVES_SEED)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.save(f, clips)

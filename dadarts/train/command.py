@@ -58,7 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--snr-db", metavar="LOW,HIGH", help="range of the noise's signal-to-noise ratio in dB (default 3,30)")
     g.add_argument("--time-masks", type=int, default=2)
     g.add_argument("--freq-masks", type=int, default=2)
-    g.add_argument("--stream-windows", type=float, default=0.5, metavar="SHARE",
+    g.add_argument("--stream-windows", type=float, default=0.25, metavar="SHARE",
                    help="share of every batch cut from short streams of training clips: keywords anywhere in the "
                         "window or cut at its edge, between other words, out-of-vocabulary words (docs/train.md; "
                         "default %(default)s, 0 turns it off for comparison; needs --augment)")

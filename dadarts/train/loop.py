@@ -6,7 +6,7 @@ The same recipe trains the searched network and every baseline, so a comparison 
 Recipe: AdamW (or SGD with Nesterov momentum) with a linear warm-up then cosine decay per step,
 label smoothing, gradient clipping, optional drop-path rising linearly over the epochs (PC-DARTS),
 and optional augmentation on raw audio (see augment.py). With augmentation a share of every batch
-(`stream_windows.share`, half by default) is one-second windows cut from short streams of training
+(`stream_windows.share`, a quarter by default) is one-second windows cut from short streams of training
 clips and out-of-vocabulary words, with soft targets by the share of a keyword inside
 (dadarts/data/stream_windows.py): what the model's input shows on a device. Targets are
 probabilities throughout. Without augmentation the cached MFCC features are used directly. Every epoch ends with an atomic checkpoint; `resume=True` continues
