@@ -45,12 +45,12 @@ int main(void)
     get(kw, (size_t)h[1]);
     kws_recognizer_config_t cfg = {h[1], h[2], h[3], h[4], h[5], h[6], kw};
     kws_recognizer_t r;
-    int32_t *times = malloc((size_t)h[7] * 4);
+    uint32_t *times = malloc((size_t)h[7] * 4);
     uint8_t *ring = malloc((size_t)h[7] * (size_t)h[1]);
     if (kws_recognizer_init(&r, &cfg, times, ring, h[7]) != 0) return 5;
     int8_t s[64];
     for (int i = 0; i < h[8]; i++) {
-        int32_t t;
+        uint32_t t;
         kws_detection_t d;
         get(&t, 4);
         get(s, (size_t)h[1]);
