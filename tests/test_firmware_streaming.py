@@ -1,0 +1,83 @@
+"""The keyword application built from a step model (streaming, issue #24) on the host with TFLite Micro:
+per step it takes the new frames only, carries the states from Invoke to Invoke, and gives exactly the
+outputs of the step model run in LiteRT's reference kernels over the Python front-end's frames with the
+same reset and feeding rule; warm-up steps make no decision, later ones feed the recogniser at the
+clock of their last frame.
+"""
+from __future__ import annotations
+
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+from dadarts.firmware import build
+from tflm_builds import tflm_or_skip
+
+pytestmark = pytest.mark.skipif(bool(build.missing_tools("host")), reason="needs cmake and gcc")
+
+
+def _stream_pcm(seconds: float = 4.0) -> np.ndarray:
+    rng = np.random.default_rng(3)
+    n = int(seconds * 16000)
+    t = np.arange(n) / 16000
+    x = rng.normal(0, 200, n) + 6000 * np.sin(2 * np.pi * 700 * t) * ((t > 1.0) & (t < 1.6))
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+@pytest.fixture(scope="module")
+def host_app(tmp_path_factory):
+    from dadarts.export.tflite_graph import op_names, read_ops
+    from step_model import step_run
+    root = tmp_path_factory.mktemp("step")
+    run, tables, tflite, step = step_run(root / "run")
+    tree, lib = tflm_or_skip("host", op_names(read_ops(tflite)))
+    b = build.cmake_build(run.firmware, root / "build", "host", tflm_root=tree, tflm_lib=lib, targets=("kws_app",),
+                          defines={"KWS_TRACE_OUTPUTS": "ON"})
+    return run, tables, tflite, step, b / "kws_app", root
+
+
+def test_step_model_app_equals_the_step_reference(host_app):
+    from dadarts.data.wavio import write_wav
+    from dadarts.evaluate.streaming import device_pcm, stream_features
+    from step_model import step_reference, step_times_ms
+
+    run, tables, tflite, step, app, root = host_app
+    pcm = _stream_pcm()
+    wav = root / "stream.wav"
+    write_wav(wav, pcm)
+    r = subprocess.run([str(app), str(wav)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    banner = next(line for line in r.stdout.splitlines() if line.startswith("kws: streaming:"))
+    state_bytes = sum(s["bytes"] for s in step["states"])
+    assert f"a step of {step['frames_per_step']} frames" in banner and f"of {state_bytes} bytes" in banner, banner
+    outs = [[int(v) for v in line.split()[1:]] for line in r.stdout.splitlines() if line.startswith("out ")]
+    times, got = np.array([o[0] for o in outs]), np.array([o[1:] for o in outs], np.int8)
+
+    feats = stream_features(device_pcm(pcm, tables.config.hop), tables)
+    expected = step_reference(tflite, step, feats)
+    warm = step["warmup_steps"]
+    assert len(expected) == len(feats) // step["frames_per_step"] > warm + 20
+    # Every step after the warm-up is a decision: same outputs, bit for bit, at the device's clock.
+    assert got.shape == expected[warm:].shape
+    np.testing.assert_array_equal(got, expected[warm:])
+    np.testing.assert_array_equal(times, step_times_ms(len(expected), tables.config.window, tables.config.hop,
+                                                       step["frames_per_step"])[warm:])
+    stats = [line for line in r.stdout.splitlines() if line.startswith("stats ")][-1]
+    assert int(re.search(r"inferences=(\d+)", stats).group(1)) == len(expected)
+    assert int(re.search(r"state_bytes=(\d+)", stats).group(1)) == state_bytes
+
+
+@pytest.mark.skipif(bool(build.missing_tools("nucleo-f446re")), reason="needs cmake and arm-none-eabi-gcc")
+def test_a_step_model_has_no_tethered_build(host_app, tmp_path):
+    """The tethered runner's host keeps no state: for a step model CMake leaves that application out."""
+    run = host_app[0]
+    board = build.board_of("stm32f405")
+    r = subprocess.run(["cmake", "-S", str(build.FIRMWARE_DIR), "-B", str(tmp_path / "b"), f"-DKWS_TABLES_DIR={run.firmware}",
+                        f"-DKWS_BOARD={board.board}", f"-DCMAKE_TOOLCHAIN_FILE={board.toolchain}"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    targets = subprocess.run(["cmake", "--build", str(tmp_path / "b"), "--target", "help"], capture_output=True,
+                             text=True).stdout
+    assert "kws_app_parts" in targets and "kws_app_tethered" not in targets, targets
