@@ -1,8 +1,8 @@
 """A small int8 step model made the way notes/stream-contract.md (issue #24) describes a streaming export,
 for the firmware tests: input 0 = the new frames (1, N, F, 1), inputs 1..k = states, output 0 = logits,
 outputs 1..k = next states with the same shape and quantisation as their inputs, model_settings.h with
-KWS_STREAMING / KWS_STEP_FRAMES / KWS_NUM_STATES / KWS_STATE_INPUTS / KWS_STATE_OUTPUTS / KWS_STATE_BYTES /
-KWS_WARMUP_STEPS, and stream_step.json. The graph has the ops a streamed chain network has: a time
+KWS_STREAMING / KWS_STEP_FRAMES / KWS_WARMUP_STEPS / KWS_NUM_STATES / KWS_STATE_INPUTS / KWS_STATE_OUTPUTS /
+KWS_STATE_BYTES / KWS_STATE_ZERO_POINTS (the format of stream-model's carrays.py), and stream_step.json. The graph has the ops a streamed chain network has: a time
 buffer per layer (CONCATENATION of the state and the new frames, STRIDED_SLICE of its last K-1 frames
 as the next state), CONV_2D and DEPTHWISE_CONV_2D valid along time, MEAN and FULLY_CONNECTED.
 
@@ -103,7 +103,7 @@ def streaming_defines(step: dict) -> str:
     return (f"#define KWS_STREAMING 1\n#define KWS_STEP_FRAMES {step['frames_per_step']}\n"
             f"#define KWS_WARMUP_STEPS {step['warmup_steps']}\n#define KWS_NUM_STATES {len(step['states'])}\n"
             f"#define KWS_STATE_INPUTS {ids('input_index')}\n#define KWS_STATE_OUTPUTS {ids('output_index')}\n"
-            f"#define KWS_STATE_BYTES {sum(s['bytes'] for s in step['states'])}\n")
+            f"#define KWS_STATE_BYTES {ids('bytes')}\n#define KWS_STATE_ZERO_POINTS {ids('zero_point')}\n")
 
 
 def step_run(root, config_name: str = "400/200/40", labels=("_silence_", "high", "low")):

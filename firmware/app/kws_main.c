@@ -91,8 +91,8 @@ static int setup(int argc, char **argv)
            "stats every %d ms\n", KWS_AVERAGE_WINDOW_MS, KWS_DETECTION_THRESHOLD, KWS_SUPPRESSION_MS,
            KWS_MINIMUM_COUNT, KWS_INFERENCE_EVERY_HOPS, KWS_STATS_EVERY_MS);
 #if KWS_STREAMING
-    printf("kws: streaming: a step of %d frames per Invoke, %d warm-up steps, %d states of %d bytes\n",
-           KWS_STEP_FRAMES, KWS_WARMUP_STEPS, KWS_NUM_STATES, KWS_STATE_BYTES);
+    printf("kws: streaming: a step of %d frames per Invoke, %d warm-up steps, %d states\n", KWS_STEP_FRAMES,
+           KWS_WARMUP_STEPS, KWS_NUM_STATES);
 #endif
     if (kws_frontend_init(&frontend, &kws_frontend_tables) != 0 ||
         kws_features_init(&features, &frontend, ring, KWS_RING_FRAMES) != 0) {
@@ -101,6 +101,10 @@ static int setup(int argc, char **argv)
     }
     if (kws_model_init() != 0 || kws_audio_open(argc > 1 ? argv[1] : NULL) != 0) {
         return -1;
+    }
+    if (kws_model_state_bytes()) {
+        printf("kws: model states: %lu bytes in the arena, as many in the staging buffer\n",
+               (unsigned long)kws_model_state_bytes());
     }
     for (int i = 0; i < KWS_NUM_LABELS; i++) {
         is_keyword[i] = labels[i][0] != '_';   /* _silence_ and _unknown_ never trigger */
