@@ -80,3 +80,38 @@ def test_streaming_supernet_derives_a_valid_network_and_runs_on_short_maps():
         assert net(torch.randn(2, 1, *shape)).shape == (2, 5)
         assert net.genotype()["time_padding"] == "valid"
     assert "time_padding" not in ChainSupernet(5, 1, (49, 40)).genotype()
+
+
+def test_int8_step_export_feeds_states_back_unchanged_and_agrees_with_the_whole_window_model(tmp_path):
+    import numpy as np
+    from dadarts.export.pipeline import ExportInputs, ExportOptions, export_model
+    from dadarts.export.step_tflite import StepRunner
+    from dadarts.rundir import RunDir, read_json
+    labels = ["_silence_", "_unknown_", "yes", "no", "up"]
+    rng = np.random.default_rng(0)
+    inputs = ExportInputs(model=_randomised(ARCH), labels=labels, config="400/160/40/20",
+                          x_test=rng.standard_normal((40, *SHAPE)).astype(np.float32), y_test=rng.integers(0, 5, 40),
+                          x_calibration=rng.standard_normal((24, *SHAPE)).astype(np.float32), run_name="tiny", source="tests")
+    run = RunDir.of(tmp_path / "run")
+    report = export_model(inputs, run, ExportOptions(int8=True, calibration_samples=24, tflm_samples=4, streaming=True,
+                                                    frames_per_step=16), log=lambda *_: None)
+    meta = read_json(run.export / "stream_step.json", "stream_step")
+    assert meta["frames_per_step"] == 16 and meta["time_stride"] == 8
+    runner = StepRunner((run.export / "model_step_int8.tflite").read_bytes())
+    assert list(runner.ins[0]["shape"]) == [1, 16, SHAPE[1], 1] and list(runner.outs[0]["shape"]) == [1, 5]
+    assert tuple(runner.ins[0]["quantization"]) == (report["input"]["scale"], report["input"]["zero_point"])
+    assert len(meta["states"]) == len(runner.ins) - 1 == len(runner.outs) - 1 == 5
+    for s in meta["states"]:
+        i, o = runner.ins[s["input_index"]], runner.outs[s["output_index"]]
+        assert list(i["shape"]) == list(o["shape"]) == s["shape"]
+        assert tuple(i["quantization"]) == tuple(o["quantization"]) == (s["scale"], s["zero_point"])
+    check = report["streaming"]["check"]
+    assert check["steps"] >= 100 and check["float"]["relative"] < 1e-5
+    assert check["int8"]["top1_agreement"] >= 0.9
+    assert check["int8"]["max_abs_logit_diff"] < 0.2 * check["int8"]["max_abs_logit"]
+    header = (run.firmware / "model_settings.h").read_text()
+    for line in ("#define KWS_STREAMING 1", "#define KWS_STEP_FRAMES 16", "#define KWS_NUM_STATES 5",
+                 "#define KWS_STATE_INPUTS {1, 2, 3, 4, 5}", "#define KWS_INPUT_FRAMES 16",
+                 f"#define KWS_WARMUP_STEPS {meta['warmup_steps']}"):
+        assert line in header
+    assert "#define KWS_INFERENCE_EVERY_HOPS 16" in (run.firmware / "recognizer_settings.h").read_text()

@@ -79,6 +79,11 @@ def _layers(model: nn.Module) -> list[nn.Module]:
     return list(model.features)
 
 
+def time_stride(model: nn.Module) -> int:
+    """S: the product of the network's strides over time."""
+    return math.prod(_time_conv(layer).stride[0] for layer in _layers(model))
+
+
 def make_plan(model: nn.Module, input_shape: tuple[int, int], frames_per_step: int) -> StepPlan:
     """The states and the alignment of `model`'s step form on (T, F) windows, N = frames_per_step."""
     T, F = (int(v) for v in input_shape)
