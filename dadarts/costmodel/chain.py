@@ -10,6 +10,13 @@ A chain network is DS-CNN's shape with every hand-made choice searchable:
             (WIDTHS)
   head      MEAN over the map, FULLY_CONNECTED to the logits
 
+Time padding (`"time_padding"`, absent = "same"): "same" pads the blocks' depthwise convolutions
+over time as over frequency; "valid" pads them over frequency only, so every layer's output at a
+frame depends only on frames inside the window and the network runs as a stream of steps that equal
+the whole-window run exactly (dadarts.export.step_model). Its maps are shorter over time: each
+depthwise takes (k - 1) * d frames off, and the cost model prices that (a PAD over frequency + a
+'valid' depthwise); `validate(arch, input_shape)` refuses an architecture whose time map vanishes.
+
 There is no ADD, concatenation or requantise anywhere: the only structural glue is the PAD of a
 stride-2 depthwise (PyTorch pads symmetrically, TFLite's SAME does not on even sizes, so the export
 writes the padding out; dadarts.costmodel.lowering), and it is priced like every other layer. A
@@ -17,7 +24,8 @@ strided dilated depthwise is made dense by the export ((k - 1) * d + 1 taps; low
 
 An architecture is a dict (search/result.json "genotype" of a chain search, train/model.pt kwargs):
 {"stem": "conv_10x4_s2x2", "stem_channels": 64,
- "blocks": [{"op": "dw_3x3", "channels": 64, "stride": 1}, {"op": "skip"}, ...]}
+ "blocks": [{"op": "dw_3x3", "channels": 64, "stride": 1}, {"op": "skip"}, ...],
+ "time_padding": "valid"}                  # optional, default "same"
 """
 from __future__ import annotations
 
@@ -41,6 +49,7 @@ KERNELS = {                       # name: (kernel, dilation) of the block's dept
 WIDTHS = (16, 24, 32, 48, 64)    # channels of the stem and of every block's pointwise output (DS-CNN-S: 64)
 STRIDES = (1, 2)
 BLOCKS = 6
+TIME_PADDINGS = ("same", "valid")
 
 # The blocks' kernels that compute (skip is the absence of a block), in the order of α's columns after skip.
 CONV_KERNELS = tuple(k for k, v in KERNELS.items() if v is not None)
@@ -58,6 +67,10 @@ def sample(rng) -> dict:
         blocks.append({"op": "skip"} if op == "skip" else
                       {"op": op, "channels": rng.choice(WIDTHS), "stride": rng.choice(STRIDES)})
     return {"stem": rng.choice(list(STEMS)), "stem_channels": rng.choice(WIDTHS), "blocks": blocks}
+
+
+def time_padding(arch: dict) -> str:
+    return arch.get("time_padding", "same")
 
 
 def stem_out(shape: tuple[int, int], stem: str) -> tuple[int, int]:
@@ -85,14 +98,36 @@ def stem_layer(g: NetGraph, x: int, stem: str, channels: int) -> int:
     return g.conv(x, channels, (kt, kf), (st, sf), "valid", relu=True)
 
 
-def block_layers(g: NetGraph, x: int, op: str, channels: int, stride: int) -> int:
-    """Depthwise (with its PAD when strided) and pointwise of one block; returns the output tensor."""
+def block_layers(g: NetGraph, x: int, op: str, channels: int, stride: int, time_padding: str = "same") -> int:
+    """Depthwise (with its PAD when strided or 'valid' in time) and pointwise of one block; returns the
+    output tensor."""
     k, d = depthwise_kernel(op, stride)
-    return g.conv(g.depthwise(x, k, stride, d, relu=True), channels, 1, relu=True)
+    return g.conv(g.depthwise(x, k, stride, d, relu=True, time_padding=time_padding), channels, 1, relu=True)
 
 
-def validate(arch: dict) -> dict:
-    """The architecture, checked against the space; a UserError saying what is wrong otherwise."""
+def time_layers(arch: dict) -> list[tuple[int, int]]:
+    """(kernel, stride) over time of every layer that convolves time, in order (stem, then the blocks'
+    depthwise convolutions; the pointwise ones see one frame), as the network computes them."""
+    kt, _, st, _ = STEMS[arch["stem"]]
+    out = [(kt, st)]
+    for b in arch["blocks"]:
+        if b["op"] != "skip":
+            k, d = KERNELS[b["op"]]
+            out.append(((k - 1) * d + 1, int(b["stride"])))
+    return out
+
+
+def time_map(arch: dict, frames: int) -> int:
+    """Frames of the last map of `arch` on `frames` input frames (< 1: the map vanished)."""
+    t = valid_out(frames, *time_layers(arch)[0])
+    for k, s in time_layers(arch)[1:]:
+        t = valid_out(t, k, s) if time_padding(arch) == "valid" else same_out(t, s)
+    return t
+
+
+def validate(arch: dict, input_shape: tuple[int, int] | None = None) -> dict:
+    """The architecture, checked against the space (and, given the input's (T, F), that its time map does
+    not vanish); a UserError saying what is wrong otherwise."""
     def bad(what):
         return UserError(f"The chain architecture {what}: re-run the search or fix the genotype.")
     if not isinstance(arch, dict) or not {"stem", "stem_channels", "blocks"} <= set(arch):
@@ -106,26 +141,32 @@ def validate(arch: dict) -> dict:
             raise bad(f"has an unknown op '{block.get('op')}' in block {i} (known: {', '.join(KERNELS)})")
         if block["op"] != "skip" and (int(block.get("channels", 0)) < 1 or block.get("stride") not in STRIDES):
             raise bad(f"gives block {i} no channels or a stride other than {STRIDES}")
+    if time_padding(arch) not in TIME_PADDINGS:
+        raise bad(f"has time_padding '{arch['time_padding']}' (known: {', '.join(TIME_PADDINGS)})")
+    if input_shape is not None and time_map(arch, int(input_shape[0])) < 1:
+        raise UserError(f"The chain architecture leaves no frame of the {int(input_shape[0])}-frame input after its "
+                        f"{time_padding(arch)} convolutions over time: use fewer or smaller time kernels, a "
+                        "configuration with more frames, or time_padding 'same'.")
     return arch
 
 
 def to_str(arch: dict) -> str:
-    """One line a person reads: 'conv_10x4_s2x2 x64 | dw_3x3 x64 | dw_5x5 x96 /2 | skip'."""
+    """One line a person reads: 'conv_10x4_s2x2 x64 | dw_3x3 x64 | dw_5x5 x96 /2 | skip' (+ ' (valid in time)')."""
     parts = [f"{arch['stem']} x{arch['stem_channels']}"]
     for b in arch["blocks"]:
         parts.append("skip" if b["op"] == "skip" else f"{b['op']} x{b['channels']}" + (" /2" if b["stride"] == 2 else ""))
-    return " | ".join(parts)
+    return " | ".join(parts) + (" (valid in time)" if time_padding(arch) == "valid" else "")
 
 
 def chain_graph(arch: dict, input_shape: tuple[int, int], num_classes: int) -> NetGraph:
     """The exported int8 graph of dadarts.search.chain.ChainNetwork(arch, input_shape, num_classes)."""
-    validate(arch)
+    validate(arch, input_shape)
     g = NetGraph()
     x = g.tensor((int(input_shape[0]), int(input_shape[1]), 1))
     g.inputs.append(x)
     x = stem_layer(g, x, arch["stem"], int(arch["stem_channels"]))
     for block in arch["blocks"]:
         if block["op"] != "skip":
-            x = block_layers(g, x, block["op"], int(block["channels"]), int(block["stride"]))
+            x = block_layers(g, x, block["op"], int(block["channels"]), int(block["stride"]), time_padding(arch))
     g.outputs.append(g.head(x, num_classes))
     return g

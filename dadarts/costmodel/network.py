@@ -55,7 +55,7 @@ class NetGraph:
     fused: list[bool] = field(default_factory=list)        # tensor is a conv output a following ReLU fuses into
     inputs: list[int] = field(default_factory=list)
     outputs: list[int] = field(default_factory=list)
-    pads: dict[tuple[int, int], int] = field(default_factory=dict)   # (tensor, padding) -> padded tensor
+    pads: dict[tuple, int] = field(default_factory=dict)   # (tensor, padding) -> padded tensor
     cells: list[dict] = field(default_factory=list)   # per cell: reduction, shapes and fused flags of its states
 
     @property
@@ -100,11 +100,21 @@ class NetGraph:
                         kernel=[kh, kw], stride=[sh, sw], padding=padding, in_ch=c_in, out_ch=c_out,
                         dilation=[1, 1], weight_bytes=c_out * kh * kw * c_in + 4 * c_out)
 
-    def depthwise(self, x: int, kernel: int, stride: int = 1, dilation: int = 1, relu: bool = False) -> int:
+    def depthwise(self, x: int, kernel: int, stride: int = 1, dilation: int = 1, relu: bool = False,
+                  time_padding: str = "same") -> int:
         h, w, c = self.shapes[x]
         oh, ow = same_out(h, stride), same_out(w, stride)
         padding = "same"
-        if stride > 1 and (h % 2 == 0 or w % 2 == 0):
+        if time_padding == "valid":
+            # No padding over time (the chain's streamable form): TFLite has no SAME for one axis only,
+            # so the frequency padding is written out (PAD) and the convolution is 'valid'.
+            p = (kernel - 1) * dilation // 2
+            oh = valid_out(h, (kernel - 1) * dilation + 1, stride)
+            if (x, (0, p)) not in self.pads:
+                self.pads[(x, (0, p))] = self.add("PAD", [x], (h, w + 2 * p, c), weight_bytes=PADDINGS_BYTES)
+            x = self.pads[(x, (0, p))]
+            padding = "valid"
+        elif stride > 1 and (h % 2 == 0 or w % 2 == 0):
             # PyTorch pads symmetrically; TFLite's SAME does not on even sizes (one row less before the
             # data), so there the converter writes the padding out; on odd sizes both agree and the
             # convolution keeps SAME (mcu cell ops never stride).

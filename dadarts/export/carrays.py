@@ -37,6 +37,7 @@ class ModelSettings:
     config: str                   # MFCC configuration "WINDOW/HOP/MELS"
     arena_measured_bytes: int
     ops: list[str]                # TFLite builtin op names, first-use order
+    stream: dict | None = None    # a step model (stream_step.json): frames_per_step, warmup_steps, states
 
     @property
     def arena_bytes(self) -> int:
@@ -139,8 +140,30 @@ def model_settings_file(settings: ModelSettings, model: bytes) -> str:
 #define KWS_OP_NAMES {{{", ".join(_c_string(op) for op in settings.ops)}}}
 {_macro("KWS_REGISTER_OPS", [r.call() for r in regs])}
 {_macro("KWS_REGISTER_OPS_GENERIC", [Registration(r.op, r.method, None).call() for r in regs])}
-
+{_stream_defines(settings.stream)}
 #endif  // DADARTS_MODEL_SETTINGS_H
+"""
+
+
+def _stream_defines(stream: dict | None) -> str:
+    """A step model's part of model_settings.h (the stream contract; empty for a whole-window model)."""
+    if not stream:
+        return ""
+    states = stream["states"]
+    ints = lambda key: "{" + ", ".join(str(int(s[key])) for s in states) + "}"  # noqa: E731
+    return f"""
+// Step model (dadarts export --streaming): input 0 holds KWS_STEP_FRAMES new frames; after every Invoke
+// output KWS_STATE_OUTPUTS[j] is copied into input KWS_STATE_INPUTS[j] (same shape, scale and zero
+// point); a reset sets every state input to its zero point; the logits of steps 0 .. KWS_WARMUP_STEPS - 1
+// after a reset still read the reset state and are no decision.
+#define KWS_STREAMING 1
+#define KWS_STEP_FRAMES {int(stream["frames_per_step"])}
+#define KWS_WARMUP_STEPS {int(stream["warmup_steps"])}
+#define KWS_NUM_STATES {len(states)}
+#define KWS_STATE_INPUTS {ints("input_index")}
+#define KWS_STATE_OUTPUTS {ints("output_index")}
+#define KWS_STATE_BYTES {ints("bytes")}
+#define KWS_STATE_ZERO_POINTS {ints("zero_point")}
 """
 
 

@@ -18,6 +18,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="int8: fold the requantising QUANTIZE before a concatenation input into the op producing it "
                         "only where nothing else reads that tensor (safe, default), or everywhere (all: no QUANTIZE "
                         "left, as the cost model counts, but the other readers get the concat's coarser scale)")
+    p.add_argument("--streaming", action="store_true",
+                   help="with --int8: also the step model of a chain network valid in time (dadarts train "
+                        "--time-padding valid, or a search with --streaming): N new frames per Invoke, its states as "
+                        "inputs and outputs; checked against the whole-window model and written to export/firmware/ "
+                        "(export/stream_step.json says how to run it)")
+    p.add_argument("--frames-per-step", type=int, default=None, metavar="N",
+                   help="--streaming: new frames per step, a multiple of the network's time stride (default: the "
+                        "multiple nearest to 100 ms)")
     p.add_argument("--allow-over-budget", action="store_true",
                    help="succeed even when the int8 model is over the budget its search had (default: exit non-zero)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (conversion runs on the CPU)")
@@ -35,9 +43,15 @@ def run(args) -> int:
         raise UserError("--max-int8-drop compares int8 with float: add --int8.")
     if args.fold_concat != "safe" and not args.int8:
         raise UserError("--fold-concat changes the int8 model: add --int8.")
+    if args.streaming and not args.int8:
+        raise UserError("--streaming exports the int8 step model and checks it against the int8 whole-window "
+                        "model: add --int8.")
+    if args.frames_per_step is not None and not args.streaming:
+        raise UserError("--frames-per-step sizes the step model: add --streaming.")
     options = ExportOptions(int8=args.int8, calibration_samples=args.calibration_samples,
                             max_int8_drop=args.max_int8_drop, tflm_samples=args.tflm_samples,
-                            fold_concat=args.fold_concat)
+                            fold_concat=args.fold_concat, streaming=args.streaming,
+                            frames_per_step=args.frames_per_step)
     report = export_run(args.run, options, args._argv, device=args.device)
     check = report.get("budget_check")
     if check and not check["fits"] and not args.allow_over_budget:

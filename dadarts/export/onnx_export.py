@@ -26,14 +26,19 @@ def export_onnx(model: nn.Module, input_shape: tuple[int, int], path: str | Path
     constants (and zero pads into the following conv or pool), leaving one node per layer.
     Returns the names of the dilated convs made dense (see `expand_dilations`).
     """
+    return export_onnx_graph(model, (torch.zeros(1, 1, *input_shape),), [INPUT_NAME], [OUTPUT_NAME], path)
+
+
+def export_onnx_graph(model: nn.Module, inputs: tuple[torch.Tensor, ...], input_names: list[str],
+                      output_names: list[str], path: str | Path) -> list[str]:
+    """`export_onnx` for any inputs and outputs (the step model's frames and states)."""
     import onnx
     import onnxsim
 
-    x = torch.zeros(1, 1, *input_shape)
     with atomic_path(path) as tmp, warnings.catch_warnings(), redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
-        torch.onnx.export(model.eval(), (x,), str(tmp), dynamo=False, opset_version=OPSET,
-                          input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], do_constant_folding=True)
+        torch.onnx.export(model.eval(), inputs, str(tmp), dynamo=False, opset_version=OPSET,
+                          input_names=input_names, output_names=output_names, do_constant_folding=True)
         simplified, ok = onnxsim.simplify(onnx.load(str(tmp)))
         graph = simplified if ok else onnx.load(str(tmp))
         expanded = expand_dilations(graph)

@@ -32,6 +32,8 @@ class ExportOptions:
     tflm_samples: int = TFLM_SAMPLES
     seed: int = 0
     fold_concat: str = "safe"                # "all": also the requantisations of tensors other ops read
+    streaming: bool = False                  # also the step model (step_export.py); export/firmware/ is its build
+    frames_per_step: int | None = None       # streaming: new frames per step (None: the multiple of the time stride nearest 100 ms)
 
 
 @dataclass
@@ -114,6 +116,9 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
     if out.firmware.exists():
         shutil.rmtree(out.firmware)
     T, F = inputs.x_test.shape[1:]
+    if options.streaming:   # refuse a network that cannot stream before the long whole-window export
+        from .step_model import make_plan, time_stride
+        make_plan(inputs.model, (T, F), options.frames_per_step or time_stride(inputs.model))
     x_nchw = inputs.x_test[:, None].astype(np.float32)
     x_nhwc = inputs.x_test[..., None].astype(np.float32)
     y = inputs.y_test
@@ -239,6 +244,10 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
                                            source=f"{inputs.run_name} ({inputs.source})")
             report["firmware"]["files"] += [str(Path(p).relative_to(out.root)) for p in tables]
             report["firmware"]["frontend_tables"] = "written"
+    if options.streaming:
+        files = _export_streaming(inputs, out, options, calib, qmodel, report, log)
+        report["firmware"]["files"] = sorted(set(report["firmware"]["files"]) | {str(p.relative_to(out.root)) for p in files})
+        report["firmware"]["model"] = "step"
     log(f"firmware: {', '.join(Path(p).name for p in report['firmware']['files'])} in {out.firmware}")
 
     report["timings"] = {**timings, "total_s": time.perf_counter() - t0}
@@ -255,6 +264,41 @@ def export_model(inputs: ExportInputs, out: RunDir, options: ExportOptions, log=
                         f"{options.max_int8_drop:g}: try more --calibration-samples (report kept in "
                         f"{out.export_report}).")
     return report
+
+
+def _export_streaming(inputs: ExportInputs, out: RunDir, options: ExportOptions, calib: np.ndarray, whole_int8: bytes,
+                      report: dict, log) -> list[Path]:
+    """The step model (report["streaming"]) and export/firmware/'s model files and recogniser settings
+    rewritten for it: one decision per step."""
+    import dataclasses
+    from ..frontend.spec import SAMPLE_RATE, MfccConfig
+    from .carrays import ModelSettings, write_firmware_files
+    from .recognizer_settings import default_settings, write_recognizer_files
+    from .step_export import export_step
+    from .tflite_graph import op_names, read_ops
+    config = MfccConfig.parse(inputs.config)
+    T, F = inputs.x_test.shape[1:]
+    t = time.perf_counter()
+    streaming = export_step(inputs.model, (T, F), options.frames_per_step, config.hop * 1000.0 / SAMPLE_RATE, calib,
+                            inputs.x_test, whole_int8, out, log=log)
+    report["streaming"] = streaming
+    qstep = (out.root / streaming["files"]["int8"]).read_bytes()
+    n = streaming["frames_per_step"]
+    inp = streaming["input"]
+    from .step_tflite import StepRunner
+    scale, zp = StepRunner(qstep).outs[0]["quantization"]
+    settings = ModelSettings(run_name=inputs.run_name, source=inputs.source, input_shape=[1, n, int(F), 1],
+                             input_scale=inp["scale"], input_zero_point=inp["zero_point"], output_scale=float(scale),
+                             output_zero_point=int(zp), labels=list(inputs.labels), config=inputs.config,
+                             arena_measured_bytes=streaming["arena_bytes"], ops=op_names(read_ops(qstep)),
+                             stream=streaming)
+    files = write_firmware_files(out.firmware, qstep, settings)
+    recognizer = dataclasses.replace(default_settings(out, inputs.config), inference_every_hops=n)
+    files += write_recognizer_files(out.export, out.firmware, recognizer, inputs.config, float(scale), int(zp),
+                                    inputs.run_name)
+    report["streaming"]["arena_bytes_with_margin"] = settings.arena_bytes
+    streaming["timing_s"] = time.perf_counter() - t
+    return files
 
 
 def _dataset_of(run: RunDir, ckpt: dict):

@@ -81,15 +81,19 @@ def float_tflite(saved_dir: str | Path) -> bytes:
         return converter.convert()
 
 
-def int8_tflite(saved_dir: str | Path, calibration_nhwc: np.ndarray) -> bytes:
-    """Full-integer int8 model (int8 input and output, per-channel weights)."""
+def int8_tflite(saved_dir: str | Path, calibration_nhwc: np.ndarray | list[dict[str, np.ndarray]]) -> bytes:
+    """Full-integer int8 model (int8 inputs and outputs, per-channel weights). Calibration: NHWC samples
+    of the one input, or (a model of several inputs) one {input name: (1, ...) array} per sample."""
     tf = quiet_tensorflow()
     if len(calibration_nhwc) == 0:
         raise UserError("No calibration samples: use --calibration-samples N with N > 0.")
 
     def representative():
         for i in range(len(calibration_nhwc)):
-            yield [calibration_nhwc[i:i + 1].astype(np.float32)]
+            if isinstance(calibration_nhwc, list):
+                yield {k: v.astype(np.float32) for k, v in calibration_nhwc[i].items()}
+            else:
+                yield [calibration_nhwc[i:i + 1].astype(np.float32)]
 
     with captured_output() as log:
         converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_dir))

@@ -22,6 +22,11 @@ dadarts.costmodel.chain, with the int8 graph each choice exports to; this module
     output by softmax(α_stride). Repeated choices compose exactly as representations;
   * stem: the candidate stems run side by side on the aligned map and are resampled (nearest) to
     the largest output among them before mixing.
+  * time padding "valid" (`dadarts search --streaming`): the block's depthwise is not padded over time,
+    so every block takes the common span's 4 frames off the map (a derived 3x3 takes 2: the supernet
+    sees its central frames) and its skip path is cut to the same frames; a map shorter than the span
+    is zero-padded to it (a search on a short configuration keeps running; the derived network is
+    checked on its own map, dadarts.costmodel.chain.validate).
   `derive()` is the argmax of every choice: exactly the network `dadarts train` builds.
 """
 from __future__ import annotations
@@ -35,10 +40,12 @@ from .operations import ConvBNReLU
 
 
 class Depthwise(nn.Sequential):
-    """Depthwise k x k (PyTorch's symmetric padding), BN, ReLU: one DEPTHWISE_CONV_2D (+ PAD when strided)."""
+    """Depthwise k x k (PyTorch's symmetric padding; none over time when `time_padding` is "valid"), BN,
+    ReLU: one DEPTHWISE_CONV_2D (+ PAD when strided or valid in time)."""
 
-    def __init__(self, C, kernel, dilation=1, stride=1, affine=True):
-        super().__init__(nn.Conv2d(C, C, kernel, stride=stride, padding=(kernel - 1) * dilation // 2,
+    def __init__(self, C, kernel, dilation=1, stride=1, affine=True, time_padding="same"):
+        p = (kernel - 1) * dilation // 2
+        super().__init__(nn.Conv2d(C, C, kernel, stride=stride, padding=(0 if time_padding == "valid" else p, p),
                                    dilation=dilation, groups=C, bias=False),
                          nn.BatchNorm2d(C, affine=affine), nn.ReLU(inplace=False))
 
@@ -57,15 +64,16 @@ class ChainNetwork(nn.Module):
 
     def __init__(self, arch: dict, input_shape=(49, 40), num_classes=12):
         super().__init__()
-        self.arch = space.validate(arch)
         self.input_shape = tuple(int(s) for s in input_shape)
+        self.arch = space.validate(arch, self.input_shape)
         c = int(arch["stem_channels"])
         layers: list[nn.Module] = [ValidStem(1, c, arch["stem"])]
         for block in arch["blocks"]:
             if block["op"] == "skip":
                 continue
             k, d = space.KERNELS[block["op"]]
-            layers += [Depthwise(c, k, d, int(block["stride"])), ConvBNReLU(c, int(block["channels"]), 1)]
+            layers += [Depthwise(c, k, d, int(block["stride"]), time_padding=space.time_padding(arch)),
+                       ConvBNReLU(c, int(block["channels"]), 1)]
             c = int(block["channels"])
         self.features = nn.Sequential(*layers)
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
@@ -100,8 +108,9 @@ def tap_masks() -> torch.Tensor:
 
 
 class ChainBlock(nn.Module):
-    def __init__(self, C: int):
+    def __init__(self, C: int, time_padding: str = "same"):
         super().__init__()
+        self.valid = time_padding == "valid"
         masks = tap_masks()
         self.register_buffer("taps", masks, persistent=False)
         self.weight = nn.Parameter(torch.empty(len(masks), C, 1, *masks.shape[1:]))
@@ -115,8 +124,16 @@ class ChainBlock(nn.Module):
         conv_p = kernel_p[1:]                                  # column 0 is "skip"
         conv_p = conv_p / conv_p.sum().clamp_min(1e-12)
         kernel = (conv_p[:, None, None, None, None] * self.weight * self.taps[:, None, None]).sum(0)
-        z = F.relu(self.bn(F.conv2d(x, kernel, padding=kernel.shape[-1] // 2, groups=x.shape[1]))) * in_mask
-        y = self.pw(z)
+        p = kernel.shape[-1] // 2
+        if self.valid:
+            short = max(0, kernel.shape[-1] - x.shape[2])
+            x = F.pad(x, (0, 0, short // 2, short - short // 2))
+            z = F.conv2d(x, kernel, padding=(0, p), groups=x.shape[1])
+            cut = (x.shape[2] - z.shape[2]) // 2
+            x = x[:, :, cut:cut + z.shape[2]]
+        else:
+            z = F.conv2d(x, kernel, padding=p, groups=x.shape[1])
+        y = self.pw(F.relu(self.bn(z)) * in_mask)
         y = (stride_p[0] * y + stride_p[1] * _resample_2(y)) * width_mask
         return kernel_p[0] * x + (1.0 - kernel_p[0]) * y
 
@@ -124,13 +141,14 @@ class ChainBlock(nn.Module):
 class ChainSupernet(nn.Module):
     """Stem, BLOCKS chain blocks and the head at the widest width, masked (see module doc)."""
 
-    def __init__(self, num_classes: int, in_channels: int, in_shape: tuple[int, int]):
+    def __init__(self, num_classes: int, in_channels: int, in_shape: tuple[int, int], time_padding: str = "same"):
         super().__init__()
         C = space.WIDTHS[-1]
+        self.time_padding = time_padding
         self.stems = nn.ModuleList(ValidStem(in_channels, C, s, affine=False) for s in space.STEMS)
         shapes = [space.stem_out(in_shape, s) for s in space.STEMS]
         self.map_shape = (max(s[0] for s in shapes), max(s[1] for s in shapes))
-        self.blocks = nn.ModuleList(ChainBlock(C) for _ in range(space.BLOCKS))
+        self.blocks = nn.ModuleList(ChainBlock(C, time_padding) for _ in range(space.BLOCKS))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C, num_classes)
         self.register_buffer("masks", width_masks(), persistent=False)
@@ -162,7 +180,8 @@ class ChainSupernet(nn.Module):
         return self.classifier(self.global_pooling(y).flatten(1))
 
     def genotype(self) -> dict:
-        return derive(*self.arch_parameters())
+        arch = derive(*self.arch_parameters())
+        return {**arch, "time_padding": "valid"} if self.time_padding == "valid" else arch
 
 
 def derive(alpha_stem, alpha_stem_width, alpha_kernel, alpha_width, alpha_stride) -> dict:

@@ -28,6 +28,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="search space: chain (a DS-CNN-like chain: searchable stem, kernels, widths and strides, made "
                         "for CMSIS-NN), mcu (cells of post-activation DS-CNN blocks) or darts (the paper's PC-DARTS "
                         "cells); default: the preset's")
+    p.add_argument("--streaming", action="store_true",
+                   help="chain space: search streamable networks (no padding over time: the supernet trains, and "
+                        "the search derives, the network that runs as a stream of steps; dadarts export --streaming). "
+                        "The budget still prices one whole-window Invoke per decision (an upper bound of the "
+                        "shorter valid maps)")
     p.add_argument("--align", default=None, choices=["preprocess", "zeropad"],
                    help="how configurations of different shapes are aligned before mixing (default: preprocess)")
     p.add_argument("--data-space", default=None, metavar="W/H/M[/K],...",
@@ -79,6 +84,7 @@ def _settings(args):
         target=args.target, max_latency_ms=args.max_latency_ms, max_ram_kb=args.max_ram_kb,
         max_flash_kb=args.max_flash_kb, decision_ms=args.decision_ms, cost_weight=args.cost_weight,
         latency_floor=args.latency_floor,
+        time_padding="valid" if args.streaming else None,
         final_channels=args.final_channels, final_layers=args.final_layers,
     )
     if args.space == "darts" and args.preset == "cpu":
@@ -95,6 +101,9 @@ def _check(settings) -> None:
     if settings.space == "chain" and (settings.final_channels or settings.final_layers):
         raise UserError("--final-channels and --final-layers size a cell network; the chain space searches every "
                         "width and the number of blocks itself: drop them.")
+    if settings.space != "chain" and settings.time_padding != "same":
+        raise UserError("--streaming searches the chain space (its layers over time are convolutions): add --space "
+                        "chain or drop --streaming.")
     if settings.space != "chain" and settings.layers < 3:
         raise UserError("--layers must be at least 3 (the search has two reduction cells).")
     if settings.space != "chain" and settings.channels % settings.partial_k:

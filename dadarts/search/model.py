@@ -22,7 +22,8 @@ class DataAwareSupernet(nn.Module):
         super().__init__()
         self.mixer = DataMixer(shapes, align=settings.align, align_channels=settings.align_channels)
         if settings.space == "chain":
-            self.net = ChainSupernet(num_classes, self.mixer.out_channels, self.mixer.out_shape)
+            self.net = ChainSupernet(num_classes, self.mixer.out_channels, self.mixer.out_shape,
+                                     time_padding=settings.time_padding)
         else:
             self.net = Supernet(settings.channels, num_classes, settings.layers, in_channels=self.mixer.out_channels,
                                 space=get_space(settings.space), k=settings.partial_k,

@@ -12,6 +12,7 @@ class SearchSettings:
     layers: int = 8               # cells; reductions at 1/3 and 2/3
     partial_k: int = 4            # PC-DARTS: ops see 1/K of the channels
     stem_stride: int = 0          # 0: the space's own; 2 on darts: search at half resolution (CPU preset)
+    time_padding: str = "same"    # chain: "valid" makes the supernet and the derived network streamable (--streaming)
     # data mixing
     align: str = "preprocess"     # preprocess | zeropad | fixed
     align_channels: int = 4       # output channels of each preprocess stage

@@ -36,6 +36,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--layers", type=int, default=None,
                    help="searched network: number of cells (default: the search's choice, else 5)")
     g.add_argument("--width", type=float, help="mobilenet / ghostnet: width multiplier")
+    g.add_argument("--arch", metavar="JSON|FILE",
+                   help="--model chain without a search: the chain architecture (dadarts.costmodel.chain's dict, "
+                        "as JSON text or a file holding it)")
+    g.add_argument("--time-padding", choices=["same", "valid"], default=None,
+                   help="chain network: 'valid' pads no layer over time, so the network runs as a stream of steps "
+                        "(dadarts export --streaming); default: the architecture's own ('same' if it says none)")
     g = p.add_argument_group("recipe")
     g.add_argument("--epochs", type=int, default=40,
                    help="default 40: the microcontroller-sized searched network trains in ~6 min on 2 cores")
@@ -69,6 +75,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads for torch (default: torch's choice; 1 is fastest on a busy shared machine)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _arch_of(text: str | None) -> dict:
+    """The chain architecture of --arch (JSON text, or a file holding it)."""
+    import json
+    from pathlib import Path
+    from ..costmodel.chain import validate
+    from ..errors import UserError
+    if not text:
+        raise UserError("--model chain without a search needs its architecture: --arch JSON|FILE.")
+    try:
+        arch = json.loads(Path(text).read_text() if Path(text).is_file() else text)
+    except (OSError, ValueError) as exc:
+        raise UserError(f"--arch is neither a readable file nor JSON text ({exc}).") from None
+    return validate(arch)
 
 
 def _option(command: str, flag: str) -> str | None:
@@ -212,6 +233,13 @@ def run(args) -> int:
             raise UserError(str(exc)) from None
         task, data = args.task or "gsc12", args.data
         kwargs = {"width": args.width} if args.width and model in ("mobilenet-v2", "mobilenet-v3-small", "ghostnet") else {}
+        if model == "chain":
+            kwargs = {"arch": _arch_of(args.arch)}
+    if (args.arch and (model != "chain" or src)) or (args.time_padding and model != "chain"):
+        raise UserError("--arch and --time-padding describe a chain network: use them with --model chain "
+                        "(--arch only without a search).")
+    if args.time_padding and not resumed:
+        kwargs = {**kwargs, "arch": {**kwargs["arch"], "time_padding": args.time_padding}}
 
     ds = load_dataset(data, task, names=names, name_augment=augment, holdout_engine=args.holdout_engine)
     # With --holdout-engine the splits differ from the search's by design (same corpus, other split).

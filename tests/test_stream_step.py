@@ -1,0 +1,117 @@
+"""The step form of a chain network valid in time: streaming equals the whole-window model (float), and
+the architecture / cost model facts it rests on."""
+import pytest
+import torch
+
+from dadarts.costmodel.chain import chain_graph, time_map, validate
+from dadarts.errors import UserError
+from dadarts.export.step_model import StepModel, default_frames_per_step, stream_logits
+from dadarts.search.chain import ChainNetwork
+
+# Strided stem, a strided dilated block (made dense), a 5x5, a stride-2 3x3: total time stride 8.
+ARCH = {"stem": "conv_10x4_s2x1", "stem_channels": 16, "time_padding": "valid", "blocks": [
+    {"op": "dw_3x3_d2", "channels": 16, "stride": 2}, {"op": "dw_5x5", "channels": 24, "stride": 1}, {"op": "skip"},
+    {"op": "dw_3x3", "channels": 16, "stride": 2}, {"op": "skip"}, {"op": "skip"}]}
+SHAPE = (98, 20)
+
+
+def _randomised(arch, shape=SHAPE, classes=5):
+    torch.manual_seed(0)
+    net = ChainNetwork(arch, shape, classes)
+    for m in net.modules():   # non-trivial BN statistics, so that a wrong frame shows
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    return net.eval()
+
+
+@pytest.mark.parametrize("frames_per_step", [8, 16, 40])
+def test_every_step_equals_the_whole_window_model(frames_per_step):
+    net = _randomised(ARCH)
+    step = StepModel(net, SHAPE, frames_per_step)
+    plan = step.plan
+    assert plan.time_stride == 8
+    frames = torch.randn(400, SHAPE[1])
+    logits = stream_logits(step, frames)
+    checked = 0
+    for s in range(len(logits)):
+        start, end = plan.window_of(s)
+        if end > len(frames):
+            break
+        if s < plan.warmup_steps:
+            assert start < 0
+            continue
+        assert start >= 0
+        with torch.no_grad():
+            whole = net(frames[start:start + SHAPE[0]][None, None])[0]
+        torch.testing.assert_close(logits[s], whole, rtol=1e-5, atol=1e-5 * float(whole.abs().max()))
+        checked += 1
+    assert checked >= 3
+    # Before the warm-up ends the reset state shows: the output differs from any whole window.
+    assert plan.warmup_steps >= 1
+
+
+def test_a_same_padded_network_or_a_wrong_step_is_refused():
+    with pytest.raises(UserError, match="pads over time"):
+        StepModel(_randomised({**ARCH, "time_padding": "same"}), SHAPE, 8)
+    with pytest.raises(UserError, match="multiple of the network's time stride 8"):
+        StepModel(_randomised(ARCH), SHAPE, 12)
+    assert default_frames_per_step(8, 10.0) == 8 and default_frames_per_step(2, 20.0) == 6
+    assert default_frames_per_step(4, 20.0) == 4
+
+
+def test_valid_time_maps_are_shorter_priced_and_checked():
+    same, valid = chain_graph({**ARCH, "time_padding": "same"}, SHAPE, 5), chain_graph(ARCH, SHAPE, 5)
+    assert valid.total_macs < same.total_macs
+    net = ChainNetwork(ARCH, SHAPE, 5)
+    with torch.no_grad():
+        out = net.features(torch.zeros(1, 1, *SHAPE))
+    assert out.shape[2] == time_map(ARCH, SHAPE[0]) == valid.shapes[valid.ops[-3].output][0]
+    with pytest.raises(UserError, match="leaves no frame of the 30-frame input"):
+        validate(ARCH, (30, 20))
+    with pytest.raises(UserError, match="time_padding 'causal'"):
+        validate({**ARCH, "time_padding": "causal"})
+
+
+def test_streaming_supernet_derives_a_valid_network_and_runs_on_short_maps():
+    from dadarts.search.chain import ChainSupernet
+    for shape in ((49, 40), (98, 20)):
+        net = ChainSupernet(5, 1, shape, time_padding="valid")
+        assert net(torch.randn(2, 1, *shape)).shape == (2, 5)
+        assert net.genotype()["time_padding"] == "valid"
+    assert "time_padding" not in ChainSupernet(5, 1, (49, 40)).genotype()
+
+
+def test_int8_step_export_feeds_states_back_unchanged_and_agrees_with_the_whole_window_model(tmp_path):
+    import numpy as np
+    from dadarts.export.pipeline import ExportInputs, ExportOptions, export_model
+    from dadarts.export.step_tflite import StepRunner
+    from dadarts.rundir import RunDir, read_json
+    labels = ["_silence_", "_unknown_", "yes", "no", "up"]
+    rng = np.random.default_rng(0)
+    inputs = ExportInputs(model=_randomised(ARCH), labels=labels, config="400/160/40/20",
+                          x_test=rng.standard_normal((40, *SHAPE)).astype(np.float32), y_test=rng.integers(0, 5, 40),
+                          x_calibration=rng.standard_normal((24, *SHAPE)).astype(np.float32), run_name="tiny", source="tests")
+    run = RunDir.of(tmp_path / "run")
+    report = export_model(inputs, run, ExportOptions(int8=True, calibration_samples=24, tflm_samples=4, streaming=True,
+                                                    frames_per_step=16), log=lambda *_: None)
+    meta = read_json(run.export / "stream_step.json", "stream_step")
+    assert meta["frames_per_step"] == 16 and meta["time_stride"] == 8
+    runner = StepRunner((run.export / "model_step_int8.tflite").read_bytes())
+    assert list(runner.ins[0]["shape"]) == [1, 16, SHAPE[1], 1] and list(runner.outs[0]["shape"]) == [1, 5]
+    assert tuple(runner.ins[0]["quantization"]) == (report["input"]["scale"], report["input"]["zero_point"])
+    assert len(meta["states"]) == len(runner.ins) - 1 == len(runner.outs) - 1 == 5
+    for s in meta["states"]:
+        i, o = runner.ins[s["input_index"]], runner.outs[s["output_index"]]
+        assert list(i["shape"]) == list(o["shape"]) == s["shape"]
+        assert tuple(i["quantization"]) == tuple(o["quantization"]) == (s["scale"], s["zero_point"])
+    check = report["streaming"]["check"]
+    assert check["steps"] >= 100 and check["float"]["relative"] < 1e-5
+    assert check["int8"]["top1_agreement"] >= 0.9
+    assert check["int8"]["max_abs_logit_diff"] < 0.2 * check["int8"]["max_abs_logit"]
+    header = (run.firmware / "model_settings.h").read_text()
+    for line in ("#define KWS_STREAMING 1", "#define KWS_STEP_FRAMES 16", "#define KWS_NUM_STATES 5",
+                 "#define KWS_STATE_INPUTS {1, 2, 3, 4, 5}", "#define KWS_INPUT_FRAMES 16",
+                 f"#define KWS_WARMUP_STEPS {meta['warmup_steps']}"):
+        assert line in header
+    assert "#define KWS_INFERENCE_EVERY_HOPS 16" in (run.firmware / "recognizer_settings.h").read_text()
