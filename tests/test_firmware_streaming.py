@@ -82,3 +82,27 @@ def test_a_step_model_has_no_tethered_build(host_app, tmp_path):
     targets = subprocess.run(["cmake", "--build", str(tmp_path / "b"), "--target", "help"], capture_output=True,
                              text=True).stdout
     assert "kws_app_parts" in targets and "kws_app_tethered" not in targets, targets
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(bool(build.missing_tools("stm32f405")), reason="needs arm-none-eabi-gcc, cmake and qemu-system-arm")
+def test_step_model_on_the_emulated_stm32f405(host_app, tmp_path):
+    """`dadarts firmware check --streaming` on the step model: CMSIS-NN on the chip, the streaming twin in
+    LiteRT's reference kernels: same decisions (outputs at most the kernels' 1 LSB apart), instructions
+    per decision within 5 % of the streaming cost, state copies timed apart."""
+    from dadarts.evaluate.onchip import check, report
+    from dadarts.export.recognizer_settings import read_settings
+
+    run, tables, tflite, step, _, root = host_app
+    tflm_or_skip("m4f")
+    settings = read_settings(run.root / "export" / "recognizer.json")
+    r = check(run.firmware, run.root / "export" / "model_step_int8.tflite", tables, settings,
+              ["_silence_", "high", "low"], _stream_pcm(6.0), "NUCLEO-F446RE", tmp_path / "build", timeout_s=300,
+              step=step)
+    report(r)
+    assert r["streaming"] and r["frames_per_step"] == step["frames_per_step"]
+    assert r["inferences"] == r["python_inferences"] >= 60
+    assert r["outputs_max_lsb"] <= 1 and r["same_detections"]
+    assert abs(r["invoke_error"]) <= 0.05, r["invoke_error"]
+    assert r["state_bytes"] == sum(s["bytes"] for s in step["states"])
+    assert 0 < r["state_copy_instructions"] <= 2 * r["state_copy_instructions_predicted"]
