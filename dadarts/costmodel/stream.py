@@ -11,14 +11,19 @@ buffer after Invoke and back into its input before the next one. A decision ther
                                per-byte cost of a time concatenation, which is the same memcpy)
 
 `step_cost(layers, state_bytes, target)` prices a step graph already written (a parsed .tflite or a
-NetGraph); both the on-chip check and mcu-eval read it.
+NetGraph); `step_graph(arch, ...)` writes down the step graph of a chain network valid in time as
+`dadarts export --streaming` lowers it (dadarts.export.step_model: every layer that convolves time keeps
+its last k - s input frames; the global average keeps the last T' - N/S frames of the final map), so
+that search and mcu-eval price a network's streaming form before it exists.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from ..errors import UserError
 from . import kernels
 from .layer import Layer
+from .network import NetGraph
 from .targets import Target
 
 # Instructions of one newlib memcpy call beyond its bytes (entry, alignment and tail handling, return)
@@ -57,3 +62,63 @@ def step_cost(layers: list[Layer], state_bytes: list[int], target: Target) -> St
     library = kernels.library_for(target)
     return StepCost(kernels.model_instructions(layers, library, target.core),
                     state_copy_instructions(state_bytes, library, target.core), int(sum(state_bytes)))
+
+
+def step_graph(arch: dict, input_shape: tuple[int, int], num_classes: int,
+               frames_per_step: int) -> tuple[NetGraph, list[int]]:
+    """(the int8 step graph of chain network `arch` on (T, F) windows taking `frames_per_step` new frames,
+    the bytes of each state in input order). Inputs: the new frames, then the states; outputs: the
+    logits, then the next states."""
+    from .chain import STEMS, depthwise_kernel, stem_layer, time_layers, time_map, time_padding, validate
+    validate(arch, input_shape)
+    if time_padding(arch) != "valid":
+        raise UserError("Only a chain network valid in time runs as a stream of steps: search with --streaming "
+                        "or train with --time-padding valid.")
+    T, F = (int(v) for v in input_shape)
+    stride = 1
+    for _, s in time_layers(arch):
+        stride *= s
+    if frames_per_step < 1 or frames_per_step % stride:
+        raise UserError(f"{frames_per_step} frames per step is not a multiple of the network's time stride {stride}.")
+    g = NetGraph()
+    x = g.tensor((frames_per_step, F, 1))
+    g.inputs.append(x)
+    states: list[int] = []
+    next_states: list[int] = []
+
+    def buffered(x: int, keep: int) -> int:
+        """The state of `keep` frames joined with x along time; its last `keep` frames are the next state."""
+        if keep <= 0:
+            return x
+        h, w, c = g.shapes[x]
+        state = g.tensor((keep, w, c))
+        g.inputs.append(state)
+        states.append(keep * w * c)
+        joined = g.add("CONCATENATION", [state, x], (keep + h, w, c), axis=1, n_inputs=2)
+        next_states.append(g.elementwise("STRIDED_SLICE", [joined], (keep, w, c)))
+        return joined
+
+    kt, _, st, _ = STEMS[arch["stem"]]
+    x = stem_layer(g, buffered(x, kt - st), arch["stem"], int(arch["stem_channels"]))
+    for block in arch["blocks"]:
+        if block["op"] == "skip":
+            continue
+        s = int(block["stride"])
+        k, d = depthwise_kernel(block["op"], s)
+        x = buffered(x, (k - 1) * d + 1 - s)
+        x = g.conv(g.depthwise(x, k, s, d, relu=True, time_padding="valid"), int(block["channels"]), 1, relu=True)
+    map_frames, per_step = time_map(arch, T), frames_per_step // stride
+    if map_frames > per_step:
+        x = buffered(x, map_frames - per_step)
+    elif map_frames < per_step:
+        h, w, c = g.shapes[x]
+        x = g.elementwise("STRIDED_SLICE", [x], (map_frames, w, c))
+    g.outputs += [g.head(x, num_classes), *next_states]
+    return g, states
+
+
+def chain_step_cost(arch: dict, input_shape: tuple[int, int], num_classes: int, frames_per_step: int,
+                    target: Target) -> StepCost:
+    """Instructions per decision of chain network `arch` streamed at `frames_per_step` on `target`."""
+    g, states = step_graph(arch, input_shape, num_classes, frames_per_step)
+    return step_cost(g.layers, states, target)
