@@ -82,19 +82,27 @@ def test_streaming_supernet_derives_a_valid_network_and_runs_on_short_maps():
     assert "time_padding" not in ChainSupernet(5, 1, (49, 40)).genotype()
 
 
-def test_int8_step_export_feeds_states_back_unchanged_and_agrees_with_the_whole_window_model(tmp_path):
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A tiny valid-in-time chain exported with --int8 --streaming, 16 frames per step (~15 s)."""
     import numpy as np
     from dadarts.export.pipeline import ExportInputs, ExportOptions, export_model
-    from dadarts.export.step_tflite import StepRunner
-    from dadarts.rundir import RunDir, read_json
+    from dadarts.rundir import RunDir
     labels = ["_silence_", "_unknown_", "yes", "no", "up"]
     rng = np.random.default_rng(0)
     inputs = ExportInputs(model=_randomised(ARCH), labels=labels, config="400/160/40/20",
                           x_test=rng.standard_normal((40, *SHAPE)).astype(np.float32), y_test=rng.integers(0, 5, 40),
                           x_calibration=rng.standard_normal((24, *SHAPE)).astype(np.float32), run_name="tiny", source="tests")
-    run = RunDir.of(tmp_path / "run")
+    run = RunDir.of(tmp_path_factory.mktemp("stream") / "run")
     report = export_model(inputs, run, ExportOptions(int8=True, calibration_samples=24, tflm_samples=4, streaming=True,
                                                     frames_per_step=16), log=lambda *_: None)
+    return run, report
+
+
+def test_int8_step_export_feeds_states_back_unchanged_and_agrees_with_the_whole_window_model(exported):
+    from dadarts.export.step_tflite import StepRunner
+    from dadarts.rundir import read_json
+    run, report = exported
     meta = read_json(run.export / "stream_step.json", "stream_step")
     assert meta["frames_per_step"] == 16 and meta["time_stride"] == 8
     runner = StepRunner((run.export / "model_step_int8.tflite").read_bytes())
@@ -115,3 +123,20 @@ def test_int8_step_export_feeds_states_back_unchanged_and_agrees_with_the_whole_
                  f"#define KWS_WARMUP_STEPS {meta['warmup_steps']}"):
         assert line in header
     assert "#define KWS_INFERENCE_EVERY_HOPS 16" in (run.firmware / "recognizer_settings.h").read_text()
+
+
+def test_step_runner_resumes_from_its_states_and_the_twin_decides_once_per_step(exported):
+    import numpy as np
+    from dadarts.evaluate.streaming import step_schedule
+    from dadarts.export.step_tflite import StepRunner
+    run, _ = exported
+    runner = StepRunner((run.export / "model_step_int8.tflite").read_bytes())
+    frames = np.random.default_rng(1).integers(-128, 128, (16 * 12 + 5, SHAPE[1])).astype(np.int8)
+    whole, _ = runner.run(frames)
+    first, states = runner.run(frames[:16 * 5])
+    rest, _ = runner.run(frames[16 * 5:], states)
+    assert len(whole) == 12 and np.array_equal(whole, np.concatenate([first, rest]))
+    # 400/160: frame f arrives with sample f * 160 + 400; steps 0..W-1 are no decision.
+    steps, times = step_schedule(16 * 12 + 5, 16, 3, 400, 160)
+    assert list(steps) == list(range(3, 12))
+    assert times[0] == (63 * 160 + 400) * 1000 // 16000 and np.all(np.diff(times) == 160)

@@ -98,6 +98,8 @@ class RunModels:
     float_model: object               # torch.nn.Module in eval mode
     int8: Int8Model | None            # None when the run has no int8 export
     tables: FixedTables | None        # the firmware front-end's tables for the int8 model's input
+    step: object | None = None        # export.step_tflite.StepRunner of export/model_step_int8.tflite (load_step)
+    step_meta: dict | None = None     # export/stream_step.json
 
     @property
     def keywords(self) -> list[str]:
@@ -130,3 +132,20 @@ def load_run(root: str | Path, need_int8: bool = False, threads: int = 1, exact:
         raise UserError(f"{run.root} has no int8 model ({run.tflite_int8} is missing): {EXPORT_HINT}.")
     return RunModels(run, list(ckpt["labels"]), ckpt.get("task") or "gsc12", fe.config, fe.mean, fe.std,
                      rebuild_model(ckpt), int8, tables)
+
+
+def load_step(models: RunModels, exact: bool = True) -> RunModels:
+    """`models` with the run's int8 step model (dadarts export --int8 --streaming) and its stream_step.json."""
+    from ..export.step_export import STEP_KIND, step_paths
+    from ..export.step_tflite import StepRunner
+    from ..rundir import read_json
+    paths = step_paths(models.run)
+    if not (paths["int8"].is_file() and paths["json"].is_file()):
+        raise UserError(f"{models.run.root} has no step model ({paths['int8']} is missing): run "
+                        f"`dadarts export {models.run.root} --int8 --streaming` first.")
+    step = StepRunner(paths["int8"].read_bytes(), reference_kernels=exact)
+    if models.int8 is None or tuple(step.ins[0]["quantization"]) != tuple(models.int8.input_quant):
+        raise UserError(f"{paths['int8']} and {models.run.tflite_int8} are not from the same export (their inputs "
+                        f"are quantised differently): re-run `dadarts export {models.run.root} --int8 --streaming`.")
+    models.step, models.step_meta = step, read_json(paths["json"], STEP_KIND)
+    return models

@@ -19,7 +19,7 @@ from . import scoring
 from .longform import StreamRecipe, cached_stream
 from .recognizer import averages, scores_from_output
 from .runmodels import RunModels
-from .streaming import StreamOutput, run_model
+from .streaming import StreamOutput, run_model, run_step_model
 from .talk_streams import TalkRecipe
 
 THRESHOLDS = range(256)
@@ -70,6 +70,9 @@ def wav_seconds(wav: Path) -> float:
 
 def _model_key(models: RunModels, wav: Path, every_hops: int) -> str:
     digest = hashlib.sha1(models.run.tflite_int8.read_bytes() + models.run.frontend.read_bytes())
+    if models.step is not None:      # the step model's outputs (its bytes name it)
+        from ..export.step_export import step_paths
+        digest.update(b"step" + step_paths(models.run)["int8"].read_bytes())
     stat = wav.stat()
     digest.update(json.dumps([TWIN_VERSION, str(wav.resolve()), stat.st_size, stat.st_mtime_ns, every_hops,
                               models.int8.exact]).encode())
@@ -87,21 +90,23 @@ def save_outputs(path: Path, out: StreamOutput) -> None:
 
 
 def model_outputs(models: RunModels, wav: Path, every_hops: int, log=print) -> StreamOutput:
-    """The int8 model's outputs over a recording at the given stride; cached per (model, file, stride)."""
+    """The int8 model's outputs over a recording at the given stride (the step model's, one per step, when
+    `models` has one: runmodels.load_step); cached per (model, file, stride)."""
     cache = outputs_cache(models, wav, every_hops)
     if cache.is_file():
         z = np.load(cache)
         out = z["output"]
         return StreamOutput(float(z["seconds"]), z["times_ms"], out,
-                            scores_from_output(out, score_exp_table(*models.int8.output_quant)),
+                            scores_from_output(out, score_exp_table(*(models.step or models.int8).output_quant)),
                             json.loads(str(z["timings"])))
     try:
         pcm = read_wav(wav)
     except BadWav as exc:
         raise UserError(f"{exc}: give a WAV recording (any rate, mono or stereo).") from None
     log(f"running the firmware's streaming path over {wav} ({len(pcm) / 16000 / 60:.1f} min, "
-        f"model every {every_hops} hops)")
-    out = run_model(models, pcm, every_hops, progress=True)
+        f"{'step model, ' if models.step is not None else ''}model every {every_hops} hops)")
+    out = (run_step_model(models, pcm, progress=True) if models.step is not None
+           else run_model(models, pcm, every_hops, progress=True))
     out.timings["threads"] = models.int8.threads
     save_outputs(cache, out)
     return out

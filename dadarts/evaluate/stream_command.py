@@ -1,5 +1,6 @@
 """`dadarts stream RUN [AUDIO.wav]`: keyword detections over a recording, as the firmware would make them.
 
+With --streaming the step model runs instead (one decision per step; files named *-streaming*).
 With a recording: its detections with time stamps (RUN/stream/<name>.detections.json, kind
 "stream_detections"), scored when --truth gives its keyword times. With --from-folder DIR: a stream
 made of a Speech Commands folder's clips (folder_stream.py), scored into RUN/stream/folder-<name>.json.
@@ -25,6 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--from-folder", metavar="DIR",
                    help="score a stream built from a Speech Commands-layout folder: its clips in order, with gaps of "
                         "its own _background_noise_ clips (for measuring only; never calibrate on it)")
+    p.add_argument("--streaming", action="store_true",
+                   help="run the step model (dadarts export --int8 --streaming): N new frames per Invoke, states fed "
+                        "back, one decision per step after its warm-up, as a step build of the firmware does")
     add_stream_arguments(p, "test")
     add_model_arguments(p)
 
@@ -72,6 +76,7 @@ def print_metrics(m: dict) -> None:
 
 
 def run(args) -> int:
+    import dataclasses
     from pathlib import Path
 
     from ..errors import UserError
@@ -79,7 +84,7 @@ def run(args) -> int:
     from . import session
     from .folder_stream import cached_folder_stream
     from .longform import read_truth
-    from .runmodels import load_run
+    from .runmodels import load_run, load_step
     from .streaming import detections
 
     if args.threads < 1 or (args.minutes is not None and not args.minutes > 0):
@@ -90,6 +95,13 @@ def run(args) -> int:
         raise UserError("Give a recording or --from-folder DIR, not both.")
     models = load_run(args.run, need_int8=True, threads=args.threads, exact=args.exact)
     settings = session.run_settings(models)
+    if args.streaming:
+        models = load_step(models, exact=args.exact)
+        n = models.step_meta["frames_per_step"]
+        if settings.inference_every_hops != n:     # settings written for the whole-window model
+            print(f"recogniser: one decision per step of {n} frames (export/recognizer.json has one every "
+                  f"{settings.inference_every_hops} hops, for the whole-window model)")
+            settings = dataclasses.replace(settings, inference_every_hops=n)
     if args.audio:
         wav = Path(args.audio)
         if not wav.is_file():
@@ -104,16 +116,19 @@ def run(args) -> int:
     _, found = detections(models, out, settings)
     result = {"run": str(models.run.root), "audio": str(wav), "seconds": out.seconds,
               "throughput": session.throughput(out)}
+    tag = "-streaming" if args.streaming else ""     # the step model's figures beside the whole-window model's
+    if args.streaming:
+        result["streaming"] = {k: models.step_meta[k] for k in ("frames_per_step", "warmup_steps", "time_stride")}
     if not args.audio:
         result.update(stream={"wav": str(wav), "split": truth["split"], "seconds": truth["seconds"],
                               "events": len(truth["events"]), "keyword_events": sum(e["keyword"] for e in truth["events"]),
                               "recipe": truth["recipe"]},
                       detections=len(found), **session.metrics(models, out, truth, settings))
         if args.from_folder:
-            path = models.run.root / "stream" / f"folder-{Path(args.from_folder).resolve().name}.json"
+            path = models.run.root / "stream" / f"folder-{Path(args.from_folder).resolve().name}{tag}.json"
             what = f"the {truth['seconds'] / 3600:.1f}-hour stream of {args.from_folder}"
         else:
-            path = models.run.root / "stream" / "metrics.json"
+            path = models.run.root / "stream" / f"metrics{tag}.json"
             what = f"the {truth['seconds'] / 3600:.1f}-hour '{truth['recipe'].get('recipe', 'v1')}' test stream"
         write_json_atomic(path, result, kind=METRICS_KIND)
         print(f"stream {wav} ({truth['seconds'] / 60:.1f} min, {result['stream']['events']} words of which "
@@ -124,7 +139,7 @@ def run(args) -> int:
         result["detections"] = [{"time_s": d.time_s, "label": d.label, "score": d.score} for d in found]
         if truth is not None:
             result["metrics"] = session.metrics(models, out, truth, settings)
-        path = models.run.root / "stream" / f"{wav.stem}.detections.json"
+        path = models.run.root / "stream" / f"{wav.stem}{tag}.detections.json"
         write_json_atomic(path, result, kind=DETECTIONS_KIND)
         for d in found:
             print(f"{d.time_s:10.3f} s  {d.label}  (score {d.score})")

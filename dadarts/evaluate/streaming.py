@@ -7,7 +7,9 @@ turns the outputs into scores (integer softmax) and feeds the recogniser with th
 the same happens in bulk: the front-end's frames are exactly `fixed.stream_frames` of the
 recording (computed in chunks in numpy), the schedule is the firmware's per-hop loop, the model
 inputs are slices of the frame array batched through LiteRT, and the recogniser is the vectorised
-twin of recognizer.c. The decisions equal a per-hop loop's (tests compare them). The model's outputs
+twin of recognizer.c. The decisions equal a per-hop loop's (tests compare them). A step model
+(`dadarts export --streaming`, `run_step_model`) instead takes the frames N at a time from the
+front-end's first, its states fed back, one decision per step after its warm-up. The model's outputs
 are LiteRT's: with its reference kernels (`exact`) the ones TFLite Micro computes, with the default
 optimised kernels a few LSB off them (see runmodels.Int8Model).
 """
@@ -115,6 +117,44 @@ def run_model(models: RunModels, pcm: np.ndarray, every_hops: int, progress: boo
     return StreamOutput(len(pcm) / SAMPLE_RATE, times, output, scores,
                         {"frontend_s": t1 - t0, "inference_s": t2 - t1, "frontend_cpu_s": c1 - c0,
                          "inference_cpu_s": c2 - c1, "inferences": int(len(ends)), "load_average": load,
+                         "measured": time.strftime("%Y-%m-%d %H:%M:%S")})
+
+
+def step_schedule(n_frames: int, frames_per_step: int, warmup_steps: int, window: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
+    """(index of the step, time in ms) of each decision of a step model (the stream contract's schedule):
+    frames f0 .. f(N-1) are step 0, fN .. f(2N-1) step 1, ... from the front-end's first frame; steps
+    0 .. warmup_steps - 1 only fill the states; every later step is one decision, at the time of the
+    hop that produced its last frame (frame f comes with the samples up to f * hop + window)."""
+    steps = np.arange(warmup_steps, n_frames // frames_per_step, dtype=np.int64)
+    last = (steps + 1) * frames_per_step - 1
+    return steps, (last * hop + window) * 1000 // SAMPLE_RATE
+
+
+def run_step_model(models: RunModels, pcm: np.ndarray, progress: bool = False) -> StreamOutput:
+    """Front-end, step model (states fed back) and scores over a recording: one decision per step after
+    the warm-up; the twin of a step build of the firmware (the recogniser's inputs)."""
+    from tqdm import tqdm
+    config, step, meta = models.config, models.step, models.step_meta
+    load = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    pcm = device_pcm(pcm, config.hop)
+    feats = stream_features(pcm, models.tables)
+    t1, c1 = time.perf_counter(), time.process_time()
+    n = meta["frames_per_step"]
+    steps, times = step_schedule(len(feats), n, meta["warmup_steps"], config.window, config.hop)
+    chunk = 4096 * n      # frames per runner call: states carry over between calls
+    outs, states = [], None
+    with tqdm(total=len(feats) // n, unit="step", disable=None if progress else True, leave=False) as bar:
+        for i in range(0, len(feats) // n * n, chunk):
+            y, states = step.run(feats[i:i + chunk], states)
+            outs.append(y)
+            bar.update(len(y))
+    output = np.concatenate(outs)[steps] if outs else np.zeros((0, models.int8.n_labels), np.int8)
+    t2, c2 = time.perf_counter(), time.process_time()
+    scores = scores_from_output(output, score_exp_table(*step.output_quant))
+    return StreamOutput(len(pcm) / SAMPLE_RATE, times, output, scores,
+                        {"frontend_s": t1 - t0, "inference_s": t2 - t1, "frontend_cpu_s": c1 - c0,
+                         "inference_cpu_s": c2 - c1, "inferences": int(len(feats) // n), "load_average": load,
                          "measured": time.strftime("%Y-%m-%d %H:%M:%S")})
 
 

@@ -95,7 +95,7 @@ def stream_check(step_int8: bytes, whole_int8: bytes, step_float: bytes, whole_t
     out = {"steps": len(windows), "warmup_steps": plan.warmup_steps, "stream_frames": int(len(frames))}
     # float: the step .tflite vs PyTorch's whole-window model
     fr = StepRunner(step_float, reference_kernels=False)
-    got = fr.run(frames)[steps]
+    got = fr.run(frames)[0][steps]
     ref = run_torch(whole_torch, x[:, None])
     diff = float(np.abs(got - ref).max())
     out["float"] = {"max_abs_error": diff, "relative": diff / max(1e-12, float(np.abs(ref).max())),
@@ -106,7 +106,7 @@ def stream_check(step_int8: bytes, whole_int8: bytes, step_float: bytes, whole_t
                         "streaming was written.")
     # int8: the step model vs the whole-window int8 model, both on the reference kernels
     qr = StepRunner(step_int8)
-    got = qr.dequantize_logits(qr.run(qr.quantize_frames(frames))[steps])
+    got = qr.dequantize_logits(qr.run(qr.quantize_frames(frames))[0][steps])
     whole = TfliteRunner(whole_int8, reference_kernels=True)
     ref = whole.dequantize(whole.raw(whole.quantize(x[..., None])))
     diff = np.abs(got - ref)

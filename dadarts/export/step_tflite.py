@@ -116,10 +116,16 @@ class StepRunner:
         """Every state at its zero point (the contract's reset)."""
         return [np.full(d["shape"], d["quantization"][1] if self.int8 else 0, dtype=d["dtype"]) for d in self.ins[1:]]
 
-    def run(self, frames: np.ndarray) -> np.ndarray:
-        """Logits in the model's own type, one row per whole step, of (L, F) frames already in the input's
-        type, from the reset state."""
-        n, states, out = self.frames, self.reset_states(), []
+    @property
+    def output_quant(self) -> tuple[float, int]:
+        scale, zp = self.outs[0]["quantization"]
+        return float(scale), int(zp)
+
+    def run(self, frames: np.ndarray, states: list[np.ndarray] | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+        """(logits in the model's own type, one row per whole step; the states after the last step) of (L, F)
+        frames already in the input's type, from the reset state or from `states`."""
+        n, out = self.frames, []
+        states = self.reset_states() if states is None else states
         for s in range(len(frames) // n):
             self.interp.set_tensor(self.ins[0]["index"], frames[s * n:(s + 1) * n][None, :, :, None])
             for d, x in zip(self.ins[1:], states):
@@ -127,4 +133,5 @@ class StepRunner:
             self.interp.invoke()
             out.append(self.interp.get_tensor(self.outs[0]["index"])[0].copy())
             states = [self.interp.get_tensor(d["index"]).copy() for d in self.outs[1:]]
-        return np.stack(out) if out else np.zeros((0, int(self.outs[0]["shape"][-1])), self.outs[0]["dtype"])
+        logits = np.stack(out) if out else np.zeros((0, int(self.outs[0]["shape"][-1])), self.outs[0]["dtype"])
+        return logits, states
