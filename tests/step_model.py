@@ -5,9 +5,6 @@ KWS_STREAMING / KWS_STEP_FRAMES / KWS_WARMUP_STEPS / KWS_NUM_STATES / KWS_STATE_
 KWS_STATE_BYTES / KWS_STATE_ZERO_POINTS (the format of stream-model's carrays.py), and stream_step.json. The graph has the ops a streamed chain network has: a time
 buffer per layer (CONCATENATION of the state and the new frames, STRIDED_SLICE of its last K-1 frames
 as the next state), CONV_2D and DEPTHWISE_CONV_2D valid along time, MEAN and FULLY_CONNECTED.
-
-Also the reference the firmware must equal: the step model in LiteRT's reference kernels (what TFLite
-Micro computes) over the fixed-point front-end's frames, N at a time from the first, states fed back.
 """
 from __future__ import annotations
 
@@ -151,31 +148,3 @@ def step_run(root, config_name: str = "400/200/40", labels=("_silence_", "high",
     write_recognizer_files(run.root / "export", run.firmware, RecognizerSettings(inference_every_hops=N), config,
                            float(out_scale), int(out_zp), "step")
     return run, tables, tflite, step
-
-
-def step_reference(tflite: bytes, step: dict, feats: np.ndarray) -> np.ndarray:
-    """(steps, labels) int8: the step model over the frames `feats` (n, F), N at a time from the first,
-    every state reset to its zero point first and fed back after each step (LiteRT reference kernels)."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    it = Interpreter(model_content=tflite, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-    it.allocate_tensors()
-    ins, outs = it.get_input_details(), it.get_output_details()
-    n = step["frames_per_step"]
-    states = {s["input_index"]: np.full(s["shape"], s["zero_point"], np.int8) for s in step["states"]}
-    logits = []
-    for i in range(len(feats) // n):
-        it.set_tensor(ins[0]["index"], feats[i * n:(i + 1) * n].reshape(ins[0]["shape"]))
-        for index, value in states.items():
-            it.set_tensor(ins[index]["index"], value)
-        it.invoke()
-        logits.append(it.get_tensor(outs[0]["index"]).ravel())
-        states = {s["input_index"]: it.get_tensor(outs[s["output_index"]]["index"]) for s in step["states"]}
-    return np.stack(logits)
-
-
-def step_times_ms(n_steps: int, window: int, hop: int, frames_per_step: int) -> np.ndarray:
-    """The device's ms clock at each step: frame j comes with the hop whose samples end at window + j*hop
-    rounded up to whole hops (kws_frontend emits nothing until its first window is full)."""
-    last = frames_per_step * (1 + np.arange(n_steps)) - 1
-    first_hop = -(-window // hop)            # hops until the first frame
-    return (first_hop + last) * hop * 1000 // 16000

@@ -40,8 +40,8 @@ def host_app(tmp_path_factory):
 
 def test_step_model_app_equals_the_step_reference(host_app):
     from dadarts.data.wavio import write_wav
-    from dadarts.evaluate.streaming import device_pcm, stream_features
-    from step_model import step_reference, step_times_ms
+    from dadarts.evaluate.streaming import device_pcm, step_schedule, stream_features
+    from dadarts.export.step_tflite import StepRunner
 
     run, tables, tflite, step, app, root = host_app
     pcm = _stream_pcm()
@@ -56,15 +56,18 @@ def test_step_model_app_equals_the_step_reference(host_app):
     outs = [[int(v) for v in line.split()[1:]] for line in r.stdout.splitlines() if line.startswith("out ")]
     times, got = np.array([o[0] for o in outs]), np.array([o[1:] for o in outs], np.int8)
 
+    # The streaming twin's model part: the step model in LiteRT's reference kernels (TFLM's arithmetic)
+    # over the Python front-end's frames, N at a time from the first, states reset to their zero points.
     feats = stream_features(device_pcm(pcm, tables.config.hop), tables)
-    expected = step_reference(tflite, step, feats)
+    expected, _ = StepRunner(tflite).run(feats)
     warm = step["warmup_steps"]
     assert len(expected) == len(feats) // step["frames_per_step"] > warm + 20
     # Every step after the warm-up is a decision: same outputs, bit for bit, at the device's clock.
     assert got.shape == expected[warm:].shape
     np.testing.assert_array_equal(got, expected[warm:])
-    np.testing.assert_array_equal(times, step_times_ms(len(expected), tables.config.window, tables.config.hop,
-                                                       step["frames_per_step"])[warm:])
+    steps, expected_times = step_schedule(len(feats), step["frames_per_step"], warm, tables.config.window,
+                                          tables.config.hop)
+    np.testing.assert_array_equal(times, expected_times)
     stats = [line for line in r.stdout.splitlines() if line.startswith("stats ")][-1]
     assert int(re.search(r"inferences=(\d+)", stats).group(1)) == len(expected)
     assert int(re.search(r"state_bytes=(\d+)", stats).group(1)) == state_bytes

@@ -65,37 +65,15 @@ def read_step(export_dir: Path) -> dict:
     return step
 
 
-def step_times_ms(n_steps: int, config, frames_per_step: int) -> np.ndarray:
-    """The device's ms clock at each step (kws_main.c): frame j arrives with hop ceil(window / hop) - 1 + j,
-    a step with its last frame."""
-    last = frames_per_step * (1 + np.arange(n_steps, dtype=np.int64)) - 1
-    return (-(-config.window // config.hop) + last) * config.hop * 1000 // 16000
-
-
 def python_step_detections(tflite: Path, tables, settings, labels: list[str], pcm: np.ndarray, step: dict):
-    """python_detections for a step model: the streaming twin (see the module's docstring)."""
-    from ..export.recognizer_settings import score_exp_table
+    """python_detections for a step model: the streaming twin (dadarts.evaluate.streaming.run_step_model)."""
     from ..export.step_tflite import StepRunner
-    from .recognizer import recognise, scores_from_output
-    from .streaming import device_pcm, stream_features
-    runner = StepRunner(Path(tflite).read_bytes())
-    raw = runner.run(stream_features(device_pcm(pcm, tables.config.hop), tables))
-    n, warm = int(step["frames_per_step"]), int(step["warmup_steps"])
-    out, times = raw[warm:], step_times_ms(len(raw), tables.config, n)[warm:]
-    scores = scores_from_output(out, score_exp_table(*runner.outs[0]["quantization"]))
-    avg, found = recognise(scores, times, settings, [not name.startswith("_") for name in labels],
-                           settings.history(tables.config.hop))
-    return out, times, [(int(avg.times[i]), labels[int(avg.label[i])], int(avg.score[i])) for i in found]
-
-
-def python_detections(tflite: Path, tables, settings, labels: list[str], pcm: np.ndarray):
-    """(outputs (N, K) int8, their times in ms, [(time ms, label, score)]) of the Python pipeline on `pcm`:
-    the firmware's stream twin with the int8 model in LiteRT's reference kernels."""
-    from .runmodels import Int8Model, RunModels
-    from .streaming import detections, run_model
+    from .runmodels import RunModels
+    from .streaming import detections, run_step_model
     models = RunModels(run=None, labels=list(labels), task="", config=tables.config, mean=None, std=None,
-                       float_model=None, int8=Int8Model(tflite, exact=True), tables=tables)
-    out = run_model(models, pcm, settings.inference_every_hops)
+                       float_model=None, int8=None, tables=tables, step=StepRunner(Path(tflite).read_bytes()),
+                       step_meta=step)
+    out = run_step_model(models, pcm)
     _, found = detections(models, out, settings)
     return out.output, out.times_ms, [(int(round(d.time_s * 1000)), d.label, d.score) for d in found]
 
