@@ -18,6 +18,7 @@ that search and mcu-eval price a network's streaming form before it exists.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 from ..errors import UserError
@@ -122,3 +123,30 @@ def chain_step_cost(arch: dict, input_shape: tuple[int, int], num_classes: int, 
     """Instructions per decision of chain network `arch` streamed at `frames_per_step` on `target`."""
     g, states = step_graph(arch, input_shape, num_classes, frames_per_step)
     return step_cost(g.layers, states, target)
+
+
+def step_frames(arch: dict, config, decision_ms: float | None) -> int:
+    """N for a budget: the multiple of the network's time stride nearest the frames of one decision period
+    (at least one stride; halves round up), as `dadarts export --streaming` picks it for a 100 ms period."""
+    from .chain import time_layers
+    from .estimate import frames_per_decision
+    stride = 1
+    for _, s in time_layers(arch):
+        stride *= s
+    return max(1, math.floor(frames_per_decision(config, decision_ms) / stride + 0.5)) * stride
+
+
+def streaming_estimate(est: dict, arch: dict, config, num_classes: int, target: Target,
+                       decision_ms: float | None) -> dict:
+    """`est` (costmodel.estimate of the whole-window network `arch`) with the latency of streaming it: per
+    decision period the Invokes of the step model it takes (period frames / N, state copies included)
+    instead of one whole-window Invoke, plus the same front-end frames. RAM and flash stay the whole-window
+    model's (its arena is larger than the step model's arena plus its states' staging copy)."""
+    n = step_frames(arch, config, decision_ms)
+    cost = chain_step_cost(arch, config.shape, num_classes, n, target)
+    cpi, _ = kernels.cycles_per_instr(target.core, kernels.library_for(target))
+    step_ms = cost.instructions * cpi / (target.clock_mhz * 1e3)
+    invoke_ms = step_ms * est["frames_per_decision"] / n
+    return {**est, "invoke_ms": invoke_ms, "latency_ms": est["latency_ms"] - est["invoke_ms"] + invoke_ms,
+            "streaming": {"frames_per_step": n, "step_ms": step_ms, "state_bytes": cost.state_bytes,
+                          "whole_invoke_ms": est["invoke_ms"]}}

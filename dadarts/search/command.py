@@ -233,7 +233,7 @@ def _budget(settings, configs, num_classes: int, verbose: bool):
                             settings.decision_ms)
     if settings.space == "chain":
         from .chain_cost import ChainCost
-        cost = ChainCost(configs, num_classes, target, settings.decision_ms)
+        cost = ChainCost(configs, num_classes, target, settings.decision_ms, streaming=settings.time_padding == "valid")
         refuse_impossible(cost, budget)
         if verbose:
             limits = ", ".join(f"{k.replace('_', ' ')} <= {v:g}" for k, v in budget.items())
