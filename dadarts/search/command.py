@@ -31,8 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--streaming", action="store_true",
                    help="chain space: search streamable networks (no padding over time: the supernet trains, and "
                         "the search derives, the network that runs as a stream of steps; dadarts export --streaming). "
-                        "The budget still prices one whole-window Invoke per decision (an upper bound of the "
-                        "shorter valid maps)")
+                        "The latency budget then prices streaming: per decision period the step model's Invokes "
+                        "(the new frames of every layer, the time buffers, the state copies; "
+                        "dadarts.costmodel.stream)")
     p.add_argument("--align", default=None, choices=["preprocess", "zeropad"],
                    help="how configurations of different shapes are aligned before mixing (default: preprocess)")
     p.add_argument("--data-space", default=None, metavar="W/H/M[/K],...",
