@@ -229,12 +229,12 @@ int main(int argc, char **argv)
         }
         since_inference += new_frame;
         const uint32_t now = (uint32_t)(samples / SAMPLES_PER_MS);   /* the ms clock: wraps at 2^32 */
-        /* A padded short file gets its inference at exactly one second, where the Python pipeline looks. */
         inferred_last = 0;
 #if KWS_STREAMING
         /* A step: the ring holds exactly the KWS_STEP_FRAMES frames that arrived since the last one. */
         if (since_inference >= KWS_STEP_FRAMES) {
 #else
+        /* A padded short file gets its inference at exactly one second, where the Python pipeline looks. */
         const int at_padded_end = !live && samples - start >= ONE_SECOND;
         if (kws_features_full(&features) && (since_inference >= KWS_INFERENCE_EVERY_HOPS || at_padded_end)) {
 #endif
