@@ -47,11 +47,10 @@ def main() -> int:
     ap.add_argument("--tflm-root", default=os.environ.get("DADARTS_TFLM_ROOT_M4"))
     ap.add_argument("--tflm-lib", default=os.environ.get("DADARTS_TFLM_LIB_M4"))
     args = ap.parse_args()
-    if not args.tflm_root:
-        pinned = tflm.built("m4f")   # the project's own build at the pin (scripts/setup.sh)
-        if not pinned:
-            raise SystemExit("give --tflm-root (or DADARTS_TFLM_ROOT_M4), or run scripts/setup.sh: no TFLM build for the Cortex-M4F")
-        args.tflm_root, args.tflm_lib = str(pinned[0]), str(pinned[1])
+    try:
+        args.tflm_root, args.tflm_lib = tflm.m4f_or_pinned(args.tflm_root, args.tflm_lib)
+    except UserError as exc:
+        raise SystemExit(str(exc))
     inputs = runio.load_inputs(args.run)
     variants = {"int8_only_resolver": {}, "all_types_resolver": {"KWS_GENERIC_KERNELS": "ON"}}
     try:
