@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dadarts.costmodel import memory
 from dadarts.errors import UserError
 from dadarts.firmware import build, cmsis_dsp, runio, tflm
 from dadarts.firmware.build_command import check_clip
@@ -74,6 +75,9 @@ def main() -> int:
     result = {
         "benchmark": "firmware sizes on the STM32F405",
         "run": str(Path(args.run).resolve()), "config": inputs.config.name,
+        # the RAM terms the cost model prices itself (dadarts.costmodel.memory), for its application term
+        "frontend_state_bytes": memory.frontend_state_bytes(inputs.config),
+        "feature_ring_bytes": memory.feature_ring_bytes(inputs.config),
         "model_bytes": inputs.run.tflite_int8.stat().st_size,
         "tflm_root": str(Path(args.tflm_root).resolve()), "tflm_lib": args.tflm_lib, "tflm_commit": _commit(Path(args.tflm_root)) or tflm.PIN["tflm"],
         "compiler": subprocess.run(["arm-none-eabi-gcc", "--version"], capture_output=True, text=True).stdout.splitlines()[0],
