@@ -102,11 +102,11 @@ def main() -> int:
     args = ap.parse_args()
 
     from dadarts.costmodel.targets import get_target
-    from dadarts.evaluate.onchip import STEP_TFLITE, read_step
+    from dadarts.export.step_export import read_step, step_paths
     from dadarts.firmware import tflm
     from dadarts.frontend.spec import MfccConfig
     run = RunDir.of(args.run)
-    step = read_step(run.export)
+    step = read_step(run)
     config = MfccConfig.parse(json.loads((run.export / "report.json").read_text())["config"])
     hop_ms = config.hop * 1000 / 16000
     target = get_target(BOARD)
@@ -127,10 +127,10 @@ def main() -> int:
         r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
         if r.returncode != 0:
             sys.exit(f"re-exporting at {n_min} frames per step failed: {(r.stdout + r.stderr)[-1500:]}")
-        step_min = read_step(copy.export)
+        step_min = read_step(copy)
         for name, tables, tflite, s in (("whole", whole_dir, run.tflite_int8, None),
-                                        ("step", run.firmware, run.export / STEP_TFLITE, step),
-                                        ("step_min", copy.firmware, copy.export / STEP_TFLITE, step_min)):
+                                        ("step", run.firmware, step_paths(run)["int8"], step),
+                                        ("step_min", copy.firmware, step_paths(copy)["int8"], step_min)):
             t0 = time.time()
             got = on_chip(tables, tmp / f"build-{name}", pcm, tree, lib)
             est = predicted(tflite, target, s)

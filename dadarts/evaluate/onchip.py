@@ -49,22 +49,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "streaming twin and the streaming cost")
 
 
-STEP_JSON, STEP_TFLITE = "stream_step.json", "model_step_int8.tflite"   # in RUN/export (dadarts export --streaming)
-
-
-def read_step(export_dir: Path) -> dict:
-    """stream_step.json of a streaming export, or a UserError saying how to make one."""
-    import json
-    path = export_dir / STEP_JSON
-    if not path.is_file() or not (export_dir / STEP_TFLITE).is_file():
-        raise UserError(f"{export_dir} has no step model ({STEP_JSON}, {STEP_TFLITE}): run "
-                        f"`dadarts export RUN --int8 --streaming` first.")
-    step = json.loads(path.read_text())
-    if step.get("kind") != "stream_step":
-        raise UserError(f"{path} is not a step model's description (kind {step.get('kind')!r}): re-run the export.")
-    return step
-
-
 def python_step_detections(tflite: Path, tables, settings, labels: list[str], pcm: np.ndarray, step: dict):
     """python_detections for a step model: the streaming twin (dadarts.evaluate.streaming.run_step_model)."""
     from ..export.step_tflite import StepRunner
@@ -192,11 +176,17 @@ def report(r: dict, log=print) -> None:
 def run(args) -> int:
     from ..data.wavio import BadWav, read_wav
     from ..export.recognizer_settings import JSON_NAME, read_settings
+    from ..export.step_export import read_step
     from ..firmware import runio
     from ..firmware.build_command import app_labels, firmware_dir
     from ..rundir import record_run, write_json_atomic
 
     inputs = runio.load_inputs(args.run)
+    step = read_step(inputs.run) if args.streaming else None
+    if inputs.streaming != bool(step):
+        raise UserError(f"{inputs.tables_dir} holds the {'step' if inputs.streaming else 'whole-window'} model's build: "
+                        + ("add --streaming." if inputs.streaming else
+                           "re-run `dadarts export RUN --int8 --streaming` to check the step model."))
     if args.wav:
         wav = Path(args.wav)
         if not wav.is_file():
@@ -213,13 +203,7 @@ def run(args) -> int:
     pcm = pcm[:int(args.minutes * 60 * 16000)]
     settings = read_settings(inputs.run.root / "export" / JSON_NAME)
     out_dir = firmware_dir(inputs.run)
-    step_build = "#define KWS_STREAMING 1" in (inputs.tables_dir / "model_settings.h").read_text()
-    step = read_step(inputs.run.root / "export") if args.streaming else None
-    if step_build != bool(step):
-        raise UserError(f"{inputs.tables_dir} holds the {'step' if step_build else 'whole-window'} model's build: "
-                        + ("add --streaming." if step_build else
-                           "re-run `dadarts export RUN --int8 --streaming` to check the step model."))
-    tflite = inputs.run.root / "export" / STEP_TFLITE if step else inputs.run.tflite_int8
+    tflite = inputs.firmware_tflite
     r = check(inputs.tables_dir, tflite, inputs.tables, settings, app_labels(inputs.tables_dir), pcm, args.board,
               out_dir / f"build-check-{STAND_INS[args.board]}{'-step' if step else ''}", args.timeout, step=step)
     r["wav"] = str(Path(wav).resolve())

@@ -128,15 +128,10 @@ def _add_streaming(run, body: dict, targets) -> None:
     """body["streaming"] (the step model) and targets[name]["streaming"] (estimate.streaming_target)."""
     from ..costmodel.arena import measure_arena
     from ..costmodel.graph import parse_tflite
-    from ..errors import UserError
-    from ..export.step_export import STEP_KIND, step_paths
-    from ..rundir import read_json
+    from ..export.step_export import read_step, step_paths
     from .estimate import streaming_target
+    step = read_step(run)
     paths = step_paths(run)
-    if not (paths["int8"].is_file() and paths["json"].is_file()):
-        raise UserError(f"{run.root} has no step model ({paths['int8']}): run `dadarts export {run.root} --int8 "
-                        f"--streaming` first.")
-    step = read_json(paths["json"], STEP_KIND)
     model = paths["int8"].read_bytes()
     graph, arena = parse_tflite(model), measure_arena(model).total_bytes
     states = [int(s["bytes"]) for s in step["states"]]
