@@ -1,10 +1,10 @@
-"""A small int8 step model made the way notes/stream-contract.md (issue #24) describes a streaming export,
-for the firmware tests: input 0 = the new frames (1, N, F, 1), inputs 1..k = states, output 0 = logits,
-outputs 1..k = next states with the same shape and quantisation as their inputs, model_settings.h with
-KWS_STREAMING / KWS_STEP_FRAMES / KWS_WARMUP_STEPS / KWS_NUM_STATES / KWS_STATE_INPUTS / KWS_STATE_OUTPUTS /
-KWS_STATE_BYTES / KWS_STATE_ZERO_POINTS (the format of stream-model's carrays.py), and stream_step.json. The graph has the ops a streamed chain network has: a time
-buffer per layer (CONCATENATION of the state and the new frames, STRIDED_SLICE of its last K-1 frames
-as the next state), CONV_2D and DEPTHWISE_CONV_2D valid along time, MEAN and FULLY_CONNECTED.
+"""A small int8 step model made the way a streaming export is (issue #24, dadarts export --streaming), for
+the firmware tests: input 0 = the new frames (1, N, F, 1), inputs 1..k = states, output 0 = logits,
+outputs 1..k = next states with the same shape and quantisation as their inputs, stream_step.json and the
+step build's model_settings.h (dadarts.export.carrays with `stream`). The graph has the ops a streamed
+chain network has: a time buffer per layer (CONCATENATION of the state and the new frames, STRIDED_SLICE
+of its last K-1 frames as the next state), CONV_2D and DEPTHWISE_CONV_2D valid along time, MEAN and
+FULLY_CONNECTED; random weights (the tests compare the device with its twin bit for bit).
 """
 from __future__ import annotations
 
@@ -94,28 +94,19 @@ def step_info(tflite: bytes) -> dict:
             "states": states}
 
 
-def streaming_defines(step: dict) -> str:
-    """The lines a step export adds to model_settings.h."""
-    ids = lambda key: "{" + ", ".join(str(s[key]) for s in step["states"]) + "}"  # noqa: E731
-    return (f"#define KWS_STREAMING 1\n#define KWS_STEP_FRAMES {step['frames_per_step']}\n"
-            f"#define KWS_WARMUP_STEPS {step['warmup_steps']}\n#define KWS_NUM_STATES {len(step['states'])}\n"
-            f"#define KWS_STATE_INPUTS {ids('input_index')}\n#define KWS_STATE_OUTPUTS {ids('output_index')}\n"
-            f"#define KWS_STATE_BYTES {ids('bytes')}\n#define KWS_STATE_ZERO_POINTS {ids('zero_point')}\n")
-
-
 def step_run(root, config_name: str = "400/200/40", labels=("_silence_", "high", "low")):
     """A run directory with the step export's firmware files: (run, tables, tflite bytes, step info)."""
     import torch
 
     from dadarts.costmodel.arena import measure_arena
-    from dadarts.export.carrays import MODEL_SETTINGS_H, ModelSettings, write_firmware_files
+    from dadarts.export.carrays import ModelSettings, write_firmware_files
     from dadarts.export.recognizer_settings import RecognizerSettings, write_recognizer_files
     from dadarts.export.tflite_graph import op_names, read_ops
     from dadarts.frontend import ctables
     from dadarts.frontend.artifact import write_frontend
     from dadarts.frontend.mfcc import Mfcc
     from dadarts.frontend.spec import MfccConfig
-    from dadarts.rundir import RunDir, write_text_atomic
+    from dadarts.rundir import RunDir
     from ai_edge_litert.interpreter import Interpreter
 
     config = MfccConfig.parse(config_name)
@@ -139,12 +130,9 @@ def step_run(root, config_name: str = "400/200/40", labels=("_silence_", "high",
     settings = ModelSettings(run_name="step", source="tests/step_model.py", input_shape=[int(v) for v in inp["shape"]],
                              input_scale=float(in_scale), input_zero_point=int(in_zp), output_scale=float(out_scale),
                              output_zero_point=int(out_zp), labels=list(labels), config=config.name,
-                             arena_measured_bytes=measure_arena(tflite).total_bytes, ops=op_names(read_ops(tflite)))
+                             arena_measured_bytes=measure_arena(tflite).total_bytes, ops=op_names(read_ops(tflite)),
+                             stream=step)
     write_firmware_files(run.firmware, tflite, settings)
-    header = run.firmware / MODEL_SETTINGS_H
-    text = header.read_text().replace("#endif  // DADARTS_MODEL_SETTINGS_H",
-                                      streaming_defines(step) + "\n#endif  // DADARTS_MODEL_SETTINGS_H")
-    write_text_atomic(header, text)
     write_recognizer_files(run.root / "export", run.firmware, RecognizerSettings(inference_every_hops=N), config,
                            float(out_scale), int(out_zp), "step")
     return run, tables, tflite, step
