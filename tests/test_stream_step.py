@@ -80,6 +80,17 @@ def test_streaming_supernet_derives_a_valid_network_and_runs_on_short_maps():
         assert net(torch.randn(2, 1, *shape)).shape == (2, 5)
         assert net.genotype()["time_padding"] == "valid"
     assert "time_padding" not in ChainSupernet(5, 1, (49, 40)).genotype()
+    # An argmax whose map would vanish on the shortest input loses its last blocks until it keeps a frame.
+    net = ChainSupernet(5, 1, (49, 40), time_padding="valid")
+    with torch.no_grad():
+        net.alpha_stem.copy_(torch.tensor([10.0, 0, 0, 0]))           # conv_10x4: 49 -> 20 frames
+        net.alpha_kernel.zero_()
+        net.alpha_kernel[:, 2] = 10.0                                  # dw_5x5 everywhere: 4 frames each
+        net.alpha_stride.zero_()
+        net.alpha_stride[:, 0] = 10.0
+    arch = net.genotype()
+    assert [b["op"] for b in arch["blocks"]] == ["dw_5x5"] * 4 + ["skip"] * 2
+    assert time_map(arch, 49) == 4 and validate(arch, (49, 40))
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,9 @@ dadarts.costmodel.chain, with the int8 graph each choice exports to; this module
   * time padding "valid" (`dadarts search --streaming`): the block's depthwise is not padded over time,
     so every block takes the common span's 4 frames off the map (a derived 3x3 takes 2: the supernet
     sees its central frames) and its skip path is cut to the same frames; a map shorter than the span
-    is zero-padded to it (a search on a short configuration keeps running; the derived network is
-    checked on its own map, dadarts.costmodel.chain.validate).
+    is zero-padded to it (a search on a short configuration keeps running). The derived network must
+    keep a frame on the data space's shortest input: where the argmax would not, its last blocks are
+    left out (skip) until it does (dadarts.costmodel.chain.validate refuses a vanished map).
   `derive()` is the argmax of every choice: exactly the network `dadarts train` builds.
 """
 from __future__ import annotations
@@ -141,10 +142,12 @@ class ChainBlock(nn.Module):
 class ChainSupernet(nn.Module):
     """Stem, BLOCKS chain blocks and the head at the widest width, masked (see module doc)."""
 
-    def __init__(self, num_classes: int, in_channels: int, in_shape: tuple[int, int], time_padding: str = "same"):
+    def __init__(self, num_classes: int, in_channels: int, in_shape: tuple[int, int], time_padding: str = "same",
+                 min_frames: int | None = None):
         super().__init__()
         C = space.WIDTHS[-1]
         self.time_padding = time_padding
+        self.min_frames = int(min_frames or in_shape[0])      # the shortest input a derived network must keep
         self.stems = nn.ModuleList(ValidStem(in_channels, C, s, affine=False) for s in space.STEMS)
         shapes = [space.stem_out(in_shape, s) for s in space.STEMS]
         self.map_shape = (max(s[0] for s in shapes), max(s[1] for s in shapes))
@@ -181,7 +184,14 @@ class ChainSupernet(nn.Module):
 
     def genotype(self) -> dict:
         arch = derive(*self.arch_parameters())
-        return {**arch, "time_padding": "valid"} if self.time_padding == "valid" else arch
+        if self.time_padding != "valid":
+            return arch
+        arch = {**arch, "time_padding": "valid"}
+        blocks = list(arch["blocks"])
+        while space.time_map({**arch, "blocks": blocks}, self.min_frames) < 1 and any(b["op"] != "skip" for b in blocks):
+            last = max(i for i, b in enumerate(blocks) if b["op"] != "skip")
+            blocks[last] = {"op": "skip"}
+        return {**arch, "blocks": blocks}
 
 
 def derive(alpha_stem, alpha_stem_width, alpha_kernel, alpha_width, alpha_stride) -> dict:

@@ -23,7 +23,7 @@ class DataAwareSupernet(nn.Module):
         self.mixer = DataMixer(shapes, align=settings.align, align_channels=settings.align_channels)
         if settings.space == "chain":
             self.net = ChainSupernet(num_classes, self.mixer.out_channels, self.mixer.out_shape,
-                                     time_padding=settings.time_padding)
+                                     time_padding=settings.time_padding, min_frames=min(s[0] for s in shapes))
         else:
             self.net = Supernet(settings.channels, num_classes, settings.layers, in_channels=self.mixer.out_channels,
                                 space=get_space(settings.space), k=settings.partial_k,
