@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dadarts.costmodel import memory
 from dadarts.errors import UserError
 from dadarts.firmware import build, cmsis_dsp, runio, tflm
 from dadarts.firmware.build_command import check_clip
@@ -47,11 +48,10 @@ def main() -> int:
     ap.add_argument("--tflm-root", default=os.environ.get("DADARTS_TFLM_ROOT_M4"))
     ap.add_argument("--tflm-lib", default=os.environ.get("DADARTS_TFLM_LIB_M4"))
     args = ap.parse_args()
-    if not args.tflm_root:
-        pinned = tflm.built("m4f")   # the project's own build at the pin (scripts/setup.sh)
-        if not pinned:
-            raise SystemExit("give --tflm-root (or DADARTS_TFLM_ROOT_M4), or run scripts/setup.sh: no TFLM build for the Cortex-M4F")
-        args.tflm_root, args.tflm_lib = str(pinned[0]), str(pinned[1])
+    try:
+        args.tflm_root, args.tflm_lib = tflm.m4f_or_pinned(args.tflm_root, args.tflm_lib)
+    except UserError as exc:
+        raise SystemExit(str(exc))
     inputs = runio.load_inputs(args.run)
     variants = {"int8_only_resolver": {}, "all_types_resolver": {"KWS_GENERIC_KERNELS": "ON"}}
     try:
@@ -75,6 +75,9 @@ def main() -> int:
     result = {
         "benchmark": "firmware sizes on the STM32F405",
         "run": str(Path(args.run).resolve()), "config": inputs.config.name,
+        # the RAM terms the cost model prices itself (dadarts.costmodel.memory), for its application term
+        "frontend_state_bytes": memory.frontend_state_bytes(inputs.config),
+        "feature_ring_bytes": memory.feature_ring_bytes(inputs.config),
         "model_bytes": inputs.run.tflite_int8.stat().st_size,
         "tflm_root": str(Path(args.tflm_root).resolve()), "tflm_lib": args.tflm_lib, "tflm_commit": _commit(Path(args.tflm_root)) or tflm.PIN["tflm"],
         "compiler": subprocess.run(["arm-none-eabi-gcc", "--version"], capture_output=True, text=True).stdout.splitlines()[0],

@@ -31,7 +31,8 @@ from dadarts.data.wavio import read_wav
 from dadarts.evaluate.recognizer import recognise, scores_from_output
 from dadarts.evaluate.scoring import LATENCY_S, match, rates
 from dadarts.export.recognizer_settings import read_settings, score_exp_table
-from dadarts.firmware import build, runio
+from dadarts.errors import UserError
+from dadarts.firmware import build, runio, tflm
 from dadarts.firmware.build_command import app_labels
 from dadarts.firmware.qemu_stream import PRESET, run_stream
 from dadarts.frontend import fixed
@@ -72,8 +73,10 @@ def main() -> int:
     ap.add_argument("--tflm-lib", default=os.environ.get("DADARTS_TFLM_LIB_M4"))
     ap.add_argument("--timeout", type=float, default=7200)
     args = ap.parse_args()
-    if not args.tflm_root:
-        raise SystemExit("give --tflm-root (or DADARTS_TFLM_ROOT_M4): a TFLM tree built for the Cortex-M4F")
+    try:
+        args.tflm_root, args.tflm_lib = tflm.m4f_or_pinned(args.tflm_root, args.tflm_lib)
+    except UserError as exc:
+        raise SystemExit(str(exc))
     truth = read_json(args.truth or Path(args.wav).with_suffix(".json"), "stream_truth")
     inputs = runio.load_inputs(args.run)
     settings = read_settings(inputs.run.root / "export" / "recognizer.json")

@@ -7,9 +7,10 @@ Networks on the built-in corpus, each trained with the same short recipe:
   streaming       `dadarts search --streaming` under the same budget and scale, then trained
   arch-same / arch-valid   with --arch-run RUN: RUN's searched architecture (e.g. the main job's) trained
                   'same' and 'valid' in time (what valid padding costs that architecture)
-Reports test accuracy, MACs and the cost model's predicted latency per decision (a whole-window
-Invoke: the streaming cost model is issue 24's other half). One seed at reduced scale on 2 shared
-cores: a smoke figure, not the issue's 3-seed comparison at full scale.
+Reports test accuracy, MACs and the search's predicted latency per decision (search/result.json; with
+--streaming the streaming cost, since the streaming budget landed; benchmarks/results/streaming.json
+was measured before, under the whole-window budget). One seed at reduced scale on 2 shared cores: a
+smoke figure, not the issue's 3-seed comparison at full scale.
 Prints a table and saves benchmarks/results/streaming.json.
 
     python benchmarks/bench_streaming.py --out /tmp/bench-streaming --arch-run runs/floor

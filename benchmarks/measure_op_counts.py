@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from dadarts.costmodel.kernels import CMSIS_DSP, CMSIS_MVE, REFERENCE  # noqa: E402
 from dadarts.costmodel.graph import parse_tflite  # noqa: E402
+from dadarts.export.resolver import INT8_KERNELS, resolver_method  # noqa: E402
 from dadarts.firmware import tflm  # noqa: E402
 from dadarts.mcu_eval.sweep_models import build_model, pack, sweep_specs  # noqa: E402
 from dadarts.rundir import write_bytes_atomic, write_json_atomic, write_text_atomic  # noqa: E402
@@ -125,13 +126,13 @@ def build_profiler(build: Build, work: Path, firmware: Path) -> Path:
     return elf
 
 
-# MicroMutableOpResolver's Add* name of a builtin, where it is not the builtin's name in CamelCase.
-RESOLVER_NAMES = {"PADV2": "PadV2", "BATCH_MATMUL": "BatchMatMul", "L2_NORMALIZATION": "L2Normalization"}
-
-
-def resolver_name(op: str) -> str:
-    return RESOLVER_NAMES.get(op) or "".join(part.capitalize() if not part[0].isdigit() else part.upper()
-                                             for part in op.split("_"))
+def probe_ops(ops: list[str]) -> str:
+    """CODE_SIZE_OPS of code_size_app.cc for an int8 model's ops: each op registered as the firmware's
+    resolver registers it (dadarts/export/resolver.py: the int8-only kernel where TFLM has one)."""
+    def one(op: str) -> str:
+        spec = INT8_KERNELS.get(op)
+        return f"X({resolver_method(op)[len('Add'):]},{f'tflite::{spec[1]}()' if spec else ''})"
+    return "".join(one(op) for op in ops)
 
 
 def flash_bytes(elf: Path) -> int:
@@ -147,7 +148,7 @@ def code_sizes(build: Build, work: Path, op_sets: dict[str, list[str]]) -> dict:
     ops = sorted({op for s in op_sets.values() for op in s})
     probes = {"core": [], **{f"op_{op.lower()}": [op] for op in ops}, **{f"set_{i}": s for i, s in enumerate(op_sets.values())}}
     sets_file = out / "code_size_sets.cmake"
-    write_text_atomic(sets_file, "".join(f'code_size_app({name} "{"".join(f"X({resolver_name(o)})" for o in s)}")\n'
+    write_text_atomic(sets_file, "".join(f'code_size_app({name} "{probe_ops(s)}")\n'
                                          for name, s in probes.items()))
     for step in (["cmake", str(out), f"-DCODE_SIZE_SETS_FILE={sets_file}"],
                  ["cmake", "--build", str(out), "-j", "2", "--target", *(f"code_size_{name}" for name in probes)]):
@@ -307,12 +308,54 @@ def merge_json(path: Path, kind: str, key: str, new: list | dict, replaced: set[
     write_json_atomic(path, {"about": about, key: merged}, kind=kind)
 
 
+def measure_build(build: Build, elf: Path, models: dict, args, held_models, held_points,
+                  cal_rows: list, held_rows: list, totals: list, prov: dict) -> None:
+    """Instruction counts of every model on one build, appended to the rows, totals and provenance."""
+    check = counter_check(build, elf, args.work)
+    print(f"{build.key}: {build.lib}; counter {check['instructions_per_tick']} instructions/tick, "
+          f"max error {check['max_abs_error']} on {check['loops']} loops of known length")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = dict(zip(models, pool.map(lambda nm: measure(build, elf, nm, models[nm], args.work, args.timeout),
+                                            models)))
+    overheads = set()
+    for name, got in results.items():
+        if "error" in got or not got.get("done"):
+            print(f"  {name}: FAILED ({got.get('error', 'no output')})")
+            continue
+        cal, held = rows_of(build, name, models[name], got, held_models, held_points)
+        cal_rows += cal
+        held_rows += held
+        overheads.add(got.get("event_overhead"))
+        totals.append({"model": name, "core": build.core.name, "library": build.library, "provenance": build.key,
+                       "model_sha256": hashlib.sha256(models[name]["path"].read_bytes()).hexdigest(),
+                       "role": "held_out" if name in held_models else "calibration",
+                       "invoke": got["invoke"], "invoke_profiled": got["invoke_profiled"],
+                       "sum_of_ops": sum(op["instructions"] for op in got["ops"]), "ops": len(got["ops"]),
+                       "arena_used": got["arena_used"]})
+        print(f"  {name}: {len(got['ops'])} ops, Invoke {got['invoke']:,} instructions, arena {got['arena_used']:,} B")
+    prov[build.key] = provenance(build, args, check, sorted(o for o in overheads if o is not None))
+
+
+def write_counts(out: Path, cal_rows, held_rows, totals, prov, replaced: set[str]) -> None:
+    merge_jsonl(out / "op_counts_calibration.jsonl", cal_rows, replaced)
+    merge_jsonl(out / "op_counts_heldout.jsonl", held_rows, replaced)
+    merge_json(out / "invoke_totals.json", "invoke_totals", "models", totals, replaced,
+               "Whole-Invoke instructions per model and build (no profiler attached), the sum of the per-operator "
+               "counts (profiled run), and the arena the interpreter used on the target; written by "
+               "benchmarks/measure_op_counts.py.")
+    merge_json(out / "provenance.json", "op_count_provenance", "builds", prov, replaced,
+               "How each build's counts were made: TFLM and CMSIS-NN commits, compiler, flags, board, QEMU, the "
+               "instruction counter and its check on loops of known length; keys are the 'provenance' of the rows.")
+    print(f"wrote {len(cal_rows)} calibration and {len(held_rows)} held-out operator rows to {out}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cores", default="M4F,M7,M33,M55", help="comma-separated cores to measure (default: all)")
     ap.add_argument("--model", action="append", default=[], metavar="NAME=FILE",
                     help="an extra int8 .tflite to measure (a held-out one if NAME is in heldout_models.json)")
-    ap.add_argument("--only", choices=["sweep", "models"], help="measure only the sweep or only the whole models")
+    ap.add_argument("--only", choices=["sweep", "models", "code-sizes"],
+                    help="measure only the sweep, only the whole models, or only the code sizes (code_sizes.json)")
     ap.add_argument("--no-tensorflow", action="store_true", help="skip DS-CNN/micro_speech (they need TensorFlow)")
     ap.add_argument("--tflm-commit", default=tflm.PIN["tflm"][:9],
                     help="commit of the TFLM tree (recorded as provenance; default: the pin, dadarts/firmware/tflm.py)")
@@ -348,29 +391,8 @@ def main() -> int:
     cal_rows, held_rows, totals, prov, sizes = [], [], [], {}, {}
     for build in builds:
         elf = build_profiler(build, args.work, args.firmware.resolve())
-        check = counter_check(build, elf, args.work)
-        print(f"{build.key}: {build.lib}; counter {check['instructions_per_tick']} instructions/tick, "
-              f"max error {check['max_abs_error']} on {check['loops']} loops of known length")
-        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            results = dict(zip(models, pool.map(lambda nm: measure(build, elf, nm, models[nm], args.work, args.timeout),
-                                                models)))
-        overheads = set()
-        for name, got in results.items():
-            if "error" in got or not got.get("done"):
-                print(f"  {name}: FAILED ({got.get('error', 'no output')})")
-                continue
-            cal, held = rows_of(build, name, models[name], got, held_models, held_points)
-            cal_rows += cal
-            held_rows += held
-            overheads.add(got.get("event_overhead"))
-            totals.append({"model": name, "core": build.core.name, "library": build.library, "provenance": build.key,
-                           "model_sha256": hashlib.sha256(models[name]["path"].read_bytes()).hexdigest(),
-                           "role": "held_out" if name in held_models else "calibration",
-                           "invoke": got["invoke"], "invoke_profiled": got["invoke_profiled"],
-                           "sum_of_ops": sum(op["instructions"] for op in got["ops"]), "ops": len(got["ops"]),
-                           "arena_used": got["arena_used"]})
-            print(f"  {name}: {len(got['ops'])} ops, Invoke {got['invoke']:,} instructions, arena {got['arena_used']:,} B")
-        prov[build.key] = provenance(build, args, check, sorted(o for o in overheads if o is not None))
+        if args.only != "code-sizes":
+            measure_build(build, elf, models, args, held_models, held_points, cal_rows, held_rows, totals, prov)
         op_sets = {name: list(dict.fromkeys(layer.op for layer in parse_tflite(m["path"].read_bytes()).layers))
                    for name, m in models.items() if not m["points"]}
         op_sets["every-sweep-op"] = sorted({s.op for s in sweep_specs()})
@@ -380,21 +402,14 @@ def main() -> int:
 
     replaced = {b.key for b in builds}
     args.out.mkdir(parents=True, exist_ok=True)
-    merge_jsonl(args.out / "op_counts_calibration.jsonl", cal_rows, replaced)
-    merge_jsonl(args.out / "op_counts_heldout.jsonl", held_rows, replaced)
-    merge_json(args.out / "invoke_totals.json", "invoke_totals", "models", totals, replaced,
-               "Whole-Invoke instructions per model and build (no profiler attached), the sum of the per-operator "
-               "counts (profiled run), and the arena the interpreter used on the target; written by "
-               "benchmarks/measure_op_counts.py.")
-    merge_json(args.out / "provenance.json", "op_count_provenance", "builds", prov, replaced,
-               "How each build's counts were made: TFLM and CMSIS-NN commits, compiler, flags, board, QEMU, the "
-               "instruction counter and its check on loops of known length; keys are the 'provenance' of the rows.")
+    if args.only != "code-sizes":
+        write_counts(args.out, cal_rows, held_rows, totals, prov, replaced)
     merge_json(args.out / "code_sizes.json", "code_sizes", "builds", sizes, replaced,
                "Flash bytes (text + data) of firmware/tools/op_profiler/code_size_app.cc linked per build: the board "
                "with libc alone, TFLM's core with no op registered, what registering each op adds (its TFLM kernel "
-               "and, with CMSIS-NN, the library functions it reaches), and each measured model's op set linked "
+               "and, with CMSIS-NN, the library functions it reaches; registered as the firmware registers it for an "
+               "int8 model: the int8-only kernel where TFLM has one), and each measured model's op set linked "
                "together (shared code counted once) against the sum of its ops' increments.")
-    print(f"wrote {len(cal_rows)} calibration and {len(held_rows)} held-out operator rows to {args.out}")
     return 0
 
 

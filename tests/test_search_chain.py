@@ -59,6 +59,29 @@ def test_expected_cost_at_a_discrete_point_is_the_estimate_of_that_network(cost)
             assert float(got["ram_kb"][d]) == pytest.approx(est["ram_bytes"] / 1024, rel=1e-9)
 
 
+def test_streaming_budget_at_a_discrete_point_is_the_streaming_cost_of_that_network():
+    """search --streaming: the expected latency is the derived network's streaming cost per decision (its step
+    model's Invokes, dadarts.costmodel.stream), a fraction of its whole-window Invoke; RAM and flash stay."""
+    from dadarts.costmodel.stream import streaming_estimate
+    from dadarts.search.chain_cost import chain_estimate
+    streaming = ChainCost(CONFIGS, 12, TARGET, 100.0, streaming=True)
+    rng, checked = random.Random(5), 0
+    for arch in [space.DS_CNN_S_LIKE] + [random_arch(rng) for _ in range(12)]:
+        valid = {**arch, "time_padding": "valid"}
+        if any(space.time_map(valid, c.shape[0]) < 1 for c in CONFIGS):
+            continue
+        streaming.refresh(valid)
+        got = streaming.expected(*one_hot_alphas(arch), None, per_config=True)
+        for d, config in enumerate(CONFIGS):
+            whole = estimate_netgraph(chain_graph(valid, config.shape, 12), config, TARGET, 100.0)
+            est = streaming_estimate(whole, valid, config, 12, TARGET, 100.0)
+            assert est == chain_estimate(valid, config, 12, TARGET, 100.0)
+            assert float(got["latency_ms"][d]) == pytest.approx(est["latency_ms"], rel=1e-9)
+            assert est["invoke_ms"] < 0.6 * whole["invoke_ms"]
+        checked += 1
+    assert checked >= 3
+
+
 def test_every_choice_gets_a_gradient_from_latency_ram_and_flash(cost):
     torch.manual_seed(0)
     alphas = [torch.randn(a.shape, dtype=torch.float64, requires_grad=True)

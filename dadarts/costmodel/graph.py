@@ -121,6 +121,9 @@ def parse_tflite(data: bytes | str | Path) -> Graph:
             layer.stride = [int(opts.strideH), int(opts.strideW)]
             layer.padding = "same" if opts.padding == schema.Padding.SAME else "valid"
             layer.in_ch = layer.out_ch = in_shape[-1] if in_shape else 0
+        elif name == "CONCATENATION" and opts is not None:
+            layer.axis = int(opts.axis) % max(len(out_shape), 1)
+            layer.n_inputs = len(ins)
         elif name == "BATCH_MATMUL" and len(ins) >= 2:
             a, b = shape(ins[0]), shape(ins[1])
             if a and b:

@@ -92,6 +92,10 @@ def features(layer: Layer) -> dict[str, float]:
     copy per pixel and input of a concatenation). Helium (M55) works on vectors of 16 int8 lanes and
     CMSIS-NN's depthwise 'opt' kernel on blocks of 124 channels: vwin16 and px16 count window
     elements and pixels per 16 channels, tap124 taps per block of 124 channels.
+
+    copies of a concatenation whose axis is known: one copy per input and index before the axis (TFLM
+    copies each input's block below the axis in one go): output pixels x inputs along channels, only
+    the inputs' count along time (a streaming step's buffer). Without the axis: as along channels.
     """
     kh, kw = (layer.kernel + [1, 1])[:2] if layer.kernel else (1, 1)
     channels = layer.out_ch or (layer.output_shape[-1] if layer.output_shape else 1) or 1
@@ -101,8 +105,17 @@ def features(layer: Layer) -> dict[str, float]:
     return {"op": 1.0, "mac": float(layer.macs), "vmac": vtap * per_tap_macs, "out": float(layer.out_elems),
             "in": float(layer.in_elems), "px": px, "tap": px * kh * kw, "vtap": vtap, "tap_oc": px * kh * kw * channels,
             "weights": per_tap_macs * kh * kw, "vrow": vrow * channels, "vwin": vtap * channels,
-            "copies": px * layer.out_elems / max(layer.in_elems, 1), "vwin16": vtap * math.ceil(channels / 16),
+            "copies": _concat_copies(layer, px), "vwin16": vtap * math.ceil(channels / 16),
             "px16": px * math.ceil(channels / 16), "tap124": px * kh * kw * math.ceil(channels / 124)}
+
+
+def _concat_copies(layer: Layer, px: float) -> float:
+    if layer.axis is None or not layer.n_inputs or len(layer.output_shape) < 2:
+        return px * layer.out_elems / max(layer.in_elems, 1)
+    outer = 1
+    for d in layer.output_shape[:layer.axis]:
+        outer *= int(d)
+    return float(outer * layer.n_inputs)
 
 
 def _same_pad(size: int, kernel: int, stride: int, dilation: int) -> int:

@@ -27,6 +27,8 @@ class Layer:
     dilation: list[int] = field(default_factory=list)
     weight_bytes: int = 0            # constant bytes this op reads (weights + bias)
     dtype: str = ""                  # type of the first input, e.g. INT8
+    axis: int | None = None          # CONCATENATION: the axis (NHWC, 0..3); None where not known
+    n_inputs: int = 0                # CONCATENATION: tensors joined (0: not known)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -4,12 +4,14 @@ flash = model bytes + TFLM core + kernel code of the ops the model uses (with CM
         + board and libc + front-end code and tables + application
 RAM   = TFLM arena as the firmware reserves it (the measured arena + ARENA_MARGIN, rounded up to
         ARENA_ROUND; the export writes that size into model_settings.h) + CMSIS-NN scratch + front-end
-        state + feature ring + audio buffer + the stack the linker script reserves + application data
+        state + feature ring + audio ring + the stacks and heap the linker script reserves + application
+        and board data
 
 TFLM core, per-op kernel and board/libc code sizes are measured per core and library by
 benchmarks/measure_op_counts.py (TFLM's own -Os/-O2 builds, --gc-sections; see code_table). The
-stack term is what firmware/boards/cortex_m/sections.ld reserves (8 KiB; the high-water mark on the
-emulated STM32F405 was 1.8 KB, benchmarks/results/firmware_sizes.json). Front-end tables and state are exact: computed
+stack and heap terms are what firmware/boards/cortex_m/sections.ld reserves (8 KiB of stacks, the
+high-water mark on the emulated STM32F405 was 1.6 KB; 1 KiB of heap), the audio ring what
+firmware/boards/cortex_m/pcm_ring.h declares (tests/test_costmodel_memory_terms.py reads both files). Front-end tables and state are exact: computed
 from the same generator the firmware uses. docs/mcu_eval.md has the numbers.
 """
 from __future__ import annotations
@@ -27,13 +29,17 @@ KB = 1024
 # kernels are the sum of its ops' increments less the code every op shares (fitted on the measured
 # models' op sets linked together), counted once; the benchmark checks it on held-out models.
 # The application's own code, from the linker map of the whole firmware on the STM32F405 (the README's
-# default model, `python benchmarks/bench_firmware_sizes.py --run runs/demo`, firmware_sizes.json):
-# "front-end" 15,986 B less its generated tables (13,798 B, frontend_table_bytes) and "application"
+# main-job model, `python benchmarks/bench_firmware_sizes.py --run runs/floor`, firmware_sizes.json):
+# "front-end" 8,754 B less its generated tables (6,566 B, frontend_table_bytes) and "application"
 # (main loop, feature provider, model runner, recogniser). Board drivers and libc are board_and_libc.
+# These and APPLICATION_RAM_BYTES are read from that one build, so its own firmware check is not a
+# held-out test of them; any other run's `dadarts firmware check` is.
 FRONTEND_CODE_BYTES = 2188             # kws_frontend.c (FFT, mel, log, DCT), -O2
-APPLICATION_BYTES = 3449               # firmware/app/ without the front-end
+APPLICATION_BYTES = 3455               # firmware/app/ without the front-end
 
 STACK_BYTES = 8 * KB                   # the two stacks of firmware/boards/cortex_m/sections.ld, 7 + 1 KiB (reserved, not used)
+HEAP_BYTES = 1 * KB                    # .heap of sections.ld (__heap_size 0x400; newlib's malloc, _sbrk in heap.c)
+AUDIO_RING_BYTES = 2 * 2048 + 16       # pcm_ring_t: PCM_RING_SAMPLES int16 and head/tail (cortex_m/pcm_ring.h)
 
 # The firmware's tensor arena: the arena measured with the tflite-micro interpreter on the 64-bit host
 # plus a margin for the 32-bit layout and padding, rounded up (dadarts export writes this size as
@@ -46,7 +52,11 @@ def arena_reserve_bytes(arena_bytes: int) -> int:
     """Bytes the firmware reserves for a tensor arena measured (or planned) at `arena_bytes`."""
     padded = int(arena_bytes * ARENA_MARGIN)
     return -(-padded // ARENA_ROUND) * ARENA_ROUND
-APPLICATION_RAM_BYTES = 2 * KB         # HAL state, recogniser history, libc data/bss
+# Data of the application and board not in another term: recogniser history, the interpreter and
+# resolver objects, the UART block and clock state of the board, TFLM's and libc's statics. From the
+# linker map of the STM32F405 build (benchmarks/results/firmware_sizes.json, ram_by_part): application +
+# board + TFLM + C/C++ runtime, less front-end state, feature ring and audio ring, which have terms.
+APPLICATION_RAM_BYTES = 3960
 
 
 def code_table(library: str, core: str | None = None) -> dict:
@@ -74,6 +84,11 @@ def frontend_table_bytes(config: MfccConfig) -> int:
     arrays = (t.window_q31, t.twiddle_cos, t.twiddle_sin, t.bitrev, t.mel_start, t.mel_length,
               t.mel_weights, t.dct_q15, t.log2_table, t.norm_mult, t.norm_shift, t.norm_bias)
     return int(sum(a.nbytes for a in arrays)) + 64      # + the kws_frontend_tables_t struct
+
+
+def feature_ring_bytes(config: MfccConfig) -> int:
+    """The feature provider's ring: the model input's int8 frames."""
+    return config.n_frames * config.n_mfcc
 
 
 def frontend_state_bytes(config: MfccConfig) -> int:
@@ -129,12 +144,13 @@ def ram_terms(arena_bytes: int, layers: list[Layer], config: MfccConfig | None, 
         "tflm_arena": arena_reserve_bytes(arena_bytes),
         "cmsis_scratch": cmsis_scratch_bytes(layers, library),
         "stack": STACK_BYTES,
+        "heap": HEAP_BYTES,
         "application": APPLICATION_RAM_BYTES,
     }
     if config is not None:
         terms |= {"frontend_state": frontend_state_bytes(config),
-                  "feature_ring": config.n_frames * config.n_mfcc,   # int8 frames, the model input's source
-                  "audio_buffer": 2 * 2 * config.hop}                 # int16 DMA double buffer of one hop
+                  "feature_ring": feature_ring_bytes(config),
+                  "audio_ring": AUDIO_RING_BYTES}                     # samples between the ISR and the main loop
     return terms
 
 

@@ -141,7 +141,8 @@ class NetGraph:
 
     def concat(self, inputs: list[int]) -> int:
         h, w, _ = self.shapes[inputs[0]]
-        return self.add("CONCATENATION", inputs, (h, w, sum(self.shapes[i][2] for i in inputs)))
+        return self.add("CONCATENATION", inputs, (h, w, sum(self.shapes[i][2] for i in inputs)), axis=3,
+                        n_inputs=len(inputs))
 
     def head(self, x: int, num_classes: int) -> int:
         c = self.shapes[x][2]

@@ -12,6 +12,12 @@ into its UART (by default a 2-minute cut of the run's test stream) and compares:
   int8 model in LiteRT's reference kernels (what TFLM computes), recogniser twin. Every model output is
   traced (KWS_TRACE_OUTPUTS) so that an int8 difference between CMSIS-NN and the reference kernels is
   counted and explains any mismatch.
+With --streaming (an export made with `dadarts export RUN --int8 --streaming`, whose export/firmware is
+the step model's build): the step model runs once per step of N new frames and carries its states
+(firmware/app/kws_main.c); its outputs and detections are compared with the streaming twin (the step
+.tflite in LiteRT's reference kernels over the same fixed-point frames, N at a time from a reset, states
+fed back, warm-up steps no decision), and the instructions per decision (Invoke + state copies) with
+the streaming cost (dadarts.costmodel.stream).
 Writes RUN/firmware/check.json (kind `firmware_check`). Lives here, not in dadarts/firmware, because it
 runs the stream twin of dadarts/evaluate.
 """
@@ -38,16 +44,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--minutes", type=float, default=2.0, help="length of the test stream's cut (default 2)")
     p.add_argument("--data", help="dataset of the test stream (default: the run's)")
     p.add_argument("--timeout", type=float, default=3600, metavar="S", help="give up after this many seconds")
+    p.add_argument("--streaming", action="store_true",
+                   help="the step model of `dadarts export --int8 --streaming`: one decision per step, against the "
+                        "streaming twin and the streaming cost")
 
 
-def python_detections(tflite: Path, tables, settings, labels: list[str], pcm: np.ndarray):
-    """(outputs (N, K) int8, their times in ms, [(time ms, label, score)]) of the Python pipeline on `pcm`:
-    the firmware's stream twin with the int8 model in LiteRT's reference kernels."""
-    from .runmodels import Int8Model, RunModels
-    from .streaming import detections, run_model
+def python_step_detections(tflite: Path, tables, settings, labels: list[str], pcm: np.ndarray, step: dict):
+    """python_detections for a step model: the streaming twin (dadarts.evaluate.streaming.run_step_model)."""
+    from ..export.step_tflite import StepRunner
+    from .runmodels import RunModels
+    from .streaming import detections, run_step_model
     models = RunModels(run=None, labels=list(labels), task="", config=tables.config, mean=None, std=None,
-                       float_model=None, int8=Int8Model(tflite, exact=True), tables=tables)
-    out = run_model(models, pcm, settings.inference_every_hops)
+                       float_model=None, int8=None, tables=tables, step=StepRunner(Path(tflite).read_bytes()),
+                       step_meta=step)
+    out = run_step_model(models, pcm)
     _, found = detections(models, out, settings)
     return out.output, out.times_ms, [(int(round(d.time_s * 1000)), d.label, d.score) for d in found]
 
@@ -65,8 +75,9 @@ def build_app(tables_dir: Path, build_dir: Path, board: str, tflm_tree: Path, tf
 
 
 def check(tables_dir: Path, tflite: Path, tables, settings, labels: list[str], pcm: np.ndarray, board: str,
-          build_dir: Path, timeout_s: float = 3600, log=print) -> dict:
-    """Build, stream, measure and compare (see the module's docstring). Returns the figures."""
+          build_dir: Path, timeout_s: float = 3600, log=print, step: dict | None = None) -> dict:
+    """Build, stream, measure and compare (see the module's docstring). Returns the figures. `step`:
+    stream_step.json of the step model `tflite` (built from `tables_dir`), for a streaming check."""
     from ..costmodel.arena import measure_arena
     from ..costmodel.estimate import estimate_layers_on
     from ..costmodel.graph import parse_tflite
@@ -74,7 +85,7 @@ def check(tables_dir: Path, tflite: Path, tables, settings, labels: list[str], p
     from ..costmodel.targets import get_target
     from ..firmware import tflm
     from ..firmware.mapfile import parse_map
-    from ..firmware.qemu_stream import run_stream
+    from ..firmware.qemu_stream import instructions, run_stream
 
     target = get_target(board)
     tree = tflm.find_tree("m4f")
@@ -88,8 +99,9 @@ def check(tables_dir: Path, tflite: Path, tables, settings, labels: list[str], p
     # The device hears silence after the stream until it is stopped; Python hears a second of it, so that
     # neither has a file's end: what both decide up to the stream's end is compared.
     end_ms = len(pcm) * 1000 // 16000
-    py_out, py_times, py_found = python_detections(tflite, tables, settings, labels,
-                                                   np.concatenate([pcm, np.zeros(16000, np.int16)]))
+    heard = np.concatenate([pcm, np.zeros(16000, np.int16)])
+    py_out, py_times, py_found = (python_step_detections(tflite, tables, settings, labels, heard, step) if step
+                                  else python_detections(tflite, tables, settings, labels, heard))
     py_out, py_found = py_out[py_times <= end_ms], [d for d in py_found if d[0] <= end_ms]
     dev_found = [d for d in dev.detections if d[0] <= end_ms]
     dev_out = [o for o, t in zip(dev.outputs, dev.output_times_ms) if t <= end_ms]
@@ -97,9 +109,24 @@ def check(tables_dir: Path, tflite: Path, tables, settings, labels: list[str], p
     model = tflite.read_bytes()
     graph = parse_tflite(model)
     library = library_for(target)
-    predicted = model_instructions(graph.layers, library, target.core)
     cpi, _ = cycles_per_instr(target.core, library)
     estimate = estimate_layers_on(graph.layers, len(model), measure_arena(model).total_bytes, tables.config, target)
+    streaming = {}
+    if step:
+        from ..costmodel.stream import step_cost
+        state_bytes = [int(s["bytes"]) for s in step["states"]]
+        cost = step_cost(graph.layers, state_bytes, target)
+        predicted = cost.instructions                 # the firmware times Invoke with the state copies
+        estimate["ram_bytes"] += cost.state_bytes     # the staging buffer (the states' tensors are in the arena)
+        s = dev.last_stats
+        streaming = {"streaming": True, "frames_per_step": int(step["frames_per_step"]),
+                     "warmup_steps": int(step["warmup_steps"]), "state_bytes": cost.state_bytes,
+                     "decision_ms": int(step["frames_per_step"]) * tables.config.hop * 1000 / 16000,
+                     "state_copy_instructions": instructions(s.get("state_cycles", 0), s),
+                     "state_copy_instructions_predicted": round(cost.state_copy_instructions),
+                     "step_cost": cost.to_dict()}
+    else:
+        predicted = model_instructions(graph.layers, library, target.core)
     n = min(len(dev_out), len(py_out))
     diff = np.abs(np.stack(dev_out[:n]).astype(int) - py_out[:n].astype(int)) if n else np.zeros((0, 1), int)
     same = [d for d in dev_found if d in py_found]
@@ -122,11 +149,16 @@ def check(tables_dir: Path, tflite: Path, tables, settings, labels: list[str], p
         "outputs_max_lsb": int(diff.max()) if diff.size else None,
         "device_detections": [list(d) for d in dev_found], "python_detections": [list(d) for d in py_found],
         "same_detections": len(same) == len(dev_found) == len(py_found),
+        **streaming,
     }
 
 
 def report(r: dict, log=print) -> None:
     kib = lambda b: f"{b / 1024:.1f} KiB"  # noqa: E731
+    if r.get("streaming"):
+        log(f"streaming: a decision every {r['frames_per_step']} frames ({r['decision_ms']:g} ms), {r['state_bytes']:,} B of "
+            f"state; its copies {r['state_copy_instructions']:,} instructions measured, "
+            f"{r['state_copy_instructions_predicted']:,} predicted (counted in Invoke below)")
     log(f"Invoke: {r['invoke_instructions']:,} instructions measured, {r['invoke_instructions_predicted']:,} predicted "
         f"({100 * r['invoke_error']:+.1f} %); at {r['board']}'s {r['clock_mhz']:g} MHz and {r['cycles_per_instruction']:.3f} "
         f"cycles per instruction: {r['invoke_ms']:.1f} ms (predicted {r['invoke_ms_predicted']:.1f} ms)")
@@ -144,11 +176,17 @@ def report(r: dict, log=print) -> None:
 def run(args) -> int:
     from ..data.wavio import BadWav, read_wav
     from ..export.recognizer_settings import JSON_NAME, read_settings
+    from ..export.step_export import read_step
     from ..firmware import runio
     from ..firmware.build_command import app_labels, firmware_dir
     from ..rundir import record_run, write_json_atomic
 
     inputs = runio.load_inputs(args.run)
+    step = read_step(inputs.run) if args.streaming else None
+    if inputs.streaming != bool(step):
+        raise UserError(f"{inputs.tables_dir} holds the {'step' if inputs.streaming else 'whole-window'} model's build: "
+                        + ("add --streaming." if inputs.streaming else
+                           "re-run `dadarts export RUN --int8 --streaming` to check the step model."))
     if args.wav:
         wav = Path(args.wav)
         if not wav.is_file():
@@ -165,8 +203,9 @@ def run(args) -> int:
     pcm = pcm[:int(args.minutes * 60 * 16000)]
     settings = read_settings(inputs.run.root / "export" / JSON_NAME)
     out_dir = firmware_dir(inputs.run)
-    r = check(inputs.tables_dir, inputs.run.tflite_int8, inputs.tables, settings, app_labels(inputs.tables_dir), pcm,
-              args.board, out_dir / f"build-check-{STAND_INS[args.board]}", args.timeout)
+    tflite = inputs.firmware_tflite
+    r = check(inputs.tables_dir, tflite, inputs.tables, settings, app_labels(inputs.tables_dir), pcm, args.board,
+              out_dir / f"build-check-{STAND_INS[args.board]}{'-step' if step else ''}", args.timeout, step=step)
     r["wav"] = str(Path(wav).resolve())
     report(r)
     path = out_dir / "check.json"

@@ -201,3 +201,14 @@ def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_m
         f"arena {report['arena_bytes']:,} B")
     return report
 
+
+
+def read_step(run: RunDir) -> dict:
+    """stream_step.json of a run exported with --streaming (its step .tflite checked present), or a UserError
+    that says how to make one."""
+    from ..rundir import read_json
+    paths = step_paths(run)
+    if not (paths["json"].is_file() and paths["int8"].is_file()):
+        raise UserError(f"{run.root} has no step model ({paths['int8']} or {paths['json'].name} is missing): run "
+                        f"`dadarts export {run.root} --int8 --streaming` first.")
+    return read_json(paths["json"], STEP_KIND)

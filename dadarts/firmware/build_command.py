@@ -103,7 +103,7 @@ def run(args) -> int:
         raise UserError("--tflm uses the pinned TFLite Micro build; --tflm-root names another: give one of them.")
     if args.tflm:
         from . import tflm
-        args.tflm_root, args.tflm_lib = tflm.for_model(args.target, runio.load_inputs(args.run).run.tflite_int8)
+        args.tflm_root, args.tflm_lib = tflm.for_model(args.target, runio.load_inputs(args.run).firmware_tflite)
     if args.wav and not args.tflm_root:
         raise UserError("--wav runs the keyword application, which needs --tflm-root (see docs/firmware.md).")
     if args.wav and board.board not in ("host", "mps2_an386"):
@@ -118,6 +118,10 @@ def run(args) -> int:
     if args.wav and not Path(args.wav).is_file():
         raise UserError(f"{args.wav} does not exist: give a 16 kHz mono 16-bit WAV file.")
     inputs = runio.load_inputs(args.run)
+    if args.wav:
+        inputs.refuse_streaming("--wav (one label per file)")
+    if not args.tflm_root and board.board not in ("host", "mps2_an386"):
+        inputs.refuse_streaming("the tethered build (the host would keep the states)")
     if board.board in ("host", "mps2_an386"):
         result = _frontend_target(args, inputs)
     else:

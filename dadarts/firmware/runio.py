@@ -31,6 +31,25 @@ class FirmwareInputs:
     def config(self):
         return self.tables.config
 
+    @property
+    def streaming(self) -> bool:
+        """export/firmware holds a step model's build (`dadarts export --int8 --streaming`)."""
+        return _header_define(self.tables_dir / "model_settings.h", "KWS_STREAMING") == "1" \
+            if (self.tables_dir / "model_settings.h").is_file() else False
+
+    @property
+    def firmware_tflite(self) -> Path:
+        """The .tflite export/firmware was built from: the step model's for a streaming export."""
+        from ..export.step_export import step_paths
+        return step_paths(self.run)["int8"] if self.streaming else self.run.tflite_int8
+
+    def refuse_streaming(self, what: str) -> None:
+        """A UserError when export/firmware is a step build, which `what` does not run."""
+        if self.streaming:
+            raise UserError(f"{self.tables_dir} holds a step model's build (dadarts export --streaming), which {what} "
+                            f"does not run: use `dadarts firmware check {self.run.root} --streaming`, or re-export "
+                            "without --streaming.")
+
 
 def model_input_quantisation(tflite_path: Path) -> tuple[float, int, tuple[int, ...]]:
     """(scale, zero point, shape) of the int8 model's input tensor."""

@@ -52,7 +52,7 @@ def run(args) -> int:
         raise UserError("--tflm uses the pinned TFLite Micro build; --tflm-root names another: give one of them.")
     if args.tflm:
         from . import tflm
-        args.tflm_root, args.tflm_lib = tflm.for_model(TARGET, runio.load_inputs(args.run).run.tflite_int8)
+        args.tflm_root, args.tflm_lib = tflm.for_model(TARGET, runio.load_inputs(args.run).firmware_tflite)
     if args.tflm_lib and not args.tflm_root:
         raise UserError("--tflm-lib goes with --tflm-root (the TFLM headers).")
     if not Path(args.wav).is_file():
@@ -63,6 +63,8 @@ def run(args) -> int:
         raise UserError(f"{exc}: give a 16 kHz mono 16-bit WAV file.") from None
     inputs = runio.load_inputs(args.run)
     tethered = not args.tflm_root
+    if tethered:
+        inputs.refuse_streaming("the tethered build (the host would keep the states)")
     target = "kws_app_tethered" if tethered else "kws_app"
     bdir = build.cmake_build(inputs.tables_dir, firmware_dir(inputs.run) / f"build-{TARGET}", TARGET,
                              tflm_root=args.tflm_root, tflm_lib=args.tflm_lib, targets=(target,))

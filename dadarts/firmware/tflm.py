@@ -329,6 +329,20 @@ def built(kind: str, ops=None) -> tuple[Path, Path] | None:
     return tree, library(kind, tree, ops, log=lambda m: print(m, file=sys.stderr))
 
 
+def m4f_or_pinned(tree: str | None, lib: str | None) -> tuple[str, str]:
+    """`--tflm-root/--tflm-lib` of a benchmark when given, else the project's pinned Cortex-M4F build
+    (scripts/setup.sh); one clear sentence when there is neither."""
+    if tree:
+        if not lib:
+            raise UserError("--tflm-root was given without --tflm-lib: give both, or neither for the pinned build.")
+        return tree, lib
+    pinned = built("m4f")
+    if not pinned:
+        raise UserError("No TFLite Micro build for the Cortex-M4F: run scripts/setup.sh (it builds the pinned tree), "
+                        "or give --tflm-root and --tflm-lib (or DADARTS_TFLM_ROOT_M4 / DADARTS_TFLM_LIB_M4).")
+    return str(pinned[0]), str(pinned[1])
+
+
 def for_model(target: str, tflite: Path) -> tuple[Path, Path]:
     """(tree, library with the kernels of the model's ops) of the pinned build for a board preset: `--tflm`
     of `dadarts firmware build|stream`. The host and the Cortex-M4F boards have a tree."""

@@ -39,6 +39,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="one decision every MS milliseconds: latency per decision = one Invoke + the front-end "
                         "frames of that period (default: the run's search decision period if it had a budget, "
                         "else one decision per hop)")
+    p.add_argument("--streaming", action="store_true",
+                   help="run directory exported with --streaming: also the step model's cost per decision (one per "
+                        "step of N new frames: step Invoke + state copies) and duty cycle, next to the whole-window "
+                        "model's at the same rate")
     p.add_argument("--firmware-results", metavar="JSON",
                    help="measured front-end instruction counts (default: RUN/run.json from 'dadarts firmware build', "
                         "then benchmarks/results/firmware.json)")
@@ -68,7 +72,7 @@ def _check_decision_ms(decision_ms):
 
 
 def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, firmware_results=None,
-                 decision_ms=None) -> dict:
+                 decision_ms=None, streaming: bool = False) -> dict:
     """Estimate the exported model of a run on the chosen targets and write RUN/mcu/estimates.json."""
     from ..errors import UserError
     from ..frontend.artifact import read_frontend
@@ -114,8 +118,45 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
     body = estimate(graph, arena_bytes, config, targets, firmware_results, run.run_json, decision_ms)
     body["model"]["arena"] = arena_info
     body["model"]["path"] = str(run.tflite_int8)
+    if streaming:
+        _add_streaming(run, body, targets)
     write_json_atomic(run.estimates, body, kind="mcu_estimates")
     return body
+
+
+def _add_streaming(run, body: dict, targets) -> None:
+    """body["streaming"] (the step model) and targets[name]["streaming"] (estimate.streaming_target)."""
+    from ..costmodel.arena import measure_arena
+    from ..costmodel.graph import parse_tflite
+    from ..export.step_export import read_step, step_paths
+    from .estimate import streaming_target
+    step = read_step(run)
+    paths = step_paths(run)
+    model = paths["int8"].read_bytes()
+    graph, arena = parse_tflite(model), measure_arena(model).total_bytes
+    states = [int(s["bytes"]) for s in step["states"]]
+    body["streaming"] = {"path": str(paths["int8"]), "frames_per_step": int(step["frames_per_step"]),
+                         "warmup_steps": int(step["warmup_steps"]), "state_bytes": sum(states),
+                         "model_bytes": len(model), "arena_bytes": arena, "total_macs": graph.total_macs}
+    for t in targets:
+        body["targets"][t.name]["streaming"] = streaming_target(graph, states, int(step["frames_per_step"]), arena,
+                                                                body["targets"][t.name], t)
+
+
+def format_streaming(est: dict) -> str:
+    s = est["streaming"]
+    first = next(iter(est["targets"].values()))["streaming"]
+    lines = [f"streaming: the step model takes {s['frames_per_step']} frames per Invoke (a decision every "
+             f"{first['decision_ms']:g} ms), {s['state_bytes']:,} B of state, {s['total_macs'] / 1e6:.2f} M MACs per step",
+             f"{'target':<18} {'step ms':>8} {'ms/dec':>7} {'duty':>6} | {'whole ms/dec':>12} {'duty':>6} | "
+             f"{'step/whole':>10}"]
+    for name, t in est["targets"].items():
+        st = t["streaming"]
+        lines.append(f"{name:<18} {st['step_ms']:>8.2f} {st['latency_ms']:>7.2f} {100 * st['duty_cycle']:>5.1f}% | "
+                     f"{st['whole_latency_ms']:>12.2f} {100 * st['whole_duty_cycle']:>5.1f}% | {st['step_over_whole']:>10.3f}")
+    lines.append("ms/dec = Invoke (step: with its state copies) + the front-end frames of one decision period; "
+                 "whole = the whole-window model deciding at the same rate.")
+    return "\n".join(lines)
 
 
 def _read_model(path) -> bytes:
@@ -284,8 +325,10 @@ def run(args) -> int:
             raise UserError("--mfcc and --out are for a .tflite file; a run directory has its own front-end "
                             "(train/frontend.json) and writes RUN/mcu/estimates.json.")
         est = evaluate_run(args.run, args.target, args.targets_file, args.kernels, args.firmware_results,
-                           args.decision_ms)
+                           args.decision_ms, args.streaming)
     elif given.exists():
+        if args.streaming:
+            raise UserError("--streaming reads a run's step export (export/stream_step.json): give the run directory.")
         if args.decision_ms is not None and not args.mfcc:
             raise UserError("--decision-ms counts front-end frames per decision, which needs the model's MFCC "
                             "configuration: give --mfcc W/H/M[/K] too.")
@@ -294,6 +337,9 @@ def run(args) -> int:
     else:
         raise UserError(f"{given} does not exist: give a run directory of an exported run or an int8 .tflite file.")
     print(format_table(est))
+    if est.get("streaming"):
+        print()
+        print(format_streaming(est))
     if args.layers:
         for name, t in est["targets"].items():
             print()

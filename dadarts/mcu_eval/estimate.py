@@ -8,6 +8,10 @@ that keeps the core below 100 %, flash and RAM term by term, the share of the In
 structural glue (dadarts.costmodel.glue), and a verdict with its margin. Agreed keys for other stages: targets[name]["latency_ms"], ["fits"],
 ["ram_bytes"], ["flash_bytes"]. For a model whose MFCC front-end is unknown (a .tflite from another
 tool, config None) only the model is counted: latency = one Invoke, no front-end terms.
+
+`streaming_target` adds, for a run exported with --streaming, the step model's cost per decision
+(dadarts.costmodel.stream: step Invoke + state copies, one decision per N new frames) next to the
+whole-window model deciding at the same rate.
 """
 from __future__ import annotations
 
@@ -71,6 +75,29 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig | None, t
         "glue_share": sum(c.cycles for c, g in zip(layers, glue) if g) / max(sum(c.cycles for c in layers), 1e-9),
         "layers": [{**layer.to_dict(), "glue": g} for layer, g in zip(layers, glue)],
     }
+
+
+def streaming_target(step_graph: Graph, state_bytes: list[int], frames_per_step: int, step_arena_bytes: int,
+                     whole: dict, target: Target) -> dict:
+    """targets[name]["streaming"]: the step model on `target` against `whole` (estimate_target's entry of the
+    whole-window model) at one decision per step."""
+    from ..costmodel.memory import arena_reserve_bytes
+    from ..costmodel.stream import step_cost
+    cost = step_cost(step_graph.layers, state_bytes, target)
+    reserve = arena_reserve_bytes(step_arena_bytes)
+    ms = lambda instructions: instructions * whole["cycles_per_instruction"] / (target.clock_mhz * 1e3)  # noqa: E731
+    decision_ms = frames_per_step * whole["hop_ms"]
+    frontend_ms = frames_per_step * whole["frontend_ms_per_frame"]
+    step_ms = ms(cost.instructions)
+    whole_ms = whole["invoke_ms"] + frontend_ms
+    return {"frames_per_step": frames_per_step, "decision_ms": decision_ms, **cost.to_dict(),
+            "step_ms": step_ms, "latency_ms": step_ms + frontend_ms, "duty_cycle": (step_ms + frontend_ms) / decision_ms,
+            "whole_latency_ms": whole_ms, "whole_duty_cycle": whole_ms / decision_ms,
+            "step_over_whole": step_ms / whole["invoke_ms"], "arena_bytes": int(step_arena_bytes),
+            # the step model's arena reserve and the firmware's staging copy of the states instead of the whole
+            # model's arena (the feature ring shrinks too, to N frames: not counted, a small over-estimate)
+            "ram_bytes": whole["ram_bytes"] - whole["ram_terms"]["tflm_arena"] + reserve + cost.state_bytes
+            if "tflm_arena" in whole["ram_terms"] else None}
 
 
 NO_FRONTEND = {"instructions": 0.0, "source": "not counted: the model's MFCC front-end is unknown (give --mfcc)"}

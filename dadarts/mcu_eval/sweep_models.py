@@ -26,6 +26,11 @@ MAPS = [(157, 80), (97, 40), (79, 40), (49, 40), (78, 40), (48, 20), (39, 20), (
 CHANNELS = [8, 16, 24, 32, 48, 64]
 # Maps of the later cells, where the channel count has doubled once or twice.
 SMALL_MAPS = [(24, 10), (12, 5), (19, 10), (9, 5), (6, 3), (25, 5), (39, 20), (48, 20)]
+# Streaming time buffers: (state frames, new frames, width, channels), from a stem's input (1 channel,
+# 9 kept frames) to late blocks (2-8 frames of a narrow map) at 1 to 10 new frames per step.
+STREAM_BUFFERS = [(9, 5, 40, 1), (8, 10, 40, 1), (3, 5, 10, 1), (4, 2, 20, 16), (2, 5, 20, 24), (2, 3, 10, 32),
+                  (4, 5, 5, 64), (8, 1, 10, 48), (2, 1, 5, 64), (6, 3, 10, 16), (2, 2, 40, 8), (4, 10, 20, 32),
+                  (16, 5, 5, 48), (24, 3, 10, 64), (12, 2, 3, 96), (2, 5, 80, 8)]
 # Largest activation tensor a sweep operator may have (its input and output live in the arena).
 MAX_TENSOR_BYTES = 640 * 1024
 
@@ -43,6 +48,8 @@ class OpSpec:
     padding: str = "same"            # "same" / "valid"
     inputs: int = 1                  # ADD: 2, CONCATENATION: n
     extra: tuple = field(default_factory=tuple)   # op-specific: MIRROR_PAD/PAD amounts
+    time: int = 0                    # a streaming step's time buffer (> 0): CONCATENATION of the (1, H, W, C)
+                                     # state and `time` new frames along time; STRIDED_SLICE of the last `time` frames
 
     @property
     def id(self) -> str:
@@ -59,14 +66,18 @@ class OpSpec:
             parts.append("valid")
         if self.inputs != 1:
             parts.append(f"n{self.inputs}")
+        if self.time:
+            parts.append(f"t{self.time}")
         return "-".join(parts)
 
     def output_hw(self) -> tuple[int, int]:
         if self.op in ("MIRROR_PAD", "PAD"):
             p = self.extra[0] if self.extra else 1
             return self.hw[0] + 2 * p, self.hw[1] + 2 * p
-        if self.op == "STRIDED_SLICE":   # the last row and column cut off
-            return self.hw[0] - 1, self.hw[1] - 1
+        if self.op == "STRIDED_SLICE":   # the last row and column cut off, or the last `time` rows kept
+            return (self.time, self.hw[1]) if self.time else (self.hw[0] - 1, self.hw[1] - 1)
+        if self.op == "CONCATENATION" and self.time:
+            return self.hw[0] + self.time, self.hw[1]
         if self.op in ("CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"):
             out = []
             for size, k, s in zip(self.hw, self.kernel, self.stride):
@@ -78,7 +89,7 @@ class OpSpec:
     def output_channels(self) -> int:
         if self.op in ("CONV_2D", "FULLY_CONNECTED"):
             return self.c_out
-        if self.op == "CONCATENATION":
+        if self.op == "CONCATENATION" and not self.time:
             return self.c_in * self.inputs
         return self.c_in
 
@@ -186,6 +197,12 @@ def sweep_specs() -> list[OpSpec]:
     for j, c in enumerate(CHANNELS):
         for hw in _spread(maps, j + 7, 2):
             specs.append(OpSpec("STRIDED_SLICE", hw, c))
+    # A streaming step's time buffers (issue #24, dadarts.costmodel.stream): the state (k - s frames of a
+    # layer's input) joined with the step's new frames along time, and the next state sliced off its end.
+    # Appended last, after every id above.
+    for j, (state, new, w, c) in enumerate(STREAM_BUFFERS):
+        specs.append(OpSpec("CONCATENATION", (state, w), c, inputs=2, time=new))
+        specs.append(OpSpec("STRIDED_SLICE", (state + new, w), c, time=state))
     specs = [s for s in specs if s.activation_bytes() <= MAX_TENSOR_BYTES and min(s.output_hw()) >= 1]
     ids = [s.id for s in specs]
     assert len(ids) == len(set(ids)), "sweep ids must be unique"
@@ -300,6 +317,8 @@ def _add_op(b: _Builder, spec: OpSpec) -> None:
     pad = s.Padding.SAME if spec.padding == "same" else s.Padding.VALID
     relu = s.ActivationFunctionType.RELU
     x = [b.activation((1, h, w, spec.c_in)) for _ in range(spec.inputs)]
+    if spec.op == "CONCATENATION" and spec.time:
+        b.tensors[x[1]].shape = [1, spec.time, w, spec.c_in]
     b.inputs += x
     if spec.op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
         kh, kw = spec.kernel
@@ -346,14 +365,18 @@ def _add_op(b: _Builder, spec: OpSpec) -> None:
     elif spec.op == "MEAN":
         y = b.activation((1, spec.c_in), scale=0.02, zero_point=0)
         b.op("MEAN", [x[0], b.int32([1, 2])], [y], "ReducerOptions", b.options("ReducerOptions", keepDims=False))
+    elif spec.op == "STRIDED_SLICE" and spec.time:
+        y = b.activation((1, oh, ow, spec.c_in))
+        b.op("STRIDED_SLICE", [x[0], b.int32([0, h - oh, 0, 0]), b.int32([1, h, w, spec.c_in]), b.int32([1, 1, 1, 1])],
+             [y], "StridedSliceOptions", b.options("StridedSliceOptions"))
     elif spec.op == "STRIDED_SLICE":
         y = b.activation((1, oh, ow, spec.c_in))
         b.op("STRIDED_SLICE", [x[0], b.int32([0, 0, 0, 0]), b.int32([1, oh, ow, spec.c_in]), b.int32([1, 1, 1, 1])],
              [y], "StridedSliceOptions", b.options("StridedSliceOptions"))
     elif spec.op == "CONCATENATION":
-        y = b.activation((1, h, w, spec.c_in * spec.inputs))   # same quantisation as the inputs
+        y = b.activation((1, oh, ow, spec.output_channels()))   # same quantisation as the inputs
         b.op("CONCATENATION", x, [y], "ConcatenationOptions",
-             b.options("ConcatenationOptions", axis=3, fusedActivationFunction=0))
+             b.options("ConcatenationOptions", axis=1 if spec.time else 3, fusedActivationFunction=0))
     elif spec.op == "FULLY_CONNECTED":
         b.tensors[x[0]].shape = [1, spec.c_in]
         weights = b.tensor((spec.c_out, spec.c_in), "INT8", 0.01, 0,

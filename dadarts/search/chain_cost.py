@@ -29,6 +29,13 @@ dadarts.costmodel.estimate.estimate_netgraph of the derived network exactly, and
 the tables were last refreshed with (what TFLM's greedy planner packs beyond the largest live pair of
 that network is added as a constant; tested).
 
+Streaming (`dadarts search --streaming`, networks valid in time): the budget's latency is the streaming
+cost per decision period (dadarts.costmodel.stream.streaming_estimate: the step model's Invokes with their
+state copies). The tables stay the whole-window ones; every configuration's expected Invoke latency is
+scaled by the derived network's streaming cost over the tables' whole-window cost of it (its 'same'-padded
+maps; refreshed with it each epoch), so that at the derived point the expectation is exactly the streaming
+cost of that network and the gradient is the whole-window one, scaled.
+
 The budget is kept by an augmented Lagrangian: loss += Σ_k λ_k·v_k + ρ/2·max(0, v_k)², v_k = E_k/B_k − 1,
 and after every architecture step λ_k ← max(0, λ_k + η·max(v_k, u_k)), u_k the same violation of the
 network the search would derive now (on the configuration γ leads with): the multiplier rises while
@@ -81,8 +88,11 @@ def _priced(g: NetGraph, target: Target) -> torch.Tensor:
 class ChainCost:
     """Cost tables of the chain space under every configuration, and the expectation (see module doc)."""
 
-    def __init__(self, configs: list[MfccConfig], num_classes: int, target: Target, decision_ms: float | None):
+    def __init__(self, configs: list[MfccConfig], num_classes: int, target: Target, decision_ms: float | None,
+                 streaming: bool = False):
         self.configs, self.num_classes, self.target, self.decision_ms = list(configs), num_classes, target, decision_ms
+        self.streaming = streaming
+        self.latency_scale = torch.ones(len(self.configs), dtype=torch.float64)
         self.space = space
         self.fe_instructions = [frontend_instructions_per_frame(c)["instructions"] for c in self.configs]
         n_d, n_s, n_r, n_w = len(self.configs), len(space.STEMS), space.BLOCKS + 1, len(space.WIDTHS)
@@ -137,10 +147,11 @@ class ChainCost:
     def refresh(self, arch: dict) -> None:
         """RAM and flash besides the arena and the model bytes: code (which ops), front-end tables and
         state, CMSIS-NN scratch, stack, of the derived network `arch` under every configuration."""
-        other_ram, other_flash, excess = [], [], []
+        other_ram, other_flash, excess, scale = [], [], [], []
         for config, fe in zip(self.configs, self.fe_instructions):
             graph = chain_graph(arch, config.shape, self.num_classes)
             est = estimate_netgraph(graph, config, self.target, self.decision_ms, fe)
+            scale.append(self._streaming_scale(arch, config, fe))
             other_ram.append(est["ram_bytes"] - est["ram_terms"]["tflm_arena"])
             other_flash.append(est["flash_bytes"] - est["model_bytes"])
             planned = memory.greedy_plan(memory.tensor_lifetimes(graph))
@@ -151,10 +162,24 @@ class ChainCost:
         # What TFLM's greedy planner packs above the largest live pair (or below: it may reuse gaps) for
         # the derived network: added to the expected peak, so that at the derived point RAM is exact.
         self.planner_excess = torch.tensor(excess, dtype=torch.float64)
+        self.latency_scale = torch.tensor(scale, dtype=torch.float64)
+
+    def _streaming_scale(self, arch: dict, config: MfccConfig, fe: float) -> float:
+        """The streaming Invoke latency of `arch` per decision over the tables' whole-window one (its
+        'same'-padded maps); 1 when not streaming, or when `arch` cannot stream on `config` (its valid time
+        map vanishes)."""
+        if not self.streaming:
+            return 1.0
+        from ..costmodel.chain import time_map
+        valid, same = {**arch, "time_padding": "valid"}, {**arch, "time_padding": "same"}
+        if time_map(valid, config.shape[0]) < 1:
+            return 1.0
+        tables = estimate_netgraph(chain_graph(same, config.shape, self.num_classes), config, self.target,
+                                   self.decision_ms, fe)["invoke_ms"]
+        return chain_estimate(valid, config, self.num_classes, self.target, self.decision_ms, fe)["invoke_ms"] / tables
 
     def estimate(self, arch: dict, config: MfccConfig, fe_instructions: float | None = None) -> dict:
-        return estimate_netgraph(chain_graph(arch, config.shape, self.num_classes), config, self.target,
-                                 self.decision_ms, fe_instructions)
+        return chain_estimate(arch, config, self.num_classes, self.target, self.decision_ms, fe_instructions)
 
     # -- the expectation ------------------------------------------------------------------------------
     def expected(self, alpha_stem, alpha_stem_width, alpha_kernel, alpha_width, alpha_stride, gamma_p,
@@ -188,7 +213,7 @@ class ChainCost:
         reserved = memory.ARENA_MARGIN * arena
         rounded = torch.ceil(torch.floor(reserved.detach()) / memory.ARENA_ROUND) * memory.ARENA_ROUND  # arena_reserve_bytes
         reserved = reserved + (rounded - reserved.detach())
-        cost = {"latency_ms": self.fixed_ms.to(dev) + sums[:, LAT],
+        cost = {"latency_ms": self.fixed_ms.to(dev) + sums[:, LAT] * self.latency_scale.to(dev),
                 "ram_kb": (reserved + self.other_ram.to(dev)) / KB,
                 "flash_kb": (sums[:, MODEL] + self.fixed_model + self.other_flash.to(dev)) / KB}
         if per_config:
@@ -214,6 +239,17 @@ class ChainCost:
         return f"every block skipped, a {space.WIDTHS[0]}-channel stem"
 
 
+def chain_estimate(arch: dict, config: MfccConfig, num_classes: int, target: Target, decision_ms: float | None,
+                   fe_instructions: float | None = None) -> dict:
+    """The cost model's estimate of chain network `arch`; for one valid in time (`dadarts search --streaming`),
+    its latency is the streaming one (dadarts.costmodel.stream.streaming_estimate)."""
+    est = estimate_netgraph(chain_graph(arch, config.shape, num_classes), config, target, decision_ms, fe_instructions)
+    if space.time_padding(arch) == "valid":
+        from ..costmodel.stream import streaming_estimate
+        est = streaming_estimate(est, arch, config, num_classes, target, decision_ms)
+    return est
+
+
 def chain_deployment(arch: dict, config: MfccConfig, num_classes: int, target: Target | None, budget,
                      decision_ms: float | None) -> dict:
     """What search/result.json says about deployment: the derived network (exactly the argmax, never
@@ -228,11 +264,12 @@ def chain_deployment(arch: dict, config: MfccConfig, num_classes: int, target: T
     if target is None:
         out["predicted"] = None
         return out
-    est = estimate_netgraph(graph, config, target, decision_ms)
+    est = chain_estimate(arch, config, num_classes, target, decision_ms)
     costs = estimate_costs(est)
     out["predicted"] = {**{k: round(v, 3) for k, v in costs.items()}, "macs": est["macs"],
                         "arena_kb": round(est["arena_bytes"] / KB, 3), "model_kb": round(est["model_bytes"] / KB, 3),
-                        "over": within(costs, budget), "fits": not within(costs, budget)}
+                        "over": within(costs, budget), "fits": not within(costs, budget),
+                        **({"streaming": est["streaming"]} if "streaming" in est else {})}
     return out
 
 

@@ -31,8 +31,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--streaming", action="store_true",
                    help="chain space: search streamable networks (no padding over time: the supernet trains, and "
                         "the search derives, the network that runs as a stream of steps; dadarts export --streaming). "
-                        "The budget still prices one whole-window Invoke per decision (an upper bound of the "
-                        "shorter valid maps)")
+                        "The latency budget then prices streaming: per decision period the step model's Invokes "
+                        "(the new frames of every layer, the time buffers, the state copies; "
+                        "dadarts.costmodel.stream)")
     p.add_argument("--align", default=None, choices=["preprocess", "zeropad"],
                    help="how configurations of different shapes are aligned before mixing (default: preprocess)")
     p.add_argument("--data-space", default=None, metavar="W/H/M[/K],...",
@@ -233,7 +234,7 @@ def _budget(settings, configs, num_classes: int, verbose: bool):
                             settings.decision_ms)
     if settings.space == "chain":
         from .chain_cost import ChainCost
-        cost = ChainCost(configs, num_classes, target, settings.decision_ms)
+        cost = ChainCost(configs, num_classes, target, settings.decision_ms, streaming=settings.time_padding == "valid")
         refuse_impossible(cost, budget)
         if verbose:
             limits = ", ".join(f"{k.replace('_', ' ')} <= {v:g}" for k, v in budget.items())

@@ -372,10 +372,11 @@ def genotype_budget_check(result: dict, channels: int, layers: int, num_classes:
         return None
     config = MfccConfig.parse(result["config"])
     if result.get("space") == "chain":
-        from ..costmodel.chain import chain_graph
-        graph = chain_graph(result["genotype"], config.shape, num_classes)
+        from .chain_cost import chain_estimate
+        est = chain_estimate(result["genotype"], config, num_classes, get_target(result["target"]),
+                             result.get("decision_ms"))
     else:
         graph = searched_graph(result.get("space", "darts"), result["genotype"], config.shape, num_classes,
                                channels, layers)
-    est = estimate_netgraph(graph, config, get_target(result["target"]), result.get("decision_ms"))
+        est = estimate_netgraph(graph, config, get_target(result["target"]), result.get("decision_ms"))
     return budget_check(estimate_costs(est), result["target"], result.get("budget"))

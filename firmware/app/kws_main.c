@@ -12,6 +12,12 @@
  * Time runs forever: the sample counter is 64-bit, and the ms clock the recogniser, the detections and the
  * stats lines use is its low 32 bits (it wraps every 49.7 days; the recogniser only takes differences).
  * -DKWS_CLOCK_START_MS=N starts that clock at N instead of 0 (the wrap test starts it just before 2^32).
+ *
+ * Built from a step model (model_settings.h: KWS_STREAMING), the model runs once per KWS_STEP_FRAMES new
+ * frames on those frames only, its states carried from Invoke to Invoke by the model runner (reset to
+ * their zero points at start). The first KWS_WARMUP_STEPS steps only fill the states; every later step
+ * is one decision for the recogniser, at the ms clock of the hop that brought the step's last frame.
+ * A file's end brings no extra inference. dadarts/evaluate's streaming twin follows the same schedule.
  */
 #include <stdio.h>
 
@@ -34,6 +40,15 @@
 #define SAMPLES_PER_MS 16
 #define ONE_SECOND 16000
 
+#ifndef KWS_STREAMING
+#define KWS_STREAMING 0
+#endif
+#if KWS_STREAMING
+#define KWS_RING_FRAMES KWS_STEP_FRAMES      /* the step model's input: the new frames only */
+#else
+#define KWS_RING_FRAMES KWS_INPUT_FRAMES
+#endif
+
 static const char *const labels[KWS_NUM_LABELS] = KWS_LABELS;
 static kws_frontend_t frontend;
 static kws_features_t features;
@@ -41,7 +56,7 @@ static kws_recognizer_t recognizer;
 static uint32_t recognizer_times[KWS_RECOGNIZER_HISTORY];
 static uint8_t recognizer_scores[KWS_RECOGNIZER_HISTORY * KWS_NUM_LABELS];
 static const uint16_t score_exp[] = KWS_SCORE_EXP_Q15;
-static int8_t ring[KWS_INPUT_FRAMES * KWS_INPUT_FEATURES];
+static int8_t ring[KWS_RING_FRAMES * KWS_INPUT_FEATURES];
 static uint8_t is_keyword[KWS_NUM_LABELS];
 
 /* Cycle statistics of one stage (front-end per frame, or Invoke per inference). */
@@ -75,13 +90,21 @@ static int setup(int argc, char **argv)
     printf("kws: recogniser: average %d ms, threshold %d, suppression %d ms, minimum %d, inference every %d hops, "
            "stats every %d ms\n", KWS_AVERAGE_WINDOW_MS, KWS_DETECTION_THRESHOLD, KWS_SUPPRESSION_MS,
            KWS_MINIMUM_COUNT, KWS_INFERENCE_EVERY_HOPS, KWS_STATS_EVERY_MS);
+#if KWS_STREAMING
+    printf("kws: streaming: a step of %d frames per Invoke, %d warm-up steps, %d states\n", KWS_STEP_FRAMES,
+           KWS_WARMUP_STEPS, KWS_NUM_STATES);
+#endif
     if (kws_frontend_init(&frontend, &kws_frontend_tables) != 0 ||
-        kws_features_init(&features, &frontend, ring, KWS_INPUT_FRAMES) != 0) {
+        kws_features_init(&features, &frontend, ring, KWS_RING_FRAMES) != 0) {
         printf("kws: the front-end tables do not fit this build's capacities\n");
         return -1;
     }
     if (kws_model_init() != 0 || kws_audio_open(argc > 1 ? argv[1] : NULL) != 0) {
         return -1;
+    }
+    if (kws_model_state_bytes()) {
+        printf("kws: model states: %lu bytes in the arena, as many in the staging buffer\n",
+               (unsigned long)kws_model_state_bytes());
     }
     for (int i = 0; i < KWS_NUM_LABELS; i++) {
         is_keyword[i] = labels[i][0] != '_';   /* _silence_ and _unknown_ never trigger */
@@ -98,12 +121,15 @@ static int setup(int argc, char **argv)
     return 0;
 }
 
-static timing_t frontend_time, invoke_time;
+static timing_t frontend_time, invoke_time, state_time;
 static int last_label = -1, last_score;
 static unsigned long recognizer_errors;
+#if KWS_STREAMING
+static unsigned warm_steps;   /* steps since the start, counted up to KWS_WARMUP_STEPS */
+#endif
 
-/* Copy the feature ring into the model, run it, feed the recogniser. Returns 0, or -1 on failure. */
-static int infer(uint32_t now_ms)
+/* Copy the feature ring into the model and run it. Returns 0, or -1 on failure. */
+static int invoke(void)
 {
     kws_features_copy(&features, kws_model_input());
     const uint32_t t0 = board_cycles();
@@ -112,6 +138,24 @@ static int infer(uint32_t now_ms)
         return -1;
     }
     timing_add(&invoke_time, board_cycles() - t0);
+    if (KWS_STREAMING) {
+        timing_add(&state_time, kws_model_state_cycles());
+    }
+    return 0;
+}
+
+/* Run the model and feed the recogniser with its output. Returns 0, or -1 on failure. */
+static int infer(uint32_t now_ms)
+{
+    if (invoke() != 0) {
+        return -1;
+    }
+#if KWS_STREAMING
+    if (warm_steps < KWS_WARMUP_STEPS) {
+        warm_steps++;   /* the states are still filling: no decision */
+        return 0;
+    }
+#endif
     const int8_t *out = kws_model_output();
 #ifdef KWS_TRACE_OUTPUTS
     /* Every model output on the console, to compare a port with the Python twin (dadarts firmware stream). */
@@ -142,13 +186,15 @@ static int infer(uint32_t now_ms)
 
 static void print_stats(uint32_t now_ms, unsigned long hops)
 {
+    /* invoke_cycles of a step model include its state copies; state_cycles is that part alone. */
     printf("stats t_ms=%lu hops=%lu inferences=%lu fe_cycles=%lu fe_max=%lu fe_us=%lu invoke_cycles=%lu "
-           "invoke_max=%lu invoke_us=%lu cycles_per_s=%lu stack=%lu/%lu arena=%lu/%lu dropped=%lu recognizer_errors=%lu\n",
+           "invoke_max=%lu invoke_us=%lu state_cycles=%lu state_bytes=%lu cycles_per_s=%lu stack=%lu/%lu arena=%lu/%lu "
+           "dropped=%lu recognizer_errors=%lu\n",
            (unsigned long)now_ms, hops, (unsigned long)invoke_time.count, timing_avg(&frontend_time),
            (unsigned long)frontend_time.max, to_us(timing_avg(&frontend_time)), timing_avg(&invoke_time),
-           (unsigned long)invoke_time.max, to_us(timing_avg(&invoke_time)),
-           (unsigned long)board_cycles_per_second(), (unsigned long)board_stack_used(),
-           (unsigned long)board_stack_size(), (unsigned long)kws_model_arena_used(),
+           (unsigned long)invoke_time.max, to_us(timing_avg(&invoke_time)), timing_avg(&state_time),
+           (unsigned long)kws_model_state_bytes(), (unsigned long)board_cycles_per_second(),
+           (unsigned long)board_stack_used(), (unsigned long)board_stack_size(), (unsigned long)kws_model_arena_used(),
            (unsigned long)kws_model_arena_size(), (unsigned long)kws_audio_dropped(), recognizer_errors);
 }
 
@@ -183,10 +229,15 @@ int main(int argc, char **argv)
         }
         since_inference += new_frame;
         const uint32_t now = (uint32_t)(samples / SAMPLES_PER_MS);   /* the ms clock: wraps at 2^32 */
+        inferred_last = 0;
+#if KWS_STREAMING
+        /* A step: the ring holds exactly the KWS_STEP_FRAMES frames that arrived since the last one. */
+        if (since_inference >= KWS_STEP_FRAMES) {
+#else
         /* A padded short file gets its inference at exactly one second, where the Python pipeline looks. */
         const int at_padded_end = !live && samples - start >= ONE_SECOND;
-        inferred_last = 0;
         if (kws_features_full(&features) && (since_inference >= KWS_INFERENCE_EVERY_HOPS || at_padded_end)) {
+#endif
             since_inference = 0;
             inferred_last = 1;
             if (infer(now) != 0) {
@@ -198,7 +249,8 @@ int main(int argc, char **argv)
             next_stats += KWS_STATS_EVERY_MS;
         }
     }
-    if (!inferred_last && kws_features_full(&features) && infer((uint32_t)(samples / SAMPLES_PER_MS)) != 0) {
+    if (!KWS_STREAMING && !inferred_last && kws_features_full(&features) &&
+        infer((uint32_t)(samples / SAMPLES_PER_MS)) != 0) {
         return 1;
     }
     print_stats((uint32_t)(samples / SAMPLES_PER_MS), hops);

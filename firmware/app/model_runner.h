@@ -15,11 +15,21 @@ extern "C" {
 /* Map the model, register its ops, allocate the arena. Returns 0, or -1 with a message. */
 int kws_model_init(void);
 
-/* The model's int8 input, (1, frames, features, 1) row-major: where the feature provider copies to. */
+/* The model's int8 input, (1, frames, features, 1) row-major: where the feature provider copies to
+ * (a step model's input 0: the KWS_STEP_FRAMES new frames). */
 int8_t *kws_model_input(void);
 
-/* Run one inference. Returns 0, or -1 when the interpreter fails. */
+/* Run one inference. Returns 0, or -1 when the interpreter fails. A step model (KWS_STREAMING, see
+ * docs/firmware.md) is given its states before Invoke and its next states are kept after it. */
 int kws_model_invoke(void);
+
+/* A step model's states back to the start of a stream: every state input at its zero point. */
+void kws_model_reset_states(void);
+
+/* Bytes of state a step model keeps between Invokes (0 for a one-window model), and the cycles the
+ * last Invoke spent moving them (staging buffer -> state inputs before, state outputs -> staging after). */
+uint32_t kws_model_state_bytes(void);
+uint32_t kws_model_state_cycles(void);
 
 /* The int8 scores of the last inference, one per label. */
 const int8_t *kws_model_output(void);

@@ -32,6 +32,21 @@ const int8_t *kws_model_output(void)
     return output;
 }
 
+/* The host keeps no state for the device: a step model (KWS_STREAMING) is not built tethered (CMakeLists.txt). */
+void kws_model_reset_states(void)
+{
+}
+
+uint32_t kws_model_state_bytes(void)
+{
+    return 0;
+}
+
+uint32_t kws_model_state_cycles(void)
+{
+    return 0;
+}
+
 uint32_t kws_model_arena_used(void)
 {
     return 0;

@@ -1,5 +1,7 @@
 // Code size probe: the smallest TFLite Micro application that runs a model with exactly the builtin ops
-// listed in CODE_SIZE_OPS (an X-macro list of MicroMutableOpResolver Add* names, e.g. X(Conv2D) X(Relu)),
+// listed in CODE_SIZE_OPS (an X-macro list of MicroMutableOpResolver Add* names, each with the registration
+// the firmware's resolver passes, e.g. X(Conv2D, tflite::Register_CONV_2D_INT8()) X(Relu, ): the int8-only
+// kernels where TFLM has them, as dadarts/export/resolver.py registers them for an int8 model),
 // so that its link map and `size` give what those ops add to the flash. benchmarks/measure_op_counts.py
 // links it with no op (TFLM's core), with one op at a time, and with the op set of each measured model.
 // Built with CODE_SIZE_NO_TFLM it is the board alone (startup, semihosting, libc).
@@ -9,6 +11,19 @@
 #include "board.h"
 
 #ifndef CODE_SIZE_NO_TFLM
+#include "tensorflow/lite/micro/kernels/add.h"
+#include "tensorflow/lite/micro/kernels/batch_matmul.h"
+#include "tensorflow/lite/micro/kernels/conv.h"
+#include "tensorflow/lite/micro/kernels/depthwise_conv.h"
+#include "tensorflow/lite/micro/kernels/fully_connected.h"
+#include "tensorflow/lite/micro/kernels/maximum_minimum.h"
+#include "tensorflow/lite/micro/kernels/mul.h"
+#include "tensorflow/lite/micro/kernels/pad.h"
+#include "tensorflow/lite/micro/kernels/pooling.h"
+#include "tensorflow/lite/micro/kernels/softmax.h"
+#include "tensorflow/lite/micro/kernels/svdf.h"
+#include "tensorflow/lite/micro/kernels/transpose.h"
+#include "tensorflow/lite/micro/kernels/transpose_conv.h"
 #include "tensorflow/lite/micro/micro_interpreter.h"
 #include "tensorflow/lite/micro/micro_mutable_op_resolver.h"
 
@@ -17,7 +32,7 @@
 #endif
 
 namespace {
-#define X(op) +1
+#define X(op, registration) +1
 constexpr int kNumOps = 0 CODE_SIZE_OPS;
 #undef X
 alignas(16) uint8_t arena[16 * 1024];
@@ -42,7 +57,7 @@ int main(int argc, char **argv) {
   return static_cast<int>(n & 1u);
 #else
   static tflite::MicroMutableOpResolver<kNumOps + 1> resolver;
-#define X(op) resolver.Add##op();
+#define X(op, registration) resolver.Add##op(registration);
   CODE_SIZE_OPS
 #undef X
   tflite::MicroInterpreter interpreter(tflite::GetModel(data), resolver, arena, sizeof(arena));

@@ -1,0 +1,152 @@
+"""Streaming cost (issue #24): what one decision costs when the network runs as a stream of steps.
+
+A step model (dadarts export --streaming) takes N new frames and the states of every layer that
+convolves time; the firmware (firmware/app/model_runner.cc) copies each next state into a staging
+buffer after Invoke and back into its input before the next one. A decision therefore costs
+
+    Invoke of the step graph  (every layer on its new frames at its time stride, plus the time buffers:
+                               CONCATENATION of state and new frames, STRIDED_SLICE of the next state,
+                               priced like every other operator from the measured per-op counts)
+  + state copies              (two memcpy per state: MEMCPY_CALL instructions per call and the
+                               per-byte cost of a time concatenation, which is the same memcpy)
+
+`step_cost(layers, state_bytes, target)` prices a step graph already written (a parsed .tflite or a
+NetGraph); `step_graph(arch, ...)` writes down the step graph of a chain network valid in time as
+`dadarts export --streaming` lowers it (dadarts.export.step_model: every layer that convolves time keeps
+its last k - s input frames; the global average keeps the last T' - N/S frames of the final map), so
+that search and mcu-eval price a network's streaming form before it exists.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from ..errors import UserError
+from . import kernels
+from .layer import Layer
+from .network import NetGraph
+from .targets import Target
+
+# Instructions of one newlib memcpy call beyond its bytes (entry, alignment and tail handling, return)
+# and the firmware's loop around it. Measured on the emulated STM32F405 (tests/step_model.py's step
+# model: 4 copies of 80 and 304 bytes, 548 instructions = 4 x 37 + 768 x 0.522).
+MEMCPY_CALL = 37.0
+
+
+@dataclass
+class StepCost:
+    invoke_instructions: float        # the step model's Invoke (operators only)
+    state_copy_instructions: float    # the firmware's two copies per state
+    state_bytes: int                  # kept between Invokes (in the arena; as many again in the staging buffer)
+
+    @property
+    def instructions(self) -> float:
+        """Per decision (one step): what the firmware's Invoke timing measures."""
+        return self.invoke_instructions + self.state_copy_instructions
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "instructions": self.instructions}
+
+
+def memcpy_per_byte(library: str, core: str | None) -> float:
+    """Instructions per byte of a large memcpy: the time concatenation's per-output-byte coefficient."""
+    _, table = kernels.instruction_table(core, library)
+    return float(table["concatenation"]["out"])
+
+
+def state_copy_instructions(state_bytes: list[int], library: str, core: str | None = None) -> float:
+    per_byte = memcpy_per_byte(library, core)
+    return 2.0 * sum(MEMCPY_CALL + per_byte * b for b in state_bytes)
+
+
+def step_cost(layers: list[Layer], state_bytes: list[int], target: Target) -> StepCost:
+    library = kernels.library_for(target)
+    return StepCost(kernels.model_instructions(layers, library, target.core),
+                    state_copy_instructions(state_bytes, library, target.core), int(sum(state_bytes)))
+
+
+def step_graph(arch: dict, input_shape: tuple[int, int], num_classes: int,
+               frames_per_step: int) -> tuple[NetGraph, list[int]]:
+    """(the int8 step graph of chain network `arch` on (T, F) windows taking `frames_per_step` new frames,
+    the bytes of each state in input order). Inputs: the new frames, then the states; outputs: the
+    logits, then the next states."""
+    from .chain import STEMS, depthwise_kernel, stem_layer, time_layers, time_map, time_padding, validate
+    validate(arch, input_shape)
+    if time_padding(arch) != "valid":
+        raise UserError("Only a chain network valid in time runs as a stream of steps: search with --streaming "
+                        "or train with --time-padding valid.")
+    T, F = (int(v) for v in input_shape)
+    stride = 1
+    for _, s in time_layers(arch):
+        stride *= s
+    if frames_per_step < 1 or frames_per_step % stride:
+        raise UserError(f"{frames_per_step} frames per step is not a multiple of the network's time stride {stride}.")
+    g = NetGraph()
+    x = g.tensor((frames_per_step, F, 1))
+    g.inputs.append(x)
+    states: list[int] = []
+    next_states: list[int] = []
+
+    def buffered(x: int, keep: int) -> int:
+        """The state of `keep` frames joined with x along time; its last `keep` frames are the next state."""
+        if keep <= 0:
+            return x
+        h, w, c = g.shapes[x]
+        state = g.tensor((keep, w, c))
+        g.inputs.append(state)
+        states.append(keep * w * c)
+        joined = g.add("CONCATENATION", [state, x], (keep + h, w, c), axis=1, n_inputs=2)
+        next_states.append(g.elementwise("STRIDED_SLICE", [joined], (keep, w, c)))
+        return joined
+
+    kt, _, st, _ = STEMS[arch["stem"]]
+    x = stem_layer(g, buffered(x, kt - st), arch["stem"], int(arch["stem_channels"]))
+    for block in arch["blocks"]:
+        if block["op"] == "skip":
+            continue
+        s = int(block["stride"])
+        k, d = depthwise_kernel(block["op"], s)
+        x = buffered(x, (k - 1) * d + 1 - s)
+        x = g.conv(g.depthwise(x, k, s, d, relu=True, time_padding="valid"), int(block["channels"]), 1, relu=True)
+    map_frames, per_step = time_map(arch, T), frames_per_step // stride
+    if map_frames > per_step:
+        x = buffered(x, map_frames - per_step)
+    elif map_frames < per_step:
+        h, w, c = g.shapes[x]
+        x = g.elementwise("STRIDED_SLICE", [x], (map_frames, w, c))
+    g.outputs += [g.head(x, num_classes), *next_states]
+    return g, states
+
+
+def chain_step_cost(arch: dict, input_shape: tuple[int, int], num_classes: int, frames_per_step: int,
+                    target: Target) -> StepCost:
+    """Instructions per decision of chain network `arch` streamed at `frames_per_step` on `target`."""
+    g, states = step_graph(arch, input_shape, num_classes, frames_per_step)
+    return step_cost(g.layers, states, target)
+
+
+def step_frames(arch: dict, config, decision_ms: float | None) -> int:
+    """N for a budget: the multiple of the network's time stride nearest the frames of one decision period
+    (at least one stride; halves round up), as `dadarts export --streaming` picks it for a 100 ms period."""
+    from .chain import time_layers
+    from .estimate import frames_per_decision
+    stride = 1
+    for _, s in time_layers(arch):
+        stride *= s
+    return max(1, math.floor(frames_per_decision(config, decision_ms) / stride + 0.5)) * stride
+
+
+def streaming_estimate(est: dict, arch: dict, config, num_classes: int, target: Target,
+                       decision_ms: float | None) -> dict:
+    """`est` (costmodel.estimate of the whole-window network `arch`) with the latency of streaming it: per
+    decision period the Invokes of the step model it takes (period frames / N, state copies included)
+    instead of one whole-window Invoke, plus the same front-end frames. RAM and flash stay the whole-window
+    model's (its arena is larger than the step model's arena plus its states' staging copy)."""
+    n = step_frames(arch, config, decision_ms)
+    cost = chain_step_cost(arch, config.shape, num_classes, n, target)
+    cpi, _ = kernels.cycles_per_instr(target.core, kernels.library_for(target))
+    step_ms = cost.instructions * cpi / (target.clock_mhz * 1e3)
+    invoke_ms = step_ms * est["frames_per_decision"] / n
+    return {**est, "invoke_ms": invoke_ms, "latency_ms": est["latency_ms"] - est["invoke_ms"] + invoke_ms,
+            "streaming": {"frames_per_step": n, "step_ms": step_ms, "state_bytes": cost.state_bytes,
+                          "whole_invoke_ms": est["invoke_ms"]}}
