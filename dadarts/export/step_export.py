@@ -202,7 +202,6 @@ def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_m
     return report
 
 
-
 def read_step(run: RunDir) -> dict:
     """stream_step.json of a run exported with --streaming (its step .tflite checked present), or a UserError
     that says how to make one."""
