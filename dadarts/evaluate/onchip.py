@@ -49,6 +49,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "streaming twin and the streaming cost")
 
 
+def python_detections(tflite: Path, tables, settings, labels: list[str], pcm: np.ndarray):
+    """(outputs (N, K) int8, their times in ms, [(time ms, label, score)]) of the Python pipeline on `pcm`:
+    the firmware's stream twin with the int8 model in LiteRT's reference kernels."""
+    from .runmodels import Int8Model, RunModels
+    from .streaming import detections, run_model
+    models = RunModels(run=None, labels=list(labels), task="", config=tables.config, mean=None, std=None,
+                       float_model=None, int8=Int8Model(tflite, exact=True), tables=tables)
+    out = run_model(models, pcm, settings.inference_every_hops)
+    _, found = detections(models, out, settings)
+    return out.output, out.times_ms, [(int(round(d.time_s * 1000)), d.label, d.score) for d in found]
+
+
 def python_step_detections(tflite: Path, tables, settings, labels: list[str], pcm: np.ndarray, step: dict):
     """python_detections for a step model: the streaming twin (dadarts.evaluate.streaming.run_step_model)."""
     from ..export.step_tflite import StepRunner
