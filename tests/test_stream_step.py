@@ -126,6 +126,7 @@ def test_int8_step_export_feeds_states_back_unchanged_and_agrees_with_the_whole_
         assert tuple(i["quantization"]) == tuple(o["quantization"]) == (s["scale"], s["zero_point"])
     check = report["streaming"]["check"]
     assert check["steps"] >= 100 and check["float"]["relative"] < 1e-5
+    assert check["tflm"]["steps"] == 64 and check["tflm"]["max_lsb"] <= 1
     assert check["int8"]["top1_agreement"] >= 0.9
     assert check["int8"]["max_abs_logit_diff"] < 0.2 * check["int8"]["max_abs_logit"]
     header = (run.firmware / "model_settings.h").read_text()

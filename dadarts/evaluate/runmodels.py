@@ -136,16 +136,13 @@ def load_run(root: str | Path, need_int8: bool = False, threads: int = 1, exact:
 
 def load_step(models: RunModels, exact: bool = True) -> RunModels:
     """`models` with the run's int8 step model (dadarts export --int8 --streaming) and its stream_step.json."""
-    from ..export.step_export import STEP_KIND, step_paths
+    from ..export.step_export import read_step, step_paths
     from ..export.step_tflite import StepRunner
-    from ..rundir import read_json
+    meta = read_step(models.run)
     paths = step_paths(models.run)
-    if not (paths["int8"].is_file() and paths["json"].is_file()):
-        raise UserError(f"{models.run.root} has no step model ({paths['int8']} is missing): run "
-                        f"`dadarts export {models.run.root} --int8 --streaming` first.")
     step = StepRunner(paths["int8"].read_bytes(), reference_kernels=exact)
     if models.int8 is None or tuple(step.ins[0]["quantization"]) != tuple(models.int8.input_quant):
         raise UserError(f"{paths['int8']} and {models.run.tflite_int8} are not from the same export (their inputs "
                         f"are quantised differently): re-run `dadarts export {models.run.root} --int8 --streaming`.")
-    models.step, models.step_meta = step, read_json(paths["json"], STEP_KIND)
+    models.step, models.step_meta = step, meta
     return models

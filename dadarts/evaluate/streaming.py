@@ -149,7 +149,7 @@ def run_step_model(models: RunModels, pcm: np.ndarray, progress: bool = False) -
             y, states = step.run(feats[i:i + chunk], states)
             outs.append(y)
             bar.update(len(y))
-    output = np.concatenate(outs)[steps] if outs else np.zeros((0, models.int8.n_labels), np.int8)
+    output = np.concatenate(outs)[steps] if outs else np.zeros((0, len(models.labels)), np.int8)
     t2, c2 = time.perf_counter(), time.process_time()
     scores = scores_from_output(output, score_exp_table(*step.output_quant))
     return StreamOutput(len(pcm) / SAMPLE_RATE, times, output, scores,

@@ -15,6 +15,8 @@ stepped by the float step model to record the states each step sees. The frames 
 exactly the calibration features' range, so it gets the whole-window model's input scale and zero
 point (the front-end contract; asserted).
 
+TFLite Micro steps the int8 step model from a reset over the first TFLM_STEPS steps, states fed back,
+against the reference kernels (it must be within TFLM_MAX_LSB, as the whole-window model).
 The check runs both int8 models under LiteRT's reference kernels (TFLM's arithmetic) on a stream of
 test clips end to end: after the warm-up every step's logits against the whole-window int8 model on
 the window that step covers (step_model.StepPlan.window_of). They are not bit-identical: each model
@@ -35,6 +37,7 @@ from ..rundir import RunDir, write_bytes_atomic, write_json_atomic
 
 STEP_KIND = "stream_step"
 CHECK_STEPS = 256            # steps compared after the warm-up (reference kernels are slow)
+TFLM_STEPS = 64              # steps TFLite Micro runs from a reset for its check against the reference kernels
 FLOAT_TOLERANCE = 1e-3       # float step .tflite vs PyTorch, relative to the largest logit
 
 
@@ -117,6 +120,18 @@ def stream_check(step_int8: bytes, whole_int8: bytes, step_float: bytes, whole_t
     return out
 
 
+def tflm_step_check(step_int8: bytes, clips: np.ndarray, n: int, steps: int = TFLM_STEPS) -> dict:
+    """TFLite Micro stepping the int8 step model (states fed back) against the reference kernels: the
+    firmware's interpreter computes what the check verified."""
+    from .step_tflite import StepRunner
+    from .tflm_check import compare_lsb, run_tflm
+    ref = StepRunner(step_int8)
+    frames = ref.quantize_frames(_stream(clips, n).numpy())[:steps * n]
+    expected, _ = ref.run(frames)
+    got = run_tflm(step_int8, frames.reshape(-1, n, frames.shape[1], 1), states=ref.reset_states())
+    return {"steps": int(len(expected)), **compare_lsb(got, expected)}
+
+
 def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_ms: float, calib: np.ndarray,
                 x_test: np.ndarray, whole_int8: bytes, out: RunDir, log=print) -> dict:
     """Convert, check and write the step model (see module doc); returns report["streaming"]."""
@@ -155,6 +170,12 @@ def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_m
         raise UserError(f"The step model's frames are quantised at {step_in}, the whole-window model's input at "
                         f"{whole_in}: the front-end could not feed both; the step model was not written.")
     check = stream_check(qmodel, whole_int8, fmodel, inference, plan, x_test)
+    check["tflm"] = tflm_step_check(qmodel, x_test, plan.frames_per_step)
+    from .pipeline import TFLM_MAX_LSB
+    if check["tflm"]["max_lsb"] > TFLM_MAX_LSB:
+        raise UserError(f"TFLite Micro's step model outputs differ from the reference kernels by up to "
+                        f"{check['tflm']['max_lsb']} LSB over {check['tflm']['steps']} steps: the firmware would not "
+                        "compute what was verified; nothing streaming was written.")
     write_bytes_atomic(paths["float"], fmodel)
     write_bytes_atomic(paths["int8"], qmodel)
     arena = measure_arena(qmodel)
@@ -175,9 +196,10 @@ def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_m
         f"{len(states)} states ({meta['state_bytes']:,} B), warm-up {plan.warmup_steps} steps; "
         f"{check['steps']} steps vs the whole-window int8 model: top-1 agreement "
         f"{check['int8']['top1_agreement'] * 100:.2f} %, max |logit diff| {check['int8']['max_abs_logit_diff']:.3g} "
-        f"(float: {check['float']['max_abs_error']:.1e}); arena {report['arena_bytes']:,} B")
+        f"(float: {check['float']['max_abs_error']:.1e}); TFLM over {check['tflm']['steps']} steps "
+        f"{check['tflm']['bit_identical_share'] * 100:.2f} % bit-identical to the reference kernels; "
+        f"arena {report['arena_bytes']:,} B")
     return report
-
 
 
 def read_step(run: RunDir) -> dict:

@@ -37,14 +37,40 @@ def _worker(model_path: str, inputs_path: str, out_path: str) -> None:
     np.save(out_path, np.concatenate(outs, axis=0))
 
 
-def run_tflm(model: bytes, inputs_int8: np.ndarray, timeout_s: float = 600.0) -> np.ndarray:
-    """int8 outputs of TFLM for int8 NHWC inputs (N, T, F, 1)."""
+def _step_worker(model_path: str, inputs_path: str, out_path: str) -> None:
+    """Child process: step a step model over the frames of inputs_path (frames, reset states), feeding
+    every output state back into its input; save the int8 logits of every step."""
+    from tflite_micro.python.tflite_micro import runtime
+    model = open(model_path, "rb").read()
+    data = np.load(inputs_path)
+    frames, states = data["frames"], [data[f"state_{j}"] for j in range(len(data.files) - 1)]
+    interp = runtime.Interpreter.from_bytes(model, arena_size=max(len(model) * 10, 8 << 20))
+    outs = []
+    for s in range(len(frames)):
+        interp.set_input(frames[s:s + 1], 0)
+        for j, x in enumerate(states):
+            interp.set_input(x, j + 1)
+        interp.invoke()
+        outs.append(np.array(interp.get_output(0)).reshape(1, -1))
+        states = [np.array(interp.get_output(j + 1)).copy() for j in range(len(states))]
+    np.save(out_path, np.concatenate(outs, axis=0))
+
+
+def run_tflm(model: bytes, inputs_int8: np.ndarray, timeout_s: float = 600.0,
+             states: list[np.ndarray] | None = None) -> np.ndarray:
+    """int8 outputs of TFLM for int8 NHWC inputs (N, T, F, 1); with `states` (a step model's reset
+    states) the inputs are consecutive steps' frames (N, frames, F, 1) and the states are fed back."""
     with tempfile.TemporaryDirectory(prefix="dadarts-tflm-") as tmp:
-        paths = [os.path.join(tmp, n) for n in ("model.tflite", "inputs.npy", "outputs.npy")]
+        paths = [os.path.join(tmp, n) for n in ("model.tflite", "inputs.npz" if states is not None else "inputs.npy",
+                                                 "outputs.npy")]
         with open(paths[0], "wb") as f:
             f.write(model)
-        np.save(paths[1], inputs_int8)
-        code = "import sys; from dadarts.export.tflm_check import _worker; _worker(*sys.argv[1:4])"
+        if states is None:
+            np.save(paths[1], inputs_int8)
+        else:
+            np.savez(paths[1], frames=inputs_int8, **{f"state_{j}": x for j, x in enumerate(states)})
+        worker = "_worker" if states is None else "_step_worker"
+        code = f"import sys; from dadarts.export.tflm_check import {worker}; {worker}(*sys.argv[1:4])"
         try:
             proc = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True, text=True,
                                   timeout=timeout_s)
