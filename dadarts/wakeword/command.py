@@ -94,7 +94,7 @@ def request_of(args) -> dict:
         raise UserError(f"--holdout-engine {engine}: {engine} speaks most voices of the corpus; hold out another engine.")
     return {"phrases": phrases, "labels": labels, "target": get_target(args.target).name, "scale": args.scale,
             "other_words": args.other_words, "other_every": args.other_every, "holdout_engine": engine,
-            "seed": args.seed, "search_args": args.search_args, "train_args": args.train_args, "search_max_train": args.search_max_train,
+            "seed": args.seed, "train_args": args.train_args, "search_max_train": args.search_max_train,
             "epochs": args.epochs, "max_fa_per_hour": args.max_fa_per_hour, "stream_minutes": args.stream_minutes}
 
 
@@ -200,8 +200,9 @@ def run(args) -> int:
         build_corpus(heldout, corpus_settings(request, measure_only=True), f"held-out engine {engine} (measure only)",
                      args.quiet)
 
-    if not run_dir.search_result.is_file():
-        resume = ["--resume"] if run_dir.search_checkpoint.is_file() else []
+    if not _search_fits(run_dir):
+        # An interrupted search continues; one that ended over the budget starts again (with --search-args changed).
+        resume = ["--resume"] if run_dir.search_checkpoint.is_file() and not run_dir.search_result.is_file() else []
         stage(["search", "--data", str(corpus), "--task", "names", "--names", ",".join(labels), "--run", str(root),
                "--target", request["target"], "--max-train", str(args.search_max_train), "--seed", str(args.seed),
                *_split(args.search_args, "--search-args"), *resume, *quiet])
@@ -232,6 +233,15 @@ def run(args) -> int:
     record_run(run_dir, "wakeword", args._argv, **{k: request[k] for k in ("phrases", "labels", "holdout_engine")})
     print_result(result)
     return 0
+
+
+def _search_fits(run_dir) -> bool:
+    """Whether the run has a search result inside its budget."""
+    from ..rundir import read_json
+    if not run_dir.search_result.is_file():
+        return False
+    predicted = read_json(run_dir.search_result, "search_result").get("predicted")
+    return not predicted or bool(predicted["fits"])
 
 
 def _point(op: dict) -> dict:
@@ -280,7 +290,7 @@ def print_result(result: dict) -> None:
         print(f"  held-out engine {e['engine']} (never trained on): {line(e)}")
     fw = result["firmware"]
     if fw["elf"]:
-        print(f"flash: {fw['elf']}  (e.g. st-flash --format elf write ... or openocd; docs/firmware.md)")
+        print(f"flash: {fw['elf']}  (how: docs/firmware.md)")
     elif fw["note"]:
         print(f"firmware: {fw['note']}")
     print("firmware sources: " + ", ".join(Path(p).name for p in fw["sources"]) +
