@@ -94,7 +94,7 @@ def request_of(args) -> dict:
         raise UserError(f"--holdout-engine {engine}: {engine} speaks most voices of the corpus; hold out another engine.")
     return {"phrases": phrases, "labels": labels, "target": get_target(args.target).name, "scale": args.scale,
             "other_words": args.other_words, "other_every": args.other_every, "holdout_engine": engine,
-            "seed": args.seed, "train_args": args.train_args, "search_max_train": args.search_max_train,
+            "seed": args.seed, "train_args": args.train_args,
             "epochs": args.epochs, "max_fa_per_hour": args.max_fa_per_hour, "stream_minutes": args.stream_minutes}
 
 
