@@ -50,6 +50,10 @@ def test_bad_phrases_get_one_sentence(tmp_path, capsys):
     assert "folder hey_kettle" in capsys.readouterr().err
     assert main(["wakeword", "hey kettle", "--run", str(tmp_path / "r"), "--target", "NUCLEO-F446RE",
                  "--holdout-engine", "nonesuch"]) == 2
+    assert main(["wakeword", "hey kettle", "--run", str(tmp_path / "r"), "--target", "NUCLEO-F446RE",
+                 "--search-args", "--epochz 3"]) == 2
+    assert "--search-args '--epochz 3'" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()          # refused before anything was built
 
 
 @pytest.mark.slow

@@ -85,6 +85,8 @@ def request_of(args) -> dict:
             or args.epochs < 1 or not args.stream_minutes > 0 or not args.max_fa_per_hour >= 0 or args.threads < 1:
         raise UserError("--scale, --epochs, --stream-minutes and --other-every must be positive, --max-fa-per-hour "
                         "and --other-words 0 or more, --threads at least 1.")
+    for command, text, flag in (("search", args.search_args, "--search-args"), ("train", args.train_args, "--train-args")):
+        _check_options(command, text, flag)
     engine = None if args.holdout_engine == "none" else args.holdout_engine
     if engine is not None and engine not in ENGINE_FAMILIES:
         raise UserError(f"--holdout-engine {engine}: choose one of {', '.join(ENGINE_FAMILIES)}, or none.")
@@ -157,6 +159,22 @@ def _split(text: str, flag: str) -> list[str]:
         raise UserError(f"{flag} '{text}' cannot be read as options ({exc}): quote it as one argument.") from None
 
 
+def _check_options(command: str, text: str, flag: str) -> None:
+    """Refuse options `dadarts COMMAND` does not take before hours of synthesis, not after."""
+    import contextlib
+    import io
+
+    from ..cli import build_parser
+    from ..errors import UserError
+    words = [command, *(["runs/x"] if command == "train" else []), *_split(text, flag)]
+    try:
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            build_parser().parse_args(words)
+    except SystemExit:
+        why = err.getvalue().strip().splitlines()[-1] if err.getvalue().strip() else "not understood"
+        raise UserError(f"{flag} '{text}': {why.split('error: ', 1)[-1]} (see dadarts {command} --help).") from None
+
+
 def _quote(word: str) -> str:
     import shlex
     return shlex.quote(word)
@@ -206,18 +224,18 @@ def run(args) -> int:
         stage(["search", "--data", str(corpus), "--task", "names", "--names", ",".join(labels), "--run", str(root),
                "--target", request["target"], "--max-train", str(args.search_max_train), "--seed", str(args.seed),
                *_split(args.search_args, "--search-args"), *resume, *quiet])
-    if not run_dir.train_metrics.is_file():
-        resume = ["--resume"] if run_dir.train_checkpoint.is_file() else []
+    if not _newer(run_dir.train_metrics, run_dir.search_result):
+        resume = ["--resume"] if _newer(run_dir.train_checkpoint, run_dir.search_result) else []
         stage(["train", str(root), "--epochs", str(args.epochs), "--threads", str(args.threads), "--seed", str(args.seed),
                *_split(args.train_args, "--train-args"), *resume, *quiet])
-    if not (run_dir.export_report.is_file() and run_dir.tflite_int8.is_file()):
+    if not (_newer(run_dir.export_report, run_dir.train_metrics) and run_dir.tflite_int8.is_file()):
         stage(["export", str(root), "--int8"])
     op_path = root / "stream" / "operating_point.json"
-    if not op_path.is_file():
+    if not _newer(op_path, run_dir.export_report):
         stage(["calibrate", str(root), "--max-fa-per-hour", f"{args.max_fa_per_hour:g}", "--minutes",
                f"{args.stream_minutes:g}", "--threads", str(args.threads)])
     engine_path = root / "stream" / f"folder-{heldout.name}.json" if heldout else None
-    if heldout and not engine_path.is_file():
+    if heldout and not _newer(engine_path, op_path):
         stage(["stream", str(root), "--from-folder", str(heldout), "--threads", str(args.threads)])
     flash = firmware_files(run_dir, request["target"], args.firmware)
 
@@ -233,6 +251,12 @@ def run(args) -> int:
     record_run(run_dir, "wakeword", args._argv, **{k: request[k] for k in ("phrases", "labels", "holdout_engine")})
     print_result(result)
     return 0
+
+
+def _newer(path: Path, than: Path) -> bool:
+    """Whether a stage's artifact exists and was written after the one it was made from (a stage run
+    again makes every later one stale)."""
+    return path.is_file() and path.stat().st_mtime_ns >= than.stat().st_mtime_ns
 
 
 def _search_fits(run_dir) -> bool:
