@@ -42,10 +42,18 @@ REDUCED = ["--scale", "0.08", "--other-every", "10", "--search-max-train", "2500
            "--epochs", "30", "--stream-minutes", "60"]
 
 
-def measure(phrase: str, run: Path, target: str, full: bool, real: Path | None, threads: int) -> dict:
+def measure(phrase: str, run: Path, target: str, full: bool, real: Path | None, threads: int,
+            search_extra: str = "") -> dict:
     t0 = time.time()
+    setting = [] if full else list(REDUCED)
+    if search_extra:   # e.g. a lower --latency-floor when a search ended just over the budget
+        if "--search-args" in setting:
+            i = setting.index("--search-args") + 1
+            setting[i] = f"{setting[i]} {search_extra}"
+        else:
+            setting += ["--search-args", search_extra]
     argv = ["wakeword", phrase, "--target", target, "--run", str(run), "--max-fa-per-hour", "1",
-            "--threads", str(threads), "--quiet", *([] if full else REDUCED)]
+            "--threads", str(threads), "--quiet", *setting]
     status = main(argv)
     if status:
         raise SystemExit(f"dadarts {' '.join(argv)} failed with status {status}")
@@ -77,13 +85,15 @@ def main_() -> int:
     p.add_argument("--real", default=str(REAL), help="real recordings, measured only")
     p.add_argument("--phrases", default=None, help="comma-separated subset of the phrases (default: all three)")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--search-extra", default="", metavar="'ARGS'",
+                   help="more search options for these phrases (recorded in each row's command)")
     args = p.parse_args()
     chosen = [(ph, why) for ph, why in PHRASES if not args.phrases or ph in args.phrases.split(",")]
     real = Path(args.real) if Path(args.real).is_dir() else None
     rows = []
     for phrase, why in chosen:
         run = Path(args.runs) / (("full-" if args.full else "reduced-") + phrase.replace(" ", "-"))
-        rows.append({"what": why, **measure(phrase, run, args.target, args.full, real, args.threads)})
+        rows.append({"what": why, **measure(phrase, run, args.target, args.full, real, args.threads, args.search_extra)})
     pct = lambda p: "-" if p is None else f"{p['false_reject_rate'] * 100:5.1f} % ({p['misses']}/{p['events']}), {p['false_accepts_per_hour']:.2f} FA/h"  # noqa: E731
     print(f"\nsetting: {'full' if args.full else 'REDUCED (see REDUCED in this file)'}; target {args.target}; "
           "FRR at the settings calibrated for 1 FA/h on the validation voices' stream")
