@@ -30,6 +30,7 @@ COMMANDS: list[tuple[tuple[str, ...], str, str]] = [
     (("evaluate",), "dadarts.evaluate.evaluate_command", "score a trained run (float, int8, fixed-point front-end) on any folder of recordings"),
     (("stream",), "dadarts.evaluate.stream_command", "keyword detections over a recording as the firmware makes them; false accepts per hour"),
     (("calibrate",), "dadarts.evaluate.calibrate_command", "recogniser settings for a false-accepts-per-hour target, written for the firmware"),
+    (("wakeword",), "dadarts.wakeword.command", "a wake word from its text: corpus, search, training, int8 export, calibration, firmware"),
 ]
 
 

@@ -224,7 +224,9 @@ def _load_background(root: Path) -> list[np.ndarray]:
 def _label_plan(task: str, present: set[str], names: tuple[str, ...] | None) -> tuple[list[str], tuple[str, ...]]:
     """(labels in order, keyword words) for a task."""
     if task == "gsc35":
-        words = tuple(w for w in GSC35_WORDS if w in present) if present >= set(GSC35_WORDS) else tuple(sorted(present))
+        # The 35 words in their canonical order, then any other word of the folder (a wake-word corpus).
+        words = (*GSC35_WORDS, *sorted(present - set(GSC35_WORDS))) if present >= set(GSC35_WORDS) \
+            else tuple(sorted(present))
         return list(words), words
     if task == "gsc12":
         missing = [w for w in GSC12_WORDS if w not in present]

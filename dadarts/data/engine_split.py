@@ -25,6 +25,11 @@ def speaker_engines(root: Path) -> dict[str, str]:
     return engines
 
 
+def corpus_engines(root: Path) -> list[str] | None:
+    """The engine families whose voices a synthetic corpus has (None for a corpus that does not say)."""
+    return sorted(set(speaker_engines(root).values())) or None
+
+
 def hold_out_engine(splits: dict, root: Path, engine: str) -> dict:
     """New splits: train and validation keep every clip not spoken by `engine` (engine-free clips such
     as '_silence_' included); testing is every spoken clip of `engine`, from all three original splits."""

@@ -14,6 +14,10 @@ and the held-out list gets one frozen room and microphone, like the corpus's hel
 Neither list holds a corpus word (GSC35_WORDS) or a word of the training babble (synth._BABBLE_WORDS).
 Clips are cached as one (N, 16000) int16 array per (list, split) in the dadarts cache; they are built
 in one process in a fixed order, each clip seeded from (NEGATIVES_SEED, word, voice, repeat).
+
+A corpus of fewer engines (a wake-word corpus with one engine held out for measuring) asks for the
+voices of its own engines only (`engines`), and a keyword that happens to be on a list (the wake word
+"kettle") is never a negative of itself (`rows_without`).
 """
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from ..rundir import atomic_path
 
 NEGATIVES_VERSION = 2   # 2: dry clips (corpus v3)
 NEGATIVES_SEED = 7919
+PER_WORD = 2            # renditions of each word by default
 
 TRAINING_WORDS = (
     # near misses of the keywords and names
@@ -102,14 +107,25 @@ def render_words(words, voices, per_word: int) -> np.ndarray:
     return out
 
 
-def negative_clips(list_name: str, split: str, per_word: int = 2, log=print) -> np.ndarray:
+def rows_without(list_name: str, per_word: int, labels) -> np.ndarray:
+    """Indices of negative_clips(list_name, ...) rows whose word's label (synth.label_of) is not in `labels`."""
+    from .synth import label_of
+    words = {"training": TRAINING_WORDS, "stream": STREAM_WORDS}[list_name]
+    keep = [label_of(w) not in set(labels) for w in words]
+    return np.flatnonzero(np.repeat(keep, per_word))
+
+
+def negative_clips(list_name: str, split: str, per_word: int = PER_WORD, log=print, engines=None) -> np.ndarray:
     """The clips of TRAINING_WORDS ("training") or STREAM_WORDS ("stream") by the built-in corpus's
-    voices of `split`, built once into the dadarts cache. Training words take training voices only."""
+    voices of `split` (of the engine families `engines` only, when given), built once into the dadarts
+    cache. Training words take training voices only."""
     from .synth import SynthSettings, cache_dir, choose_voices
     words = {"training": TRAINING_WORDS, "stream": STREAM_WORDS}[list_name]
     if list_name == "training" and split != "train":
         raise ValueError("training negatives are spoken by training voices only")
     voices = choose_voices(SynthSettings(), quiet=True)[split]
+    if engines:
+        voices = [v for v in voices if v.engine in set(engines)]
     path = Path(cache_dir()) / "negatives" / f"{list_name}-{split}-{words_cache_key(words, voices, per_word)}.npy"
     if path.is_file():
         return np.load(path)

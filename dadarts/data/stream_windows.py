@@ -179,13 +179,15 @@ class StreamWindows:
         return audio, targets
 
 
-def training_windows(audio, y, labels: list[str], settings: StreamWindowSettings, log=print) -> StreamWindows | None:
+def training_windows(audio, y, labels: list[str], settings: StreamWindowSettings, log=print,
+                     engines=None) -> StreamWindows | None:
     """Stream windows over a training split's (N, 16000) int16 clips, with the out-of-vocabulary
-    training words (spoken by training voices only) when the task has `_unknown_`; None when off."""
+    training words (spoken by training voices only, of the corpus's `engines` when given; none that is
+    a keyword) when the task has `_unknown_`; None when off."""
     if settings.share <= 0:
         return None
     extra = None
     if settings.negatives and "_unknown_" in labels:
-        from .negatives import negative_clips
-        extra = negative_clips("training", "train", log=log)
+        from .negatives import PER_WORD, negative_clips, rows_without
+        extra = negative_clips("training", "train", log=log, engines=engines)[rows_without("training", PER_WORD, labels)]
     return StreamWindows(np.asarray(audio), np.asarray(y), labels, extra, settings)

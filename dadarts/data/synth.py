@@ -23,7 +23,9 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import shutil
+import unicodedata
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -64,12 +66,20 @@ CONDITIONS_FILE = "CONDITIONS.json"
 
 @dataclass(frozen=True)
 class SynthSettings:
+    """`words` are texts the engines say (a phrase of several words too), each in the folder `label_of`
+    names; every voice says each of them. `sparse_words` are said by every `sparse_every`-th voice of each
+    split only (many negatives at a fraction of the cost). `engines` limits the families (empty: all);
+    `measure_only` puts every voice in the testing split and marks the folder MEASURE_ONLY (datasets.py)."""
     words: tuple[str, ...] = GSC35_WORDS
     voices: int = DEFAULT_VOICES
     repeats: int = 1
     seed: int = 0
     validation_share: float = 0.1
     testing_share: float = 0.1
+    sparse_words: tuple[str, ...] = ()
+    sparse_every: int = 1
+    engines: tuple[str, ...] = ()
+    measure_only: bool = False
 
     @classmethod
     def scaled(cls, scale: float, **kw) -> "SynthSettings":
@@ -77,6 +87,27 @@ class SynthSettings:
         if scale <= 0:
             raise UserError(f"--scale {scale} must be positive (1 is the default corpus).")
         return cls(voices=max(10, int(round(DEFAULT_VOICES * scale))), **kw)
+
+
+def label_of(text: str) -> str:
+    """The folder (label) name of a text: ASCII letters and digits, words joined by '_' ("Hey Kettle!" ->
+    "hey_kettle"); a text with no Latin letter gets a digest ("w" + 8 hex digits)."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    label = re.sub(r"[^a-z0-9]+", "_", folded).strip("_")
+    return label or "w" + hashlib.sha1(text.encode()).hexdigest()[:8]
+
+
+def check_words(texts) -> None:
+    """One sentence for texts the corpus cannot hold: none, one without a letter, two with one label."""
+    bad = [t for t in texts if not any(ch.isalpha() for ch in t)]
+    if bad or not texts:
+        raise UserError(f"Words must be texts with at least one letter, separated by commas (got "
+                        f"{', '.join(repr(t) for t in bad) or 'none'}).")
+    seen: dict[str, str] = {}
+    for t in texts:
+        if label_of(t) in seen and seen[label_of(t)] != t:
+            raise UserError(f"'{seen[label_of(t)]}' and '{t}' would share the folder {label_of(t)}: give one of them.")
+        seen[label_of(t)] = t
 
 
 def voice_id(voice: Voice) -> str:
@@ -93,6 +124,8 @@ def split_bases(bases: list[str], settings: SynthSettings, rng: np.random.Genera
     from 3 base voices on), the rest to training; 2 base voices: one trains, one tests; 1: it trains."""
     order = [bases[i] for i in rng.permutation(len(bases))]
     n = len(order)
+    if settings.measure_only:
+        return {"testing": order, "validation": [], "train": []}
     if n >= 3:
         n_test = max(1, round(settings.testing_share * n))
         n_val = max(1, round(settings.validation_share * n))
@@ -112,9 +145,15 @@ def choose_voices(settings: SynthSettings, quiet: bool = False) -> dict[str, lis
     n = settings.voices
     if n < 3:
         raise UserError(f"--voices {n} is too few: at least 3 voices are needed (one per split).")
-    families = [f for f in ENGINE_FAMILIES if bases.get(f)]
-    quota = {f: int(round(FAMILY_SHARE[f] * n)) for f in families if f != "espeak"}
-    quota["espeak"] = n - sum(quota.values())
+    unknown = sorted(set(settings.engines) - set(ENGINE_FAMILIES))
+    if unknown:
+        raise UserError(f"No speech engine '{unknown[0]}': choose among {', '.join(ENGINE_FAMILIES)}.")
+    families = [f for f in ENGINE_FAMILIES if bases.get(f) and (not settings.engines or f in settings.engines)]
+    if not families:
+        raise UserError(f"None of the engines {', '.join(settings.engines)} is installed on this machine.")
+    # The first family (espeak, with the most voices) takes what the others' shares leave.
+    quota = {f: int(round(FAMILY_SHARE[f] * n)) for f in families[1:]}
+    quota[families[0]] = n - sum(quota.values())
     rng = _rng(settings.seed, "voices")
     splits: dict[str, list[Voice]] = {"testing": [], "validation": [], "train": []}
     for family in families:
@@ -122,13 +161,26 @@ def choose_voices(settings: SynthSettings, quiet: bool = False) -> dict[str, lis
         q = quota[family]
         count = {s: (max(1, round(share * q)) if parts[s] and q >= 3 else 0)
                  for s, share in (("testing", settings.testing_share), ("validation", settings.validation_share))}
+        if settings.measure_only:
+            count["testing"] = q
         count["train"] = q - sum(count.values()) if parts["train"] else 0
         for split, names in parts.items():
             splits[split] += [voice_of(family, names[j % len(names)], j // len(names)) for j in range(count[split])]
-    for split in ("testing", "validation", "train"):
+    for split in ("testing",) if settings.measure_only else ("testing", "validation", "train"):
         if not splits[split]:
             raise UserError(f"--voices {n} leaves the {split} split without a voice: ask for more voices.")
     return splits
+
+
+def word_voices(settings: SynthSettings, splits: dict[str, list[Voice]]) -> list[tuple[str, list[Voice]]]:
+    """(text, the voices that say it) for every word: all voices for `words`, every `sparse_every`-th voice
+    of each split for `sparse_words` (shifted per word, so that the sparse words spread over the voices)."""
+    voices = [v for split in ("train", "validation", "testing") for v in splits[split]]
+    plan = [(w, voices) for w in settings.words]
+    for j, word in enumerate(settings.sparse_words):
+        plan.append((word, [v for split in ("train", "validation", "testing") for i, v in enumerate(splits[split])
+                            if (i + j) % settings.sparse_every == 0]))
+    return plan
 
 
 def _trim(audio: np.ndarray, threshold: float = 0.02, fade: int = 80) -> np.ndarray:
@@ -244,13 +296,13 @@ def dry_clip(voice: Voice, word: str, repeat: int, seed: int) -> np.ndarray:
 
 def _write_job(job) -> int:
     """All clips of a few words, in a fixed order (runs in a fresh process: see tts.py)."""
-    out, words, voices, repeats, seed = job
-    for word in words:
+    out, plan, repeats, seed = job
+    for word, voices in plan:
         for voice in voices:
             vid = voice_id(voice)
             for k in range(repeats):
-                write_wav(out / word / f"{vid}_nohash_{k}.wav", dry_clip(voice, word, k, seed))
-    return len(words) * len(voices) * repeats
+                write_wav(out / label_of(word) / f"{vid}_nohash_{k}.wav", dry_clip(voice, word, k, seed))
+    return sum(len(voices) for _, voices in plan) * repeats
 
 
 def _write_noise(folder: Path, settings: SynthSettings, name: str, babble_voices: list[Voice]) -> None:
@@ -277,7 +329,7 @@ def _write_background(out: Path, settings: SynthSettings, splits: dict[str, list
     Babble comes from espeak voices only: the other families stay unheard when one is held out."""
     def espeak_of(voices):
         return [v for v in voices if v.engine == "espeak"] or voices
-    _write_noise(out / "_background_noise_", settings, "noise", espeak_of(splits["train"]))
+    _write_noise(out / "_background_noise_", settings, "noise", espeak_of(splits["train"] or splits["testing"]))
     _write_noise(out / HELDOUT_NOISE, settings, "heldout-noise", espeak_of(splits["validation"] + splits["testing"]))
     for folder, what in (("_background_noise_", "training"), (HELDOUT_NOISE, "the frozen validation and test conditions")):
         (out / folder / "README.md").write_text(
@@ -291,6 +343,8 @@ def _freeze_heldout(out: Path, settings: SynthSettings, lists: dict[str, list[st
     from .conditions import ConditionSettings, render
     noises = [read_wav(p).astype(np.float32) / 32768.0 for p in sorted((out / HELDOUT_NOISE).glob("*.wav"))]
     for split, files in lists.items():
+        if not files:
+            continue
         audio = np.stack([read_wav(out / f) for f in files])
         seed = int.from_bytes(hashlib.sha256(f"{settings.seed}|frozen|{split}".encode()).digest()[:4], "little")
         for f, clip in zip(files, render(audio, ConditionSettings(), noises, seed)):
@@ -305,18 +359,26 @@ def synthesize(out: str | Path, settings: SynthSettings = SynthSettings(), jobs:
     out = Path(out)
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} is not empty: give a new folder for the corpus (nothing was overwritten).")
-    unknown = [w for w in settings.words if not w.isascii() or not w.replace("_", "").isalpha()]
-    if unknown or not settings.words:
-        raise UserError(f"--words must be plain ASCII words separated by commas (got {', '.join(unknown) or 'none'}).")
+    check_words(settings.words + settings.sparse_words)
+    if settings.sparse_every < 1:
+        raise UserError("sparse_every must be at least 1.")
     splits = choose_voices(settings)
     out.mkdir(parents=True, exist_ok=True)
-    for word in settings.words:
-        (out / word).mkdir(exist_ok=True)
+    plan = word_voices(settings, splits)
+    for word, _ in plan:
+        (out / label_of(word)).mkdir(exist_ok=True)
     voices = [v for split in ("train", "validation", "testing") for v in splits[split]]
-    chunks = [settings.words[i:i + WORDS_PER_JOB] for i in range(0, len(settings.words), WORDS_PER_JOB)]
-    job_list = [(out, chunk, voices, settings.repeats, settings.seed) for chunk in chunks]
+    # A job says about WORDS_PER_JOB words' worth of clips: the sparse words go many to a job.
+    chunks, load = [[]], 0
+    for item in plan:
+        if load + len(item[1]) > WORDS_PER_JOB * len(voices):
+            chunks.append([])
+            load = 0
+        chunks[-1].append(item)
+        load += len(item[1])
+    job_list = [(out, chunk, settings.repeats, settings.seed) for chunk in chunks]
     jobs = jobs or min(len(os.sched_getaffinity(0)), 8)
-    total = len(settings.words) * len(voices) * settings.repeats
+    total = sum(len(v) for _, v in plan) * settings.repeats
     start = time.perf_counter()
     bar = tqdm(total=total, unit="clip", desc="synth", disable=not progress)
     # One fresh process per job: espeak-ng's output depends on what its process spoke before.
@@ -330,15 +392,15 @@ def synthesize(out: str | Path, settings: SynthSettings = SynthSettings(), jobs:
     lists = {}
     for split, name in (("validation", "validation_list.txt"), ("testing", "testing_list.txt")):
         ids = {voice_id(v) for v in splits[split]}
-        lists[split] = sorted(f"{w}/{vid}_nohash_{k}.wav" for w in settings.words for vid in ids
-                              for k in range(settings.repeats))
+        lists[split] = sorted(f"{label_of(w)}/{voice_id(v)}_nohash_{k}.wav" for w, said_by in plan
+                              for v in said_by if voice_id(v) in ids for k in range(settings.repeats))
         (out / name).write_text("\n".join(lists[split]) + "\n")
     _freeze_heldout(out, settings, lists)
     seconds = time.perf_counter() - start
     engines = {f: sum(v.engine == f for v in voices) for f in ENGINE_FAMILIES if any(v.engine == f for v in voices)}
     bases = {s: {f: len({v.base for v in splits[s] if v.engine == f}) for f in engines} for s in splits}
     summary = {"clips": total, "seconds": round(seconds, 2), "clips_per_s": round(total / max(seconds, 1e-9), 1),
-               "voices": {k: len(v) for k, v in splits.items()}, "words": len(settings.words), "engines": engines,
+               "voices": {k: len(v) for k, v in splits.items()}, "words": len(plan), "engines": engines,
                "base_voices": bases, "utterances_per_word": len(voices) * settings.repeats,
                "train_utterances_per_word": len(splits["train"]) * settings.repeats}
     (out / CONDITIONS_FILE).write_text(json.dumps(
@@ -346,10 +408,16 @@ def synthesize(out: str | Path, settings: SynthSettings = SynthSettings(), jobs:
          "heldout_noise": HELDOUT_NOISE}, indent=1) + "\n")
     (out / "SYNTH.txt").write_text(
         f"dadarts synthetic corpus v{CORPUS_VERSION}: seed {settings.seed}, {settings.voices} voices "
-        f"x {len(settings.words)} words x {settings.repeats} repeats; splits disjoint by base voice "
+        f"x {len(settings.words)} words x {settings.repeats} repeats"
+        + (f" and {len(settings.sparse_words)} words by every {settings.sparse_every}th voice" if settings.sparse_words else "")
+        + (f"; engines {', '.join(settings.engines)}" if settings.engines else "")
+        + f"; splits disjoint by base voice "
         f"{summary['voices']}; voices per engine {engines}; base voices per split and engine {bases}; "
         f"training clips are dry, validation and testing clips carry frozen conditions.\nVoices by split:\n" +
         "".join(f"{s} {voice_id(v)} {v.key}\n" for s in splits for v in splits[s]))
+    if settings.measure_only:
+        from .datasets import MEASURE_ONLY
+        (out / MEASURE_ONLY).write_text("Measure only: every voice of this synthetic folder is held out for testing.\n")
     return summary
 
 

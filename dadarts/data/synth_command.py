@@ -8,7 +8,7 @@ from ..errors import UserError
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="new folder for the corpus")
-    p.add_argument("--words", default=None, help="comma-separated words (default: the 35 Speech Commands words)")
+    p.add_argument("--words", default=None, help="comma-separated words or phrases, each in the folder its text names (\"hey kettle\" -> hey_kettle; default: the 35 Speech Commands words)")
     p.add_argument("--scale", type=float, default=1.0,
                    help="voices relative to the built-in corpus (default 1: 1 000 voices x 1 rendition = 1 000 utterances "
                         "per word); 0.5 builds half in half the time, 2 twice the speech")

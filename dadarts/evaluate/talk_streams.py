@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from ..data.datasets import KwsDataset
-from ..data.negatives import STREAM_WORDS, negative_clips
+from ..data.engine_split import corpus_engines
+from ..data.negatives import STREAM_WORDS, negative_clips, rows_without
 from ..data.stream_windows import MARGIN, speech_span
 from ..data.wavio import read_wav, to_int16
 from ..errors import UserError
@@ -81,8 +82,11 @@ def build_talk_stream(ds: KwsDataset, split: str, keywords: list[str], recipe: T
     """(int16 recording, ground truth) of the recipe (module doc) from `split`."""
     rng = np.random.default_rng(recipe.seed)
     kw, other = word_clips(ds, split, keywords)
-    oov = negative_clips("stream", split, per_word=OOV_PER_WORD)
-    kw_rounds, other_rounds, oov_rounds = Rounds(kw, rng), Rounds(other or kw, rng), Rounds(list(range(len(oov))), rng)
+    # Out-of-vocabulary words by the engines the dataset has (all of them for the built-in corpus), never
+    # a keyword of the run (a wake word may be on the list): for the built-in corpus the same stream as ever.
+    oov = negative_clips("stream", split, per_word=OOV_PER_WORD, engines=corpus_engines(ds.root))
+    kw_rounds, other_rounds = Rounds(kw, rng), Rounds(other or kw, rng)
+    oov_rounds = Rounds(list(rows_without("stream", OOV_PER_WORD, keywords)), rng)
     clip_cache: dict[str, np.ndarray] = {}
 
     def corpus_clip(clip) -> np.ndarray:

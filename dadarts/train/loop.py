@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from ..data.datasets import KwsDataset, training_noise
 from ..data.features import fit_normalizer, load_audio_split, load_features
+from ..data.engine_split import corpus_engines
 from ..data.stream_windows import StreamWindowSettings, training_windows
 from ..device import pick_device
 from ..errors import UserError
@@ -137,7 +138,8 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
         speech = torch.tensor([c.path is not None for c in ds.splits["train"]])
         frontend = AugmentedFeatures(config, norm.mean, norm.std, training_noise(ds), cfg.augmentation,
                                      seed=cfg.seed).to(device)
-        windows = training_windows(train_audio.audio.numpy(), y_train.numpy(), labels, cfg.stream_windows)
+        windows = training_windows(train_audio.audio.numpy(), y_train.numpy(), labels, cfg.stream_windows,
+                                   engines=corpus_engines(ds.root))
     else:
         feats = load_features(ds, "train", config)
         x_train, y_train = norm.apply(feats.x), feats.y

@@ -1,0 +1,1 @@
+"""Your own wake word from its text: one command chaining every stage (command.py)."""
