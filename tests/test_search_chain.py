@@ -61,7 +61,8 @@ def test_expected_cost_at_a_discrete_point_is_the_estimate_of_that_network(cost)
 
 def test_streaming_budget_at_a_discrete_point_is_the_streaming_cost_of_that_network():
     """search --streaming: the expected latency is the derived network's streaming cost per decision (its step
-    model's Invokes, dadarts.costmodel.stream), a fraction of its whole-window Invoke; RAM and flash stay."""
+    model's Invokes, dadarts.costmodel.stream), a fraction of its whole-window Invoke; the expected RAM is
+    the step model's (its arena, the states' staging copy, a ring of N frames); flash stays."""
     from dadarts.costmodel.stream import streaming_estimate
     from dadarts.search.chain_cost import chain_estimate
     streaming = ChainCost(CONFIGS, 12, TARGET, 100.0, streaming=True)
@@ -78,6 +79,9 @@ def test_streaming_budget_at_a_discrete_point_is_the_streaming_cost_of_that_netw
             assert est == chain_estimate(valid, config, 12, TARGET, 100.0)
             assert float(got["latency_ms"][d]) == pytest.approx(est["latency_ms"], rel=1e-9)
             assert est["invoke_ms"] < 0.6 * whole["invoke_ms"]
+            assert float(got["ram_kb"][d]) == pytest.approx(est["ram_bytes"] / 1024, rel=1e-9)
+            assert est["ram_terms"]["state_staging"] == est["streaming"]["state_bytes"] > 0
+            assert est["ram_terms"]["tflm_arena"] < whole["ram_terms"]["tflm_arena"]
         checked += 1
     assert checked >= 3
 

@@ -54,12 +54,17 @@ def estimate_layers_on(layers: list[Layer], model_bytes: int, arena_bytes: int, 
             "flash_terms": flash, "ram_terms": ram, "target": target.name, "library": library}
 
 
+def planned_arena(graph) -> int:
+    """TFLM's arena for a costmodel.network.NetGraph: the greedy plan of its tensors plus the persistent tail."""
+    counts = memory.graph_counts(graph.layers, len(graph.inputs) + len(graph.ops))
+    return memory.greedy_plan(memory.tensor_lifetimes(graph)) + memory.arena_tail_bytes(counts)
+
+
 def estimate_netgraph(graph, config: MfccConfig, target: Target, decision_ms: float | None = None,
                       fe_instructions: float | None = None) -> dict:
     """The estimate of a costmodel.network.NetGraph (arena planned, model bytes estimated)."""
     counts = memory.graph_counts(graph.layers, len(graph.inputs) + len(graph.ops))
-    arena = memory.greedy_plan(memory.tensor_lifetimes(graph)) + memory.arena_tail_bytes(counts)
-    out = estimate_layers_on(graph.layers, memory.model_bytes_estimate(counts), arena, config, target,
+    out = estimate_layers_on(graph.layers, memory.model_bytes_estimate(counts), planned_arena(graph), config, target,
                              decision_ms, fe_instructions)
     out["macs"] = graph.total_macs
     return out

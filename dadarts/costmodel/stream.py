@@ -136,17 +136,35 @@ def step_frames(arch: dict, config, decision_ms: float | None) -> int:
     return max(1, math.floor(frames_per_decision(config, decision_ms) / stride + 0.5)) * stride
 
 
+def streaming_ram_terms(whole_terms: dict, step_arena_bytes: int, state_bytes: int, frames_per_step: int,
+                        config) -> dict:
+    """RAM terms of the streaming firmware from the whole-window model's: the step model's arena reserve
+    (its states are inputs there), the staging copy of the states, and a feature ring of N frames."""
+    from .memory import arena_reserve_bytes
+    terms = {**whole_terms, "tflm_arena": arena_reserve_bytes(step_arena_bytes), "state_staging": int(state_bytes)}
+    if "feature_ring" in terms and config is not None:
+        terms["feature_ring"] = frames_per_step * config.n_mfcc
+    return terms
+
+
 def streaming_estimate(est: dict, arch: dict, config, num_classes: int, target: Target,
                        decision_ms: float | None) -> dict:
-    """`est` (costmodel.estimate of the whole-window network `arch`) with the latency of streaming it: per
-    decision period the Invokes of the step model it takes (period frames / N, state copies included)
-    instead of one whole-window Invoke, plus the same front-end frames. RAM and flash stay the whole-window
-    model's (its arena is larger than the step model's arena plus its states' staging copy)."""
+    """`est` (costmodel.estimate of the whole-window network `arch`) with the latency and RAM of streaming
+    it: per decision period the Invokes of the step model it takes (period frames / N, state copies
+    included) instead of one whole-window Invoke, plus the same front-end frames; RAM with the step
+    model's arena (its states are inputs there), the firmware's staging copy of the states and a feature
+    ring of N frames instead of the window's. Flash stays the whole-window model's (the step model adds
+    only the time buffers' two ops and a few tensors: an estimate within the model-bytes rule's error)."""
+    from .estimate import planned_arena
     n = step_frames(arch, config, decision_ms)
-    cost = chain_step_cost(arch, config.shape, num_classes, n, target)
+    g, states = step_graph(arch, config.shape, num_classes, n)
+    cost = step_cost(g.layers, states, target)
     cpi, _ = kernels.cycles_per_instr(target.core, kernels.library_for(target))
     step_ms = cost.instructions * cpi / (target.clock_mhz * 1e3)
     invoke_ms = step_ms * est["frames_per_decision"] / n
+    ram_terms = streaming_ram_terms(est["ram_terms"], planned_arena(g), cost.state_bytes, n, config)
     return {**est, "invoke_ms": invoke_ms, "latency_ms": est["latency_ms"] - est["invoke_ms"] + invoke_ms,
+            "ram_terms": ram_terms, "ram_bytes": sum(ram_terms.values()), "arena_bytes": planned_arena(g),
+            "fits": sum(ram_terms.values()) <= target.sram_bytes and est["flash_bytes"] <= target.flash_bytes,
             "streaming": {"frames_per_step": n, "step_ms": step_ms, "state_bytes": cost.state_bytes,
-                          "whole_invoke_ms": est["invoke_ms"]}}
+                          "whole_invoke_ms": est["invoke_ms"], "whole_ram_bytes": est["ram_bytes"]}}

@@ -119,12 +119,12 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
     body["model"]["arena"] = arena_info
     body["model"]["path"] = str(run.tflite_int8)
     if streaming:
-        _add_streaming(run, body, targets)
+        _add_streaming(run, body, targets, config)
     write_json_atomic(run.estimates, body, kind="mcu_estimates")
     return body
 
 
-def _add_streaming(run, body: dict, targets) -> None:
+def _add_streaming(run, body: dict, targets, config) -> None:
     """body["streaming"] (the step model) and targets[name]["streaming"] (estimate.streaming_target)."""
     from ..costmodel.arena import measure_arena
     from ..costmodel.graph import parse_tflite
@@ -140,7 +140,7 @@ def _add_streaming(run, body: dict, targets) -> None:
                          "model_bytes": len(model), "arena_bytes": arena, "total_macs": graph.total_macs}
     for t in targets:
         body["targets"][t.name]["streaming"] = streaming_target(graph, states, int(step["frames_per_step"]), arena,
-                                                                body["targets"][t.name], t)
+                                                                body["targets"][t.name], t, config)
 
 
 def format_streaming(est: dict) -> str:

@@ -78,13 +78,11 @@ def estimate_target(graph: Graph, arena_bytes: int, config: MfccConfig | None, t
 
 
 def streaming_target(step_graph: Graph, state_bytes: list[int], frames_per_step: int, step_arena_bytes: int,
-                     whole: dict, target: Target) -> dict:
+                     whole: dict, target: Target, config: MfccConfig | None = None) -> dict:
     """targets[name]["streaming"]: the step model on `target` against `whole` (estimate_target's entry of the
     whole-window model) at one decision per step."""
-    from ..costmodel.memory import arena_reserve_bytes
-    from ..costmodel.stream import step_cost
+    from ..costmodel.stream import step_cost, streaming_ram_terms
     cost = step_cost(step_graph.layers, state_bytes, target)
-    reserve = arena_reserve_bytes(step_arena_bytes)
     ms = lambda instructions: instructions * whole["cycles_per_instruction"] / (target.clock_mhz * 1e3)  # noqa: E731
     decision_ms = frames_per_step * whole["hop_ms"]
     frontend_ms = frames_per_step * whole["frontend_ms_per_frame"]
@@ -94,9 +92,8 @@ def streaming_target(step_graph: Graph, state_bytes: list[int], frames_per_step:
             "step_ms": step_ms, "latency_ms": step_ms + frontend_ms, "duty_cycle": (step_ms + frontend_ms) / decision_ms,
             "whole_latency_ms": whole_ms, "whole_duty_cycle": whole_ms / decision_ms,
             "step_over_whole": step_ms / whole["invoke_ms"], "arena_bytes": int(step_arena_bytes),
-            # the step model's arena reserve and the firmware's staging copy of the states instead of the whole
-            # model's arena (the feature ring shrinks too, to N frames: not counted, a small over-estimate)
-            "ram_bytes": whole["ram_bytes"] - whole["ram_terms"]["tflm_arena"] + reserve + cost.state_bytes
+            "ram_bytes": sum(streaming_ram_terms(whole["ram_terms"], step_arena_bytes, cost.state_bytes,
+                                                 frames_per_step, config).values())
             if "tflm_arena" in whole["ram_terms"] else None}
 
 

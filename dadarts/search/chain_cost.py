@@ -93,6 +93,7 @@ class ChainCost:
         self.configs, self.num_classes, self.target, self.decision_ms = list(configs), num_classes, target, decision_ms
         self.streaming = streaming
         self.latency_scale = torch.ones(len(self.configs), dtype=torch.float64)
+        self.ram_scale = torch.ones(len(self.configs), dtype=torch.float64)
         self.space = space
         self.fe_instructions = [frontend_instructions_per_frame(c)["instructions"] for c in self.configs]
         n_d, n_s, n_r, n_w = len(self.configs), len(space.STEMS), space.BLOCKS + 1, len(space.WIDTHS)
@@ -147,12 +148,20 @@ class ChainCost:
     def refresh(self, arch: dict) -> None:
         """RAM and flash besides the arena and the model bytes: code (which ops), front-end tables and
         state, CMSIS-NN scratch, stack, of the derived network `arch` under every configuration."""
-        other_ram, other_flash, excess, scale = [], [], [], []
+        other_ram, other_flash, excess, scale, ram_scale = [], [], [], [], []
+        # The tables price 'same'-padded maps; a streaming search's derived network is 'valid' in time, so
+        # its planner excess and whole-window arena are taken on the tables' form and the streaming ratios
+        # map that onto the step model (exact at the derived point).
+        tables_arch = {**arch, "time_padding": "same"} if self.streaming else arch
         for config, fe in zip(self.configs, self.fe_instructions):
-            graph = chain_graph(arch, config.shape, self.num_classes)
-            est = estimate_netgraph(graph, config, self.target, self.decision_ms, fe)
-            scale.append(self._streaming_scale(arch, config, fe))
-            other_ram.append(est["ram_bytes"] - est["ram_terms"]["tflm_arena"])
+            graph = chain_graph(tables_arch, config.shape, self.num_classes)
+            tables = estimate_netgraph(graph, config, self.target, self.decision_ms, fe)
+            est = tables if tables_arch is arch else estimate_netgraph(chain_graph(arch, config.shape, self.num_classes),
+                                                                       config, self.target, self.decision_ms, fe)
+            latency, ram = self._streaming_scale(arch, config, fe, est)
+            scale.append(latency)
+            ram_scale.append(ram["ram_terms"]["tflm_arena"] / tables["ram_terms"]["tflm_arena"])
+            other_ram.append(ram["ram_bytes"] - ram["ram_terms"]["tflm_arena"])
             other_flash.append(est["flash_bytes"] - est["model_bytes"])
             planned = memory.greedy_plan(memory.tensor_lifetimes(graph))
             excess.append(planned - max(sum(memory._align(graph.tensors[t]) for t in op.inputs + [op.output])
@@ -163,20 +172,24 @@ class ChainCost:
         # the derived network: added to the expected peak, so that at the derived point RAM is exact.
         self.planner_excess = torch.tensor(excess, dtype=torch.float64)
         self.latency_scale = torch.tensor(scale, dtype=torch.float64)
+        # Streaming: the arena is the step model's, and the states' staging copy and a shorter feature ring
+        # replace the window's: the expected arena is scaled by the derived network's step/whole ratio.
+        self.ram_scale = torch.tensor(ram_scale, dtype=torch.float64)
 
-    def _streaming_scale(self, arch: dict, config: MfccConfig, fe: float) -> float:
-        """The streaming Invoke latency of `arch` per decision over the tables' whole-window one (its
-        'same'-padded maps); 1 when not streaming, or when `arch` cannot stream on `config` (its valid time
-        map vanishes)."""
+    def _streaming_scale(self, arch: dict, config: MfccConfig, fe: float, whole: dict) -> tuple[float, dict]:
+        """(the streaming Invoke latency of `arch` per decision over the tables' whole-window one (its
+        'same'-padded maps), the streaming estimate whose RAM the search prices); (1, `whole`) when not
+        streaming, or when `arch` cannot stream on `config` (its valid time map vanishes)."""
         if not self.streaming:
-            return 1.0
+            return 1.0, whole
         from ..costmodel.chain import time_map
         valid, same = {**arch, "time_padding": "valid"}, {**arch, "time_padding": "same"}
         if time_map(valid, config.shape[0]) < 1:
-            return 1.0
+            return 1.0, whole
         tables = estimate_netgraph(chain_graph(same, config.shape, self.num_classes), config, self.target,
                                    self.decision_ms, fe)["invoke_ms"]
-        return chain_estimate(valid, config, self.num_classes, self.target, self.decision_ms, fe)["invoke_ms"] / tables
+        streamed = chain_estimate(valid, config, self.num_classes, self.target, self.decision_ms, fe)
+        return streamed["invoke_ms"] / tables, streamed
 
     def estimate(self, arch: dict, config: MfccConfig, fe_instructions: float | None = None) -> dict:
         return chain_estimate(arch, config, self.num_classes, self.target, self.decision_ms, fe_instructions)
@@ -214,7 +227,7 @@ class ChainCost:
         rounded = torch.ceil(torch.floor(reserved.detach()) / memory.ARENA_ROUND) * memory.ARENA_ROUND  # arena_reserve_bytes
         reserved = reserved + (rounded - reserved.detach())
         cost = {"latency_ms": self.fixed_ms.to(dev) + sums[:, LAT] * self.latency_scale.to(dev),
-                "ram_kb": (reserved + self.other_ram.to(dev)) / KB,
+                "ram_kb": (reserved * self.ram_scale.to(dev) + self.other_ram.to(dev)) / KB,
                 "flash_kb": (sums[:, MODEL] + self.fixed_model + self.other_flash.to(dev)) / KB}
         if per_config:
             return cost
