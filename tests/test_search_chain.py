@@ -230,3 +230,19 @@ def test_structural_glue_of_a_chain_is_only_its_strided_pads_and_cells_carry_mor
     cells = searched_graph("mcu", to_dict(Genotype(edges, [2, 3, 4], edges, [2, 3, 4])), shape, 12, 12, 5)
     glue_ops = {layer.op for layer, g in zip(cells.layers, is_glue(cells.layers)) if g}
     assert {"ADD", "CONCATENATION", "CONV_2D"} <= glue_ops and share(cells.layers) > share(chain.layers)
+
+
+def test_export_rechecks_a_streaming_search_against_its_streaming_budget():
+    """export's budget check of a --streaming search's network is the streaming cost the search priced (the
+    whole-window model of such a network is several times over the latency budget by design)."""
+    from dadarts.export.budget import deployed
+    from dadarts.search.chain_cost import chain_estimate
+    arch = {**space.DS_CNN_S_LIKE, "time_padding": "valid"}
+    config = CONFIGS[0]
+    whole = estimate_netgraph(chain_graph(arch, config.shape, 12), config, TARGET, 100.0)
+    result = {"space": "chain", "genotype": arch, "labels": [str(i) for i in range(12)], "target": TARGET.name,
+              "decision_ms": 100.0}
+    assert deployed(whole, result, config) == chain_estimate(arch, config, 12, TARGET, 100.0)
+    assert deployed(whole, result, config)["latency_ms"] < whole["latency_ms"]
+    same = {**result, "genotype": space.DS_CNN_S_LIKE}
+    assert deployed(whole, same, config) is whole

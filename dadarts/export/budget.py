@@ -1,8 +1,11 @@
 """Re-check the search's budget on the exported int8 graph: the real layers, the measured arena and
-the real file size, priced by the same cost model the search used (dadarts.costmodel)."""
+the real file size, priced by the same cost model the search used (dadarts.costmodel); for a streaming
+search, the streaming cost of the network it derived."""
 from __future__ import annotations
 
+from ..costmodel.chain import time_padding
 from ..costmodel.estimate import estimate_layers_on
+from ..costmodel.stream import streaming_estimate
 from ..costmodel.graph import parse_tflite
 from ..costmodel.targets import get_target
 from ..frontend.spec import MfccConfig
@@ -17,7 +20,17 @@ def export_budget_check(run: RunDir, model: bytes, arena_bytes: int, config: Mfc
     result = read_json(run.search_result, "search_result")
     if not result.get("target"):
         return None
-    graph = parse_tflite(model)
-    est = estimate_layers_on(graph.layers, len(model), arena_bytes, config, get_target(result["target"]),
-                             result.get("decision_ms"))
-    return budget_check(estimate_costs(est), result["target"], result.get("budget"))
+    graph, target = parse_tflite(model), get_target(result["target"])
+    est = estimate_layers_on(graph.layers, len(model), arena_bytes, config, target, result.get("decision_ms"))
+    return budget_check(estimate_costs(deployed(est, result, config)), result["target"], result.get("budget"))
+
+
+def deployed(est: dict, result: dict, config: MfccConfig) -> dict:
+    """The whole-window estimate `est` as the search's budget means it: for a streaming search
+    (`--streaming`, a chain network valid in time) the streaming deployment's (the step model's Invokes
+    per decision period, its arena and the states' staging copy), as the search priced it."""
+    arch = result.get("genotype") if result.get("space") == "chain" else None
+    if not arch or time_padding(arch) != "valid":
+        return est
+    return streaming_estimate(est, arch, config, len(result["labels"]), get_target(result["target"]),
+                              result.get("decision_ms"))
