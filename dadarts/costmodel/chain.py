@@ -29,6 +29,8 @@ An architecture is a dict (search/result.json "genotype" of a chain search, trai
 """
 from __future__ import annotations
 
+import math
+
 from ..errors import UserError
 from .lowering import dense_dilation
 from .network import NetGraph, same_out, valid_out
@@ -115,6 +117,11 @@ def time_layers(arch: dict) -> list[tuple[int, int]]:
             k, d = KERNELS[b["op"]]
             out.append(((k - 1) * d + 1, int(b["stride"])))
     return out
+
+
+def time_stride(arch: dict) -> int:
+    """S: the product of the network's strides over time."""
+    return math.prod(s for _, s in time_layers(arch))
 
 
 def time_map(arch: dict, frames: int) -> int:

@@ -70,15 +70,13 @@ def step_graph(arch: dict, input_shape: tuple[int, int], num_classes: int,
     """(the int8 step graph of chain network `arch` on (T, F) windows taking `frames_per_step` new frames,
     the bytes of each state in input order). Inputs: the new frames, then the states; outputs: the
     logits, then the next states."""
-    from .chain import STEMS, depthwise_kernel, stem_layer, time_layers, time_map, time_padding, validate
+    from .chain import STEMS, depthwise_kernel, stem_layer, time_map, time_padding, time_stride, validate
     validate(arch, input_shape)
     if time_padding(arch) != "valid":
         raise UserError("Only a chain network valid in time runs as a stream of steps: search with --streaming "
                         "or train with --time-padding valid.")
     T, F = (int(v) for v in input_shape)
-    stride = 1
-    for _, s in time_layers(arch):
-        stride *= s
+    stride = time_stride(arch)
     if frames_per_step < 1 or frames_per_step % stride:
         raise UserError(f"{frames_per_step} frames per step is not a multiple of the network's time stride {stride}.")
     g = NetGraph()
@@ -125,15 +123,18 @@ def chain_step_cost(arch: dict, input_shape: tuple[int, int], num_classes: int, 
     return step_cost(g.layers, states, target)
 
 
+def nearest_step(frames: float, time_stride: int) -> int:
+    """N for a decision period of `frames` frames: the multiple of the time stride nearest to it (at least
+    one stride; halves round up). The one rule of the search's budget and `dadarts export --streaming`."""
+    return max(1, math.floor(frames / time_stride + 0.5)) * time_stride
+
+
 def step_frames(arch: dict, config, decision_ms: float | None) -> int:
-    """N for a budget: the multiple of the network's time stride nearest the frames of one decision period
-    (at least one stride; halves round up), as `dadarts export --streaming` picks it for a 100 ms period."""
-    from .chain import time_layers
+    """N for a budget: nearest_step of the frames of one decision period, as `dadarts export --streaming`
+    picks it for a 100 ms period."""
+    from .chain import time_stride
     from .estimate import frames_per_decision
-    stride = 1
-    for _, s in time_layers(arch):
-        stride *= s
-    return max(1, math.floor(frames_per_decision(config, decision_ms) / stride + 0.5)) * stride
+    return nearest_step(frames_per_decision(config, decision_ms), time_stride(arch))
 
 
 def streaming_ram_terms(whole_terms: dict, step_arena_bytes: int, state_bytes: int, frames_per_step: int,
@@ -162,9 +163,10 @@ def streaming_estimate(est: dict, arch: dict, config, num_classes: int, target: 
     cpi, _ = kernels.cycles_per_instr(target.core, kernels.library_for(target))
     step_ms = cost.instructions * cpi / (target.clock_mhz * 1e3)
     invoke_ms = step_ms * est["frames_per_decision"] / n
-    ram_terms = streaming_ram_terms(est["ram_terms"], planned_arena(g), cost.state_bytes, n, config)
+    arena = planned_arena(g)
+    ram_terms = streaming_ram_terms(est["ram_terms"], arena, cost.state_bytes, n, config)
     return {**est, "invoke_ms": invoke_ms, "latency_ms": est["latency_ms"] - est["invoke_ms"] + invoke_ms,
-            "ram_terms": ram_terms, "ram_bytes": sum(ram_terms.values()), "arena_bytes": planned_arena(g),
+            "ram_terms": ram_terms, "ram_bytes": sum(ram_terms.values()), "arena_bytes": arena,
             "fits": sum(ram_terms.values()) <= target.sram_bytes and est["flash_bytes"] <= target.flash_bytes,
             "streaming": {"frames_per_step": n, "step_ms": step_ms, "state_bytes": cost.state_bytes,
                           "whole_invoke_ms": est["invoke_ms"], "whole_ram_bytes": est["ram_bytes"]}}

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
+from ..costmodel.stream import nearest_step
 from ..errors import UserError
 
 STEP_MS = 100.0               # the default step: the multiple of the time stride nearest to 100 ms of frames
@@ -60,8 +61,8 @@ class StepPlan:
 
 
 def default_frames_per_step(time_stride: int, hop_ms: float) -> int:
-    """The multiple of the time stride nearest to STEP_MS of frames (at least one stride; halves round up)."""
-    return max(1, math.floor(STEP_MS / hop_ms / time_stride + 0.5)) * time_stride
+    """The multiple of the time stride nearest to STEP_MS of frames (dadarts.costmodel.stream.nearest_step)."""
+    return nearest_step(STEP_MS / hop_ms, time_stride)
 
 
 def _time_conv(layer: nn.Module) -> nn.Conv2d:
