@@ -124,14 +124,18 @@ def check(tables_dir: Path, tflite: Path, tables, settings, labels: list[str], p
     graph = parse_tflite(model)
     library = library_for(target)
     cpi, _ = cycles_per_instr(target.core, library)
-    estimate = estimate_layers_on(graph.layers, len(model), measure_arena(model).total_bytes, tables.config, target)
+    arena = measure_arena(model).total_bytes
+    estimate = estimate_layers_on(graph.layers, len(model), arena, tables.config, target)
     streaming = {}
     if step:
-        from ..costmodel.stream import step_cost
+        from ..costmodel.stream import step_cost, streaming_ram_terms
         state_bytes = [int(s["bytes"]) for s in step["states"]]
         cost = step_cost(graph.layers, state_bytes, target)
         predicted = cost.instructions                 # the firmware times Invoke with the state copies
-        estimate["ram_bytes"] += cost.state_bytes     # the staging buffer (the states' tensors are in the arena)
+        # RAM as the streaming firmware holds it (the same rule as mcu-eval and the search): the states'
+        # staging buffer, and a feature ring of the step's frames instead of the window's
+        estimate["ram_bytes"] = sum(streaming_ram_terms(estimate["ram_terms"], arena, cost.state_bytes,
+                                                        int(step["frames_per_step"]), tables.config).values())
         s = dev.last_stats
         streaming = {"streaming": True, "frames_per_step": int(step["frames_per_step"]),
                      "warmup_steps": int(step["warmup_steps"]), "state_bytes": cost.state_bytes,
