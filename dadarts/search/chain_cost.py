@@ -158,7 +158,7 @@ class ChainCost:
             tables = estimate_netgraph(graph, config, self.target, self.decision_ms, fe)
             est = tables if tables_arch is arch else estimate_netgraph(chain_graph(arch, config.shape, self.num_classes),
                                                                        config, self.target, self.decision_ms, fe)
-            latency, ram = self._streaming_scale(arch, config, fe, est)
+            latency, ram = self._streaming_scale(arch, config, fe, tables, est)
             scale.append(latency)
             ram_scale.append(ram["ram_terms"]["tflm_arena"] / tables["ram_terms"]["tflm_arena"])
             other_ram.append(ram["ram_bytes"] - ram["ram_terms"]["tflm_arena"])
@@ -176,20 +176,23 @@ class ChainCost:
         # replace the window's: the expected arena is scaled by the derived network's step/whole ratio.
         self.ram_scale = torch.tensor(ram_scale, dtype=torch.float64)
 
-    def _streaming_scale(self, arch: dict, config: MfccConfig, fe: float, whole: dict) -> tuple[float, dict]:
-        """(the streaming Invoke latency of `arch` per decision over the tables' whole-window one (its
-        'same'-padded maps), the streaming estimate whose RAM the search prices); (1, `whole`) when not
-        streaming, or when `arch` cannot stream on `config` (its valid time map vanishes)."""
+    def _streaming_scale(self, arch: dict, config: MfccConfig, fe: float, tables: dict, whole: dict) -> tuple[float, dict]:
+        """(the streaming Invoke latency of `arch` per decision over the tables' whole-window one (`tables`:
+        its 'same'-padded maps), the streaming estimate whose RAM the search prices); (1, `whole`, the
+        estimate of `arch`) when not streaming, or when `arch` cannot stream on `config` (its valid time
+        map vanishes). `whole` is reused as the valid network's estimate when `arch` is valid already."""
         if not self.streaming:
             return 1.0, whole
         from ..costmodel.chain import time_map
-        valid, same = {**arch, "time_padding": "valid"}, {**arch, "time_padding": "same"}
+        from ..costmodel.stream import streaming_estimate
+        valid = {**arch, "time_padding": "valid"}
         if time_map(valid, config.shape[0]) < 1:
             return 1.0, whole
-        tables = estimate_netgraph(chain_graph(same, config.shape, self.num_classes), config, self.target,
-                                   self.decision_ms, fe)["invoke_ms"]
-        streamed = chain_estimate(valid, config, self.num_classes, self.target, self.decision_ms, fe)
-        return streamed["invoke_ms"] / tables, streamed
+        if space.time_padding(arch) != "valid":
+            whole = estimate_netgraph(chain_graph(valid, config.shape, self.num_classes), config, self.target,
+                                      self.decision_ms, fe)
+        streamed = streaming_estimate(whole, valid, config, self.num_classes, self.target, self.decision_ms)
+        return streamed["invoke_ms"] / tables["invoke_ms"], streamed
 
     def estimate(self, arch: dict, config: MfccConfig, fe_instructions: float | None = None) -> dict:
         return chain_estimate(arch, config, self.num_classes, self.target, self.decision_ms, fe_instructions)
