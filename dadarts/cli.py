@@ -55,16 +55,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+def dispatch(argv: list[str]) -> int:
+    """Run `dadarts ARGV...` in this process and return its status; a UserError propagates."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "_module", None):
         parser.print_help()
         return 0
     args._argv = argv
+    return int(importlib.import_module(args._module).run(args) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        return int(importlib.import_module(args._module).run(args) or 0)
+        return dispatch(argv)
     except UserError as exc:
         print(f"dadarts: error: {exc}", file=sys.stderr)
         return 2

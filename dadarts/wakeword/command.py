@@ -25,7 +25,6 @@ same figures go to RUN/wakeword/result.json (kind "wakeword_result").
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import shutil
 from pathlib import Path
@@ -138,12 +137,10 @@ def build_corpus(folder: Path, settings, what: str, quiet: bool) -> None:
 
 def stage(words: list[str]) -> None:
     """Run one dadarts command in this process, as `dadarts WORDS...` would; a failure is one sentence."""
-    from ..cli import build_parser
+    from ..cli import dispatch
     from ..errors import UserError
     print("== dadarts " + " ".join(_quote(w) for w in words), flush=True)
-    args = build_parser().parse_args(words)
-    args._argv = words
-    status = int(importlib.import_module(args._module).run(args) or 0)
+    status = dispatch(words)
     if status:
         raise UserError(f"`dadarts {' '.join(words[:2])} ...` failed (status {status}, see above); fix what it says "
                         f"and run the same wakeword command again to continue.")
