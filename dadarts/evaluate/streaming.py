@@ -93,31 +93,43 @@ def schedule(n_hops: int, n_live: int, window: int, hop: int, n_input_frames: in
     return np.asarray(ends, np.int64), np.asarray(times, np.int64)
 
 
-def run_model(models: RunModels, pcm: np.ndarray, every_hops: int, progress: bool = False) -> StreamOutput:
-    """Front-end, schedule and int8 model over a recording (the recogniser's inputs)."""
-    from tqdm import tqdm
-    config, t_frames = models.config, models.config.n_frames
+def _timed(models: RunModels, pcm: np.ndarray, infer, output_quant) -> StreamOutput:
+    """The fixed-point front-end over a recording, then `infer(feats, n_hops, n_live)` -> (times ms, int8
+    outputs, inferences), scored; wall and CPU time of both parts with the load they ran under."""
+    config = models.config
     load = os.getloadavg()[0]                    # wall times mean little on a shared machine without it
     t0, c0 = time.perf_counter(), time.process_time()
     n_live = len(pcm) // config.hop
     pcm = device_pcm(pcm, config.hop)
     feats = stream_features(pcm, models.tables)
     t1, c1 = time.perf_counter(), time.process_time()
-    ends, times = schedule(len(pcm) // config.hop, n_live, config.window, config.hop, t_frames, every_hops)
-    output = np.empty((len(ends), models.int8.n_labels), np.int8)
-    step = 16 * models.int8.batch
-    offsets = np.arange(t_frames) - (t_frames - 1)
-    # disable=None: silent when stderr is not a terminal.
-    with tqdm(total=len(ends), unit="inference", disable=None if progress else True, leave=False) as bar:
-        for i in range(0, len(ends), step):
-            output[i:i + step] = models.int8(feats[ends[i:i + step, None] + offsets])
-            bar.update(len(output[i:i + step]))
+    times, output, inferences = infer(feats, len(pcm) // config.hop, n_live)
     t2, c2 = time.perf_counter(), time.process_time()
-    scores = scores_from_output(output, score_exp_table(*models.int8.output_quant))
+    scores = scores_from_output(output, score_exp_table(*output_quant))
     return StreamOutput(len(pcm) / SAMPLE_RATE, times, output, scores,
                         {"frontend_s": t1 - t0, "inference_s": t2 - t1, "frontend_cpu_s": c1 - c0,
-                         "inference_cpu_s": c2 - c1, "inferences": int(len(ends)), "load_average": load,
+                         "inference_cpu_s": c2 - c1, "inferences": int(inferences), "load_average": load,
                          "measured": time.strftime("%Y-%m-%d %H:%M:%S")})
+
+
+def run_model(models: RunModels, pcm: np.ndarray, every_hops: int, progress: bool = False) -> StreamOutput:
+    """Front-end, schedule and int8 model over a recording (the recogniser's inputs)."""
+    from tqdm import tqdm
+    config, t_frames = models.config, models.config.n_frames
+
+    def infer(feats, n_hops, n_live):
+        ends, times = schedule(n_hops, n_live, config.window, config.hop, t_frames, every_hops)
+        output = np.empty((len(ends), models.int8.n_labels), np.int8)
+        step = 16 * models.int8.batch
+        offsets = np.arange(t_frames) - (t_frames - 1)
+        # disable=None: silent when stderr is not a terminal.
+        with tqdm(total=len(ends), unit="inference", disable=None if progress else True, leave=False) as bar:
+            for i in range(0, len(ends), step):
+                output[i:i + step] = models.int8(feats[ends[i:i + step, None] + offsets])
+                bar.update(len(output[i:i + step]))
+        return times, output, len(ends)
+
+    return _timed(models, pcm, infer, models.int8.output_quant)
 
 
 def step_schedule(n_frames: int, frames_per_step: int, warmup_steps: int, window: int, hop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -135,27 +147,21 @@ def run_step_model(models: RunModels, pcm: np.ndarray, progress: bool = False) -
     the warm-up; the twin of a step build of the firmware (the recogniser's inputs)."""
     from tqdm import tqdm
     config, step, meta = models.config, models.step, models.step_meta
-    load = os.getloadavg()[0]
-    t0, c0 = time.perf_counter(), time.process_time()
-    pcm = device_pcm(pcm, config.hop)
-    feats = stream_features(pcm, models.tables)
-    t1, c1 = time.perf_counter(), time.process_time()
     n = meta["frames_per_step"]
-    steps, times = step_schedule(len(feats), n, meta["warmup_steps"], config.window, config.hop)
-    chunk = 4096 * n      # frames per runner call: states carry over between calls
-    outs, states = [], None
-    with tqdm(total=len(feats) // n, unit="step", disable=None if progress else True, leave=False) as bar:
-        for i in range(0, len(feats) // n * n, chunk):
-            y, states = step.run(feats[i:i + chunk], states)
-            outs.append(y)
-            bar.update(len(y))
-    output = np.concatenate(outs)[steps] if outs else np.zeros((0, len(models.labels)), np.int8)
-    t2, c2 = time.perf_counter(), time.process_time()
-    scores = scores_from_output(output, score_exp_table(*step.output_quant))
-    return StreamOutput(len(pcm) / SAMPLE_RATE, times, output, scores,
-                        {"frontend_s": t1 - t0, "inference_s": t2 - t1, "frontend_cpu_s": c1 - c0,
-                         "inference_cpu_s": c2 - c1, "inferences": int(len(feats) // n), "load_average": load,
-                         "measured": time.strftime("%Y-%m-%d %H:%M:%S")})
+
+    def infer(feats, n_hops, n_live):
+        steps, times = step_schedule(len(feats), n, meta["warmup_steps"], config.window, config.hop)
+        chunk = 4096 * n      # frames per runner call: states carry over between calls
+        outs, states = [], None
+        with tqdm(total=len(feats) // n, unit="step", disable=None if progress else True, leave=False) as bar:
+            for i in range(0, len(feats) // n * n, chunk):
+                y, states = step.run(feats[i:i + chunk], states)
+                outs.append(y)
+                bar.update(len(y))
+        output = np.concatenate(outs)[steps] if outs else np.zeros((0, len(models.labels)), np.int8)
+        return times, output, len(feats) // n
+
+    return _timed(models, pcm, infer, step.output_quant)
 
 
 @dataclass
