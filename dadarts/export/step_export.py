@@ -161,7 +161,8 @@ def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_m
     fmodel, _ = order_states(fmodel, names, shapes, int8=False)
     folded = fold_concat_quantize(qmodel)
     qmodel, states = order_states(folded.model, names, shapes)
-    problems = int8_problems(read_ops(qmodel))
+    ops = read_ops(qmodel)
+    problems = int8_problems(ops)
     if problems:
         raise UserError(f"The int8 step graph is not fully integer / NHWC: {problems[0]}; it was not written.")
     step_in = tuple(StepRunner(qmodel).ins[0]["quantization"])
@@ -187,7 +188,6 @@ def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_m
                       "zero_point": int(step_in[1])},
             "reset": "every state input set to its zero point"}
     write_json_atomic(paths["json"], meta, kind=STEP_KIND)
-    ops = read_ops(qmodel)
     report = {**meta, "files": {k: str(v.relative_to(out.root)) for k, v in paths.items()},
               "bytes": len(qmodel), "ops": op_counts(ops), "op_names": op_names(ops),
               "concat_quantize_folded": folded.folded, "arena_bytes": int(arena["total_bytes"]), "arena": arena,
