@@ -129,3 +129,18 @@ def test_init_starts_from_another_runs_weights(tiny_corpus, tmp_path):
     assert read_json(tuned.train_metrics, "train_metrics")["settings"]["init"] == str(first.root)
     with pytest.raises(UserError, match="--init"):
         train_cli("--init", str(first.root), "--model", "ds-cnn-m", "--run", str(tmp_path / "other"), "--quiet")
+
+
+def test_negative_weight_makes_a_false_accept_cost_more_than_a_miss():
+    from dadarts.train.loop import weighted_loss
+    negatives = torch.tensor([False, False, True, True])
+    # Two examples, each scored as badly: a keyword the model calls _unknown_, a negative it calls "yes".
+    logits = torch.tensor([[0.0, 0.0, 0.0, 3.0], [3.0, 0.0, 0.0, 0.0]], requires_grad=True)
+    targets = torch.tensor([[1.0, 0, 0, 0], [0, 0, 0, 1.0]])
+    plain = weighted_loss(logits, targets, 0.1, negatives, 1.0)
+    assert torch.isclose(plain, torch.nn.functional.cross_entropy(logits, targets, label_smoothing=0.1))
+    weighted = weighted_loss(logits, targets, 0.1, negatives, 3.0)
+    assert torch.isclose(weighted, plain)                    # equal losses: the weighted mean is the same
+    weighted.backward()
+    grad = logits.grad.abs().sum(1)
+    assert torch.isclose(grad[1], 3 * grad[0])              # but the false accept pulls three times as hard

@@ -73,6 +73,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "the training split (its _unknown_ words, out-of-vocabulary words of training voices, "
                         "training noise) on which the model being trained fires, mined again every --mine-every "
                         "epochs (docs/train.md; default 0: off; needs --augment)")
+    g.add_argument("--negative-weight", type=float, default=1.0, metavar="W",
+                   help="class weighting: a non-keyword example's loss counts W times a keyword's (default 1)")
     g.add_argument("--mine-every", type=int, default=None, help="epochs between two minings (default 2)")
     g.add_argument("--mine-seconds", type=float, default=None,
                    help="seconds of negative audio scored per mining, a window every 100 ms (default 600)")
@@ -207,6 +209,8 @@ def run(args) -> int:
     if not 0 <= args.hard_negatives < 1 or args.stream_windows + args.hard_negatives >= 1:
         raise UserError(f"--hard-negatives is a share of each batch in [0, 1) that leaves room for clips beside "
                         f"--stream-windows, got {args.hard_negatives} and {args.stream_windows}.")
+    if args.negative_weight <= 0:
+        raise UserError(f"--negative-weight is a positive factor, got {args.negative_weight}.")
     if not root:
         raise UserError("Give a run directory: dadarts train RUN, or --run DIR for a baseline.")
     if args.run and args.run_opt and args.run != args.run_opt:
@@ -297,7 +301,7 @@ def run(args) -> int:
         stream_windows=StreamWindowSettings(share=args.stream_windows if args.augment else 0.0),
         hard_negatives=HardNegativeSettings(share=args.hard_negatives if args.augment else 0.0, **{k: v for k, v in (
             ("every", args.mine_every), ("seconds", args.mine_seconds), ("keep", args.mine_keep)) if v is not None}),
-        init=str(RunDir.of(args.init).root) if initial else None,
+        negative_weight=args.negative_weight, init=str(RunDir.of(args.init).root) if initial else None,
         seed=args.seed, device=args.device)
     if not args.quiet:
         print(f"dadarts train: {model} on {mfcc} ({task}, {len(ds.splits['train'])} training clips) -> {run_dir.train}")

@@ -61,6 +61,7 @@ class TrainConfig:
     stream_windows: StreamWindowSettings = field(default_factory=StreamWindowSettings)
     # A share of every batch drawn from windows of training negatives the model fires on (hard_negatives.py).
     hard_negatives: HardNegativeSettings = field(default_factory=HardNegativeSettings)
+    negative_weight: float = 1.0      # weight of a non-keyword target's loss against a keyword's (class weighting)
     init: str | None = None           # a run whose trained weights (train/model.pt) training starts from
     seed: int = 0
     device: str = "auto"
@@ -95,6 +96,17 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int, device) -
         loss += F.cross_entropy(logits, yb, reduction="sum").item()
         preds.append(logits.argmax(1).cpu())
     return loss / max(1, x.shape[0]), torch.cat(preds).numpy()
+
+
+def weighted_loss(logits, targets, label_smoothing: float, negatives: torch.Tensor, weight: float) -> torch.Tensor:
+    """Cross-entropy of probability targets; with `weight` != 1 each example counts 1 + (weight - 1) x its
+    target's mass on the non-keyword classes (`negatives`, a (labels,) mask): a spotter's false accepts
+    cost more than its misses (weighted mean)."""
+    if weight == 1.0:
+        return F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
+    per = F.cross_entropy(logits, targets, label_smoothing=label_smoothing, reduction="none")
+    w = 1.0 + (weight - 1.0) * targets[:, negatives].sum(1)
+    return (per * w).sum() / w.sum()
 
 
 def make_optimizer(cfg: TrainConfig, model) -> torch.optim.Optimizer:
@@ -189,6 +201,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
         if hard is not None and "hard_negatives" in start_state:
             hard.load_state_dict(start_state["hard_negatives"])
 
+    negatives = torch.tensor([name.startswith("_") for name in labels], device=device)
     train_time = sum(r["seconds"] for r in history)
     for epoch in range(first_epoch, cfg.epochs):
         if hasattr(model, "drop_path_prob"):
@@ -229,7 +242,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
                 xb = x_train[idx, None].to(device)
             yb = yb.to(device)
             logits = model(xb.contiguous(memory_format=torch.channels_last))
-            loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
+            loss = weighted_loss(logits, yb, cfg.label_smoothing, negatives, cfg.negative_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:
