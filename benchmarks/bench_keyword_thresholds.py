@@ -79,6 +79,29 @@ def fit_thresholds(avg, labels, truth, suppression_ms: int, minimum_count: int, 
     return out
 
 
+def separation(out, labels: list[str], truth: dict) -> dict:
+    """How far apart the model's raw scores (0..255, before averaging) are on a stream: per keyword
+    occurrence, the right keyword's best decision between the word's start and the scoring latency
+    after its end (median and share >= 200); away from any keyword (0.2 s before to the latency
+    after), the decisions where some keyword scores >= 200."""
+    from dadarts.evaluate.scoring import LATENCY_S
+    p = out.scores.astype(np.int64) + 128
+    t = out.times_ms / 1000.0
+    index = {name: i for i, name in enumerate(labels)}
+    best, near = [], np.zeros(len(t), bool)
+    for e in truth["events"]:
+        if e["word"] not in index:
+            continue
+        inside = (t >= e["start_s"]) & (t <= e["end_s"] + LATENCY_S)
+        best.append(int(p[inside, index[e["word"]]].max()) if inside.any() else 0)
+        near |= (t >= e["start_s"] - 0.2) & (t <= e["end_s"] + LATENCY_S)
+    keys = [i for i, name in enumerate(labels) if not name.startswith("_")]
+    away = p[~near][:, keys]
+    best = np.asarray(best)
+    return {"keyword_best_median": float(np.median(best)), "keyword_best_share_200": float((best >= 200).mean()),
+            "negative_decisions": int(len(away)), "negative_decisions_200": int((away.max(axis=1) >= 200).sum())}
+
+
 def summary(rates: dict, hours: float) -> dict:
     from dadarts.evaluate.scoring import poisson_interval
     o = rates["overall"]
@@ -109,16 +132,17 @@ def main() -> None:
         history = s.history(models.config.hop)
         minimum = min(s.minimum_count, history)
         ds = session.stream_dataset(models, None)
-        streams = {}
+        streams, row_sep = {}, {}
         for split in ("validation", "testing"):
             wav, truth = session.run_stream(models, ds, split, None, op["recipe"])
             out = session.model_outputs(models, wav, s.inference_every_hops)
             streams[split] = (averages(out.scores, out.times_ms, s.average_window_ms, history), truth)
+            row_sep[split] = separation(out, models.labels, truth)
         avg, truth = streams["validation"]
         per = fit_thresholds(avg, models.labels, truth, s.suppression_ms, minimum, args.target)
         single = [s.detection_threshold] * len(models.labels)
         row = {"run": str(run), "settings": {**s.to_dict(), "history": history},
-               "thresholds": {name: t for name, t in zip(models.labels, per) if not name.startswith("_")}}
+               "separation": row_sep, "thresholds": {name: t for name, t in zip(models.labels, per) if not name.startswith("_")}}
         for name, th in (("single", single), ("per_keyword", per)):
             row[name] = {split: summary(score(a, models.labels, tr, th, s.suppression_ms, minimum),
                                         tr["seconds"] / 3600.0)
@@ -131,6 +155,10 @@ def main() -> None:
                   f"{t['false_accepts_per_hour']:.2f} FA/h (95 % {t['false_accepts_per_hour_95'][0]:.2f}-"
                   f"{t['false_accepts_per_hour_95'][1]:.2f})")
         print(f"  thresholds: {row['thresholds']}")
+        for split, v in row_sep.items():
+            print(f"  {split}: right keyword's best decision median {v['keyword_best_median']:.0f}/255 "
+                  f"({100 * v['keyword_best_share_200']:.0f} % reach 200); {v['negative_decisions_200']} of "
+                  f"{v['negative_decisions']} decisions away from keywords score a keyword >= 200")
     out = RESULTS / f"{args.name}.json"
     write_text_atomic(out, json.dumps({"benchmark": "keyword_thresholds", "target_fa_per_hour": args.target,
                                        "runs": results}, indent=1) + "\n")
