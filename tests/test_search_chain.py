@@ -38,7 +38,7 @@ def one_hot_alphas(arch: dict) -> list[torch.Tensor]:
         a[i] = 40.0
         return a
     blocks = arch["blocks"]
-    return [hot(len(space.STEMS), list(space.STEMS).index(arch["stem"])),
+    return [hot(len(space.SEARCH_STEMS), space.SEARCH_STEMS.index(arch["stem"])),
             hot(len(space.WIDTHS), space.WIDTHS.index(arch["stem_channels"])),
             torch.stack([hot(len(space.KERNELS), list(space.KERNELS).index(b["op"])) for b in blocks]),
             torch.stack([hot(len(space.WIDTHS), space.WIDTHS.index(b.get("channels", space.WIDTHS[0]))) for b in blocks]),
