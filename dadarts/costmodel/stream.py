@@ -13,7 +13,8 @@ buffer after Invoke and back into its input before the next one. A decision ther
 `step_cost(layers, state_bytes, target)` prices a step graph already written (a parsed .tflite or a
 NetGraph); `step_graph(arch, ...)` writes down the step graph of a chain network valid in time as
 `dadarts export --streaming` lowers it (dadarts.export.step_model: every layer that convolves time keeps
-its last k - s input frames; the global average keeps the last T' - N/S frames of the final map), so
+its last k - s input frames; the global average keeps the last T' - N/S frames of the final map and
+averages them with one AVERAGE_POOL_2D), so
 that search and mcu-eval price a network's streaming form before it exists.
 """
 from __future__ import annotations
@@ -65,11 +66,15 @@ def step_cost(layers: list[Layer], state_bytes: list[int], target: Target) -> St
                     state_copy_instructions(state_bytes, library, target.core), int(sum(state_bytes)))
 
 
+# The step model's average over the final map, by dadarts.export.step_model's head name.
+HEAD_OPS = {"average_pool": "AVERAGE_POOL_2D", "mean": "MEAN"}
+
+
 def step_graph(arch: dict, input_shape: tuple[int, int], num_classes: int,
-               frames_per_step: int) -> tuple[NetGraph, list[int]]:
+               frames_per_step: int, head: str = "average_pool") -> tuple[NetGraph, list[int]]:
     """(the int8 step graph of chain network `arch` on (T, F) windows taking `frames_per_step` new frames,
     the bytes of each state in input order). Inputs: the new frames, then the states; outputs: the
-    logits, then the next states."""
+    logits, then the next states; `head`: how the step averages the final map (HEAD_OPS)."""
     from .chain import STEMS, depthwise_kernel, stem_layer, time_map, time_padding, time_stride, validate
     validate(arch, input_shape)
     if time_padding(arch) != "valid":
@@ -112,14 +117,14 @@ def step_graph(arch: dict, input_shape: tuple[int, int], num_classes: int,
     elif map_frames < per_step:
         h, w, c = g.shapes[x]
         x = g.elementwise("STRIDED_SLICE", [x], (map_frames, w, c))
-    g.outputs += [g.head(x, num_classes), *next_states]
+    g.outputs += [g.head(x, num_classes, HEAD_OPS[head]), *next_states]
     return g, states
 
 
 def chain_step_cost(arch: dict, input_shape: tuple[int, int], num_classes: int, frames_per_step: int,
-                    target: Target) -> StepCost:
+                    target: Target, head: str = "average_pool") -> StepCost:
     """Instructions per decision of chain network `arch` streamed at `frames_per_step` on `target`."""
-    g, states = step_graph(arch, input_shape, num_classes, frames_per_step)
+    g, states = step_graph(arch, input_shape, num_classes, frames_per_step, head)
     return step_cost(g.layers, states, target)
 
 

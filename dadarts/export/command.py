@@ -26,6 +26,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames-per-step", type=int, default=None, metavar="N",
                    help="--streaming: new frames per step, a multiple of the network's time stride (default: the "
                         "multiple nearest to 100 ms)")
+    p.add_argument("--step-head", default=None, choices=["average_pool", "mean"],
+                   help="--streaming: how a step averages the final map: one AVERAGE_POOL_2D over it (default; "
+                        "CMSIS-NN) or the whole-window model's MEAN (TFLite Micro's reference reduce, several times "
+                        "slower; docs/export.md)")
     p.add_argument("--allow-over-budget", action="store_true",
                    help="succeed even when the int8 model is over the budget its search had (default: exit non-zero)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (conversion runs on the CPU)")
@@ -46,12 +50,12 @@ def run(args) -> int:
     if args.streaming and not args.int8:
         raise UserError("--streaming exports the int8 step model and checks it against the int8 whole-window "
                         "model: add --int8.")
-    if args.frames_per_step is not None and not args.streaming:
-        raise UserError("--frames-per-step sizes the step model: add --streaming.")
+    if (args.frames_per_step is not None or args.step_head) and not args.streaming:
+        raise UserError("--frames-per-step and --step-head shape the step model: add --streaming.")
     options = ExportOptions(int8=args.int8, calibration_samples=args.calibration_samples,
                             max_int8_drop=args.max_int8_drop, tflm_samples=args.tflm_samples,
                             fold_concat=args.fold_concat, streaming=args.streaming,
-                            frames_per_step=args.frames_per_step)
+                            frames_per_step=args.frames_per_step, step_head=args.step_head)
     report = export_run(args.run, options, args._argv, device=args.device)
     check = report.get("budget_check")
     if check and not check["fits"] and not args.allow_over_budget:

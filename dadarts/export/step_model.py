@@ -8,6 +8,13 @@ input frames, convolves 'valid' and keeps the new last k - s frames as the next 
 average keeps the last T' - N/S frames of the final map (T' the map's frames on a whole window) and
 averages them with the step's new ones. Pointwise layers see one frame and keep nothing.
 
+The step's average (`head`): "average_pool" (the default) is one AVERAGE_POOL_2D whose window is the
+whole (T', F') map, CMSIS-NN's arm_avgpool_s8 on the chip; "mean" is the whole-window model's MEAN,
+TFLite Micro's reference reduce at about 130 instructions per element (dadarts/costmodel/coefficients.json),
+which re-averages all T' frames every step: at one frame per step it was more than half of the step
+(benchmarks/bench_streaming_chip.py measures both). In float both are the same average; in int8 the pool
+keeps its input's scale where MEAN requantises (the export check's figures say what that costs).
+
 Why this equals the whole-window model exactly: with no time padding, an output frame depends only on
 the frames of its receptive field. N is a multiple of S, the product of the time strides, so every
 layer receives a multiple of its stride per step and its stride phase never moves; the last output
@@ -28,10 +35,11 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from ..costmodel.stream import nearest_step
+from ..costmodel.stream import HEAD_OPS, nearest_step
 from ..errors import UserError
 
 STEP_MS = 100.0               # the default step: the multiple of the time stride nearest to 100 ms of frames
+HEADS = tuple(HEAD_OPS)       # how a step averages the final map (module doc); the first is the default
 
 
 @dataclass(frozen=True)
@@ -116,8 +124,11 @@ def make_plan(model: nn.Module, input_shape: tuple[int, int], frames_per_step: i
 class StepModel(nn.Module):
     """(frames (1, 1, N, F), *states) -> (logits, *next_states) of a chain network (see module doc)."""
 
-    def __init__(self, model: nn.Module, input_shape: tuple[int, int], frames_per_step: int):
+    def __init__(self, model: nn.Module, input_shape: tuple[int, int], frames_per_step: int, head: str = HEADS[0]):
         super().__init__()
+        if head not in HEADS:
+            raise UserError(f"Unknown step head '{head}' (known: {', '.join(HEADS)}).")
+        self.head = head
         self.plan = make_plan(model, input_shape, frames_per_step)
         self.layers = nn.ModuleList(_layers(model))
         self.classifier = model.classifier
@@ -141,7 +152,11 @@ class StepModel(nn.Module):
             out[self.pool_state] = x[:, :, x.shape[2] - self.plan.states[self.pool_state].shape[2]:]
         else:
             x = x[:, :, x.shape[2] - self.plan.map_frames:]
-        logits = self.classifier(x.mean(dim=(2, 3)))
+        if self.head == "mean":
+            pooled = x.mean(dim=(2, 3))
+        else:       # exported as one AVERAGE_POOL_2D over the (T', F') window
+            pooled = torch.nn.functional.avg_pool2d(x, kernel_size=tuple(x.shape[2:])).flatten(1)
+        logits = self.classifier(pooled)
         return (logits, *out)
 
 
