@@ -10,8 +10,9 @@ audio under QEMU netduinoplus2 three times:
   step_min   the step model re-exported (on a copy of the run) at N = the time stride, the most frequent
              decision the network allows (a decision every hop needs time stride 1: a stem striding 1
              over time, e.g. conv_3x3_s1x2, and no block striding)
-  step_min_<head>  with --compare-heads: the same finest step with the other way of averaging the final
-             map (dadarts.export.step_model.HEADS: one AVERAGE_POOL_2D, or the whole-window model's MEAN)
+  step_min_<head>  with --compare-heads: the same finest step with each other way of averaging the final
+             map (dadarts.costmodel.stream.HEADS: per-frame MEAN then MEAN over time, one AVERAGE_POOL_2D,
+             or the whole-window model's MEAN)
 
 and reads instructions per Invoke off the firmware's stats lines (-icount shift=0: one instruction per
 virtual ns; a step's Invoke includes the state copies). Each is compared with the cost model's
@@ -129,16 +130,16 @@ def main() -> int:
     ap.add_argument("run", type=Path, help="a run exported with `dadarts export RUN --int8 --streaming`")
     ap.add_argument("--seconds", type=float, default=6.0, help="audio streamed into each build (default 6)")
     ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--step-head", default=None, choices=["average_pool", "mean"],
+    ap.add_argument("--step-head", default=None, choices=["frame_mean", "average_pool", "mean"],
                     help="the finest step's average (export --step-head; default: the export's default)")
     ap.add_argument("--compare-heads", action="store_true",
-                    help="also measure the finest step with the other average (step_min_<head>)")
+                    help="also measure the finest step with each other average (step_min_<head>)")
     ap.add_argument("--under", default=None, metavar="KEY", help="save as this section of --out (see above)")
     args = ap.parse_args()
 
     from dadarts.costmodel.targets import get_target
     from dadarts.export.step_export import read_step, step_paths
-    from dadarts.export.step_model import HEADS
+    from dadarts.costmodel.stream import HEADS
     from dadarts.firmware import tflm
     from dadarts.frontend.spec import MfccConfig
     run = RunDir.of(args.run)
@@ -161,8 +162,7 @@ def main() -> int:
         builds = [("whole", whole_dir, run.tflite_int8, None, run),
                   ("step", run.firmware, step_paths(run)["int8"], step, run),
                   ("step_min", copy.firmware, step_paths(copy)["int8"], step_min, copy)]
-        if args.compare_heads:
-            other = next(h for h in HEADS if h != step_min.get("head", "mean"))
+        for other in (h for h in HEADS if args.compare_heads and h != step_min.get("head", "mean")):
             alt = RunDir.of(tmp / f"run-min-{other}")
             builds.append((f"step_min_{other}", alt.firmware, step_paths(alt)["int8"], reexport(run, alt, n_min, other),
                            alt))

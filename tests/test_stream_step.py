@@ -29,8 +29,9 @@ def _randomised(arch, shape=SHAPE, classes=5):
     return net.eval()
 
 
-@pytest.mark.parametrize("arch,frames_per_step,head", [(ARCH, 8, "average_pool"), (ARCH, 16, "average_pool"),
-                                                       (ARCH, 40, "average_pool"), (ARCH, 16, "mean"),
+@pytest.mark.parametrize("arch,frames_per_step,head", [(ARCH, 8, "frame_mean"), (ARCH, 16, "frame_mean"),
+                                                       (ARCH, 40, "frame_mean"), (ARCH, 16, "mean"),
+                                                       (ARCH, 8, "average_pool"), (ARCH_HOP, 1, "frame_mean"),
                                                        (ARCH_HOP, 1, "average_pool"), (ARCH_HOP, 1, "mean")])
 def test_every_step_equals_the_whole_window_model(arch, frames_per_step, head):
     net = _randomised(arch)
@@ -175,10 +176,14 @@ def test_a_stem_striding_1_over_time_is_priced_built_and_searched_only_when_aske
         assert ChainNetwork(ARCH_HOP, SHAPE, 5).features[:1](torch.zeros(1, 1, *SHAPE)).shape == (1, 16, 89, 9)
     target = get_target("NUCLEO-F446RE")
     whole = kernels.model_instructions(g.layers, kernels.library_for(target), target.core)
-    pool, mean = (chain_step_cost(ARCH_HOP, SHAPE, 5, 1, target, head) for head in ("average_pool", "mean"))
+    pool, frame, mean = (chain_step_cost(ARCH_HOP, SHAPE, 5, 1, target, head)
+                         for head in ("average_pool", "frame_mean", "mean"))
     # One frame per step: the average pool keeps eight steps (a decision every hop of 100 ms at a 12.5 ms hop)
-    # far under one whole Invoke; MEAN re-averages the whole final map every step and costs several times more.
+    # far under one whole Invoke; MEAN re-averages the whole final map every step and costs several times more;
+    # per-frame averages make MEAN's map and the state F' (here 9) times smaller.
     assert 8 * pool.instructions < 0.5 * whole and mean.instructions > 3 * pool.instructions
+    assert pool.instructions < frame.instructions < mean.instructions
+    assert mean.state_bytes - frame.state_bytes == 78 * (9 - 1) * 16        # T' - 1 frames x (F' - 1) x C
     # The search's supernet offers the stride-1 stems only when asked, and then derives one.
     assert ChainSupernet(5, 1, SHAPE).stem_names == SEARCH_STEMS
     net = ChainSupernet(5, 1, SHAPE, time_padding="valid", stems=tuple(STEMS))

@@ -26,10 +26,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames-per-step", type=int, default=None, metavar="N",
                    help="--streaming: new frames per step, a multiple of the network's time stride (default: the "
                         "multiple nearest to 100 ms)")
-    p.add_argument("--step-head", default=None, choices=["average_pool", "mean"],
-                   help="--streaming: how a step averages the final map: one AVERAGE_POOL_2D over it (default; "
-                        "CMSIS-NN) or the whole-window model's MEAN (TFLite Micro's reference reduce, several times "
-                        "slower; docs/export.md)")
+    p.add_argument("--step-head", default=None, choices=["frame_mean", "average_pool", "mean"],
+                   help="--streaming: how a step averages the final map: each new frame's MEAN over frequency kept "
+                        "as the state, then a MEAN over time (default), one AVERAGE_POOL_2D over the map (cheapest, "
+                        "agrees less in int8), or the whole-window model's MEAN over the whole map every step "
+                        "(several times slower); docs/export.md")
     p.add_argument("--allow-over-budget", action="store_true",
                    help="succeed even when the int8 model is over the budget its search had (default: exit non-zero)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (conversion runs on the CPU)")
