@@ -126,11 +126,12 @@ def save(out: Path, report: dict, under: str | None) -> None:
 
 
 def main() -> int:
+    from dadarts.costmodel.stream import HEADS
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path, help="a run exported with `dadarts export RUN --int8 --streaming`")
     ap.add_argument("--seconds", type=float, default=6.0, help="audio streamed into each build (default 6)")
     ap.add_argument("--out", type=Path, default=OUT)
-    ap.add_argument("--step-head", default=None, choices=["frame_mean", "average_pool", "mean"],
+    ap.add_argument("--step-head", default=None, choices=list(HEADS),
                     help="the finest step's average (export --step-head; default: the export's default)")
     ap.add_argument("--compare-heads", action="store_true",
                     help="also measure the finest step with each other average (step_min_<head>)")
@@ -139,7 +140,6 @@ def main() -> int:
 
     from dadarts.costmodel.targets import get_target
     from dadarts.export.step_export import read_step, step_paths
-    from dadarts.costmodel.stream import HEADS
     from dadarts.firmware import tflm
     from dadarts.frontend.spec import MfccConfig
     run = RunDir.of(args.run)

@@ -5,6 +5,7 @@ import argparse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..costmodel.stream import HEADS
     p.add_argument("run", help="run directory with train/model.pt and train/frontend.json")
     p.add_argument("--int8", action="store_true",
                    help="also write the full-integer int8 model, check it in TFLite Micro and generate export/firmware/")
@@ -26,7 +27,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames-per-step", type=int, default=None, metavar="N",
                    help="--streaming: new frames per step, a multiple of the network's time stride (default: the "
                         "multiple nearest to 100 ms)")
-    p.add_argument("--step-head", default=None, choices=["frame_mean", "average_pool", "mean"],
+    p.add_argument("--step-head", default=None, choices=list(HEADS),
                    help="--streaming: how a step averages the final map: each new frame's MEAN over frequency kept "
                         "as the state, then a MEAN over time (default), one AVERAGE_POOL_2D over the map (cheapest, "
                         "agrees less in int8), or the whole-window model's MEAN over the whole map every step "
