@@ -68,7 +68,7 @@ def step_cost(layers: list[Layer], state_bytes: list[int], target: Target) -> St
 
 # How a step model averages the final map (dadarts.export.step_model's `head`; the first is the default):
 #   frame_mean    each new frame's MEAN over frequency, kept as the state, then a MEAN over time (T', 1):
-#                 as faithful to the whole-window int8 model as its MEAN, at a third of its cost at N = 1
+#                 as faithful to the whole-window int8 model as MEAN; at N = 1 its step costs 45 % of MEAN's
 #   average_pool  one AVERAGE_POOL_2D over the (T', F') window (CMSIS-NN): the cheapest, but it rounds
 #                 the average to the map's scale (the int8 check agrees less)
 #   mean          the whole-window model's MEAN over (T', F') (TFLite Micro's reference reduce), re-run

@@ -14,7 +14,7 @@ times smaller) and averages them over time with a MEAN of T' x C; "average_pool"
 whose window is the whole (T', F') map, CMSIS-NN's arm_avgpool_s8 on the chip; "mean" is the
 whole-window model's MEAN over (T', F'), TFLite Micro's reference reduce at about 130 instructions per
 element (dadarts/costmodel/coefficients.json), re-averaging all T' x F' values every step: at one frame
-per step it was two thirds of the step (benchmarks/bench_streaming_chip.py --compare-heads measures all
+per step it was nearly three quarters of the step (benchmarks/bench_streaming_chip.py --compare-heads measures all
 three). In float they are the same average (equal groups); in int8 the pool keeps its input's scale where
 a MEAN requantises, so it agrees less with the whole-window int8 model (the export check's figures).
 
