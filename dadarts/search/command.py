@@ -34,6 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "The latency budget then prices streaming: per decision period the step model's Invokes "
                         "(the new frames of every layer, the time buffers, the state copies; "
                         "dadarts.costmodel.stream)")
+    p.add_argument("--every-hop", action="store_true",
+                   help="chain space: the stems striding 1 over time are candidates too, so that the derived network "
+                        "can have time stride 1 and stream a decision every hop (export --streaming --frames-per-step "
+                        "1); the supernet then runs its blocks on twice the frames")
     p.add_argument("--align", default=None, choices=["preprocess", "zeropad"],
                    help="how configurations of different shapes are aligned before mixing (default: preprocess)")
     p.add_argument("--data-space", default=None, metavar="W/H/M[/K],...",
@@ -86,6 +90,7 @@ def _settings(args):
         max_flash_kb=args.max_flash_kb, decision_ms=args.decision_ms, cost_weight=args.cost_weight,
         latency_floor=args.latency_floor,
         time_padding="valid" if args.streaming else None,
+        every_hop=True if args.every_hop else None,
         final_channels=args.final_channels, final_layers=args.final_layers,
     )
     if args.space == "darts" and args.preset == "cpu":
@@ -102,6 +107,9 @@ def _check(settings) -> None:
     if settings.space == "chain" and (settings.final_channels or settings.final_layers):
         raise UserError("--final-channels and --final-layers size a cell network; the chain space searches every "
                         "width and the number of blocks itself: drop them.")
+    if settings.space != "chain" and settings.every_hop:
+        raise UserError("--every-hop adds the chain space's stems that stride 1 over time: add --space chain or drop "
+                        "--every-hop.")
     if settings.space != "chain" and settings.time_padding != "same":
         raise UserError("--streaming searches the chain space (its layers over time are convolutions): add --space "
                         "chain or drop --streaming.")
@@ -234,7 +242,9 @@ def _budget(settings, configs, num_classes: int, verbose: bool):
                             settings.decision_ms)
     if settings.space == "chain":
         from .chain_cost import ChainCost
-        cost = ChainCost(configs, num_classes, target, settings.decision_ms, streaming=settings.time_padding == "valid")
+        from .chain import searched_stems
+        cost = ChainCost(configs, num_classes, target, settings.decision_ms, streaming=settings.time_padding == "valid",
+                         stems=searched_stems(settings))
         refuse_impossible(cost, budget)
         if verbose:
             limits = ", ".join(f"{k.replace('_', ' ')} <= {v:g}" for k, v in budget.items())

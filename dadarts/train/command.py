@@ -207,7 +207,8 @@ def run(args) -> int:
             saved = resumed["name_augment"]
             augment = NameAugment(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}) \
                 if saved else None
-    elif model in SEARCHED_MODELS:
+    elif model in SEARCHED_MODELS and not (model == "chain" and args.arch and not run_dir.search_result.is_file()):
+        # (--model chain --arch on a run without a search trains that architecture: the branch below)
         src = search_source(run_dir)
         if args.mfcc and MfccConfig.parse(args.mfcc).name != src["config"]:
             raise UserError(f"The search chose {src['config']}; --mfcc {args.mfcc} would not be the searched system: "
