@@ -304,6 +304,23 @@ def natural_length(voice: Voice, text: str, seed: int = 0) -> int:
     return int(_trim(speed(_engines().say(voice, text, rng, 1.0, persona), persona.speed)).size)
 
 
+def _median_seconds(job) -> list[float]:
+    texts, voices, seed = job
+    return [float(np.median([natural_length(v, t, seed) for v in voices])) / SAMPLE_RATE for t in texts]
+
+
+def spoken_seconds(texts, settings: SynthSettings = SynthSettings(), sample: int = 24) -> dict[str, float]:
+    """How long each text lasts said at the voices' own pace: the median over `sample` voices of every
+    engine of `settings`' corpus. Measured in a fresh process (see tts.py: espeak-ng's output depends on
+    what its process said before, and this one's later clips must not)."""
+    splits = choose_voices(settings, quiet=True)
+    voices = [v for split in ("train", "validation", "testing") for v in splits[split]]
+    voices = voices[::max(1, len(voices) // sample)][:sample]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        seconds = pool.submit(_median_seconds, (list(texts), voices, settings.seed)).result()
+    return dict(zip(texts, seconds))
+
+
 def _write_job(job) -> int:
     """All clips of a few words, in a fixed order (runs in a fresh process: see tts.py)."""
     out, plan, repeats, seed, samples = job
