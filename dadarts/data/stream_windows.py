@@ -5,7 +5,8 @@ cut at the window's edge, follows or precedes other words, and most windows hold
 `StreamWindows.batch` builds such windows from the training split: a few words (a target and up to
 two neighbours each side, neighbours from the split's non-keyword words and the out-of-vocabulary
 training words of negatives.py) laid one after another with gaps, each at its own speech level, over
-a faint noise floor; then one second is cut at a random offset around the target.
+a faint noise floor; then a window as long as the training clips (the run's clip) is cut at a random
+offset around the target.
 
 The target of a window follows the share of each keyword's speech inside it: at least `full_share`
 of a keyword -> that keyword; at most `none_share` -> not the keyword; in between a soft target

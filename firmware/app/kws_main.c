@@ -39,6 +39,9 @@
 #define KWS_CLOCK_START_MS 0u
 #endif
 #define SAMPLES_PER_MS 16
+#ifndef KWS_MODEL_CLIP_SAMPLES
+#define KWS_MODEL_CLIP_SAMPLES 16000   /* a model_settings.h exported before the clip had a length: one second */
+#endif
 
 #ifndef KWS_STREAMING
 #define KWS_STREAMING 0
