@@ -45,6 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "10/20/40 coefficients kept, see docs/search.md)")
     p.add_argument("--fixed-config", default=None, metavar="W/H/M",
                    help="not data aware: search the cell on this one configuration (the paper's ablation)")
+    p.add_argument("--clip-ms", type=int, default=None, metavar="MS",
+                   help="the window the model sees, in ms, for every configuration (default 1000; up to 3000: a "
+                        "phrase of up to 2 s fits in 2000); the dataset's shorter clips are zero-padded")
     p.add_argument("--epochs", type=int, default=None, help="search epochs (overrides the preset)")
     p.add_argument("--warmup-epochs", type=int, default=None, help="weights-only epochs first (overrides the preset)")
     p.add_argument("--batch-size", type=int, default=None, help="global batch size (overrides the preset)")
@@ -173,10 +176,10 @@ def run(args) -> int:
             if args.fixed_config:
                 if args.data_space:
                     raise UserError("--fixed-config and --data-space exclude each other: give one.")
-                space_names = [MfccConfig.parse(args.fixed_config).name]
+                space_names = [MfccConfig.parse(args.fixed_config).with_clip_ms(args.clip_ms).name]
             else:
                 default = MCU_SPACE if settings.space in ("mcu", "chain") else DEFAULT_SPACE
-                space_names = [c.name for c in parse_space(args.data_space, default)]
+                space_names = [c.name for c in parse_space(args.data_space, default, args.clip_ms)]
         except ValueError as exc:
             raise UserError(str(exc)) from None
         if settings.align == "fixed" and len(space_names) != 1:
