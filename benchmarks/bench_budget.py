@@ -228,7 +228,7 @@ def supernet_accuracy(search_run: Path, samples: list[tuple[str, dict]], calibra
         hot = lambda n, i: torch.where(torch.arange(n) == i, 30.0, -30.0)   # noqa: E731
         net, blocks = model.net, arch["blocks"]
         with torch.no_grad():
-            net.alpha_stem.copy_(hot(len(space.STEMS), list(space.STEMS).index(arch["stem"])))
+            net.alpha_stem.copy_(hot(len(space.SEARCH_STEMS), space.SEARCH_STEMS.index(arch["stem"])))
             net.alpha_stem_width.copy_(hot(len(space.WIDTHS), space.WIDTHS.index(arch["stem_channels"])))
             for i, b in enumerate(blocks):
                 net.alpha_kernel[i].copy_(hot(len(space.KERNELS), list(space.KERNELS).index(b["op"])))

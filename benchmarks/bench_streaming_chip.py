@@ -8,8 +8,11 @@ audio under QEMU netduinoplus2 three times:
   step       model_step_int8.tflite at the export's frames per step (one decision per 100 ms at the
              default hop of 12.5 ms: 8 frames)
   step_min   the step model re-exported (on a copy of the run) at N = the time stride, the most frequent
-             decision the network allows (a decision every hop needs time stride 1; the chain space's
-             stems all stride 2 over time)
+             decision the network allows (a decision every hop needs time stride 1: a stem striding 1
+             over time, e.g. conv_3x3_s1x2, and no block striding)
+  step_min_<head>  with --compare-heads: the same finest step with each other way of averaging the final
+             map (dadarts.costmodel.stream.HEADS: per-frame MEAN then MEAN over time, one AVERAGE_POOL_2D,
+             or the whole-window model's MEAN)
 
 and reads instructions per Invoke off the firmware's stats lines (-icount shift=0: one instruction per
 virtual ns; a step's Invoke includes the state copies). Each is compared with the cost model's
@@ -18,7 +21,11 @@ figures of the issue's "done when": step / whole at one decision per 100 ms (tar
 step_min Invokes of 100 ms of audio / one whole Invoke (target <= 1/2), and every estimate's error
 (target +-5 %). Prints a table and writes benchmarks/results/streaming_chip.json.
 
-    python benchmarks/bench_streaming_chip.py RUN [--seconds 6]
+    python benchmarks/bench_streaming_chip.py RUN [--seconds 6] [--step-head mean] [--compare-heads] [--under KEY]
+
+--under KEY saves the report as one section of the results file (the file's other contents kept), so that
+one file holds the figures of several runs (README: the stride-2 run at the top level, the every-hop run
+under "every_hop"); without it the top level is rewritten and the sections are kept.
 """
 from __future__ import annotations
 
@@ -94,11 +101,41 @@ def predicted(tflite: Path, target, step: dict | None) -> dict:
     return {"instructions": cost.instructions, "state_copy_instructions": cost.state_copy_instructions}
 
 
+def reexport(run: RunDir, copy: RunDir, frames_per_step: int, head: str | None) -> dict:
+    """The run's step model exported again on a copy of the run, at `frames_per_step` (and `head`)."""
+    from dadarts.export.step_export import read_step
+    shutil.copytree(run.root, copy.root, ignore=shutil.ignore_patterns("firmware"))
+    cmd = [sys.executable, "-c", "import sys; from dadarts.cli import main; sys.exit(main())", "export",
+           str(copy.root), "--int8", "--streaming", "--frames-per-step", str(frames_per_step)]
+    r = subprocess.run(cmd + (["--step-head", head] if head else []), capture_output=True, text=True, cwd=ROOT)
+    if r.returncode != 0:
+        sys.exit(f"re-exporting at {frames_per_step} frames per step failed: {(r.stdout + r.stderr)[-1500:]}")
+    return read_step(copy)
+
+
+def save(out: Path, report: dict, under: str | None) -> None:
+    """The report into `out`: as section `under`, or as the top level with the file's sections kept."""
+    old = json.loads(out.read_text()) if out.is_file() else {}
+    old = {k: v for k, v in old.items() if k not in ("schema", "kind")}
+    sections = set(old.get("sections", []))
+    if under:
+        body = {**old, under: report, "sections": sorted(sections | {under})}
+    else:
+        body = {**report, **{k: old[k] for k in sections if k in old}, "sections": sorted(sections)}
+    write_json_atomic(out, body, kind="streaming_chip_bench")
+
+
 def main() -> int:
+    from dadarts.costmodel.stream import HEADS
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run", type=Path, help="a run exported with `dadarts export RUN --int8 --streaming`")
     ap.add_argument("--seconds", type=float, default=6.0, help="audio streamed into each build (default 6)")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--step-head", default=None, choices=list(HEADS),
+                    help="the finest step's average (export --step-head; default: the export's default)")
+    ap.add_argument("--compare-heads", action="store_true",
+                    help="also measure the finest step with each other average (step_min_<head>)")
+    ap.add_argument("--under", default=None, metavar="KEY", help="save as this section of --out (see above)")
     args = ap.parse_args()
 
     from dadarts.costmodel.targets import get_target
@@ -119,27 +156,29 @@ def main() -> int:
         tmp = Path(tmp)
         whole_dir = tmp / "whole-tables"
         whole_window_files(run, whole_dir)
-        copy = RunDir.of(tmp / "run-min")
-        shutil.copytree(run.root, copy.root, ignore=shutil.ignore_patterns("firmware"))
         n_min = int(step["time_stride"])
-        cmd = [sys.executable, "-c", "import sys; from dadarts.cli import main; sys.exit(main())", "export",
-               str(copy.root), "--int8", "--streaming", "--frames-per-step", str(n_min)]
-        r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-        if r.returncode != 0:
-            sys.exit(f"re-exporting at {n_min} frames per step failed: {(r.stdout + r.stderr)[-1500:]}")
-        step_min = read_step(copy)
-        for name, tables, tflite, s in (("whole", whole_dir, run.tflite_int8, None),
-                                        ("step", run.firmware, step_paths(run)["int8"], step),
-                                        ("step_min", copy.firmware, step_paths(copy)["int8"], step_min)):
+        copy = RunDir.of(tmp / "run-min")
+        step_min = reexport(run, copy, n_min, args.step_head)
+        builds = [("whole", whole_dir, run.tflite_int8, None, run),
+                  ("step", run.firmware, step_paths(run)["int8"], step, run),
+                  ("step_min", copy.firmware, step_paths(copy)["int8"], step_min, copy)]
+        for other in (h for h in HEADS if args.compare_heads and h != step_min.get("head", "mean")):
+            alt = RunDir.of(tmp / f"run-min-{other}")
+            builds.append((f"step_min_{other}", alt.firmware, step_paths(alt)["int8"], reexport(run, alt, n_min, other),
+                           alt))
+        for name, tables, tflite, s, rd in builds:
             t0 = time.time()
             got = on_chip(tables, tmp / f"build-{name}", pcm, tree, lib)
             est = predicted(tflite, target, s)
             n = int(s["frames_per_step"]) if s else None
             rows[name] = {**got, "frames_per_step": n, "decision_ms": n * hop_ms if n else None,
+                          "head": s.get("head", "mean") if s else None,
                           "invoke_instructions_predicted": round(est["instructions"]),
                           "invoke_error": got["invoke_instructions"] / est["instructions"] - 1,
                           **({"state_copy_instructions_predicted": round(est["state_copy_instructions"])} if s else {}),
-                          "state_bytes_planned": int(sum(x["bytes"] for x in s["states"])) if s else 0}
+                          "state_bytes_planned": int(sum(x["bytes"] for x in s["states"])) if s else 0,
+                          # the export check: this step model against the whole-window int8 model, same stream
+                          **({"export_check_int8": _export_check(rd)} if s else {})}
             print(f"{name:9s} {got['invoke_instructions']:>11,} instructions per Invoke, predicted "
                   f"{round(est['instructions']):>11,} ({100 * rows[name]['invoke_error']:+.1f} %)  [{time.time() - t0:.0f} s]")
     whole, st, st_min = rows["whole"]["invoke_instructions"], rows["step"], rows["step_min"]
@@ -151,13 +190,18 @@ def main() -> int:
         "finest_steps_per_100ms": per_100ms,
         "finest_steps_of_100ms_over_one_whole": st_min["invoke_instructions"] * per_100ms / whole,
         "max_abs_estimate_error": max(abs(r["invoke_error"]) for r in rows.values()),
+        "decision_every_hop": st_min["frames_per_step"] == 1,
     }
+    for name, r in rows.items():
+        if name.startswith("step_min_"):
+            figures[f"{name}_over_step_min"] = r["invoke_instructions"] / st_min["invoke_instructions"]
+            figures[f"{name}_steps_of_100ms_over_one_whole"] = r["invoke_instructions"] * per_100ms / whole
     print(f"step ({st['decision_ms']:g} ms) / whole Invoke: {figures['step_over_whole_at_step']:.3f} (target <= 0.25); "
           f"{per_100ms:g} steps of {st_min['decision_ms']:g} ms / one whole Invoke: "
           f"{figures['finest_steps_of_100ms_over_one_whole']:.3f} (target <= 0.5); largest estimate error "
           f"{100 * figures['max_abs_estimate_error']:.1f} % (target 5 %)")
     report = json.loads((run.export / "report.json").read_text())
-    write_json_atomic(args.out, {
+    save(args.out, {
         "about": "Instructions per Invoke on the emulated STM32F405 (QEMU netduinoplus2, -icount shift=0; TFLM + "
                  "CMSIS-NN at the pin, linked as the NUCLEO-F446RE) of one run's whole-window int8 model and its step "
                  "models (same weights), against the cost model; benchmarks/bench_streaming_chip.py.",
@@ -165,13 +209,25 @@ def main() -> int:
         "genotype": _genotype(run), "int8_test_accuracy": report.get("int8", {}).get("accuracy"),
         "board": BOARD, "seconds_streamed": args.seconds, "tflm_commit": tflm.PIN["tflm"],
         "host": platform.node(), "measured": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "command": " ".join(["python", "benchmarks/bench_streaming_chip.py", *sys.argv[1:]]),
         "builds": rows, "figures": figures,
-    }, kind="streaming_chip_bench")
+    }, args.under)
     print(f"wrote {args.out}")
     return 0
 
 
+def _export_check(run: RunDir) -> dict | None:
+    streaming = json.loads((run.export / "report.json").read_text()).get("streaming") or {}
+    return (streaming.get("check") or {}).get("int8")
+
+
 def _genotype(run: RunDir):
+    """The trained network's architecture (train/metrics.json; the search's genotype before --time-padding)."""
+    path = run.root / "train" / "metrics.json"
+    if path.is_file():
+        arch = json.loads(path.read_text()).get("settings", {}).get("model_kwargs", {}).get("arch")
+        if arch:
+            return arch
     path = run.root / "search" / "result.json"
     return json.loads(path.read_text()).get("genotype") if path.is_file() else None
 

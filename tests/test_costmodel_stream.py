@@ -75,3 +75,29 @@ def test_mcu_eval_streaming_reports_the_step_next_to_the_whole_window(step_expor
     assert st["step_ms"] < 0.5 * whole["invoke_ms"] and st["duty_cycle"] < st["whole_duty_cycle"]
     assert st["state_bytes"] == est["streaming"]["state_bytes"] > 0
     assert "step/whole" in format_streaming(est)
+
+
+def test_a_decision_every_hop_exports_and_is_priced_as_written(tmp_path):
+    """Time stride 1 (a stem striding 1 over time): `--frames-per-step 1` exports, passes the check, and the
+    step graph written from the architecture is the exported one (per-frame averages as the pool state)."""
+    from test_stream_step import ARCH_HOP
+    from dadarts.costmodel.graph import parse_tflite
+    from dadarts.costmodel.stream import step_graph
+    from dadarts.export.pipeline import ExportInputs, ExportOptions, export_model
+    from dadarts.rundir import RunDir
+    shape = (49, 20)
+    rng = np.random.default_rng(2)
+    inputs = ExportInputs(model=_randomised(ARCH_HOP, shape), labels=["_silence_", "_unknown_", "yes", "no", "up"],
+                          config="400/320/40/20", x_test=rng.standard_normal((12, *shape)).astype(np.float32),
+                          y_test=rng.integers(0, 5, 12), x_calibration=rng.standard_normal((6, *shape)).astype(np.float32),
+                          run_name="hop", source="tests")
+    run = RunDir.of(tmp_path / "run")
+    report = export_model(inputs, run, ExportOptions(int8=True, calibration_samples=6, tflm_samples=2, streaming=True,
+                                                     frames_per_step=1), log=lambda *_: None)["streaming"]
+    assert (report["frames_per_step"], report["time_stride"], report["head"]) == (1, 1, "frame_mean")
+    assert report["check"]["float"]["relative"] < 1e-5 and report["check"]["tflm"]["max_lsb"] <= 1
+    g, states = step_graph(ARCH_HOP, shape, 5, 1)
+    assert states == [s["bytes"] for s in report["states"]]
+    assert states[-1] == (30 - 1) * 16                  # the pool state: T' - 1 per-frame averages of 16 channels
+    facts = lambda layers: [(x.op, x.in_elems, x.out_elems, x.kernel, x.stride) for x in layers]  # noqa: E731
+    assert facts(g.layers) == facts(parse_tflite(run.export / "model_step_int8.tflite").layers)

@@ -37,8 +37,9 @@ def _dataset(root):
     (root / "validation_list.txt").write_text("\n".join(val) + "\n")
 
 
-def _fake_run(tmp_path):
-    """A run directory with what `dadarts export --int8` leaves for the firmware."""
+def _fake_run(tmp_path, config=CONFIG):
+    """A run directory with what `dadarts export --int8` leaves for the firmware (for `config`'s clip: the
+    1 s files are padded to it)."""
     import tensorflow as tf
     import torch
     from dadarts.data.wavio import read_wav
@@ -50,12 +51,12 @@ def _fake_run(tmp_path):
     wavs = sorted(data.glob("*/*.wav"))
     pcm = np.stack([read_wav(p) for p in wavs])
     y = np.array([sorted(WORDS).index(p.parent.name) for p in wavs])   # gsc35 labels are sorted words
-    mfcc = Mfcc(CONFIG)(torch.from_numpy(pcm)).numpy()
+    mfcc = Mfcc(config)(torch.from_numpy(pcm)).numpy()
     mean, std = mfcc.reshape(-1, 40).mean(0), mfcc.reshape(-1, 40).std(0) + 1e-3
-    write_frontend(run.frontend, CONFIG, mean, std)
+    write_frontend(run.frontend, config, mean, std)
     x = ((mfcc - mean) / std)[..., None].astype(np.float32)
     tf.keras.utils.set_random_seed(0)
-    model = tf.keras.Sequential([tf.keras.Input(shape=(*CONFIG.shape, 1)), tf.keras.layers.Flatten(),
+    model = tf.keras.Sequential([tf.keras.Input(shape=(*config.shape, 1)), tf.keras.layers.Flatten(),
                                  tf.keras.layers.Dense(len(WORDS)), tf.keras.layers.Softmax()])
     model.compile(optimizer=tf.keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
     model.fit(x, y, epochs=30, verbose=0)

@@ -12,7 +12,7 @@ from dadarts.firmware import build
 from tflm_builds import tflm_or_skip
 
 
-def _export_c_files(run):
+def _export_c_files(run, config=None):
     """What `dadarts export` writes next to the front-end tables: model_data.* and model_settings.h."""
     from ai_edge_litert.interpreter import Interpreter
     from dadarts.export.carrays import ModelSettings, write_firmware_files
@@ -22,15 +22,16 @@ def _export_c_files(run):
     it = Interpreter(model_path=str(run.tflite_int8))
     inp, out = it.get_input_details()[0], it.get_output_details()[0]
     from test_firmware_commands import CONFIG, WORDS
+    config = config or CONFIG
     settings = ModelSettings(run_name=run.root.name, source=str(run.root), input_shape=[int(v) for v in inp["shape"]],
                              input_scale=float(inp["quantization"][0]), input_zero_point=int(inp["quantization"][1]),
                              output_scale=float(out["quantization"][0]), output_zero_point=int(out["quantization"][1]),
-                             labels=sorted(WORDS), config=CONFIG.name,
+                             labels=sorted(WORDS), config=config.name,
                              arena_measured_bytes=int(measure_arena(model)["total_bytes"]),
                              ops=op_names(read_ops(model)))
     write_firmware_files(run.firmware, model, settings)
     from dadarts.export.recognizer_settings import RecognizerSettings, write_recognizer_files
-    write_recognizer_files(run.root / "export", run.firmware, RecognizerSettings(), CONFIG, settings.output_scale,
+    write_recognizer_files(run.root / "export", run.firmware, RecognizerSettings(), config, settings.output_scale,
                            settings.output_zero_point, run.root.name)
 
 

@@ -197,3 +197,19 @@ def test_history_from_the_settings_holds_the_whole_window():
             scores = rng.integers(-128, 128, (len(times), 3)).astype(np.int8)
             avg, _ = recognise(scores, times, s, [1, 1, 1], history)
             np.testing.assert_array_equal(avg.count, in_window)
+
+
+def test_per_label_thresholds_gate_each_label_on_its_own():
+    """detect() with one threshold per label (what bench_keyword_thresholds.py tries): the same value
+    everywhere gives the single-threshold detections; a label at 256 never detects, the others keep theirs."""
+    from dadarts.evaluate.recognizer import averages, detect
+    rng = np.random.default_rng(3)
+    scores = rng.integers(-128, 128, size=(400, 4)).astype(np.int8)
+    times = np.arange(400, dtype=np.int64) * 100
+    avg = averages(scores, times, 300, 4)
+    is_keyword = [True, True, True, False]
+    single = detect(avg, is_keyword, 150, 500, 2)
+    assert len(single) > 0
+    assert np.array_equal(detect(avg, is_keyword, np.full(4, 150), 500, 2), single)
+    mixed = detect(avg, is_keyword, np.array([256, 150, 150, 150]), 500, 2)
+    assert len(mixed) and not np.any(avg.label[mixed] == 0)

@@ -32,13 +32,13 @@ def cost():
 random_arch = space.sample
 
 
-def one_hot_alphas(arch: dict) -> list[torch.Tensor]:
+def one_hot_alphas(arch: dict, stems: tuple[str, ...] = space.SEARCH_STEMS) -> list[torch.Tensor]:
     def hot(n, i):
         a = torch.full((n,), -40.0, dtype=torch.float64)
         a[i] = 40.0
         return a
     blocks = arch["blocks"]
-    return [hot(len(space.STEMS), list(space.STEMS).index(arch["stem"])),
+    return [hot(len(stems), stems.index(arch["stem"])),
             hot(len(space.WIDTHS), space.WIDTHS.index(arch["stem_channels"])),
             torch.stack([hot(len(space.KERNELS), list(space.KERNELS).index(b["op"])) for b in blocks]),
             torch.stack([hot(len(space.WIDTHS), space.WIDTHS.index(b.get("channels", space.WIDTHS[0]))) for b in blocks]),
@@ -57,6 +57,23 @@ def test_expected_cost_at_a_discrete_point_is_the_estimate_of_that_network(cost)
             assert float(got["latency_ms"][d]) == pytest.approx(est["latency_ms"], rel=1e-9)
             assert float(got["flash_kb"][d]) == pytest.approx(est["flash_bytes"] / 1024, rel=1e-9)
             assert float(got["ram_kb"][d]) == pytest.approx(est["ram_bytes"] / 1024, rel=1e-9)
+
+
+def test_every_hop_search_prices_the_stems_striding_1_over_time():
+    """search --streaming --every-hop: the tables cover every stem, and at a time-stride-1 network the
+    expectation is its streaming cost (the step of the frames nearest 100 ms) like any other."""
+    from dadarts.search.chain_cost import chain_estimate
+    stems = tuple(space.STEMS)
+    cost = ChainCost(CONFIGS[:1], 12, TARGET, 100.0, streaming=True, stems=stems)
+    arch = {**space.DS_CNN_S_LIKE, "stem": "conv_10x4_s1x2", "time_padding": "valid"}
+    assert space.time_stride(arch) == 1
+    cost.refresh(arch)
+    got = cost.expected(*one_hot_alphas(arch, stems), None, per_config=True)
+    est = chain_estimate(arch, CONFIGS[0], 12, TARGET, 100.0)
+    assert est["streaming"]["frames_per_step"] == 8                         # 100 ms of 12.5 ms hops
+    assert float(got["latency_ms"][0]) == pytest.approx(est["latency_ms"], rel=1e-9)
+    assert float(got["ram_kb"][0]) == pytest.approx(est["ram_bytes"] / 1024, rel=1e-9)
+    assert derive(*one_hot_alphas(arch, stems), stems=stems)["stem"] == "conv_10x4_s1x2"
 
 
 def test_streaming_budget_at_a_discrete_point_is_the_streaming_cost_of_that_network():

@@ -13,6 +13,10 @@ ARCH = {"stem": "conv_10x4_s2x1", "stem_channels": 16, "time_padding": "valid", 
     {"op": "dw_3x3_d2", "channels": 16, "stride": 2}, {"op": "dw_5x5", "channels": 24, "stride": 1}, {"op": "skip"},
     {"op": "dw_3x3", "channels": 16, "stride": 2}, {"op": "skip"}, {"op": "skip"}]}
 SHAPE = (98, 20)
+# Time stride 1 (a stem striding 1 over time, blocks at stride 1): one frame per step, a decision every hop.
+ARCH_HOP = {"stem": "conv_10x4_s1x2", "stem_channels": 16, "time_padding": "valid", "blocks": [
+    {"op": "dw_3x3_d2", "channels": 16, "stride": 1}, {"op": "dw_5x5", "channels": 24, "stride": 1}, {"op": "skip"},
+    {"op": "dw_3x3", "channels": 16, "stride": 1}, {"op": "skip"}, {"op": "skip"}]}
 
 
 def _randomised(arch, shape=SHAPE, classes=5):
@@ -25,13 +29,16 @@ def _randomised(arch, shape=SHAPE, classes=5):
     return net.eval()
 
 
-@pytest.mark.parametrize("frames_per_step", [8, 16, 40])
-def test_every_step_equals_the_whole_window_model(frames_per_step):
-    net = _randomised(ARCH)
-    step = StepModel(net, SHAPE, frames_per_step)
+@pytest.mark.parametrize("arch,frames_per_step,head", [(ARCH, 8, "frame_mean"), (ARCH, 16, "frame_mean"),
+                                                       (ARCH, 40, "frame_mean"), (ARCH, 16, "mean"),
+                                                       (ARCH, 8, "average_pool"), (ARCH_HOP, 1, "frame_mean"),
+                                                       (ARCH_HOP, 1, "average_pool"), (ARCH_HOP, 1, "mean")])
+def test_every_step_equals_the_whole_window_model(arch, frames_per_step, head):
+    net = _randomised(arch)
+    step = StepModel(net, SHAPE, frames_per_step, head)
     plan = step.plan
-    assert plan.time_stride == 8
-    frames = torch.randn(400, SHAPE[1])
+    assert plan.time_stride == (8 if arch is ARCH else 1)
+    frames = torch.randn(400 if arch is ARCH else 160, SHAPE[1])
     logits = stream_logits(step, frames)
     checked = 0
     for s in range(len(logits)):
@@ -152,3 +159,36 @@ def test_step_runner_resumes_from_its_states_and_the_twin_decides_once_per_step(
     steps, times = step_schedule(16 * 12 + 5, 16, 3, 400, 160)
     assert list(steps) == list(range(3, 12))
     assert times[0] == (63 * 160 + 400) * 1000 // 16000 and np.all(np.diff(times) == 160)
+
+
+def test_a_stem_striding_1_over_time_is_priced_built_and_searched_only_when_asked():
+    from dadarts.costmodel import kernels
+    from dadarts.costmodel.chain import SEARCH_STEMS, STEMS, time_stride
+    from dadarts.costmodel.stream import chain_step_cost
+    from dadarts.costmodel.targets import get_target
+    from dadarts.search.chain import ChainSupernet
+    assert SEARCH_STEMS == ("conv_10x4_s2x2", "conv_10x4_s2x1", "conv_3x3_s2x2", "conv_5x5_s2x2")
+    assert STEMS["conv_10x4_s1x2"] == (10, 4, 1, 2) and time_stride(ARCH_HOP) == 1
+    g = chain_graph(ARCH_HOP, SHAPE, 5)
+    stem = g.layers[0]
+    assert (stem.op, stem.kernel, stem.stride, stem.output_shape) == ("CONV_2D", [10, 4], [1, 2], [1, 89, 9, 16])
+    with torch.no_grad():
+        assert ChainNetwork(ARCH_HOP, SHAPE, 5).features[:1](torch.zeros(1, 1, *SHAPE)).shape == (1, 16, 89, 9)
+    target = get_target("NUCLEO-F446RE")
+    whole = kernels.model_instructions(g.layers, kernels.library_for(target), target.core)
+    pool, frame, mean = (chain_step_cost(ARCH_HOP, SHAPE, 5, 1, target, head)
+                         for head in ("average_pool", "frame_mean", "mean"))
+    # One frame per step: the average pool keeps eight steps (a decision every hop of 100 ms at a 12.5 ms hop)
+    # far under one whole Invoke; MEAN re-averages the whole final map every step and costs several times more;
+    # per-frame averages make MEAN's map and the state F' (here 9) times smaller.
+    assert 8 * pool.instructions < 0.5 * whole and mean.instructions > 3 * pool.instructions
+    assert pool.instructions < frame.instructions < mean.instructions
+    assert mean.state_bytes - frame.state_bytes == 78 * (9 - 1) * 16        # T' - 1 frames x (F' - 1) x C
+    # The search's supernet offers the stride-1 stems only when asked, and then derives one.
+    assert ChainSupernet(5, 1, SHAPE).stem_names == SEARCH_STEMS
+    net = ChainSupernet(5, 1, SHAPE, time_padding="valid", stems=tuple(STEMS))
+    assert net(torch.randn(2, 1, *SHAPE)).shape == (2, 5)
+    with torch.no_grad():
+        net.alpha_stem.zero_()
+        net.alpha_stem[list(STEMS).index("conv_3x3_s1x2")] = 10.0
+    assert net.genotype()["stem"] == "conv_3x3_s1x2"

@@ -93,3 +93,35 @@ def test_wakeword_end_to_end_resumes_and_refuses_another_phrase(tmp_path, capsys
     assert "== dadarts" not in again and "is there" in again
     assert main(["wakeword", "hey teapot", "--run", str(run), *TINY]) == 2
     assert "other settings" in capsys.readouterr().err
+
+
+def test_the_window_holds_the_phrase_or_says_why_not(tmp_path, capsys):
+    """A phrase said at the voices' own pace must fit the window: the default picks one that holds it,
+    a --clip-ms too short or out of range is refused in one sentence before anything is built."""
+    from dadarts.wakeword.command import window_ms
+    assert window_ms(["hey kettle"], None, 0) == 1000
+    assert window_ms(["hey kettle turn on the kitchen light"], None, 0) in (2000, 2500)
+    assert "a window of" in capsys.readouterr().out
+    run = ["--run", str(tmp_path / "r"), "--target", "NUCLEO-F446RE"]
+    assert main(["wakeword", "hey kettle turn on the kitchen light", "--clip-ms", "1000", *run]) == 2
+    err = capsys.readouterr().err
+    assert "longer than the 1000 ms window: give --clip-ms" in err and len(err.strip().splitlines()) == 1
+    assert main(["wakeword", "hey kettle", "--clip-ms", "250", *run]) == 2
+    assert "--clip-ms 250: A clip of 250 ms is out of range" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_wakeword_with_a_longer_window_end_to_end(tmp_path, capsys):
+    """--clip-ms 1500 at a tiny scale: 1.5 s corpus clips, a search and training on them, the int8 export's
+    firmware input and a calibrated operating point."""
+    from dadarts.data.wavio import read_wav
+    run = tmp_path / "long"
+    assert main(["wakeword", "hey kettle", "--clip-ms", "1500", "--run", str(run), *TINY,
+                 "--holdout-engine", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "--clip-ms 1500" in out and "operating point, held-out voices stream: FRR" in out
+    assert json.loads((run / "wakeword.json").read_text())["clip_ms"] == 1500
+    assert read_wav(next((run / "corpus" / "hey_kettle").glob("*.wav"))).size == 24000
+    assert json.loads((run / "train" / "frontend.json").read_text())["config"].endswith("@1500ms")
+    assert "#define KWS_MODEL_CLIP_SAMPLES 24000" in (run / "export" / "firmware" / "model_settings.h").read_text()

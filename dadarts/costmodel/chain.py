@@ -4,7 +4,7 @@ network exports to (for the cost model, without building the network).
 A chain network is DS-CNN's shape with every hand-made choice searchable:
 
   stem      one 'valid' CONV_2D + fused ReLU over the 1-channel (T, F) map: kernel and stride over
-            time and frequency (STEMS), width (WIDTHS)
+            time and frequency (STEMS; stride 1 over time only where asked: SEARCH_STEMS), width (WIDTHS)
   block x6  depthwise (KERNELS; "skip" leaves the block out: fewer blocks) + fused ReLU, strided 1 or 2
             over both axes (STRIDES), then a pointwise 1x1 CONV_2D + fused ReLU to the block's width
             (WIDTHS)
@@ -41,7 +41,18 @@ STEMS = {                         # name: (kernel_t, kernel_f, stride_t, stride_
     "conv_10x4_s2x1": (10, 4, 2, 1),      # DS-CNN-M/L's
     "conv_3x3_s2x2": (3, 3, 2, 2),        # the mcu cell space's
     "conv_5x5_s2x2": (5, 5, 2, 2),
+    # The same kernels striding 1 over time: a network of them (and of stride-1 blocks) has time stride 1,
+    # so its step model can take one frame, a decision every hop (dadarts export --streaming
+    # --frames-per-step 1); its maps keep twice the frames, so its whole window costs about twice as much.
+    "conv_10x4_s1x2": (10, 4, 1, 2),
+    "conv_10x4_s1x1": (10, 4, 1, 1),
+    "conv_3x3_s1x2": (3, 3, 1, 2),
+    "conv_5x5_s1x2": (5, 5, 1, 2),
 }
+# The stems a search chooses among unless told otherwise (ChainSupernet / ChainCost `stems`): those striding
+# 2 over time. A supernet over the stride-1 stems too runs all its blocks on the stride-1 map (twice the
+# frames), so it is opt-in (`dadarts search --every-hop`).
+SEARCH_STEMS = tuple(name for name, (_, _, st, _) in STEMS.items() if st == 2)
 KERNELS = {                       # name: (kernel, dilation) of the block's depthwise; None: no block
     "skip": None,
     "dw_3x3": (3, 1),
@@ -62,13 +73,14 @@ DS_CNN_S_LIKE = {"stem": "conv_10x4_s2x2", "stem_channels": 64,
 
 
 def sample(rng) -> dict:
-    """An architecture drawn uniformly from the space, choice by choice (`rng`: a random.Random)."""
+    """An architecture drawn uniformly from the searched space, choice by choice (`rng`: a random.Random;
+    the stems of SEARCH_STEMS, so that a seed draws what it drew before the stride-1 stems existed)."""
     blocks = []
     for _ in range(BLOCKS):
         op = rng.choice(list(KERNELS))
         blocks.append({"op": "skip"} if op == "skip" else
                       {"op": op, "channels": rng.choice(WIDTHS), "stride": rng.choice(STRIDES)})
-    return {"stem": rng.choice(list(STEMS)), "stem_channels": rng.choice(WIDTHS), "blocks": blocks}
+    return {"stem": rng.choice(list(SEARCH_STEMS)), "stem_channels": rng.choice(WIDTHS), "blocks": blocks}
 
 
 def time_padding(arch: dict) -> str:

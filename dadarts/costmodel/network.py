@@ -144,9 +144,14 @@ class NetGraph:
         return self.add("CONCATENATION", inputs, (h, w, sum(self.shapes[i][2] for i in inputs)), axis=3,
                         n_inputs=len(inputs))
 
-    def head(self, x: int, num_classes: int) -> int:
-        c = self.shapes[x][2]
-        pooled = self.add("MEAN", [x], (1, 1, c), weight_bytes=8)
+    def head(self, x: int, num_classes: int, pool: str = "MEAN") -> int:
+        """The global average (MEAN, or one AVERAGE_POOL_2D whose window is the whole map: a streaming step's,
+        dadarts.export.step_model) and the FULLY_CONNECTED logits."""
+        h, w, c = self.shapes[x]
+        if pool == "MEAN":
+            pooled = self.add("MEAN", [x], (1, 1, c), weight_bytes=8)
+        else:
+            pooled = self.add(pool, [x], (1, 1, c), kernel=[h, w], stride=[h, w], padding="valid", in_ch=c, out_ch=c)
         logits = self.add("FULLY_CONNECTED", [pooled], (1, 1, num_classes), macs=c * num_classes, in_ch=c,
                           out_ch=num_classes, weight_bytes=c * num_classes + 4 * num_classes)
         self.ops[-1].layer.output_shape = [1, num_classes]

@@ -13,7 +13,8 @@ buffer after Invoke and back into its input before the next one. A decision ther
 `step_cost(layers, state_bytes, target)` prices a step graph already written (a parsed .tflite or a
 NetGraph); `step_graph(arch, ...)` writes down the step graph of a chain network valid in time as
 `dadarts export --streaming` lowers it (dadarts.export.step_model: every layer that convolves time keeps
-its last k - s input frames; the global average keeps the last T' - N/S frames of the final map), so
+its last k - s input frames; the global average keeps the frequency averages of the last T' - N/S
+frames of the final map and averages them with the step's over time, HEADS), so
 that search and mcu-eval price a network's streaming form before it exists.
 """
 from __future__ import annotations
@@ -65,11 +66,22 @@ def step_cost(layers: list[Layer], state_bytes: list[int], target: Target) -> St
                     state_copy_instructions(state_bytes, library, target.core), int(sum(state_bytes)))
 
 
+# How a step model averages the final map (dadarts.export.step_model's `head`; the first is the default):
+#   frame_mean    each new frame's MEAN over frequency, kept as the state, then a MEAN over time (T', 1):
+#                 as faithful to the whole-window int8 model as MEAN; at N = 1 its step costs 45 % of MEAN's
+#   average_pool  one AVERAGE_POOL_2D over the (T', F') window (CMSIS-NN): the cheapest, but it rounds
+#                 the average to the map's scale (the int8 check agrees less)
+#   mean          the whole-window model's MEAN over (T', F') (TFLite Micro's reference reduce), re-run
+#                 over the whole map every step
+# Measured at one frame per step: benchmarks/results/streaming_chip.json "every_hop".
+HEADS = ("frame_mean", "average_pool", "mean")
+
+
 def step_graph(arch: dict, input_shape: tuple[int, int], num_classes: int,
-               frames_per_step: int) -> tuple[NetGraph, list[int]]:
+               frames_per_step: int, head: str = HEADS[0]) -> tuple[NetGraph, list[int]]:
     """(the int8 step graph of chain network `arch` on (T, F) windows taking `frames_per_step` new frames,
     the bytes of each state in input order). Inputs: the new frames, then the states; outputs: the
-    logits, then the next states."""
+    logits, then the next states; `head`: how the step averages the final map (HEADS)."""
     from .chain import STEMS, depthwise_kernel, stem_layer, time_map, time_padding, time_stride, validate
     validate(arch, input_shape)
     if time_padding(arch) != "valid":
@@ -106,20 +118,25 @@ def step_graph(arch: dict, input_shape: tuple[int, int], num_classes: int,
         k, d = depthwise_kernel(block["op"], s)
         x = buffered(x, (k - 1) * d + 1 - s)
         x = g.conv(g.depthwise(x, k, s, d, relu=True, time_padding="valid"), int(block["channels"]), 1, relu=True)
+    if head not in HEADS:
+        raise UserError(f"Unknown step head '{head}' (known: {', '.join(HEADS)}).")
     map_frames, per_step = time_map(arch, T), frames_per_step // stride
+    if head == "frame_mean":
+        h, w, c = g.shapes[x]
+        x = g.add("MEAN", [x], (h, 1, c), weight_bytes=8)
     if map_frames > per_step:
         x = buffered(x, map_frames - per_step)
     elif map_frames < per_step:
         h, w, c = g.shapes[x]
         x = g.elementwise("STRIDED_SLICE", [x], (map_frames, w, c))
-    g.outputs += [g.head(x, num_classes), *next_states]
+    g.outputs += [g.head(x, num_classes, "AVERAGE_POOL_2D" if head == "average_pool" else "MEAN"), *next_states]
     return g, states
 
 
 def chain_step_cost(arch: dict, input_shape: tuple[int, int], num_classes: int, frames_per_step: int,
-                    target: Target) -> StepCost:
+                    target: Target, head: str = HEADS[0]) -> StepCost:
     """Instructions per decision of chain network `arch` streamed at `frames_per_step` on `target`."""
-    g, states = step_graph(arch, input_shape, num_classes, frames_per_step)
+    g, states = step_graph(arch, input_shape, num_classes, frames_per_step, head)
     return step_cost(g.layers, states, target)
 
 

@@ -29,8 +29,14 @@ import torch
 from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE
 from .rooms import room_impulse_response
 
-_FFT = 32768                     # >= 2 clips: a clip plus the room tail it keeps, without wrap-around
+_FFT = 32768                     # >= 2 s: a one-second clip plus the room tail it keeps, without wrap-around
 _ROOM_SAMPLES = CLIP_SAMPLES     # responses are cut at 1 s (RT60 1 s: -60 dB there)
+
+
+def fft_size(n: int) -> int:
+    """The FFT that convolves an n-sample clip with a room without wrap-around: _FFT for a clip of up to
+    one second (as always), the next power of two >= n + _ROOM_SAMPLES for a longer one."""
+    return max(_FFT, 1 << (n + _ROOM_SAMPLES - 1).bit_length())
 
 
 @dataclass(frozen=True)
@@ -62,10 +68,15 @@ def noise_bank(noises: list[np.ndarray]) -> torch.Tensor | None:
     return torch.from_numpy(np.concatenate(usable)) if usable else None
 
 
-def draw_microphones(n: int, rng: np.random.Generator) -> torch.Tensor:
-    """(n, bins) zero-phase gains of random microphone responses on the FFT grid."""
-    f = np.maximum(np.fft.rfftfreq(_FFT, 1 / SAMPLE_RATE), 1.0)[None, :]
-    high, low, tilt = (rng.uniform(a, b, (n, 1)) for a, b in ((50, 300), (3400, 8000), (-4, 4)))
+def draw_microphones(n: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """(high-pass Hz, low-pass Hz, tilt dB/octave), each (n, 1), of random microphone responses."""
+    return tuple(rng.uniform(a, b, (n, 1)) for a, b in ((50, 300), (3400, 8000), (-4, 4)))
+
+
+def microphone_gains(mics: tuple[np.ndarray, ...], fft: int) -> torch.Tensor:
+    """(n, bins) zero-phase gains of the microphones `draw_microphones` drew, on the grid of an `fft`-point FFT."""
+    high, low, tilt = mics
+    f = np.maximum(np.fft.rfftfreq(fft, 1 / SAMPLE_RATE), 1.0)[None, :]
     gain = 1 / np.sqrt(1 + (high / f) ** 4) / np.sqrt(1 + (f / low) ** 8) * (f / 1000.0) ** (tilt / 20 / np.log10(2))
     return torch.from_numpy(gain.astype(np.float32))
 
@@ -75,7 +86,8 @@ def _uniform(b: int, bounds: tuple[float, float], gen: torch.Generator) -> torch
 
 
 class Conditions:
-    """Applies the module's conditions to (B, 16000) float audio, drawing from a torch Generator."""
+    """Applies the module's conditions to (B, samples) float audio (any clip length), drawing from a torch
+    Generator."""
 
     def __init__(self, settings: ConditionSettings, noises: list[np.ndarray], seed: int):
         self.settings = settings
@@ -88,17 +100,28 @@ class Conditions:
         epoch, and a resumed run draws the same). The last entry of each bank is 'none' (all-pass)."""
         if seed is not None:
             self.rng = np.random.default_rng(seed)
-        n, bins = self.settings.rooms, _FFT // 2 + 1
-        rooms = torch.fft.rfft(draw_rooms(self.settings, self.rng), _FFT) if self.settings.room_prob > 0 \
-            else torch.zeros(0, bins, dtype=torch.complex64)
-        self.rooms = torch.cat([rooms, torch.ones(1, bins, dtype=torch.complex64)])
-        mics = draw_microphones(n, self.rng) if self.settings.mic_prob > 0 else torch.zeros(0, bins)
-        self.mics = torch.cat([mics, torch.ones(1, bins)])
+        self._room_bank = draw_rooms(self.settings, self.rng) if self.settings.room_prob > 0 else None
+        self._mic_bank = draw_microphones(self.settings.rooms, self.rng) if self.settings.mic_prob > 0 else None
+        self._spectra: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+        self.rooms, self.mics = self.spectra(_FFT)
+
+    def spectra(self, fft: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(rooms, microphones) of the banks on an `fft`-point grid, computed once per grid."""
+        if fft not in self._spectra:
+            bins = fft // 2 + 1
+            rooms = torch.fft.rfft(self._room_bank, fft) if self._room_bank is not None \
+                else torch.zeros(0, bins, dtype=torch.complex64)
+            mics = microphone_gains(self._mic_bank, fft) if self._mic_bank is not None else torch.zeros(0, bins)
+            self._spectra[fft] = (torch.cat([rooms, torch.ones(1, bins, dtype=torch.complex64)]),
+                                  torch.cat([mics, torch.ones(1, bins)]))
+        return self._spectra[fft]
 
     @torch.no_grad()
     def __call__(self, audio: torch.Tensor, gen: torch.Generator, speech: torch.Tensor | None = None) -> torch.Tensor:
         s = self.settings
         b, n = audio.shape
+        fft = fft_size(n)
+        rooms, mics = self.spectra(fft)
         draws = torch.rand(b, 4, generator=gen)
         room = torch.where(draws[:, 0] < s.room_prob, torch.randint(0, max(1, len(self.rooms) - 1), (b,), generator=gen),
                            len(self.rooms) - 1)
@@ -108,7 +131,10 @@ class Conditions:
         shifts = torch.randint(-shift_max, shift_max + 1, (b, 1), generator=gen)
         snr = _uniform(b, s.snr_db, gen)
         level = 10 ** (_uniform(b, s.level_dbfs, gen) / 20)
-        starts = torch.randint(0, max(1, (self.noise.numel() if self.noise is not None else 0) - n + 1), (b,),
+        noise = self.noise
+        if noise is not None and noise.numel() < n:      # a bank shorter than a long clip repeats
+            noise = noise.repeat(-(-n // noise.numel()))
+        starts = torch.randint(0, max(1, (noise.numel() if noise is not None else 0) - n + 1), (b,),
                                generator=gen)
         x = audio.float()
         if shift_max > 0:
@@ -122,12 +148,12 @@ class Conditions:
         active = (y.abs() > 1e-4 * y.abs().amax(1, keepdim=True).clamp_min(1e-9)).float().mean(1, keepdim=True)
         filtered = rows[(room[rows] < len(self.rooms) - 1) | (mic[rows] < len(self.mics) - 1)]
         if len(filtered):
-            spectrum = torch.fft.rfft(x[filtered], _FFT) * self.rooms[room[filtered]] * self.mics[mic[filtered]]
-            y[torch.searchsorted(rows, filtered)] = torch.fft.irfft(spectrum, _FFT)[:, :n]
-        noisy = (draws[rows, 2] < s.noise_prob) & (self.noise is not None)
+            spectrum = torch.fft.rfft(x[filtered], fft) * rooms[room[filtered]] * mics[mic[filtered]]
+            y[torch.searchsorted(rows, filtered)] = torch.fft.irfft(spectrum, fft)[:, :n]
+        noisy = (draws[rows, 2] < s.noise_prob) & (noise is not None)
         if noisy.any():
             take = torch.nonzero(noisy).squeeze(1)
-            segments = self.noise[starts[rows[take], None] + torch.arange(n)[None, :]]
+            segments = noise[starts[rows[take], None] + torch.arange(n)[None, :]]
             segments = segments / segments.pow(2).mean(1, keepdim=True).sqrt().clamp_min(1e-6)
             speech_rms = (y[take].pow(2).mean(1, keepdim=True) / active[take].clamp_min(0.05)).sqrt()
             y[take] += segments * speech_rms * 10 ** (-snr[rows[take]] / 20)
@@ -139,7 +165,7 @@ class Conditions:
 
 def render(audio: np.ndarray, settings: ConditionSettings, noises: list[np.ndarray], seed: int,
            speech: np.ndarray | None = None, batch: int = 256) -> np.ndarray:
-    """Frozen conditions for (N, 16000) int16 clips: the same result for the same inputs and seed. int16."""
+    """Frozen conditions for (N, samples) int16 clips: the same result for the same inputs and seed. int16."""
     conditions = Conditions(settings, noises, seed)
     gen = torch.Generator().manual_seed(seed)
     out = np.empty_like(audio)

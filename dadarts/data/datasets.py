@@ -81,14 +81,17 @@ class KwsDataset:
             return f"{self.fingerprint}+{self.augment.key()}"
         return self.fingerprint
 
-    def load_audio(self, clip: Clip) -> np.ndarray:
-        """int16 (16000,): the clip zero-padded or trimmed to one second."""
+    def load_audio(self, clip: Clip, samples: int = CLIP_SAMPLES) -> np.ndarray:
+        """int16 (samples,): the clip zero-padded at the end or trimmed to `samples` (a configuration's
+        clip, one second by default). A noise clip longer than one second starts early enough to fit."""
         if clip.path is None:
             noise = self.background_noise[clip.noise]
-            seg = noise[clip.offset: clip.offset + CLIP_SAMPLES] * clip.gain
+            start = max(0, min(clip.offset, noise.size - samples))
+            seg = noise[start: start + samples] * clip.gain
+            seg = np.pad(seg, (0, samples - seg.size))
             return np.clip(np.round(seg * 32767), -32768, 32767).astype(np.int16)
-        audio = read_wav(self.root / clip.path)[:CLIP_SAMPLES]
-        audio = np.pad(audio, (0, CLIP_SAMPLES - audio.size))
+        audio = read_wav(self.root / clip.path)[:samples]
+        audio = np.pad(audio, (0, samples - audio.size))
         if clip.copy >= 0:
             audio = augment_clip(audio, self.augment, f"{clip.path}|{clip.copy}|{self.augment.key()}",
                                  self.background_noise)

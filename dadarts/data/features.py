@@ -27,7 +27,7 @@ FROZEN_CONDITIONS = "frozen-conditions-v1"   # bump when conditions.py changes w
 
 @dataclass
 class AudioSplit:
-    audio: torch.Tensor   # (N, 16000) int16
+    audio: torch.Tensor   # (N, clip samples) int16
     y: torch.Tensor       # (N,) int64
 
 
@@ -75,8 +75,9 @@ def labels_of(ds: KwsDataset, split: str) -> torch.Tensor:
     return torch.tensor([c.label for c in ds.splits[split]], dtype=torch.int64)
 
 
-def load_audio_split(ds: KwsDataset, split: str, dry: bool = False) -> AudioSplit:
-    """All clips of a split as one int16 tensor, cached.
+def load_audio_split(ds: KwsDataset, split: str, dry: bool = False, samples: int = CLIP_SAMPLES) -> AudioSplit:
+    """All clips of a split as one int16 (N, samples) tensor, cached; `samples` is the run's clip
+    (MfccConfig.clip_samples, one second by default): shorter files are zero-padded at the end.
 
     A corpus' dry clips (KwsDataset.dry) come with frozen conditions (conditions.py; the split's own seed
     and noise region), so that the search, the normaliser and every measurement hear recordings; `dry`
@@ -84,11 +85,11 @@ def load_audio_split(ds: KwsDataset, split: str, dry: bool = False) -> AudioSpli
     clips = ds.splits[split]
     rows = np.array([c.path in ds.dry for c in clips], bool) if ds.dry and not dry else np.zeros(len(clips), bool)
     frozen = (FROZEN_CONDITIONS,) if rows.any() else ()
-    path = _cache_file("audio", _key(ds, split, CLIP_SAMPLES, *frozen))
+    path = _cache_file("audio", _key(ds, split, samples, *frozen))
     if path.is_file():
         audio = np.load(path)
     else:
-        audio = np.stack([ds.load_audio(c) for c in clips]).astype(np.int16)
+        audio = np.stack([ds.load_audio(c, samples) for c in clips]).astype(np.int16)
         if rows.any():
             seed = int(hashlib.sha1(f"{ds.cache_key(split)}|{split}|frozen".encode()).hexdigest()[:8], 16)
             noises = [noise_region(n, split) for n in ds.background_noise]
@@ -99,7 +100,7 @@ def load_audio_split(ds: KwsDataset, split: str, dry: bool = False) -> AudioSpli
 
 @torch.no_grad()
 def compute_mfcc(audio: torch.Tensor, config: MfccConfig, device: torch.device | str = "cpu") -> torch.Tensor:
-    """Batched MFCC of (N, 16000) int16 audio -> (N, T, F) float16 on the CPU."""
+    """Batched MFCC of (N, samples) int16 audio -> (N, T, F) float16 on the CPU."""
     module = Mfcc(config).to(device)
     out = torch.empty((audio.shape[0], *config.shape), dtype=torch.float16)
     for i in range(0, audio.shape[0], _BATCH):
@@ -114,7 +115,7 @@ def load_features(ds: KwsDataset, split: str, config: MfccConfig,
     if path.is_file():
         x = torch.from_numpy(np.load(path))
     else:
-        x = compute_mfcc(load_audio_split(ds, split).audio, config, device)
+        x = compute_mfcc(load_audio_split(ds, split, samples=config.clip_samples).audio, config, device)
         _save(path, x.numpy())
     return Features(x, labels_of(ds, split), config)
 

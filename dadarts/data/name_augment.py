@@ -92,18 +92,18 @@ def add_noise(audio: torch.Tensor, noise: torch.Tensor, snr_db: float) -> torch.
     return audio + scale * noise
 
 
-def fit_clip(audio: torch.Tensor) -> torch.Tensor:
-    """Back to one second, centred on the clip's energy so a stretched word is not cut off."""
+def fit_clip(audio: torch.Tensor, samples: int = CLIP_SAMPLES) -> torch.Tensor:
+    """Back to `samples` (the clip's length), centred on the clip's energy so a stretched word is not cut off."""
     n = audio.shape[-1]
-    if n == CLIP_SAMPLES:
+    if n == samples:
         return audio
-    if n < CLIP_SAMPLES:
-        left = (CLIP_SAMPLES - n) // 2
-        return torch.nn.functional.pad(audio, (left, CLIP_SAMPLES - n - left))
+    if n < samples:
+        left = (samples - n) // 2
+        return torch.nn.functional.pad(audio, (left, samples - n - left))
     energy = torch.cumsum(audio.square(), 0)
     centre = int(torch.searchsorted(energy, energy[-1] / 2))
-    start = min(max(0, centre - CLIP_SAMPLES // 2), n - CLIP_SAMPLES)
-    return audio[start:start + CLIP_SAMPLES]
+    start = min(max(0, centre - samples // 2), n - samples)
+    return audio[start:start + samples]
 
 
 def augment_clip(pcm: np.ndarray, settings: NameAugment, seed_text: str,
@@ -114,13 +114,14 @@ def augment_clip(pcm: np.ndarray, settings: NameAugment, seed_text: str,
     gen = torch.Generator().manual_seed(seed & 0x7FFFFFFF)
     x = torch.from_numpy(pcm.astype(np.float32) / 32768.0)
     x = pitch_shift(x, rng.uniform(-settings.pitch_semitones, settings.pitch_semitones))
-    x = fit_clip(time_stretch(x, rng.uniform(1 - settings.stretch, 1 + settings.stretch)))
+    x = fit_clip(time_stretch(x, rng.uniform(1 - settings.stretch, 1 + settings.stretch)), len(pcm))
     if rng.random() < settings.reverb_prob:
         x = reverberate(x, rng.uniform(*settings.rt60_s), gen)
     if background and rng.random() < settings.noise_prob:
         noise = background[int(rng.integers(len(background)))]
-        start = int(rng.integers(0, noise.size - CLIP_SAMPLES + 1))
-        x = add_noise(x, torch.from_numpy(noise[start:start + CLIP_SAMPLES].copy()), rng.uniform(*settings.snr_db))
+        noise = np.resize(noise, max(noise.size, len(pcm)))     # a recording shorter than a long clip repeats
+        start = int(rng.integers(0, noise.size - len(pcm) + 1))
+        x = add_noise(x, torch.from_numpy(noise[start:start + len(pcm)].copy()), rng.uniform(*settings.snr_db))
     peak = x.abs().max()
     if peak > 0.99:
         x = x * (0.99 / peak)

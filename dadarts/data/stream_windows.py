@@ -1,11 +1,12 @@
-"""Training examples cut from short streams: what the model's one-second input shows on a device.
+"""Training examples cut from short streams: what the model's input (one second by default) shows on a device.
 
 On a stream the model's input is rarely a centred word: a keyword sits anywhere in the second, is
 cut at the window's edge, follows or precedes other words, and most windows hold no keyword at all.
 `StreamWindows.batch` builds such windows from the training split: a few words (a target and up to
 two neighbours each side, neighbours from the split's non-keyword words and the out-of-vocabulary
 training words of negatives.py) laid one after another with gaps, each at its own speech level, over
-a faint noise floor; then one second is cut at a random offset around the target.
+a faint noise floor; then a window as long as the training clips (the run's clip) is cut at a random
+offset around the target.
 
 The target of a window follows the share of each keyword's speech inside it: at least `full_share`
 of a keyword -> that keyword; at most `none_share` -> not the keyword; in between a soft target
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE
+from ..frontend.spec import SAMPLE_RATE
 
 ACTIVE_FRACTION = 0.02      # speech starts/ends where the clip first/last exceeds 2 % of its peak
 MARGIN = int(0.05 * SAMPLE_RATE)   # kept around a word's speech when it is laid into a stream
@@ -73,12 +74,13 @@ class StreamWindowSettings:
 class StreamWindows:
     """Windows cut from short streams of training clips (see the module doc).
 
-    `audio`: (N, 16000) int16 training clips, `y`: their labels; `labels`: the task's labels;
+    `audio`: (N, clip samples) int16 training clips, `y`: their labels; `labels`: the task's labels;
     `extra_negatives`: (M, 16000) int16 clips of words outside every vocabulary."""
 
     def __init__(self, audio: np.ndarray, y: np.ndarray, labels: list[str], extra_negatives: np.ndarray | None,
                  settings: StreamWindowSettings):
         self.s, self.labels = settings, list(labels)
+        self.clip = int(np.shape(audio)[1])       # windows as long as the training clips (the run's clip)
         self.n_labels = len(labels)
         self.unknown = labels.index("_unknown_") if "_unknown_" in labels else None
         self.silence = labels.index("_silence_") if "_silence_" in labels else self.unknown
@@ -121,7 +123,7 @@ class StreamWindows:
         words += [self.others[int(rng.integers(len(self.others)))] + (self.unknown,) for _ in range(after)]
         # Lay the words out with gaps; a gap window gets an empty target slot between its neighbours.
         gaps = (rng.uniform(*s.gap_s, len(words) + 2) * SAMPLE_RATE).astype(int)
-        pos, spans, layout = CLIP_SAMPLES + gaps[0], [], []
+        pos, spans, layout = self.clip + gaps[0], [], []
         target_span = None
         for k, (seg, a, b, label) in enumerate(words):
             if target is None and k == before:
@@ -136,22 +138,22 @@ class StreamWindows:
         if target_span is None:
             target_span = (pos, pos + gaps[-1])
             pos += gaps[-1]
-        stream = np.zeros(pos + 2 * CLIP_SAMPLES, np.float32)
+        stream = np.zeros(pos + 2 * self.clip, np.float32)
         for p, seg in layout:
             stream[p:p + len(seg)] += seg
         a, b = target_span
-        if kind == "keyword" and rng.random() < s.whole_share and b - a < CLIP_SAMPLES:
-            start = int(rng.integers(b - CLIP_SAMPLES, a + 1))          # the whole word inside
+        if kind == "keyword" and rng.random() < s.whole_share and b - a < self.clip:
+            start = int(rng.integers(b - self.clip, a + 1))          # the whole word inside
         else:
-            start = int(rng.integers(a - CLIP_SAMPLES + 1, b))          # any overlap
-        window = stream[start:start + CLIP_SAMPLES]
-        window = window + rng.standard_normal(CLIP_SAMPLES).astype(np.float32) * 10 ** (rng.uniform(*s.floor_dbfs) / 20)
+            start = int(rng.integers(a - self.clip + 1, b))          # any overlap
+        window = stream[start:start + self.clip]
+        window = window + rng.standard_normal(self.clip).astype(np.float32) * 10 ** (rng.uniform(*s.floor_dbfs) / 20)
         return window, self._target(spans, start)
 
     def _target(self, spans, start: int) -> np.ndarray:
         """Soft target of a window starting at `start` from the words' speech spans (module doc)."""
         s, t = self.s, np.zeros(self.n_labels, np.float32)
-        stop, speech, best, best_label = start + CLIP_SAMPLES, False, 0.0, None
+        stop, speech, best, best_label = start + self.clip, False, 0.0, None
         for a, b, label in spans:
             inside = max(0, min(b, stop) - max(a, start)) / max(1, b - a)
             speech |= inside > 0
@@ -197,8 +199,8 @@ class StreamWindows:
         return audio, targets
 
     def batch(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """(n, 16000) int16 windows and their (n, labels) soft targets."""
-        audio, targets = np.empty((n, CLIP_SAMPLES), np.int16), np.empty((n, self.n_labels), np.float32)
+        """(n, clip samples) int16 windows and their (n, labels) soft targets."""
+        audio, targets = np.empty((n, self.clip), np.int16), np.empty((n, self.n_labels), np.float32)
         k = 0
         while k < n:
             x, t = self._window(rng)

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE
+from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE, check_clip
 from .tts import (ENGINE_FAMILIES, Engines, Persona, Voice, base_voices, missing_engines, resample_to_16k,
                   voice_of)
 from .wavio import read_wav, write_wav
@@ -80,6 +80,7 @@ class SynthSettings:
     sparse_every: int = 1
     engines: tuple[str, ...] = ()
     measure_only: bool = False
+    clip_ms: int = 1000               # clip length: a phrase longer than a word needs a longer window
 
     @classmethod
     def scaled(cls, scale: float, **kw) -> "SynthSettings":
@@ -275,33 +276,59 @@ def _engines() -> Engines:
     return _ENGINES
 
 
-def dry_clip(voice: Voice, word: str, repeat: int, seed: int) -> np.ndarray:
-    """One dry 1 s clip of `word` by `voice` (module docstring), peak at -3 dBFS. int16."""
+def dry_clip(voice: Voice, word: str, repeat: int, seed: int, samples: int = CLIP_SAMPLES) -> np.ndarray:
+    """One dry clip of `samples` (1 s by default) of `word` by `voice` (module docstring), peak at -3 dBFS,
+    placed anywhere in the clip. int16."""
     rng = _rng(seed, word, voice.key, repeat)
     persona = Persona.of(voice, _rng(seed, "persona", voice.key))
     tempo = 1.0
-    for _ in range(4):  # speak faster until the word fits comfortably in the second
+    fits = int(0.85 * samples)
+    for _ in range(4):  # speak faster until the word fits comfortably in the clip
         speech = _engines().say(voice, word, rng, tempo, persona)
         speech = _trim(speed(speech, persona.speed * rng.uniform(0.96, 1.04)))
-        if 0 < speech.size <= int(0.85 * CLIP_SAMPLES):
+        if 0 < speech.size <= fits:
             break
         tempo *= 1.3
-    speech = vtl_warp(speech[: int(0.85 * CLIP_SAMPLES)], persona.vtl * rng.uniform(0.97, 1.03))
-    clip = np.zeros(CLIP_SAMPLES, np.float32)
+    speech = vtl_warp(speech[:fits], persona.vtl * rng.uniform(0.97, 1.03))
+    clip = np.zeros(samples, np.float32)
     if speech.size:
-        start = int(rng.integers(0, CLIP_SAMPLES - speech.size + 1))
+        start = int(rng.integers(0, samples - speech.size + 1))
         clip[start:start + speech.size] = 0.7 * speech / (np.abs(speech).max() + 1e-9)
     return np.clip(np.round(clip * 32767), -32768, 32767).astype(np.int16)
 
 
+def natural_length(voice: Voice, text: str, seed: int = 0) -> int:
+    """Samples `voice` takes to say `text` at its own pace (before dry_clip speeds a long text up to fit)."""
+    rng = _rng(seed, text, voice.key, 0)
+    persona = Persona.of(voice, _rng(seed, "persona", voice.key))
+    return int(_trim(speed(_engines().say(voice, text, rng, 1.0, persona), persona.speed)).size)
+
+
+def _median_seconds(job) -> list[float]:
+    texts, voices, seed = job
+    return [float(np.median([natural_length(v, t, seed) for v in voices])) / SAMPLE_RATE for t in texts]
+
+
+def spoken_seconds(texts, settings: SynthSettings = SynthSettings(), sample: int = 24) -> dict[str, float]:
+    """How long each text lasts said at the voices' own pace: the median over `sample` voices of every
+    engine of `settings`' corpus. Measured in a fresh process (see tts.py: espeak-ng's output depends on
+    what its process said before, and this one's later clips must not)."""
+    splits = choose_voices(settings, quiet=True)
+    voices = [v for split in ("train", "validation", "testing") for v in splits[split]]
+    voices = voices[::max(1, len(voices) // sample)][:sample]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        seconds = pool.submit(_median_seconds, (list(texts), voices, settings.seed)).result()
+    return dict(zip(texts, seconds))
+
+
 def _write_job(job) -> int:
     """All clips of a few words, in a fixed order (runs in a fresh process: see tts.py)."""
-    out, plan, repeats, seed = job
+    out, plan, repeats, seed, samples = job
     for word, voices in plan:
         for voice in voices:
             vid = voice_id(voice)
             for k in range(repeats):
-                write_wav(out / label_of(word) / f"{vid}_nohash_{k}.wav", dry_clip(voice, word, k, seed))
+                write_wav(out / label_of(word) / f"{vid}_nohash_{k}.wav", dry_clip(voice, word, k, seed, samples))
     return sum(len(voices) for _, voices in plan) * repeats
 
 
@@ -360,6 +387,10 @@ def synthesize(out: str | Path, settings: SynthSettings = SynthSettings(), jobs:
     if out.exists() and any(out.iterdir()):
         raise UserError(f"{out} is not empty: give a new folder for the corpus (nothing was overwritten).")
     check_words(settings.words + settings.sparse_words)
+    try:
+        check_clip(settings.clip_ms * SAMPLE_RATE // 1000)
+    except ValueError as exc:
+        raise UserError(f"--clip-ms {settings.clip_ms}: {exc}") from None
     if settings.sparse_every < 1:
         raise UserError("sparse_every must be at least 1.")
     splits = choose_voices(settings)
@@ -376,7 +407,8 @@ def synthesize(out: str | Path, settings: SynthSettings = SynthSettings(), jobs:
             load = 0
         chunks[-1].append(item)
         load += len(item[1])
-    job_list = [(out, chunk, settings.repeats, settings.seed) for chunk in chunks]
+    samples = settings.clip_ms * SAMPLE_RATE // 1000
+    job_list = [(out, chunk, settings.repeats, settings.seed, samples) for chunk in chunks]
     jobs = jobs or min(len(os.sched_getaffinity(0)), 8)
     total = sum(len(v) for _, v in plan) * settings.repeats
     start = time.perf_counter()
@@ -411,6 +443,7 @@ def synthesize(out: str | Path, settings: SynthSettings = SynthSettings(), jobs:
         f"x {len(settings.words)} words x {settings.repeats} repeats"
         + (f" and {len(settings.sparse_words)} words by every {settings.sparse_every}th voice" if settings.sparse_words else "")
         + (f"; engines {', '.join(settings.engines)}" if settings.engines else "")
+        + (f"; clips of {settings.clip_ms} ms" if settings.clip_ms != 1000 else "")
         + f"; splits disjoint by base voice "
         f"{summary['voices']}; voices per engine {engines}; base voices per split and engine {bases}; "
         f"training clips are dry, validation and testing clips carry frozen conditions.\nVoices by split:\n" +

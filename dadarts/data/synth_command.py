@@ -15,6 +15,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--voices", type=int, default=None, help="number of synthetic voices (overrides --scale)")
     p.add_argument("--repeats", type=int, default=None,
                    help="clips per word and voice, each with new rate/pitch (default 1: more voices pay more)")
+    p.add_argument("--clip-ms", type=int, default=1000,
+                   help="clip length in ms (default %(default)s): a phrase longer than a word needs a longer window, "
+                        "e.g. 2000; each text is placed anywhere in its clip")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
 
@@ -26,9 +29,10 @@ def run(args) -> int:
         args.repeats = SynthSettings.repeats
     if args.repeats < 1:
         raise UserError("--repeats must be at least 1.")
-    settings = SynthSettings.scaled(args.scale, words=words, repeats=args.repeats, seed=args.seed)
+    settings = SynthSettings.scaled(args.scale, words=words, repeats=args.repeats, seed=args.seed, clip_ms=args.clip_ms)
     if args.voices is not None:
-        settings = SynthSettings(words=words, voices=args.voices, repeats=args.repeats, seed=args.seed)
+        settings = SynthSettings(words=words, voices=args.voices, repeats=args.repeats, seed=args.seed,
+                                 clip_ms=args.clip_ms)
     summary = synthesize(args.out, settings, jobs=args.jobs)
     print(f"wrote {summary['clips']} clips of {summary['words']} words to {args.out} in {summary['seconds']:.0f} s "
           f"({summary['clips_per_s']} clips/s); {summary['utterances_per_word']} utterances per word "

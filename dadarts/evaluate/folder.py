@@ -36,7 +36,7 @@ def _float_logits(models: RunModels, x: np.ndarray, batch: int = 256) -> np.ndar
 
 
 def fixed_features(pcm: np.ndarray, tables: fixed.FixedTables, clips_per_call: int = 64) -> np.ndarray:
-    """(N, T, F) int8 features of (N, 16000) int16 clips through the fixed-point front-end."""
+    """(N, T, F) int8 features of (N, clip samples) int16 clips through the fixed-point front-end."""
     t, f = tables.config.shape
     out = np.empty((len(pcm), t, f), np.int8)
     for i in range(0, len(pcm), clips_per_call):
@@ -62,7 +62,7 @@ def evaluate(models: RunModels, ds: KwsDataset) -> dict:
     probs = {"float": _softmax(_float_logits(models, x))}
     if models.int8 is not None:
         probs["int8"] = _softmax(models.int8.dequantize(models.int8(models.int8.quantize(x))))
-        pcm = load_audio_split(ds, "testing").audio.numpy()
+        pcm = load_audio_split(ds, "testing", samples=models.config.clip_samples).audio.numpy()
         probs["fixed"] = _softmax(models.int8.dequantize(models.int8(fixed_features(pcm, models.tables))))
     paths = {name: _path_report(p, y, models.labels, models.task) for name, p in probs.items()}
     agreement = {}

@@ -28,7 +28,7 @@ from ..data.datasets import KwsDataset
 from ..data.stream_windows import active_span
 from ..data.wavio import read_wav, to_int16, write_wav
 from ..errors import UserError
-from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE
+from ..frontend.spec import CLIP_SAMPLES, MAX_CLIP_SAMPLES, SAMPLE_RATE
 from ..rundir import atomic_path, read_json, write_json_atomic
 
 TRUTH_KIND = "stream_truth"
@@ -104,7 +104,7 @@ def build_stream(ds: KwsDataset, split: str, keywords: list[str], recipe: Stream
     while pos + CLIP_SAMPLES <= n:
         is_kw = not other or rng.random() < recipe.keyword_share
         clip = (kw_rounds if is_kw else other_rounds).next()
-        x = read_wav(ds.root / clip.path)[:CLIP_SAMPLES].astype(np.float32) / 32768.0
+        x = read_wav(ds.root / clip.path)[:min(MAX_CLIP_SAMPLES, n - pos)].astype(np.float32) / 32768.0
         level = float(rng.uniform(*recipe.level_dbfs))
         rt60 = float(recipe.rt60_s[int(rng.integers(len(recipe.rt60_s)))])
         start, end = active_span(x)

@@ -93,14 +93,17 @@ def averages(scores: np.ndarray, times: np.ndarray, window_ms: int, history: int
     return Averages(times, label, sums[np.arange(n), label] // count, count)
 
 
-def detect(avg: Averages, is_keyword, threshold: int, suppression_ms: int, minimum_count: int) -> np.ndarray:
+def detect(avg: Averages, is_keyword, threshold, suppression_ms: int, minimum_count: int) -> np.ndarray:
     """Indices of the steps that are new detections (threshold, minimum count, suppression).
 
     A step detects when it passes the threshold and the minimum count and no detection happened in
     the suppression time before it, so after each detection the next is simply the first passing step
-    at least `suppression_ms` later: one search per detection, not a loop over every step."""
-    candidates = np.flatnonzero(np.asarray(is_keyword, bool)[avg.label] & (avg.count >= minimum_count)
-                                & (avg.score >= threshold))
+    at least `suppression_ms` later: one search per detection, not a loop over every step.
+    `threshold` is one value (what recognizer.c does) or one per label (what
+    benchmarks/bench_keyword_thresholds.py tries; the firmware has no per-label thresholds)."""
+    threshold = np.asarray(threshold)
+    passes = avg.score >= (threshold[avg.label] if threshold.ndim else threshold)
+    candidates = np.flatnonzero(np.asarray(is_keyword, bool)[avg.label] & (avg.count >= minimum_count) & passes)
     times = avg.times[candidates]
     out, k = [], 0
     while k < len(candidates):

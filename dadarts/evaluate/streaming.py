@@ -39,14 +39,15 @@ class StreamOutput:
     timings: dict = field(default_factory=dict)
 
 
-def device_pcm(pcm: np.ndarray, hop: int) -> np.ndarray:
-    """The samples kws_main.c consumes from a file: whole hops only, a file under 1 s padded with
-    silence to a second (a last, partial hop of such a file is replaced by silence too)."""
+def device_pcm(pcm: np.ndarray, hop: int, clip_samples: int = CLIP_SAMPLES) -> np.ndarray:
+    """The samples kws_main.c consumes from a file: whole hops only, a file under one clip (the model's
+    window, KWS_MODEL_CLIP_SAMPLES) padded with silence to a clip (a last, partial hop of such a file is
+    replaced by silence too)."""
     pcm = np.asarray(pcm, np.int16)
     whole = len(pcm) // hop * hop
-    if whole >= CLIP_SAMPLES:
+    if whole >= clip_samples:
         return pcm[:whole]
-    out = np.zeros(-(-CLIP_SAMPLES // hop) * hop, np.int16)
+    out = np.zeros(-(-clip_samples // hop) * hop, np.int16)
     out[:whole] = pcm[:whole]
     return out
 
@@ -64,12 +65,12 @@ def stream_features(pcm: np.ndarray, tables: fixed.FixedTables) -> np.ndarray:
 
 
 def schedule(n_hops: int, n_live: int, window: int, hop: int, n_input_frames: int,
-             every_hops: int) -> tuple[np.ndarray, np.ndarray]:
+             every_hops: int, clip_samples: int = CLIP_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
     """(index of the newest frame, time in ms) of each inference: kws_main.c's loop, hop by hop.
 
-    `n_live` hops come from the file; the rest is the silence that pads a file under one second. The
+    `n_live` hops come from the file; the rest is the silence that pads a file under one clip. The
     model runs once the ring is full every `every_hops` new frames, on the padding's hop that reaches
-    one second, and once more at the end of the file if the last hop had no inference."""
+    one clip (`clip_samples`), and once more at the end of the file if the last hop had no inference."""
     ends, times = [], []
     filled = since = frames = samples = 0
     inferred_last = False
@@ -81,7 +82,7 @@ def schedule(n_hops: int, n_live: int, window: int, hop: int, n_input_frames: in
             new = int(filled >= window)
         since += new
         frames += new
-        at_padded_end = h >= n_live and samples >= CLIP_SAMPLES
+        at_padded_end = h >= n_live and samples >= clip_samples
         inferred_last = frames >= n_input_frames and (since >= every_hops or at_padded_end)
         if inferred_last:
             since = 0
@@ -100,7 +101,7 @@ def _timed(models: RunModels, pcm: np.ndarray, infer, output_quant) -> StreamOut
     load = os.getloadavg()[0]                    # wall times mean little on a shared machine without it
     t0, c0 = time.perf_counter(), time.process_time()
     n_live = len(pcm) // config.hop
-    pcm = device_pcm(pcm, config.hop)
+    pcm = device_pcm(pcm, config.hop, config.clip_samples)
     feats = stream_features(pcm, models.tables)
     t1, c1 = time.perf_counter(), time.process_time()
     times, output, inferences = infer(feats, len(pcm) // config.hop, n_live)
@@ -118,7 +119,7 @@ def run_model(models: RunModels, pcm: np.ndarray, every_hops: int, progress: boo
     config, t_frames = models.config, models.config.n_frames
 
     def infer(feats, n_hops, n_live):
-        ends, times = schedule(n_hops, n_live, config.window, config.hop, t_frames, every_hops)
+        ends, times = schedule(n_hops, n_live, config.window, config.hop, t_frames, every_hops, config.clip_samples)
         output = np.empty((len(ends), models.int8.n_labels), np.int8)
         step = 16 * models.int8.batch
         offsets = np.arange(t_frames) - (t_frames - 1)

@@ -34,7 +34,7 @@ from ..data.negatives import STREAM_WORDS, negative_clips, rows_without
 from ..data.stream_windows import MARGIN, speech_span
 from ..data.wavio import read_wav, to_int16
 from ..errors import UserError
-from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE
+from ..frontend.spec import MAX_CLIP_SAMPLES, SAMPLE_RATE
 from . import stream_noise
 from .longform import Rounds, word_clips
 
@@ -91,7 +91,7 @@ def build_talk_stream(ds: KwsDataset, split: str, keywords: list[str], recipe: T
 
     def corpus_clip(clip) -> np.ndarray:
         if clip.path not in clip_cache:
-            clip_cache[clip.path] = read_wav(ds.root / clip.path)[:CLIP_SAMPLES].astype(np.float32) / 32768.0
+            clip_cache[clip.path] = read_wav(ds.root / clip.path)[:MAX_CLIP_SAMPLES].astype(np.float32) / 32768.0
         return clip_cache[clip.path]
 
     n = int(round(recipe.minutes * 60 * SAMPLE_RATE))

@@ -128,6 +128,8 @@ def model_settings_file(settings: ModelSettings, model: bytes) -> str:
 #define KWS_MODEL_MFCC_HOP {config.hop}
 #define KWS_MODEL_MFCC_MELS {config.n_mels}
 #define KWS_MODEL_MFCC_COEFFS {config.n_mfcc}
+// The window the model sees: a file shorter than this is zero-padded to it and decided once at its end.
+#define KWS_MODEL_CLIP_SAMPLES {config.clip_samples}
 
 // Tensor arena: measured with the tflite-micro interpreter, plus a {round((ARENA_MARGIN - 1) * 100)} % margin, rounded to {ARENA_ROUND} B.
 #define KWS_ARENA_MEASURED_BYTES {settings.arena_measured_bytes}

@@ -5,6 +5,7 @@ import argparse
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..costmodel.stream import HEADS
     p.add_argument("run", help="run directory with train/model.pt and train/frontend.json")
     p.add_argument("--int8", action="store_true",
                    help="also write the full-integer int8 model, check it in TFLite Micro and generate export/firmware/")
@@ -26,6 +27,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames-per-step", type=int, default=None, metavar="N",
                    help="--streaming: new frames per step, a multiple of the network's time stride (default: the "
                         "multiple nearest to 100 ms)")
+    p.add_argument("--step-head", default=None, choices=list(HEADS),
+                   help="--streaming: how a step averages the final map: each new frame's MEAN over frequency kept "
+                        "as the state, then a MEAN over time (default), one AVERAGE_POOL_2D over the map (cheapest, "
+                        "agrees less in int8), or the whole-window model's MEAN over the whole map every step "
+                        "(several times slower); docs/export.md")
     p.add_argument("--allow-over-budget", action="store_true",
                    help="succeed even when the int8 model is over the budget its search had (default: exit non-zero)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps (conversion runs on the CPU)")
@@ -46,12 +52,12 @@ def run(args) -> int:
     if args.streaming and not args.int8:
         raise UserError("--streaming exports the int8 step model and checks it against the int8 whole-window "
                         "model: add --int8.")
-    if args.frames_per_step is not None and not args.streaming:
-        raise UserError("--frames-per-step sizes the step model: add --streaming.")
+    if (args.frames_per_step is not None or args.step_head) and not args.streaming:
+        raise UserError("--frames-per-step and --step-head shape the step model: add --streaming.")
     options = ExportOptions(int8=args.int8, calibration_samples=args.calibration_samples,
                             max_int8_drop=args.max_int8_drop, tflm_samples=args.tflm_samples,
                             fold_concat=args.fold_concat, streaming=args.streaming,
-                            frames_per_step=args.frames_per_step)
+                            frames_per_step=args.frames_per_step, step_head=args.step_head)
     report = export_run(args.run, options, args._argv, device=args.device)
     check = report.get("budget_check")
     if check and not check["fits"] and not args.allow_over_budget:

@@ -34,6 +34,7 @@ class ExportOptions:
     fold_concat: str = "safe"                # "all": also the requantisations of tensors other ops read
     streaming: bool = False                  # also the step model (step_export.py); export/firmware/ is its build
     frames_per_step: int | None = None       # streaming: new frames per step (None: the multiple of the time stride nearest 100 ms)
+    step_head: str | None = None             # streaming: how a step averages the final map (step_model.HEADS; None: the first)
 
 
 @dataclass
@@ -280,7 +281,7 @@ def _export_streaming(inputs: ExportInputs, out: RunDir, options: ExportOptions,
     T, F = inputs.x_test.shape[1:]
     t = time.perf_counter()
     streaming = export_step(inputs.model, (T, F), options.frames_per_step, config.hop * 1000.0 / SAMPLE_RATE, calib,
-                            inputs.x_test, whole_int8, out, log=log)
+                            inputs.x_test, whole_int8, out, log=log, head=options.step_head)
     report["streaming"] = streaming
     qstep = (out.root / streaming["files"]["int8"]).read_bytes()
     n = streaming["frames_per_step"]

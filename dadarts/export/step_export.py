@@ -5,7 +5,8 @@ against the whole-window models, and the firmware files of a step build.
 Written next to the whole-window export (which runs first and is the reference):
   export/model_step.onnx, model_step_float.tflite, model_step_int8.tflite
   export/stream_step.json     (kind "stream_step"): frames_per_step, time_stride, warmup_steps,
-                              tail_frames, window_frames and the states (step_tflite.order_states)
+                              tail_frames, window_frames, head (step_model.HEADS) and the states
+                              (step_tflite.order_states)
   export/firmware/            model data, model_settings.h (with the stream defines) and the
                               recogniser's settings for one decision per step, all of the step model
 and report.json "streaming": float and int8 parity, TFLM's arena for the step model.
@@ -133,12 +134,12 @@ def tflm_step_check(step_int8: bytes, clips: np.ndarray, n: int, steps: int = TF
 
 
 def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_ms: float, calib: np.ndarray,
-                x_test: np.ndarray, whole_int8: bytes, out: RunDir, log=print) -> dict:
+                x_test: np.ndarray, whole_int8: bytes, out: RunDir, log=print, head: str | None = None) -> dict:
     """Convert, check and write the step model (see module doc); returns report["streaming"]."""
     from .concat_quant import fold_concat_quantize
     from .inference import build_inference_model
     from .onnx_export import export_onnx_graph
-    from .step_model import StepModel, default_frames_per_step, time_stride
+    from .step_model import HEADS, StepModel, default_frames_per_step, time_stride
     from .step_tflite import StepRunner, order_states
     from .tflite_convert import TfliteRunner, float_tflite, int8_tflite, onnx_to_saved_model
     from .tflite_graph import int8_problems, op_counts, op_names, read_ops
@@ -146,7 +147,7 @@ def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_m
 
     inference = build_inference_model(model)
     frames_per_step = frames_per_step or default_frames_per_step(time_stride(inference), hop_ms)
-    step = StepModel(inference, input_shape, frames_per_step).eval()
+    step = StepModel(inference, input_shape, frames_per_step, head or HEADS[0]).eval()
     plan = step.plan
     paths = step_paths(out)
     names = ["frames"] + [s.name for s in plan.states]
@@ -182,7 +183,7 @@ def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_m
     arena = measure_arena(qmodel)
     meta = {"frames_per_step": plan.frames_per_step, "time_stride": plan.time_stride,
             "warmup_steps": plan.warmup_steps, "tail_frames": plan.tail_frames,
-            "window_frames": plan.window_frames, "map_frames": plan.map_frames, "states": states,
+            "window_frames": plan.window_frames, "map_frames": plan.map_frames, "head": step.head, "states": states,
             "state_bytes": sum(s["bytes"] for s in states),
             "input": {"shape": [1, plan.frames_per_step, int(input_shape[1]), 1], "scale": float(step_in[0]),
                       "zero_point": int(step_in[1])},

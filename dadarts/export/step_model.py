@@ -8,6 +8,16 @@ input frames, convolves 'valid' and keeps the new last k - s frames as the next 
 average keeps the last T' - N/S frames of the final map (T' the map's frames on a whole window) and
 averages them with the step's new ones. Pointwise layers see one frame and keep nothing.
 
+The step's average (`head`, dadarts.costmodel.stream.HEADS): "frame_mean" (the default) averages each
+new frame over frequency (a MEAN of F' x C values), keeps those per-frame averages as the state (F'
+times smaller) and averages them over time with a MEAN of T' x C; "average_pool" is one AVERAGE_POOL_2D
+whose window is the whole (T', F') map, CMSIS-NN's arm_avgpool_s8 on the chip; "mean" is the
+whole-window model's MEAN over (T', F'), TFLite Micro's reference reduce at about 130 instructions per
+element (dadarts/costmodel/coefficients.json), re-averaging all T' x F' values every step: at one frame
+per step it was nearly three quarters of the step (benchmarks/bench_streaming_chip.py --compare-heads measures all
+three). In float they are the same average (equal groups); in int8 the pool keeps its input's scale where
+a MEAN requantises, so it agrees less with the whole-window int8 model (the export check's figures).
+
 Why this equals the whole-window model exactly: with no time padding, an output frame depends only on
 the frames of its receptive field. N is a multiple of S, the product of the time strides, so every
 layer receives a multiple of its stride per step and its stride phase never moves; the last output
@@ -28,7 +38,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from ..costmodel.stream import nearest_step
+from ..costmodel.stream import HEADS, nearest_step
 from ..errors import UserError
 
 STEP_MS = 100.0               # the default step: the multiple of the time stride nearest to 100 ms of frames
@@ -85,7 +95,8 @@ def time_stride(model: nn.Module) -> int:
     return math.prod(_time_conv(layer).stride[0] for layer in _layers(model))
 
 
-def make_plan(model: nn.Module, input_shape: tuple[int, int], frames_per_step: int) -> StepPlan:
+def make_plan(model: nn.Module, input_shape: tuple[int, int], frames_per_step: int,
+              head: str = HEADS[0]) -> StepPlan:
     """The states and the alignment of `model`'s step form on (T, F) windows, N = frames_per_step."""
     T, F = (int(v) for v in input_shape)
     x = torch.zeros(1, 1, T, F)
@@ -108,7 +119,8 @@ def make_plan(model: nn.Module, input_shape: tuple[int, int], frames_per_step: i
                         f"{stride}: a step must move every layer by whole strides.")
     map_frames, per_step = x.shape[2], frames_per_step // stride
     if map_frames > per_step:
-        states.append(StateSpec(f"state_{len(states)}", "pool", (1, x.shape[1], map_frames - per_step, x.shape[3])))
+        width = 1 if head == "frame_mean" else x.shape[3]          # frame_mean keeps per-frame averages
+        states.append(StateSpec(f"state_{len(states)}", "pool", (1, x.shape[1], map_frames - per_step, width)))
     warmup = max(0, math.ceil((T - tail) / frames_per_step) - 1)
     return StepPlan(T, frames_per_step, stride, tail, map_frames, warmup, tuple(states))
 
@@ -116,9 +128,12 @@ def make_plan(model: nn.Module, input_shape: tuple[int, int], frames_per_step: i
 class StepModel(nn.Module):
     """(frames (1, 1, N, F), *states) -> (logits, *next_states) of a chain network (see module doc)."""
 
-    def __init__(self, model: nn.Module, input_shape: tuple[int, int], frames_per_step: int):
+    def __init__(self, model: nn.Module, input_shape: tuple[int, int], frames_per_step: int, head: str = HEADS[0]):
         super().__init__()
-        self.plan = make_plan(model, input_shape, frames_per_step)
+        if head not in HEADS:
+            raise UserError(f"Unknown step head '{head}' (known: {', '.join(HEADS)}).")
+        self.head = head
+        self.plan = make_plan(model, input_shape, frames_per_step, head)
         self.layers = nn.ModuleList(_layers(model))
         self.classifier = model.classifier
         by_layer = {s.layer: j for j, s in enumerate(self.plan.states)}
@@ -136,12 +151,18 @@ class StepModel(nn.Module):
                 x = torch.cat([states[j], x], dim=2)
                 out[j] = x[:, :, x.shape[2] - self.plan.states[j].shape[2]:]
             x = layer(x)
+        if self.head == "frame_mean":
+            x = x.mean(dim=3, keepdim=True)
         if self.pool_state is not None:
             x = torch.cat([states[self.pool_state], x], dim=2)
             out[self.pool_state] = x[:, :, x.shape[2] - self.plan.states[self.pool_state].shape[2]:]
         else:
             x = x[:, :, x.shape[2] - self.plan.map_frames:]
-        logits = self.classifier(x.mean(dim=(2, 3)))
+        if self.head != "average_pool":
+            pooled = x.mean(dim=(2, 3))
+        else:       # exported as one AVERAGE_POOL_2D over the (T', F') window
+            pooled = torch.nn.functional.avg_pool2d(x, kernel_size=tuple(x.shape[2:])).flatten(1)
+        logits = self.classifier(pooled)
         return (logits, *out)
 
 

@@ -56,7 +56,7 @@ def run(args) -> int:
         raise UserError("--clips and --m4-clips take a number of clips, 0 or more.")
     inputs = runio.load_inputs(args.run)
     run_dir, config, t = inputs.run, inputs.config, inputs.tables
-    pcm, labels, names = runio.test_clips(run_dir, args.data, args.task, args.clips or None)
+    pcm, labels, names = runio.test_clips(run_dir, args.data, args.task, args.clips or None, config.clip_samples)
     n, (frames, feats) = len(pcm), config.shape
     print(f"{n} test clips, front-end {config}, int8 input scale {inputs.input_scale:.5g} zero point {inputs.input_zero_point}")
 

@@ -38,12 +38,14 @@ def firmware_dir(run) -> Path:
     return run.root / "firmware"
 
 
-def check_clip():
-    """One deterministic second of audio (chirp + noise + silence) for the build's self-check."""
+def check_clip(samples: int = 16000):
+    """One deterministic second of audio (chirp + noise + silence), zero-padded to a clip of `samples`
+    (the model's), for the build's self-check."""
     import numpy as np
     rng = np.random.default_rng(7)
     t = np.arange(16000) / 16000
     x = 9000 * np.sin(2 * np.pi * (200 * t + 1500 * t ** 2)) * (t < 0.6) + rng.normal(0, 40, 16000)
+    x = np.pad(x, (0, max(0, samples - x.size)))
     return np.clip(np.round(x), -32768, 32767).astype(np.int16)[None]
 
 
@@ -74,7 +76,7 @@ def python_label(inputs, wav: Path) -> tuple[str, list[str]]:
     except BadWav as exc:
         raise UserError(f"{exc}: give a 16 kHz mono 16-bit WAV file.") from None
     with torch.no_grad():
-        mfcc = Mfcc(inputs.config)(torch.from_numpy(pcm[:16000])[None]).double().numpy()[0]
+        mfcc = Mfcc(inputs.config)(torch.from_numpy(pcm)[None]).double().numpy()[0]   # padded/trimmed to its clip
     q = fixed.quantize(mfcc, inputs.mean, inputs.std, inputs.input_scale, inputs.input_zero_point)
     it = Interpreter(model_path=str(inputs.run.tflite_int8))
     it.allocate_tensors()
@@ -140,7 +142,7 @@ def _frontend_target(args, inputs) -> dict:
     build_dir = build.cmake_build(inputs.tables_dir, firmware_dir(inputs.run) / f"build-{args.target}",
                                   args.target, tflm_root=args.tflm_root, tflm_lib=args.tflm_lib)
     print(f"built {config} front-end for {args.target} in {build_dir}")
-    pcm = check_clip()
+    pcm = check_clip(config.clip_samples)
     expected = fixed.features(pcm[0], inputs.tables)
     result = {"target": args.target, "build_dir": str(build_dir), "config": config.name}
     if args.target == "host":
@@ -148,10 +150,10 @@ def _frontend_target(args, inputs) -> dict:
         if r.returncode != 0:
             raise UserError(f"The firmware's host tests failed: {r.stdout.strip().splitlines()[-1]} (run ctest in {build_dir}).")
         print("host tests (recogniser, feature provider, audio provider): passed")
-        got = build.run_frontend_host(build_dir, pcm, 16000, config.n_mfcc, repeat=20)
+        got = build.run_frontend_host(build_dir, pcm, config.clip_samples, config.n_mfcc, repeat=20)
         result["us_per_frame"] = got.us_per_frame
     else:
-        got, status = build.run_frontend_qemu(build_dir, pcm, 16000, config.n_mfcc, expected=expected)
+        got, status = build.run_frontend_qemu(build_dir, pcm, config.clip_samples, config.n_mfcc, expected=expected)
         if status not in (0, 1):
             raise UserError(f"The Cortex-M4 front-end did not run under QEMU (status {status}): {got.log.strip()}")
         result["instructions_per_frame"] = got.instructions_per_frame

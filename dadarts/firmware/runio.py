@@ -103,8 +103,9 @@ def run_dataset_args(run: RunDir) -> dict:
     return out
 
 
-def test_clips(run: RunDir, data=None, task=None, limit: int | None = None):
-    """(pcm (n, 16000) int16, labels (n,) int64, label names) of the run's test split, first `limit` clips."""
+def test_clips(run: RunDir, data=None, task=None, limit: int | None = None, samples: int = 16000):
+    """(pcm (n, samples) int16, labels (n,) int64, label names) of the run's test split, first `limit`
+    clips, each padded or trimmed to `samples` (the run's clip)."""
     from ..data.datasets import load_dataset
     recorded = run_dataset_args(run)
     data = data or recorded["data"]
@@ -120,6 +121,6 @@ def test_clips(run: RunDir, data=None, task=None, limit: int | None = None):
         # Every k-th clip keeps all classes represented when the split is sorted by word.
         step = max(1, len(clips) // limit)
         clips = clips[::step][:limit]
-    pcm = np.stack([np.asarray(ds.load_audio(c), np.int16) for c in clips])
+    pcm = np.stack([np.asarray(ds.load_audio(c, samples), np.int16) for c in clips])
     labels = np.array([c.label for c in clips], np.int64)
     return pcm, labels, list(ds.labels)

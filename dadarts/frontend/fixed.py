@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .spec import CLIP_SAMPLES, LOG_FLOOR, MfccConfig, dct_matrix, hann_window, mel_filterbank
+from .spec import LOG_FLOOR, MfccConfig, dct_matrix, hann_window, mel_filterbank
 
 LOG2_TABLE_BITS = 6            # log2 mantissa table: 64 segments, linear interpolation
 LOG_Q = 16                     # log2 values are Q16
@@ -156,12 +156,13 @@ def make_tables(config: MfccConfig | str, mean, std, input_scale: float, input_z
 
 
 def frame_signal(pcm: np.ndarray, config: MfccConfig) -> np.ndarray:
-    """int16 clip -> (T, window) int16 frames, zero-padding/trimming to one clip like the float reference."""
-    x = np.zeros(CLIP_SAMPLES, np.int16)
+    """int16 clip -> (T, window) int16 frames, zero-padding/trimming to the configuration's clip like the
+    float reference."""
+    x = np.zeros(config.clip_samples, np.int16)
     pcm = np.asarray(pcm)
     if pcm.dtype != np.int16:
         raise ValueError(f"the fixed-point front-end takes int16 PCM, got {pcm.dtype}")
-    x[:min(len(pcm), CLIP_SAMPLES)] = pcm[:CLIP_SAMPLES]
+    x[:min(len(pcm), config.clip_samples)] = pcm[:config.clip_samples]
     idx = np.arange(config.n_frames)[:, None] * config.hop + np.arange(config.window)[None, :]
     return x[idx]
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import torch
 
-from .spec import CLIP_SAMPLES, LOG_FLOOR, PCM_SCALE, MfccConfig, dct_matrix, hann_window, mel_filterbank
+from .spec import LOG_FLOOR, PCM_SCALE, MfccConfig, dct_matrix, hann_window, mel_filterbank
 
 
 class Mfcc(torch.nn.Module):
-    """int16 PCM or float audio (B, 16000) -> MFCC (B, n_frames, n_mfcc), float32."""
+    """int16 PCM or float audio (B, samples) -> MFCC (B, n_frames, n_mfcc), float32; the audio is padded
+    or trimmed to the configuration's clip (16000 samples by default)."""
 
     def __init__(self, config: MfccConfig):
         super().__init__()
@@ -25,7 +26,7 @@ class Mfcc(torch.nn.Module):
 
     def log_mel(self, audio: torch.Tensor) -> torch.Tensor:
         c = self.config
-        x = to_float_audio(audio)
+        x = to_float_audio(audio, c.clip_samples)
         frames = x.unfold(-1, c.window, c.hop)                      # (B, T, window)
         spec = torch.fft.rfft(frames * self.window, n=c.n_fft)      # zero-padded to n_fft
         power = spec.real.square() + spec.imag.square()
@@ -35,10 +36,13 @@ class Mfcc(torch.nn.Module):
         return self.log_mel(audio) @ self.dct
 
 
-def to_float_audio(audio: torch.Tensor) -> torch.Tensor:
-    """int16 PCM -> float in [-1, 1); float audio passes through. Pads or trims to one clip."""
+def to_float_audio(audio: torch.Tensor, samples: int | None = None) -> torch.Tensor:
+    """int16 PCM -> float in [-1, 1); float audio passes through. Zero-pads at the end or trims to
+    `samples` (a configuration's clip) when given; None keeps the length (training clips already have it)."""
     x = audio.float() * PCM_SCALE if audio.dtype == torch.int16 else audio.float()
-    if x.shape[-1] < CLIP_SAMPLES:
-        x = torch.nn.functional.pad(x, (0, CLIP_SAMPLES - x.shape[-1]))
-    return x[..., :CLIP_SAMPLES]
+    if samples is None:
+        return x
+    if x.shape[-1] < samples:
+        x = torch.nn.functional.pad(x, (0, samples - x.shape[-1]))
+    return x[..., :samples]
 

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 
 SAMPLE_RATE = 16000
-CLIP_SAMPLES = 16000          # 1 s clips, zero-padded at the end if shorter
+CLIP_SAMPLES = 16000          # the default clip: 1 s, zero-padded at the end if shorter
+CLIP_MS_RANGE = (500, 3000)   # clip lengths a configuration may ask for (a phrase of up to 2 s fits, with margin)
+MAX_CLIP_SAMPLES = CLIP_MS_RANGE[1] * SAMPLE_RATE // 1000   # the longest clip a corpus word is read as
 F_MIN_HZ = 20.0               # lowest mel band edge
 F_MAX_HZ = 8000.0             # highest mel band edge (Nyquist)
 LOG_FLOOR = 1e-6              # mel energies below this are clamped before the log
 PCM_SCALE = 1.0 / 32768.0     # int16 PCM -> float in [-1, 1)
 FRONTEND_VERSION = 1          # bump when any constant or table changes (invalidates caches)
 
-_CONFIG_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*/\s*(\d+)\s*(?:/\s*(\d+)\s*)?$")
+_CONFIG_RE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*/\s*(\d+)\s*(?:/\s*(\d+)\s*)?(?:@\s*(\d+)\s*ms\s*)?$")
 # The firmware's front-end state is sized at compile time (KWS_FE_MAX_* in kws_frontend.h); these are
 # its defaults, which every configuration of the data spaces below respects.
 FIRMWARE_MAX_WINDOW = 640
@@ -29,24 +31,37 @@ FIRMWARE_MAX_FFT = 1024
 FIRMWARE_MAX_MELS = 80
 
 
+def check_clip(samples: int) -> None:
+    """Refuse a clip length outside CLIP_MS_RANGE or not a whole number of milliseconds."""
+    lo, hi = CLIP_MS_RANGE
+    if samples % (SAMPLE_RATE // 1000) or not (lo * SAMPLE_RATE // 1000 <= samples <= hi * SAMPLE_RATE // 1000):
+        raise ValueError(f"A clip of {samples / SAMPLE_RATE * 1000:g} ms is out of range: use whole milliseconds "
+                         f"from {lo} to {hi} (1000, one second, is the default).")
+
+
 @dataclass(frozen=True, order=True)
 class MfccConfig:
-    """One data configuration: analysis window and hop in samples at 16 kHz, number of mel filters and
-    number of cepstral coefficients kept (the first n_mfcc of the DCT; 0 means all n_mels).
+    """One data configuration: analysis window and hop in samples at 16 kHz, number of mel filters,
+    number of cepstral coefficients kept (the first n_mfcc of the DCT; 0 means all n_mels) and the clip
+    the model sees at once (samples; 1 s by default, longer for phrases).
 
     A configuration's feature map is (n_frames, n_mfcc). Its name is "WINDOW/HOP/MELS" when every
-    coefficient is kept and "WINDOW/HOP/MELS/MFCC" otherwise.
+    coefficient is kept and "WINDOW/HOP/MELS/MFCC" otherwise, followed by "@CLIPms" when the clip is
+    not the default 1 s (e.g. "400/200/40/10@1500ms"): the name is what runs, caches and the firmware's
+    headers record, so a 1 s configuration reads exactly as before clips had a length.
     """
     window: int
     hop: int
     n_mels: int
     n_mfcc: int = 0
+    clip_samples: int = CLIP_SAMPLES
 
     def __post_init__(self):
         if self.n_mfcc == 0:
             object.__setattr__(self, "n_mfcc", self.n_mels)
-        if not (16 <= self.window <= CLIP_SAMPLES):
-            raise ValueError(f"MFCC window {self.window} is out of range: use 16..{CLIP_SAMPLES} samples.")
+        check_clip(self.clip_samples)
+        if not (16 <= self.window <= self.clip_samples):
+            raise ValueError(f"MFCC window {self.window} is out of range: use 16..{self.clip_samples} samples.")
         if not (1 <= self.hop <= self.window):
             raise ValueError(f"MFCC hop {self.hop} must be between 1 and the window ({self.window}).")
         if not (4 <= self.n_mels <= self.n_fft // 2):
@@ -57,17 +72,30 @@ class MfccConfig:
 
     @classmethod
     def parse(cls, text: str) -> "MfccConfig":
-        """Parse 'WINDOW/HOP/MELS[/MFCC]', e.g. '400/200/40' or '640/320/40/10'."""
+        """Parse 'WINDOW/HOP/MELS[/MFCC][@CLIPms]', e.g. '400/200/40', '640/320/40/10' or '400/200/40@2000ms'."""
         m = _CONFIG_RE.match(str(text))
         if not m:
             raise ValueError(f"'{text}' is not an MFCC configuration: write WINDOW/HOP/MELS[/MFCC] in samples, "
-                             f"e.g. 400/200/40 or 640/320/40/10.")
-        return cls(*(int(g) for g in m.groups() if g is not None))
+                             f"e.g. 400/200/40 or 640/320/40/10, optionally with the clip length, e.g. 400/200/40@2000ms.")
+        window, hop, mels, mfcc, clip_ms = m.groups()
+        return cls(int(window), int(hop), int(mels), int(mfcc or 0),
+                   CLIP_SAMPLES if clip_ms is None else int(clip_ms) * SAMPLE_RATE // 1000)
+
+    def with_clip_ms(self, clip_ms: int | None) -> "MfccConfig":
+        """This configuration with a clip of `clip_ms` milliseconds (None keeps its own)."""
+        if clip_ms is None:
+            return self
+        return replace(self, clip_samples=int(clip_ms) * SAMPLE_RATE // 1000)
+
+    @property
+    def clip_ms(self) -> int:
+        return self.clip_samples * 1000 // SAMPLE_RATE
 
     @property
     def name(self) -> str:
         base = f"{self.window}/{self.hop}/{self.n_mels}"
-        return base if self.n_mfcc == self.n_mels else f"{base}/{self.n_mfcc}"
+        base = base if self.n_mfcc == self.n_mels else f"{base}/{self.n_mfcc}"
+        return base if self.clip_samples == CLIP_SAMPLES else f"{base}@{self.clip_ms}ms"
 
     @property
     def n_fft(self) -> int:
@@ -79,7 +107,7 @@ class MfccConfig:
 
     @property
     def n_frames(self) -> int:
-        return 1 + (CLIP_SAMPLES - self.window) // self.hop
+        return 1 + (self.clip_samples - self.window) // self.hop
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -124,13 +152,17 @@ MCU_SPACE: tuple[MfccConfig, ...] = tuple(
 )
 
 
-def parse_space(text: str | None, default: tuple[MfccConfig, ...] = DEFAULT_SPACE) -> tuple[MfccConfig, ...]:
-    """Parse a comma-separated list of configurations; None or '' gives `default`."""
-    if not text:
-        return default
-    configs = tuple(MfccConfig.parse(part) for part in str(text).split(",") if part.strip())
+def parse_space(text: str | None, default: tuple[MfccConfig, ...] = DEFAULT_SPACE,
+                clip_ms: int | None = None) -> tuple[MfccConfig, ...]:
+    """Parse a comma-separated list of configurations; None or '' gives `default`. `clip_ms` sets every
+    configuration's clip (a search compares configurations on the same clips)."""
+    configs = default if not text else tuple(MfccConfig.parse(part) for part in str(text).split(",") if part.strip())
+    configs = tuple(c.with_clip_ms(clip_ms) for c in configs)
     if len(set(configs)) != len(configs):
         raise ValueError(f"The data space '{text}' lists a configuration twice: list each once.")
+    if len({c.clip_samples for c in configs}) > 1:
+        raise ValueError(f"The data space '{text}' mixes clip lengths: give every configuration the same one "
+                         f"(or set it for all with --clip-ms).")
     return configs
 
 

@@ -20,8 +20,9 @@ dadarts.costmodel.chain, with the int8 graph each choice exports to; this module
   * stride (FBNetV2 resolution masking): the supernet keeps one resolution; a stride-2 choice is
     represented by subsampling by 2 and repeating each value back (nearest), mixed with the stride-1
     output by softmax(α_stride). Repeated choices compose exactly as representations;
-  * stem: the candidate stems run side by side on the aligned map and are resampled (nearest) to
-    the largest output among them before mixing.
+  * stem: the candidate stems (`stems`: costmodel.chain.SEARCH_STEMS, those striding 2 over time, unless
+    the search asks for every stem: --every-hop) run side by side on the aligned map and are resampled
+    (nearest) to the largest output among them before mixing.
   * time padding "valid" (`dadarts search --streaming`): the block's depthwise is not padded over time,
     so every block takes the common span's 4 frames off the map (a derived 3x3 takes 2: the supernet
     sees its central frames) and its skip path is cut to the same frames; a map shorter than the span
@@ -84,6 +85,11 @@ class ChainNetwork(nn.Module):
         return self.classifier(self.global_pooling(self.features(x)).flatten(1))
 
 
+def searched_stems(settings) -> tuple[str, ...]:
+    """The stems a search's supernet and cost tables choose among (SearchSettings.every_hop: all of them)."""
+    return tuple(space.STEMS) if settings.every_hop else space.SEARCH_STEMS
+
+
 def width_masks(device=None) -> torch.Tensor:
     """(len(WIDTHS), WIDTHS[-1]) 0/1 masks: row j keeps the first WIDTHS[j] channels."""
     idx = torch.arange(space.WIDTHS[-1], device=device)
@@ -143,20 +149,21 @@ class ChainSupernet(nn.Module):
     """Stem, BLOCKS chain blocks and the head at the widest width, masked (see module doc)."""
 
     def __init__(self, num_classes: int, in_channels: int, in_shape: tuple[int, int], time_padding: str = "same",
-                 min_frames: int | None = None):
+                 min_frames: int | None = None, stems: tuple[str, ...] = space.SEARCH_STEMS):
         super().__init__()
         C = space.WIDTHS[-1]
         self.time_padding = time_padding
         self.min_frames = int(min_frames or in_shape[0])      # the shortest input a derived network must keep
-        self.stems = nn.ModuleList(ValidStem(in_channels, C, s, affine=False) for s in space.STEMS)
-        shapes = [space.stem_out(in_shape, s) for s in space.STEMS]
+        self.stem_names = tuple(stems)                        # alpha_stem's columns
+        self.stems = nn.ModuleList(ValidStem(in_channels, C, s, affine=False) for s in self.stem_names)
+        shapes = [space.stem_out(in_shape, s) for s in self.stem_names]
         self.map_shape = (max(s[0] for s in shapes), max(s[1] for s in shapes))
         self.blocks = nn.ModuleList(ChainBlock(C, time_padding) for _ in range(space.BLOCKS))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C, num_classes)
         self.register_buffer("masks", width_masks(), persistent=False)
         n_w = len(space.WIDTHS)
-        self.alpha_stem = nn.Parameter(1e-3 * torch.randn(len(space.STEMS)))
+        self.alpha_stem = nn.Parameter(1e-3 * torch.randn(len(self.stem_names)))
         self.alpha_stem_width = nn.Parameter(1e-3 * torch.randn(n_w))
         self.alpha_kernel = nn.Parameter(1e-3 * torch.randn(space.BLOCKS, len(space.KERNELS)))
         self.alpha_width = nn.Parameter(1e-3 * torch.randn(space.BLOCKS, n_w))
@@ -183,7 +190,7 @@ class ChainSupernet(nn.Module):
         return self.classifier(self.global_pooling(y).flatten(1))
 
     def genotype(self) -> dict:
-        arch = derive(*self.arch_parameters())
+        arch = derive(*self.arch_parameters(), stems=self.stem_names)
         if self.time_padding != "valid":
             return arch
         arch = {**arch, "time_padding": "valid"}
@@ -194,8 +201,10 @@ class ChainSupernet(nn.Module):
         return {**arch, "blocks": blocks}
 
 
-def derive(alpha_stem, alpha_stem_width, alpha_kernel, alpha_width, alpha_stride) -> dict:
-    """The argmax of every choice, as an architecture dict (dadarts.costmodel.chain)."""
+def derive(alpha_stem, alpha_stem_width, alpha_kernel, alpha_width, alpha_stride,
+           stems: tuple[str, ...] = space.SEARCH_STEMS) -> dict:
+    """The argmax of every choice, as an architecture dict (dadarts.costmodel.chain); `stems`: alpha_stem's
+    columns (the supernet's stem_names)."""
     kernels, strides = list(space.KERNELS), list(space.STRIDES)
     blocks = []
     for i in range(alpha_kernel.shape[0]):
@@ -203,5 +212,5 @@ def derive(alpha_stem, alpha_stem_width, alpha_kernel, alpha_width, alpha_stride
         blocks.append({"op": "skip"} if op == "skip" else
                       {"op": op, "channels": space.WIDTHS[int(alpha_width[i].argmax())],
                        "stride": strides[int(alpha_stride[i].argmax())]})
-    return {"stem": list(space.STEMS)[int(alpha_stem.argmax())],
+    return {"stem": list(stems)[int(alpha_stem.argmax())],
             "stem_channels": space.WIDTHS[int(alpha_stem_width.argmax())], "blocks": blocks}

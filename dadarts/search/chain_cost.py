@@ -89,14 +89,15 @@ class ChainCost:
     """Cost tables of the chain space under every configuration, and the expectation (see module doc)."""
 
     def __init__(self, configs: list[MfccConfig], num_classes: int, target: Target, decision_ms: float | None,
-                 streaming: bool = False):
+                 streaming: bool = False, stems: tuple[str, ...] = space.SEARCH_STEMS):
         self.configs, self.num_classes, self.target, self.decision_ms = list(configs), num_classes, target, decision_ms
+        self.stems = tuple(stems)                     # the supernet's stem_names: alpha_stem's columns
         self.streaming = streaming
         self.latency_scale = torch.ones(len(self.configs), dtype=torch.float64)
         self.ram_scale = torch.ones(len(self.configs), dtype=torch.float64)
         self.space = space
         self.fe_instructions = [frontend_instructions_per_frame(c)["instructions"] for c in self.configs]
-        n_d, n_s, n_r, n_w = len(self.configs), len(space.STEMS), space.BLOCKS + 1, len(space.WIDTHS)
+        n_d, n_s, n_r, n_w = len(self.configs), len(self.stems), space.BLOCKS + 1, len(space.WIDTHS)
         self.stem = torch.zeros(n_d, n_s, n_w, N_Q, dtype=torch.float64)
         self.block = torch.zeros(n_d, n_s, n_r, len(space.CONV_KERNELS), n_w, n_w, len(space.STRIDES), N_Q,
                                  dtype=torch.float64)
@@ -104,7 +105,7 @@ class ChainCost:
         fixed_ms, cache = [], {}
         for d, (config, fe) in enumerate(zip(self.configs, self.fe_instructions)):
             fixed_ms.append(frontend_ms_per_frame(config, target, fe) * frames_per_decision(config, decision_ms))
-            for s, stem in enumerate(space.STEMS):
+            for s, stem in enumerate(self.stems):
                 for c, width in enumerate(space.WIDTHS):
                     g = NetGraph()
                     space.stem_layer(g, g.tensor((*config.shape, 1)), stem, width)
@@ -239,7 +240,7 @@ class ChainCost:
 
     def cheapest(self) -> dict:
         """The cheapest network of the space (narrowest stem, every block skipped) per quantity."""
-        arch = {"stem": min(space.STEMS, key=lambda s: math.prod(space.STEMS[s][:2]) / math.prod(space.STEMS[s][2:])),
+        arch = {"stem": min(self.stems, key=lambda s: math.prod(space.STEMS[s][:2]) / math.prod(space.STEMS[s][2:])),
                 "stem_channels": space.WIDTHS[0], "blocks": [{"op": "skip"}] * space.BLOCKS}
         rows = [self.estimate(arch, c, fe) for c, fe in zip(self.configs, self.fe_instructions)]
         from .cost import QUANTITIES, _quantity

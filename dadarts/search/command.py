@@ -34,6 +34,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "The latency budget then prices streaming: per decision period the step model's Invokes "
                         "(the new frames of every layer, the time buffers, the state copies; "
                         "dadarts.costmodel.stream)")
+    p.add_argument("--every-hop", action="store_true",
+                   help="chain space: the stems striding 1 over time are candidates too, so that the derived network "
+                        "can have time stride 1 and stream a decision every hop (export --streaming --frames-per-step "
+                        "1); the supernet then runs its blocks on twice the frames")
     p.add_argument("--align", default=None, choices=["preprocess", "zeropad"],
                    help="how configurations of different shapes are aligned before mixing (default: preprocess)")
     p.add_argument("--data-space", default=None, metavar="W/H/M[/K],...",
@@ -41,6 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "10/20/40 coefficients kept, see docs/search.md)")
     p.add_argument("--fixed-config", default=None, metavar="W/H/M",
                    help="not data aware: search the cell on this one configuration (the paper's ablation)")
+    p.add_argument("--clip-ms", type=int, default=None, metavar="MS",
+                   help="the window the model sees, in ms, for every configuration (default 1000; up to 3000: a "
+                        "phrase of up to 2 s fits in 2000); the dataset's shorter clips are zero-padded")
     p.add_argument("--epochs", type=int, default=None, help="search epochs (overrides the preset)")
     p.add_argument("--warmup-epochs", type=int, default=None, help="weights-only epochs first (overrides the preset)")
     p.add_argument("--batch-size", type=int, default=None, help="global batch size (overrides the preset)")
@@ -86,6 +93,7 @@ def _settings(args):
         max_flash_kb=args.max_flash_kb, decision_ms=args.decision_ms, cost_weight=args.cost_weight,
         latency_floor=args.latency_floor,
         time_padding="valid" if args.streaming else None,
+        every_hop=True if args.every_hop else None,
         final_channels=args.final_channels, final_layers=args.final_layers,
     )
     if args.space == "darts" and args.preset == "cpu":
@@ -102,6 +110,9 @@ def _check(settings) -> None:
     if settings.space == "chain" and (settings.final_channels or settings.final_layers):
         raise UserError("--final-channels and --final-layers size a cell network; the chain space searches every "
                         "width and the number of blocks itself: drop them.")
+    if settings.space != "chain" and settings.every_hop:
+        raise UserError("--every-hop adds the chain space's stems that stride 1 over time: add --space chain or drop "
+                        "--every-hop.")
     if settings.space != "chain" and settings.time_padding != "same":
         raise UserError("--streaming searches the chain space (its layers over time are convolutions): add --space "
                         "chain or drop --streaming.")
@@ -165,10 +176,10 @@ def run(args) -> int:
             if args.fixed_config:
                 if args.data_space:
                     raise UserError("--fixed-config and --data-space exclude each other: give one.")
-                space_names = [MfccConfig.parse(args.fixed_config).name]
+                space_names = [MfccConfig.parse(args.fixed_config).with_clip_ms(args.clip_ms).name]
             else:
                 default = MCU_SPACE if settings.space in ("mcu", "chain") else DEFAULT_SPACE
-                space_names = [c.name for c in parse_space(args.data_space, default)]
+                space_names = [c.name for c in parse_space(args.data_space, default, args.clip_ms)]
         except ValueError as exc:
             raise UserError(str(exc)) from None
         if settings.align == "fixed" and len(space_names) != 1:
@@ -234,7 +245,9 @@ def _budget(settings, configs, num_classes: int, verbose: bool):
                             settings.decision_ms)
     if settings.space == "chain":
         from .chain_cost import ChainCost
-        cost = ChainCost(configs, num_classes, target, settings.decision_ms, streaming=settings.time_padding == "valid")
+        from .chain import searched_stems
+        cost = ChainCost(configs, num_classes, target, settings.decision_ms, streaming=settings.time_padding == "valid",
+                         stems=searched_stems(settings))
         refuse_impossible(cost, budget)
         if verbose:
             limits = ", ".join(f"{k.replace('_', ' ')} <= {v:g}" for k, v in budget.items())

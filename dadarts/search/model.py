@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .chain import ChainSupernet
+from .chain import ChainSupernet, searched_stems
 from .genotypes import Genotype
 from .mixer import DataMixer
 from .settings import SearchSettings
@@ -23,7 +23,8 @@ class DataAwareSupernet(nn.Module):
         self.mixer = DataMixer(shapes, align=settings.align, align_channels=settings.align_channels)
         if settings.space == "chain":
             self.net = ChainSupernet(num_classes, self.mixer.out_channels, self.mixer.out_shape,
-                                     time_padding=settings.time_padding, min_frames=min(s[0] for s in shapes))
+                                     time_padding=settings.time_padding, min_frames=min(s[0] for s in shapes),
+                                     stems=searched_stems(settings))
         else:
             self.net = Supernet(settings.channels, num_classes, settings.layers, in_channels=self.mixer.out_channels,
                                 space=get_space(settings.space), k=settings.partial_k,

@@ -24,6 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "network of RUN/search/result.json (the default: 'chain' or 'searched' cells)")
     p.add_argument("--mfcc", metavar="W/H/M", help=f"MFCC configuration for a baseline (default {DEFAULT_MFCC}; "
                    "the searched network uses the search's choice)")
+    p.add_argument("--clip-ms", type=int, default=None, metavar="MS",
+                   help="the window a baseline sees, in ms (default 1000, or --mfcc's @MSms; up to 3000)")
     p.add_argument("--data", metavar="DIR", help="dataset folder (default: the search's dataset, else the built-in corpus)")
     p.add_argument("--task", choices=["gsc12", "gsc35", "names"], help="task (default: the search's, else gsc12)")
     p.add_argument("--names", help="comma-separated names for --task names")
@@ -249,8 +251,12 @@ def run(args) -> int:
             saved = resumed["name_augment"]
             augment = NameAugment(**{k: tuple(v) if isinstance(v, list) else v for k, v in saved.items()}) \
                 if saved else None
-    elif model in SEARCHED_MODELS:
+    elif model in SEARCHED_MODELS and not (model == "chain" and args.arch and not run_dir.search_result.is_file()):
+        # (--model chain --arch on a run without a search trains that architecture: the branch below)
         src = search_source(run_dir)
+        if args.clip_ms and MfccConfig.parse(src["config"]).clip_ms != args.clip_ms:
+            raise UserError(f"The search chose {src['config']}, whose clip is not {args.clip_ms} ms: drop --clip-ms "
+                            f"(a searched network keeps its search's window), or search again with --clip-ms.")
         if args.mfcc and MfccConfig.parse(args.mfcc).name != src["config"]:
             raise UserError(f"The search chose {src['config']}; --mfcc {args.mfcc} would not be the searched system: "
                             f"drop --mfcc, or train a baseline with --model.")
@@ -270,7 +276,7 @@ def run(args) -> int:
                 kwargs["space"] = net["space"]
     else:
         try:
-            mfcc = MfccConfig.parse(args.mfcc or DEFAULT_MFCC).name
+            mfcc = MfccConfig.parse(args.mfcc or DEFAULT_MFCC).with_clip_ms(args.clip_ms).name
         except ValueError as exc:
             raise UserError(str(exc)) from None
         task, data = args.task or "gsc12", args.data

@@ -165,7 +165,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
     windows = hard = None
     if cfg.augment:
         # Dry speech on the built-in corpus: the conditions are drawn anew for every example and epoch.
-        train_audio = load_audio_split(ds, "train", dry=True)
+        train_audio = load_audio_split(ds, "train", dry=True, samples=config.clip_samples)
         y_train = train_audio.y
         speech = torch.tensor([c.path is not None for c in ds.splits["train"]])
         frontend = AugmentedFeatures(config, norm.mean, norm.std, training_noise(ds), cfg.augmentation,

@@ -33,6 +33,7 @@ REQUEST_KIND = "wakeword_request"
 RESULT_KIND = "wakeword_result"
 DEFAULT_HOLDOUT = "rhvoice"       # six base voices: the held-out engine with the most speakers after espeak, mbrola
 SEARCH_MAX_TRAIN = 10_000          # the search's training clips per epoch, as in the README's main job
+DEFAULT_CLIP_MS = 1000             # the front-end's default clip (frontend/spec.py CLIP_SAMPLES)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,6 +45,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", required=True, help="run directory (created; a re-run continues it)")
     p.add_argument("--max-fa-per-hour", type=float, default=1.0, metavar="X",
                    help="false accepts per hour the recogniser may make on the calibration stream (default 1)")
+    p.add_argument("--clip-ms", type=int, default=None, metavar="MS",
+                   help="the window the detector hears, in ms (default: 1000, or the 500 ms step that holds the "
+                        "longest phrase said at the voices' own pace, up to 3000)")
     g = p.add_argument_group("scale (defaults: the full setting)")
     g.add_argument("--scale", type=float, default=1.0,
                    help="voices relative to the built-in corpus (1: 1 000 voices say the phrase and its near misses)")
@@ -93,10 +97,41 @@ def request_of(args) -> dict:
         raise UserError(f"--holdout-engine {engine}: {missing_engines()[engine]}; hold out another engine or none.")
     if engine == ENGINE_FAMILIES[0]:
         raise UserError(f"--holdout-engine {engine}: {engine} speaks most voices of the corpus; hold out another engine.")
-    return {"phrases": phrases, "labels": labels, "target": get_target(args.target).name, "scale": args.scale,
-            "other_words": args.other_words, "other_every": args.other_every, "holdout_engine": engine,
-            "seed": args.seed, "train_args": args.train_args,
-            "epochs": args.epochs, "max_fa_per_hour": args.max_fa_per_hour, "stream_minutes": args.stream_minutes}
+    request = {"phrases": phrases, "labels": labels, "target": get_target(args.target).name, "scale": args.scale,
+               "other_words": args.other_words, "other_every": args.other_every, "holdout_engine": engine,
+               "seed": args.seed, "train_args": args.train_args,
+               "epochs": args.epochs, "max_fa_per_hour": args.max_fa_per_hour, "stream_minutes": args.stream_minutes}
+    clip_ms = window_ms(phrases, args.clip_ms, args.seed)
+    if clip_ms != DEFAULT_CLIP_MS:       # a one-second run's request reads as it always did
+        request["clip_ms"] = clip_ms
+    return request
+
+
+def window_ms(phrases: list[str], asked: int | None, seed: int) -> int:
+    """The clip length of the run: `asked` (refused when a phrase said at the voices' own pace is longer),
+    else 1000 ms or the first 500 ms step that holds the longest phrase."""
+    import math
+
+    from ..data.synth import SynthSettings, spoken_seconds
+    from ..errors import UserError
+    from ..frontend.spec import CLIP_MS_RANGE, SAMPLE_RATE, check_clip
+    if asked is not None:
+        try:
+            check_clip(asked * SAMPLE_RATE // 1000)
+        except ValueError as exc:
+            raise UserError(f"--clip-ms {asked}: {exc}") from None
+    seconds = spoken_seconds(phrases, SynthSettings(seed=seed))
+    phrase, longest = max(seconds.items(), key=lambda kv: kv[1])
+    need = max(DEFAULT_CLIP_MS, math.ceil(longest * 1000 / 500) * 500)
+    if need > CLIP_MS_RANGE[1]:
+        raise UserError(f"'{phrase}' lasts about {longest:.1f} s said at the voices' own pace, longer than the longest "
+                        f"window ({CLIP_MS_RANGE[1]} ms): choose a shorter phrase.")
+    if asked is not None and longest * 1000 > asked:
+        raise UserError(f"'{phrase}' lasts about {longest:.1f} s said at the voices' own pace, longer than the {asked} ms "
+                        f"window: give --clip-ms {need} or more (at most {CLIP_MS_RANGE[1]}), or leave --clip-ms out.")
+    if asked is None and need != DEFAULT_CLIP_MS:
+        print(f"dadarts wakeword: '{phrase}' lasts about {longest:.1f} s: a window of {need} ms (--clip-ms to choose)")
+    return need if asked is None else asked
 
 
 def corpus_settings(request: dict, measure_only: bool = False):
@@ -108,14 +143,14 @@ def corpus_settings(request: dict, measure_only: bool = False):
     words = (*request["phrases"], *near)
     others = tuple(other_words(request["phrases"], near, request["other_words"]))
     voices = max(10, round(DEFAULT_VOICES * request["scale"]))
-    engine = request["holdout_engine"]
+    engine, clip_ms = request["holdout_engine"], request.get("clip_ms", DEFAULT_CLIP_MS)
     if measure_only:
         return SynthSettings(words=words, sparse_words=others, sparse_every=request["other_every"],
                              voices=max(3, round(FAMILY_SHARE[engine] * voices)), seed=request["seed"],
-                             engines=(engine,), measure_only=True)
+                             engines=(engine,), measure_only=True, clip_ms=clip_ms)
     engines = tuple(f for f in ENGINE_FAMILIES if f != engine and f not in missing_engines()) if engine else ()
     return SynthSettings(words=words, sparse_words=others, sparse_every=request["other_every"], voices=voices,
-                         seed=request["seed"], engines=engines)
+                         seed=request["seed"], engines=engines, clip_ms=clip_ms)
 
 
 def build_corpus(folder: Path, settings, what: str, quiet: bool) -> None:
@@ -220,6 +255,7 @@ def run(args) -> int:
         resume = ["--resume"] if run_dir.search_checkpoint.is_file() and not run_dir.search_result.is_file() else []
         stage(["search", "--data", str(corpus), "--task", "names", "--names", ",".join(labels), "--run", str(root),
                "--target", request["target"], "--max-train", str(args.search_max_train), "--seed", str(args.seed),
+               *(["--clip-ms", str(request["clip_ms"])] if "clip_ms" in request else []),
                *_split(args.search_args, "--search-args"), *resume, *quiet])
     if not _newer(run_dir.train_metrics, run_dir.search_result):
         resume = ["--resume"] if _newer(run_dir.train_checkpoint, run_dir.search_result) else []

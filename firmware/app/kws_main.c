@@ -6,7 +6,8 @@
  * from `dadarts export` / `dadarts calibrate`; dadarts/evaluate/ holds the Python twin of this loop. Every KWS_STATS_EVERY_MS of audio a stats line reports front-end and Invoke cycles (and
  * microseconds from the board's timer), the stack and arena high-water marks and dropped audio.
  * A finite stream (a WAV file on the host or through semihosting) ends the loop: a file shorter than
- * one second is padded with silence to a second, as the Python pipeline pads its clips, and the label
+ * the model's clip (KWS_MODEL_CLIP_SAMPLES, one second by default) is padded with silence to a clip, as
+ * the Python pipeline pads its clips, and the label
  * of the last inference is printed so that it can be compared with `dadarts` on the same file.
  *
  * Time runs forever: the sample counter is 64-bit, and the ms clock the recogniser, the detections and the
@@ -38,7 +39,9 @@
 #define KWS_CLOCK_START_MS 0u
 #endif
 #define SAMPLES_PER_MS 16
-#define ONE_SECOND 16000
+#ifndef KWS_MODEL_CLIP_SAMPLES
+#define KWS_MODEL_CLIP_SAMPLES 16000   /* a model_settings.h exported before the clip had a length: one second */
+#endif
 
 #ifndef KWS_STREAMING
 #define KWS_STREAMING 0
@@ -213,11 +216,11 @@ int main(int argc, char **argv)
         board_watchdog_kick();
         const int live = kws_audio_read(hop, KWS_FRONTEND_HOP) == KWS_FRONTEND_HOP;
         if (!live) {
-            if (samples - start >= ONE_SECOND) {
+            if (samples - start >= KWS_MODEL_CLIP_SAMPLES) {
                 break;   /* only a file ends; a microphone or a UART stream never does */
             }
             for (int i = 0; i < KWS_FRONTEND_HOP; i++) {
-                hop[i] = 0;   /* pad a short file to one second */
+                hop[i] = 0;   /* pad a short file to the model's clip (model_settings.h) */
             }
         }
         samples += KWS_FRONTEND_HOP;
@@ -234,8 +237,8 @@ int main(int argc, char **argv)
         /* A step: the ring holds exactly the KWS_STEP_FRAMES frames that arrived since the last one. */
         if (since_inference >= KWS_STEP_FRAMES) {
 #else
-        /* A padded short file gets its inference at exactly one second, where the Python pipeline looks. */
-        const int at_padded_end = !live && samples - start >= ONE_SECOND;
+        /* A padded short file gets its inference at exactly one clip, where the Python pipeline looks. */
+        const int at_padded_end = !live && samples - start >= KWS_MODEL_CLIP_SAMPLES;
         if (kws_features_full(&features) && (since_inference >= KWS_INFERENCE_EVERY_HOPS || at_padded_end)) {
 #endif
             since_inference = 0;
