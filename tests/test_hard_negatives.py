@@ -48,6 +48,10 @@ def test_negative_windows_hold_no_keyword_and_are_labelled_non_keyword():
     assert (spectra[:, EXTRA_HZ] > 1e4).any()      # the out-of-vocabulary words are part of it
     again, _ = _windows().negative_windows(30.0, 1600, np.random.default_rng(1))
     assert np.array_equal(audio, again)
+    # A run with a longer clip mines windows of its own length.
+    longer = StreamWindows(np.pad(_tones(np.random.default_rng(0), 4, 500), ((0, 0), (0, 8000))), np.zeros(4, int),
+                           LABELS, _tones(np.random.default_rng(1), 4, EXTRA_HZ), StreamWindowSettings())
+    assert longer.negative_windows(5.0, 1600, np.random.default_rng(1))[0].shape[1] == 24000
 
 
 class LoudSpotter(torch.nn.Module):

@@ -173,27 +173,27 @@ class StreamWindows:
     def negative_windows(self, seconds: float, hop: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Long negative audio for hard-negative mining (dadarts/train/hard_negatives.py): `seconds` of a
         stream of the split's non-keyword words only (its `_unknown_` clips and the out-of-vocabulary
-        training words), with the gaps and levels of `_window`, cut into (M, 16000) int16 windows every
+        training words), with the gaps and levels of `_window`, cut into (M, clip samples) int16 windows every
         `hop` samples, each over its own noise floor; targets `_unknown_` where speech is inside, else
         `_silence_`. Needs a task with `_unknown_`."""
         s = self.s
         if self.unknown is None or not self.others:
             raise ValueError("negative windows need a task with _unknown_ and non-keyword words")
         length = int(seconds * SAMPLE_RATE)
-        stream, spans, pos = np.zeros(length + 2 * CLIP_SAMPLES, np.float32), [], 0
+        stream, spans, pos = np.zeros(length + 2 * self.clip, np.float32), [], 0
         while pos < length:
             seg, a, b = self.others[int(rng.integers(len(self.others)))]
             stream[pos:pos + len(seg)] += seg * 10 ** (rng.uniform(*s.level_dbfs) / 20)
             spans.append((pos + a, pos + b))
             pos += len(seg) + int(rng.uniform(*s.gap_s) * SAMPLE_RATE)
-        starts = np.arange(0, length - CLIP_SAMPLES + 1, hop)
+        starts = np.arange(0, length - self.clip + 1, hop)
         begin, end = np.array(spans).T
         first = np.searchsorted(end, starts, side="right")      # spans end in order: the first that may overlap
-        audio, targets = np.empty((len(starts), CLIP_SAMPLES), np.int16), np.empty((len(starts), self.n_labels), np.float32)
+        audio, targets = np.empty((len(starts), self.clip), np.int16), np.empty((len(starts), self.n_labels), np.float32)
         for k, start in enumerate(starts):
             near = [(a, b, self.unknown) for a, b in zip(begin[first[k]:first[k] + 8], end[first[k]:first[k] + 8])]
-            window = stream[start:start + CLIP_SAMPLES] + \
-                rng.standard_normal(CLIP_SAMPLES).astype(np.float32) * 10 ** (rng.uniform(*s.floor_dbfs) / 20)
+            window = stream[start:start + self.clip] + \
+                rng.standard_normal(self.clip).astype(np.float32) * 10 ** (rng.uniform(*s.floor_dbfs) / 20)
             audio[k] = np.clip(np.round(window * 32767), -32768, 32767)
             targets[k] = self._target(near, int(start))
         return audio, targets

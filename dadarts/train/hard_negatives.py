@@ -4,8 +4,8 @@ A wake-word trainer (microWakeWord, openWakeWord) runs its model over hours of a
 keyword, keeps the windows it wrongly fires on, and feeds them back as negatives. Here, every `every`
 epochs (from the first), `HardNegatives.mine` builds `seconds` of negative audio from the TRAINING
 split only - its `_unknown_` clips and the out-of-vocabulary words spoken by training voices, laid
-out with gaps and levels as in a stream (StreamWindows.negative_windows) - cuts a one-second window
-every `hop_ms`, gives each window recording conditions as the loader draws them (room, microphone,
+out with gaps and levels as in a stream (StreamWindows.negative_windows) - cuts a window as long as the
+run's clip every `hop_ms`, gives each window recording conditions as the loader draws them (room, microphone,
 noise from the training part of `_background_noise_` at an SNR, level; AugmentedFeatures.record),
 and scores it with the current model in eval mode, without masks. The `keep` windows with the largest
 keyword probability above `min_prob` are kept, as recorded, with their target (`_unknown_` where
@@ -45,7 +45,7 @@ class HardNegatives:
     def __init__(self, windows: StreamWindows, labels: list[str], settings: HardNegativeSettings, seed: int):
         self.windows, self.s, self.seed = windows, settings, seed
         self.keyword_ids = torch.tensor([i for i, name in enumerate(labels) if not name.startswith("_")])
-        self.audio = torch.zeros(0, 16000, dtype=torch.int16)
+        self.audio = torch.zeros(0, windows.clip, dtype=torch.int16)
         self.targets = torch.zeros(0, len(labels))
 
     def due(self, epoch: int) -> bool:
