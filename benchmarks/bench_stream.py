@@ -155,7 +155,8 @@ def _train_settings(run: Path) -> dict | None:
     if not path.is_file():
         return None
     settings = json.loads(path.read_text()).get("settings", {})
-    return {k: settings.get(k) for k in ("model", "mfcc", "epochs", "augment", "stream_windows", "seed")}
+    return {k: settings.get(k) for k in ("model", "mfcc", "epochs", "lr", "augment", "stream_windows", "hard_negatives",
+                                         "negative_weight", "init", "seed")}
 
 
 if __name__ == "__main__":

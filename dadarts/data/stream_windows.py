@@ -14,6 +14,9 @@ mixing the keyword with `_unknown_` by the share. What is not keyword goes to `_
 speech is in the window, else to `_silence_` (or `_unknown_` for tasks without it). A task without
 `_unknown_` (gsc35) only gets windows with a whole keyword inside.
 
+`StreamWindows.negative_windows` cuts windows every hop from a long stream of non-keyword words only:
+the negative audio that hard-negative mining (dadarts/train/hard_negatives.py) scores with the model.
+
 A word's speech is where its 10 ms frames rise above the clip's own noise floor (`speech_span`,
 also the truth of the long-form "talk" and folder streams). Everything is drawn from the numpy generator the caller passes.
 """
@@ -167,6 +170,34 @@ class StreamWindows:
             t[other] += rest
         return t
 
+    def negative_windows(self, seconds: float, hop: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Long negative audio for hard-negative mining (dadarts/train/hard_negatives.py): `seconds` of a
+        stream of the split's non-keyword words only (its `_unknown_` clips and the out-of-vocabulary
+        training words), with the gaps and levels of `_window`, cut into (M, clip samples) int16 windows every
+        `hop` samples, each over its own noise floor; targets `_unknown_` where speech is inside, else
+        `_silence_`. Needs a task with `_unknown_`."""
+        s = self.s
+        if self.unknown is None or not self.others:
+            raise ValueError("negative windows need a task with _unknown_ and non-keyword words")
+        length = int(seconds * SAMPLE_RATE)
+        stream, spans, pos = np.zeros(length + 2 * self.clip, np.float32), [], 0
+        while pos < length:
+            seg, a, b = self.others[int(rng.integers(len(self.others)))]
+            stream[pos:pos + len(seg)] += seg * 10 ** (rng.uniform(*s.level_dbfs) / 20)
+            spans.append((pos + a, pos + b))
+            pos += len(seg) + int(rng.uniform(*s.gap_s) * SAMPLE_RATE)
+        starts = np.arange(0, length - self.clip + 1, hop)
+        begin, end = np.array(spans).T
+        first = np.searchsorted(end, starts, side="right")      # spans end in order: the first that may overlap
+        audio, targets = np.empty((len(starts), self.clip), np.int16), np.empty((len(starts), self.n_labels), np.float32)
+        for k, start in enumerate(starts):
+            near = [(a, b, self.unknown) for a, b in zip(begin[first[k]:first[k] + 8], end[first[k]:first[k] + 8])]
+            window = stream[start:start + self.clip] + \
+                rng.standard_normal(self.clip).astype(np.float32) * 10 ** (rng.uniform(*s.floor_dbfs) / 20)
+            audio[k] = np.clip(np.round(window * 32767), -32768, 32767)
+            targets[k] = self._target(near, int(start))
+        return audio, targets
+
     def batch(self, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """(n, clip samples) int16 windows and their (n, labels) soft targets."""
         audio, targets = np.empty((n, self.clip), np.int16), np.empty((n, self.n_labels), np.float32)
@@ -182,12 +213,10 @@ class StreamWindows:
 
 
 def training_windows(audio, y, labels: list[str], settings: StreamWindowSettings, log=print,
-                     engines=None) -> StreamWindows | None:
+                     engines=None) -> StreamWindows:
     """Stream windows over a training split's (N, 16000) int16 clips, with the out-of-vocabulary
     training words (spoken by training voices only, of the corpus's `engines` when given; none that is
-    a keyword) when the task has `_unknown_`; None when off."""
-    if settings.share <= 0:
-        return None
+    a keyword) when the task has `_unknown_`."""
     extra = None
     if settings.negatives and "_unknown_" in labels:
         from .negatives import PER_WORD, negative_clips, rows_without

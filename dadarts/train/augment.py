@@ -79,11 +79,20 @@ class AugmentedFeatures(torch.nn.Module):
         self.conditions.refresh(self.seed * 100_003 + epoch + 1)
 
     @torch.no_grad()
-    def forward(self, audio: torch.Tensor, gen: torch.Generator, speech: torch.Tensor | None = None) -> torch.Tensor:
-        """`speech` (B,) marks the clips that get conditions; the rest (`_silence_`) get the time shift only."""
-        s = self.settings
+    def record(self, audio: torch.Tensor, gen: torch.Generator, speech: torch.Tensor | None = None) -> torch.Tensor:
+        """int16 audio -> float audio with drawn recording conditions, on the CPU. `speech` (B,) marks the
+        clips that get conditions; the rest (`_silence_`) get the time shift only."""
         x = self.conditions(to_float_audio(audio.cpu()), gen, speech)
-        x = (torch.round(x * 32767) / 32767).to(audio.device)   # a recording is 16-bit PCM
-        feats = (self.mfcc(x) - self.mean) / self.std
-        feats = spec_masks(feats, s.time_masks, s.freq_masks, s.mask_fraction, gen)
+        return torch.round(x * 32767) / 32767   # a recording is 16-bit PCM
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor, gen: torch.Generator | None) -> torch.Tensor:
+        """Recorded float audio -> normalised (B, 1, T, F) features, masked when `gen` is given."""
+        s = self.settings
+        feats = (self.mfcc(x.to(self.mean.device)) - self.mean) / self.std
+        if gen is not None:
+            feats = spec_masks(feats, s.time_masks, s.freq_masks, s.mask_fraction, gen)
         return feats[:, None]
+
+    def forward(self, audio: torch.Tensor, gen: torch.Generator, speech: torch.Tensor | None = None) -> torch.Tensor:
+        return self.features(self.record(audio, gen, speech), gen)

@@ -70,6 +70,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="share of every batch cut from short streams of training clips: keywords anywhere in the "
                         "window or cut at its edge, between other words, out-of-vocabulary words (docs/train.md; "
                         "default %(default)s, 0 turns it off for comparison; needs --augment)")
+    g.add_argument("--hard-negatives", type=float, default=0.0, metavar="SHARE",
+                   help="share of every batch drawn from hard negatives: windows of long negative audio built from "
+                        "the training split (its _unknown_ words, out-of-vocabulary words of training voices, "
+                        "training noise) on which the model being trained fires, mined again every --mine-every "
+                        "epochs (docs/train.md; default 0: off; needs --augment)")
+    g.add_argument("--negative-weight", type=float, default=1.0, metavar="W",
+                   help="class weighting: a non-keyword example's loss counts W times a keyword's (default 1)")
+    g.add_argument("--mine-every", type=int, default=None, help="epochs between two minings (default 2)")
+    g.add_argument("--mine-seconds", type=float, default=None,
+                   help="seconds of negative audio scored per mining, a window every 100 ms (default 600)")
+    g.add_argument("--mine-keep", type=int, default=None,
+                   help="the hardest windows kept per mining, at most (default 512)")
+    p.add_argument("--init", metavar="RUN",
+                   help="start from the trained weights of RUN/train/model.pt (its network, configuration, task and "
+                        "dataset unless given) instead of random ones: fine-tuning; RUN is only read")
     p.add_argument("--allow-over-budget", action="store_true",
                    help="train a searched network the cost model puts over the search's budget (default: refuse)")
     p.add_argument("--resume", action="store_true", help="continue from RUN/train/checkpoint.pt with its settings")
@@ -154,6 +169,19 @@ def resume_source(run) -> dict:
             "model_kwargs": settings.get("model_kwargs") or {}, **(saved.get("source") or {})}
 
 
+def init_source(root: str) -> dict:
+    """The network, configuration, task, names and dataset of the trained run `root` (--init)."""
+    import torch
+
+    from ..rundir import RunDir, read_json
+    run = RunDir.of(root)
+    run.require(run.model, run.train_metrics, hint=f"train {root} first, or start from random weights (no --init).")
+    saved = torch.load(run.model, map_location="cpu", weights_only=False)
+    metrics = read_json(run.train_metrics, "train_metrics")
+    return {"model": saved["build"]["name"], "mfcc": saved["config"], "model_kwargs": saved["build"]["kwargs"],
+            "task": saved["task"], "data": metrics.get("data"), "names": metrics.get("names")}
+
+
 def _search_space(run) -> str | None:
     """The search space of `run`'s search result (None without one)."""
     from ..rundir import read_json
@@ -170,6 +198,7 @@ def run(args) -> int:
     from ..rundir import RunDir, record_run
     from ..data.stream_windows import StreamWindowSettings
     from .augment import AugmentSettings
+    from .hard_negatives import HardNegativeSettings
     from .loop import TrainConfig, train
     from .models import MODELS, SEARCHED_MODELS
 
@@ -179,13 +208,19 @@ def run(args) -> int:
     root = args.run or args.run_opt
     if not 0 <= args.stream_windows < 1:
         raise UserError(f"--stream-windows is a share of each batch in [0, 1), got {args.stream_windows}.")
+    if not 0 <= args.hard_negatives < 1 or args.stream_windows + args.hard_negatives >= 1:
+        raise UserError(f"--hard-negatives is a share of each batch in [0, 1) that leaves room for clips beside "
+                        f"--stream-windows, got {args.hard_negatives} and {args.stream_windows}.")
+    if args.negative_weight <= 0:
+        raise UserError(f"--negative-weight is a positive factor, got {args.negative_weight}.")
     if not root:
         raise UserError("Give a run directory: dadarts train RUN, or --run DIR for a baseline.")
     if args.run and args.run_opt and args.run != args.run_opt:
         raise UserError(f"Two run directories given ({args.run} and {args.run_opt}): give one.")
     run_dir = RunDir.of(root)
     resumed = resume_source(run_dir) if args.resume else None
-    model = resumed["model"] if resumed else args.model
+    initial = init_source(args.init) if args.init and not resumed else None
+    model = resumed["model"] if resumed else initial["model"] if initial else args.model
     if model is None or model == "searched":
         # The search's own network: chain, or cells.
         model = "chain" if _search_space(run_dir) == "chain" else "searched"
@@ -195,7 +230,14 @@ def run(args) -> int:
     augment = name_augment_of(args)
 
     src = None
-    if resumed:
+    if initial:
+        # The network, configuration, task and dataset the weights were trained with, unless named again.
+        if args.model or args.mfcc or args.arch:
+            raise UserError("--init RUN trains RUN's own network on its configuration: drop --model, --mfcc and --arch.")
+        mfcc, kwargs = initial["mfcc"], initial["model_kwargs"]
+        task, data = args.task or initial["task"], args.data or initial["data"]
+        names = names or (tuple(initial["names"]) if initial.get("names") else None)
+    elif resumed:
         # The checkpoint's settings win; the dataset is the one it was started on unless named again.
         # Checkpoints written before the source was recorded fall back on the search's dataset.
         src = search_source(run_dir) if model in SEARCHED_MODELS else None   # its budget, and older checkpoints' data
@@ -263,6 +305,9 @@ def run(args) -> int:
             ("noise_prob", args.noise_prob), ("snr_db", snr_range(args.snr_db) if args.snr_db else None),
             ("time_masks", args.time_masks), ("freq_masks", args.freq_masks)) if v is not None}),
         stream_windows=StreamWindowSettings(share=args.stream_windows if args.augment else 0.0),
+        hard_negatives=HardNegativeSettings(share=args.hard_negatives if args.augment else 0.0, **{k: v for k, v in (
+            ("every", args.mine_every), ("seconds", args.mine_seconds), ("keep", args.mine_keep)) if v is not None}),
+        negative_weight=args.negative_weight, init=str(RunDir.of(args.init).root) if initial else None,
         seed=args.seed, device=args.device)
     if not args.quiet:
         print(f"dadarts train: {model} on {mfcc} ({task}, {len(ds.splits['train'])} training clips) -> {run_dir.train}")

@@ -33,6 +33,7 @@ from ..frontend.spec import MfccConfig
 from ..rundir import RunDir, atomic_path, write_csv_atomic, write_json_atomic
 from .augment import AugmentedFeatures, AugmentSettings
 from .detection import name_detection
+from .hard_negatives import HardNegatives, HardNegativeSettings
 from .metrics import classification_report, confusion_matrix, model_size
 from .models import build_model
 
@@ -58,6 +59,10 @@ class TrainConfig:
     augmentation: AugmentSettings = field(default_factory=AugmentSettings)
     # A share of every batch cut from short streams of training clips (dadarts/data/stream_windows.py).
     stream_windows: StreamWindowSettings = field(default_factory=StreamWindowSettings)
+    # A share of every batch drawn from windows of training negatives the model fires on (hard_negatives.py).
+    hard_negatives: HardNegativeSettings = field(default_factory=HardNegativeSettings)
+    negative_weight: float = 1.0      # weight of a non-keyword target's loss against a keyword's (class weighting)
+    init: str | None = None           # a run whose trained weights (train/model.pt) training starts from
     seed: int = 0
     device: str = "auto"
     eval_batch_size: int = 256
@@ -68,6 +73,7 @@ class TrainConfig:
         d["augmentation"] = AugmentSettings.from_dict(d.get("augmentation", {}))
         # Checkpoints from before stream windows existed resume as they were trained: without them.
         d["stream_windows"] = StreamWindowSettings(**d.get("stream_windows", {"share": 0.0}))
+        d["hard_negatives"] = HardNegativeSettings(**d.get("hard_negatives", {}))
         return cls(**d)
 
 
@@ -92,6 +98,17 @@ def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int, device) -
     return loss / max(1, x.shape[0]), torch.cat(preds).numpy()
 
 
+def weighted_loss(logits, targets, label_smoothing: float, negatives: torch.Tensor, weight: float) -> torch.Tensor:
+    """Cross-entropy of probability targets; with `weight` != 1 each example counts 1 + (weight - 1) x its
+    target's mass on the non-keyword classes (`negatives`, a (labels,) mask): a spotter's false accepts
+    cost more than its misses (weighted mean)."""
+    if weight == 1.0:
+        return F.cross_entropy(logits, targets, label_smoothing=label_smoothing)
+    per = F.cross_entropy(logits, targets, label_smoothing=label_smoothing, reduction="none")
+    w = 1.0 + (weight - 1.0) * targets[:, negatives].sum(1)
+    return (per * w).sum() / w.sum()
+
+
 def make_optimizer(cfg: TrainConfig, model) -> torch.optim.Optimizer:
     # No weight decay on batch-norm and bias parameters: it only fights the normalisation.
     decay = [p for p in model.parameters() if p.dim() > 1]
@@ -102,6 +119,20 @@ def make_optimizer(cfg: TrainConfig, model) -> torch.optim.Optimizer:
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=cfg.lr, momentum=cfg.momentum, nesterov=True)
     raise UserError(f"Unknown optimizer '{cfg.optimizer}': use adamw or sgd.")
+
+
+def init_weights(root: str, cfg: TrainConfig, config: MfccConfig, labels: list[str]) -> dict:
+    """The trained weights of run `root` (train/model.pt), refused unless it is the network to train."""
+    run = RunDir.of(root)
+    run.require(run.model, hint=f"train {root} first, or start from another run.")
+    saved = torch.load(run.model, map_location="cpu", weights_only=False)
+    build = saved["build"]
+    if (build["name"], list(build["input_shape"]), build["kwargs"], saved["labels"]) != \
+            (cfg.model, list(config.shape), cfg.model_kwargs, labels):
+        raise UserError(f"{run.model} holds another network or labels than the one to train "
+                        f"({build['name']} on {saved['config']}, {len(saved['labels'])} labels): "
+                        f"train without --init, or with the same model, configuration and task.")
+    return saved["state_dict"]
 
 
 def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, progress: bool = True,
@@ -131,6 +162,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
     norm = fit_normalizer(ds, config)
     val, test = load_features(ds, "validation", config), load_features(ds, "testing", config)
     x_val, x_test = norm.apply(val.x), norm.apply(test.x)
+    windows = hard = None
     if cfg.augment:
         # Dry speech on the built-in corpus: the conditions are drawn anew for every example and epoch.
         train_audio = load_audio_split(ds, "train", dry=True, samples=config.clip_samples)
@@ -138,8 +170,11 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
         speech = torch.tensor([c.path is not None for c in ds.splits["train"]])
         frontend = AugmentedFeatures(config, norm.mean, norm.std, training_noise(ds), cfg.augmentation,
                                      seed=cfg.seed).to(device)
-        windows = training_windows(train_audio.audio.numpy(), y_train.numpy(), labels, cfg.stream_windows,
-                                   engines=corpus_engines(ds.root))
+        if cfg.stream_windows.share > 0 or cfg.hard_negatives.share > 0:
+            windows = training_windows(train_audio.audio.numpy(), y_train.numpy(), labels, cfg.stream_windows,
+                                       engines=corpus_engines(ds.root))
+        if cfg.hard_negatives.share > 0:
+            hard = HardNegatives(windows, labels, cfg.hard_negatives, cfg.seed)
     else:
         feats = load_features(ds, "train", config)
         x_train, y_train = norm.apply(feats.x), feats.y
@@ -155,21 +190,30 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
     total, warmup = steps * cfg.epochs, int(cfg.warmup_epochs * steps)
     history: list[dict] = []
     first_epoch = 0
+    if cfg.init and start_state is None:
+        model.load_state_dict(init_weights(cfg.init, cfg, config, labels))
     if start_state is not None:
         model.load_state_dict(start_state["model"])
         optimizer.load_state_dict(start_state["optimizer"])
         gen.set_state(start_state["generator"])
         torch.set_rng_state(start_state["torch_rng"])
         history, first_epoch = start_state["history"], start_state["epoch"]
+        if hard is not None and "hard_negatives" in start_state:
+            hard.load_state_dict(start_state["hard_negatives"])
 
+    negatives = torch.tensor([name.startswith("_") for name in labels], device=device)
     train_time = sum(r["seconds"] for r in history)
     for epoch in range(first_epoch, cfg.epochs):
         if hasattr(model, "drop_path_prob"):
             model.drop_path_prob = cfg.drop_path * epoch / cfg.epochs
         model.train()
         t0 = time.perf_counter()
+        # Mining columns in history.csv: blank in epochs that reuse the pool.
+        mined = dict.fromkeys(("windows", "kept", "over_0.5", "over_0.8", "seconds"), "") if hard is not None else {}
         if cfg.augment:
             frontend.new_epoch(epoch)
+            if hard is not None and hard.due(epoch):   # the current model's false accepts on training negatives
+                mined = hard.mine(model, frontend, epoch, device)
         perm = torch.randperm(n_train, generator=gen)
         loss_sum, correct, seen = 0.0, 0, 0
         # disable=None: tqdm stays silent when stderr is not a terminal (logs get the epoch lines only).
@@ -182,7 +226,11 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
             yb = F.one_hot(y_train[idx], len(labels)).float()      # targets as probabilities
             if cfg.augment:
                 audio, is_speech = train_audio.audio[idx], speech[idx]
-                if windows is not None:   # a share of the batch: one-second windows cut from short streams
+                if hard is not None:      # a share of the batch: mined hard negatives, already recorded
+                    cut, soft = hard.batch(round(len(idx) * cfg.hard_negatives.share), gen)
+                    audio, yb = torch.cat([cut, audio[len(cut):]]), torch.cat([soft, yb[len(cut):]])
+                    is_speech = torch.cat([torch.zeros(len(cut), dtype=torch.bool), is_speech[len(cut):]])
+                if cfg.stream_windows.share > 0:   # a share of the batch: one-second windows cut from short streams
                     k = round(len(idx) * cfg.stream_windows.share)
                     rng = np.random.default_rng(int(torch.randint(2 ** 62, (1,), generator=gen)))
                     cut, soft = windows.batch(k, rng)
@@ -194,7 +242,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
                 xb = x_train[idx, None].to(device)
             yb = yb.to(device)
             logits = model(xb.contiguous(memory_format=torch.channels_last))
-            loss = F.cross_entropy(logits, yb, label_smoothing=cfg.label_smoothing)
+            loss = weighted_loss(logits, yb, cfg.label_smoothing, negatives, cfg.negative_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:
@@ -211,7 +259,11 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
         history.append({"epoch": epoch + 1, "lr": lr, "train_loss": loss_sum / seen, "train_acc": correct / seen,
                         "val_loss": val_loss, "val_acc": val_acc,
                         "drop_path": getattr(model, "drop_path_prob", 0.0), "seconds": seconds,
-                        "samples_per_s": seen / seconds})
+                        "samples_per_s": seen / seconds,
+                        **{f"mined_{k}": v for k, v in mined.items() if k != "epoch"}})
+        if progress and mined.get("windows"):
+            print(f"  mined {mined['kept']} hard negatives of {mined['windows']} windows of training negatives "
+                  f"({mined['over_0.5']} over 0.5) in {mined['seconds']:.1f}s")
         if progress:
             print(f"epoch {epoch + 1}/{cfg.epochs}  train loss {loss_sum / seen:.3f} acc {correct / seen:.3f}  "
                   f"val loss {val_loss:.3f} acc {val_acc:.3f}  {seconds:.1f}s")
@@ -219,7 +271,8 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
             torch.save({"epoch": epoch + 1, "settings": asdict(cfg), "model": model.state_dict(),
                         "optimizer": optimizer.state_dict(), "generator": gen.get_state(),
                         "torch_rng": torch.get_rng_state(), "history": history,
-                        "dataset_fingerprint": ds.fingerprint, "source": source or {}}, tmp)
+                        "dataset_fingerprint": ds.fingerprint, "source": source or {},
+                        **({"hard_negatives": hard.state_dict()} if hard is not None else {})}, tmp)
         write_csv_atomic(run.train_history, history)
 
     # Final model on the test split (the last epoch's weights: no selection on test or validation).
