@@ -10,6 +10,8 @@ won, and the searches that fit their budget, and writes benchmarks/results/<name
 
     python benchmarks/bench_stability.py                                    # 3 seeds x {1, 2} threads, cpu preset
     python benchmarks/bench_stability.py --seeds 0 --threads 1 --search-args "--epochs 2 --max-train 300"   # smoke
+    python benchmarks/bench_stability.py --seeds 1 --threads 1 & python benchmarks/bench_stability.py --seeds 2 --threads 1
+    python benchmarks/bench_stability.py --collect              # the summary of whatever finished
 
 Searches only (no training): what is compared is the choice, not its accuracy.
 """
@@ -75,12 +77,18 @@ def main() -> None:
     ap.add_argument("--search-args", default="", help="more arguments for every search, e.g. \"--epochs 2\"")
     ap.add_argument("--runs", default=str(ROOT / "benchmarks" / "runs" / "stability"))
     ap.add_argument("--name", default="stability")
+    ap.add_argument("--collect", action="store_true",
+                    help="only read the searches that finished (several invocations may each run a part)")
     args = ap.parse_args()
     extra = shlex.split(args.search_args)
     rows = []
     for seed in (int(s) for s in args.seeds.split(",")):          # seed by seed: a partial run already compares threads
         for threads in (int(t) for t in args.threads.split(",")):
-            row = search(Path(args.runs) / f"s{seed}-t{threads}", args.target, seed, threads, extra)
+            run = Path(args.runs) / f"s{seed}-t{threads}"
+            if args.collect and not (run / "search" / "result.json").is_file():
+                print(f"seed {seed}, {threads} thread(s): not finished, left out", flush=True)
+                continue
+            row = search(run, args.target, seed, threads, extra)
             rows.append(row)
             print(f"seed {seed}, {threads} thread(s): " + (f"FAILED: {row['failed']}" if row["config"] is None else
                   f"{row['config']}  {row['genotype']}  {row['latency_ms']} ms"), flush=True)
