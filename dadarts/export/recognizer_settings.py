@@ -59,11 +59,28 @@ class RecognizerSettings:
         return asdict(self)
 
 
+def _decision_ms(run: RunDir) -> float | None:
+    """The decision period the run's search was budgeted for; a run fine-tuned with `train --init RUN2`
+    trains RUN2's network, so without a search of its own it takes RUN2's."""
+    seen = set()
+    while run.root.resolve() not in seen:
+        seen.add(run.root.resolve())
+        if run.search_result.is_file():
+            return read_json(run.search_result, "search_result").get("decision_ms")
+        init = (read_json(run.train_metrics, "train_metrics").get("settings") or {}).get("init") \
+            if run.train_metrics.is_file() else None
+        if not init or not Path(init).is_dir():
+            return None
+        run = RunDir.of(init)
+    return None
+
+
 def default_settings(run: RunDir, config: str | MfccConfig) -> RecognizerSettings:
     """The defaults, with the model run once per decision period when the run's search was budgeted for
-    one (search/result.json "decision_ms"): its latency budget assumed that rate, not one every 2 hops."""
+    one (search/result.json "decision_ms", or that of the run `train --init` started from): its latency
+    budget assumed that rate, not one every 2 hops."""
     from ..costmodel.estimate import frames_per_decision
-    decision_ms = read_json(run.search_result, "search_result").get("decision_ms") if run.search_result.is_file() else None
+    decision_ms = _decision_ms(run)
     if not decision_ms:
         return RecognizerSettings()
     config = MfccConfig.parse(config) if isinstance(config, str) else config
