@@ -99,9 +99,10 @@ def main() -> None:
                "configs": dict(configs), "distinct_genotypes": len(genotypes),
                "distinct_systems": len({(r["config"], r["genotype"]) for r in done}),
                "fit": sum(bool(r["fits"]) for r in rows),
+               # per seed with more than one thread count measured: did they choose the same system?
                "same_choice_across_threads": {
-                   str(s): len({(r["config"], r["genotype"]) for r in rows if r["seed"] == s}) == 1
-                   for s in sorted({r["seed"] for r in rows})}}
+                   str(s): len({(r["config"], r["genotype"]) for r in done if r["seed"] == s}) == 1
+                   for s in sorted({r["seed"] for r in done}) if sum(r["seed"] == s for r in done) > 1}}
     print(f"{top} won {wins} of {len(rows)} searches ({summary['failed']} failed); {summary['distinct_genotypes']} distinct genotypes; "
           f"{summary['fit']} fit the budget; configurations {dict(configs)}")
     out = RESULTS / f"{args.name}.json"
