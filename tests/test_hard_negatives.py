@@ -148,3 +148,18 @@ def test_negative_weight_makes_a_false_accept_cost_more_than_a_miss():
     weighted.backward()
     grad = logits.grad.abs().sum(1)
     assert torch.isclose(grad[1], 3 * grad[0])              # but the false accept pulls three times as hard
+
+
+def test_stream_windows_and_hard_negatives_both_reach_the_batch():
+    """Each share replaces clips of the split: the hard negatives taken after the stream windows must
+    not drop them, nor be dropped by them (they once were: the windows cut the batch's first clips,
+    where the hard negatives had been put)."""
+    from dadarts.train.loop import swap_in
+    audio = torch.zeros(8, 4, dtype=torch.int16)
+    yb, speech = torch.zeros(8, 3), torch.ones(8, dtype=torch.bool)
+    windows, hard = torch.full((2, 4), 1, dtype=torch.int16), torch.full((3, 4), 2, dtype=torch.int16)
+    audio, yb, speech = swap_in(audio, yb, speech, windows, torch.ones(2, 3), True)
+    audio, yb, speech = swap_in(audio, yb, speech, hard, torch.ones(3, 3), False)
+    assert audio.shape == (8, 4) and len(yb) == len(speech) == 8
+    assert (audio[:, 0] == 1).sum() == 2 and (audio[:, 0] == 2).sum() == 3 and (audio[:, 0] == 0).sum() == 3
+    assert speech.tolist() == [True] * 5 + [False] * 3

@@ -109,6 +109,15 @@ def weighted_loss(logits, targets, label_smoothing: float, negatives: torch.Tens
     return (per * w).sum() / w.sum()
 
 
+def swap_in(audio, yb, is_speech, cut, soft, conditions: bool):
+    """The batch with its first len(cut) clips dropped and `cut` (targets `soft`) appended; `conditions`:
+    whether the new ones get recording conditions. Stream windows and then hard negatives each take
+    their share this way, so each replaces clips of the split, never the other's examples."""
+    n = len(cut)
+    return (torch.cat([audio[n:], cut]), torch.cat([yb[n:], soft]),
+            torch.cat([is_speech[n:], torch.full((n,), conditions, dtype=torch.bool)]))
+
+
 def make_optimizer(cfg: TrainConfig, model) -> torch.optim.Optimizer:
     # No weight decay on batch-norm and bias parameters: it only fights the normalisation.
     decay = [p for p in model.parameters() if p.dim() > 1]
@@ -226,17 +235,15 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
             yb = F.one_hot(y_train[idx], len(labels)).float()      # targets as probabilities
             if cfg.augment:
                 audio, is_speech = train_audio.audio[idx], speech[idx]
-                if hard is not None:      # a share of the batch: mined hard negatives, already recorded
-                    cut, soft = hard.batch(round(len(idx) * cfg.hard_negatives.share), gen)
-                    audio, yb = torch.cat([cut, audio[len(cut):]]), torch.cat([soft, yb[len(cut):]])
-                    is_speech = torch.cat([torch.zeros(len(cut), dtype=torch.bool), is_speech[len(cut):]])
                 if cfg.stream_windows.share > 0:   # a share of the batch: one-second windows cut from short streams
                     k = round(len(idx) * cfg.stream_windows.share)
                     rng = np.random.default_rng(int(torch.randint(2 ** 62, (1,), generator=gen)))
                     cut, soft = windows.batch(k, rng)
-                    audio, yb = torch.cat([audio[k:], torch.from_numpy(cut)]), torch.cat([yb[k:], torch.from_numpy(soft)])
                     # windows are dry speech over a noise floor: they get the recording conditions too
-                    is_speech = torch.cat([is_speech[k:], torch.ones(len(cut), dtype=torch.bool)])
+                    audio, yb, is_speech = swap_in(audio, yb, is_speech, torch.from_numpy(cut), torch.from_numpy(soft), True)
+                if hard is not None:      # a share of the batch: mined hard negatives, already recorded
+                    cut, soft = hard.batch(round(len(idx) * cfg.hard_negatives.share), gen)
+                    audio, yb, is_speech = swap_in(audio, yb, is_speech, cut, soft, False)
                 xb = frontend(audio.to(device), gen, is_speech)
             else:
                 xb = x_train[idx, None].to(device)
