@@ -146,9 +146,12 @@ class StreamWindows:
             start = int(rng.integers(b - self.clip, a + 1))          # the whole word inside
         else:
             start = int(rng.integers(a - self.clip + 1, b))          # any overlap
-        window = stream[start:start + self.clip]
-        window = window + rng.standard_normal(self.clip).astype(np.float32) * 10 ** (rng.uniform(*s.floor_dbfs) / 20)
-        return window, self._target(spans, start)
+        return self._over_floor(stream[start:start + self.clip], rng), self._target(spans, start)
+
+    def _over_floor(self, window: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """`window` over a white noise floor at a level drawn from floor_dbfs (a device never hears digital zeros)."""
+        noise = rng.standard_normal(self.clip).astype(np.float32)   # drawn before the level: the order is the seed's
+        return window + noise * 10 ** (rng.uniform(*self.s.floor_dbfs) / 20)
 
     def _target(self, spans, start: int) -> np.ndarray:
         """Soft target of a window starting at `start` from the words' speech spans (module doc)."""
@@ -192,8 +195,7 @@ class StreamWindows:
         audio, targets = np.empty((len(starts), self.clip), np.int16), np.empty((len(starts), self.n_labels), np.float32)
         for k, start in enumerate(starts):
             near = [(a, b, self.unknown) for a, b in zip(begin[first[k]:first[k] + 8], end[first[k]:first[k] + 8])]
-            window = stream[start:start + self.clip] + \
-                rng.standard_normal(self.clip).astype(np.float32) * 10 ** (rng.uniform(*s.floor_dbfs) / 20)
+            window = self._over_floor(stream[start:start + self.clip], rng)
             audio[k] = np.clip(np.round(window * 32767), -32768, 32767)
             targets[k] = self._target(near, int(start))
         return audio, targets

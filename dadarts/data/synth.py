@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserError
-from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE, check_clip
+from ..frontend.spec import CLIP_SAMPLES, SAMPLE_RATE, check_clip, ms_to_samples
 from .tts import (ENGINE_FAMILIES, Engines, Persona, Voice, base_voices, missing_engines, resample_to_16k,
                   voice_of)
 from .wavio import read_wav, write_wav
@@ -388,7 +388,7 @@ def synthesize(out: str | Path, settings: SynthSettings = SynthSettings(), jobs:
         raise UserError(f"{out} is not empty: give a new folder for the corpus (nothing was overwritten).")
     check_words(settings.words + settings.sparse_words)
     try:
-        check_clip(settings.clip_ms * SAMPLE_RATE // 1000)
+        check_clip(ms_to_samples(settings.clip_ms))
     except ValueError as exc:
         raise UserError(f"--clip-ms {settings.clip_ms}: {exc}") from None
     if settings.sparse_every < 1:
@@ -407,7 +407,7 @@ def synthesize(out: str | Path, settings: SynthSettings = SynthSettings(), jobs:
             load = 0
         chunks[-1].append(item)
         load += len(item[1])
-    samples = settings.clip_ms * SAMPLE_RATE // 1000
+    samples = ms_to_samples(settings.clip_ms)
     job_list = [(out, chunk, settings.repeats, settings.seed, samples) for chunk in chunks]
     jobs = jobs or min(len(os.sched_getaffinity(0)), 8)
     total = sum(len(v) for _, v in plan) * settings.repeats

@@ -16,7 +16,14 @@ import numpy as np
 SAMPLE_RATE = 16000
 CLIP_SAMPLES = 16000          # the default clip: 1 s, zero-padded at the end if shorter
 CLIP_MS_RANGE = (500, 3000)   # clip lengths a configuration may ask for (a phrase of up to 2 s fits, with margin)
-MAX_CLIP_SAMPLES = CLIP_MS_RANGE[1] * SAMPLE_RATE // 1000   # the longest clip a corpus word is read as
+
+
+def ms_to_samples(ms: int) -> int:
+    """Whole milliseconds -> samples at SAMPLE_RATE."""
+    return int(ms) * SAMPLE_RATE // 1000
+
+
+MAX_CLIP_SAMPLES = ms_to_samples(CLIP_MS_RANGE[1])   # the longest clip a corpus word is read as
 F_MIN_HZ = 20.0               # lowest mel band edge
 F_MAX_HZ = 8000.0             # highest mel band edge (Nyquist)
 LOG_FLOOR = 1e-6              # mel energies below this are clamped before the log
@@ -34,7 +41,7 @@ FIRMWARE_MAX_MELS = 80
 def check_clip(samples: int) -> None:
     """Refuse a clip length outside CLIP_MS_RANGE or not a whole number of milliseconds."""
     lo, hi = CLIP_MS_RANGE
-    if samples % (SAMPLE_RATE // 1000) or not (lo * SAMPLE_RATE // 1000 <= samples <= hi * SAMPLE_RATE // 1000):
+    if samples % ms_to_samples(1) or not (ms_to_samples(lo) <= samples <= ms_to_samples(hi)):
         raise ValueError(f"A clip of {samples / SAMPLE_RATE * 1000:g} ms is out of range: use whole milliseconds "
                          f"from {lo} to {hi} (1000, one second, is the default).")
 
@@ -79,13 +86,13 @@ class MfccConfig:
                              f"e.g. 400/200/40 or 640/320/40/10, optionally with the clip length, e.g. 400/200/40@2000ms.")
         window, hop, mels, mfcc, clip_ms = m.groups()
         return cls(int(window), int(hop), int(mels), int(mfcc or 0),
-                   CLIP_SAMPLES if clip_ms is None else int(clip_ms) * SAMPLE_RATE // 1000)
+                   CLIP_SAMPLES if clip_ms is None else ms_to_samples(clip_ms))
 
     def with_clip_ms(self, clip_ms: int | None) -> "MfccConfig":
         """This configuration with a clip of `clip_ms` milliseconds (None keeps its own)."""
         if clip_ms is None:
             return self
-        return replace(self, clip_samples=int(clip_ms) * SAMPLE_RATE // 1000)
+        return replace(self, clip_samples=ms_to_samples(clip_ms))
 
     @property
     def clip_ms(self) -> int:

@@ -114,10 +114,10 @@ def window_ms(phrases: list[str], asked: int | None, seed: int) -> int:
 
     from ..data.synth import SynthSettings, spoken_seconds
     from ..errors import UserError
-    from ..frontend.spec import CLIP_MS_RANGE, SAMPLE_RATE, check_clip
+    from ..frontend.spec import CLIP_MS_RANGE, check_clip, ms_to_samples
     if asked is not None:
         try:
-            check_clip(asked * SAMPLE_RATE // 1000)
+            check_clip(ms_to_samples(asked))
         except ValueError as exc:
             raise UserError(f"--clip-ms {asked}: {exc}") from None
     seconds = spoken_seconds(phrases, SynthSettings(seed=seed))
