@@ -6,7 +6,9 @@ Issue #20 asks that over 3 seeds x {1, 2} threads the same front-end configurati
 (OMP_NUM_THREADS / MKL_NUM_THREADS), each in its own run directory under `--runs`; a search that
 finished is read, not redone, and an interrupted one resumes from its checkpoint (`--resume`), so the
 benchmark continues where it stopped. It then counts the front-end configurations and genotypes that
-won, and the searches that fit their budget, and writes benchmarks/results/<name>.json:
+won, the searches that fit their budget and those whose budget hinge was active (history.csv
+`violated_steps`: architecture steps with a budget violated; issue #20 asks it be active at least
+once in every budgeted search), and writes benchmarks/results/<name>.json:
 
     python benchmarks/bench_stability.py                                    # 3 seeds x {1, 2} threads, cpu preset
     python benchmarks/bench_stability.py --seeds 0 --threads 1 --search-args "--epochs 2 --max-train 300"   # smoke
@@ -33,6 +35,17 @@ sys.path.insert(0, str(ROOT))
 from dadarts.rundir import write_text_atomic  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
+
+
+def hinge_epochs(history: Path) -> int | None:
+    """Search epochs in which at least one architecture step had its budget violated (None: no such column)."""
+    import csv
+    if not history.is_file():
+        return None
+    rows = list(csv.DictReader(history.open()))
+    if not rows or "violated_steps" not in rows[0]:
+        return None
+    return sum(float(r["violated_steps"] or 0) > 0 for r in rows)
 
 
 def search(run: Path, board: str, seed: int, threads: int, extra: list[str]) -> dict:
@@ -66,7 +79,7 @@ def search(run: Path, board: str, seed: int, threads: int, extra: list[str]) -> 
             "gamma": r.get("gamma"), "gamma_stop_epoch": r.get("gamma_stop_epoch"),
             "search_val_accuracy": r.get("search_val_accuracy"),
             "latency_ms": predicted.get("latency_ms"), "fits": predicted.get("fits"),
-            "wall_s_this_call": wall}
+            "hinge_active_epochs": hinge_epochs(run / "search" / "history.csv"), "wall_s_this_call": wall}
 
 
 def main() -> None:
@@ -99,12 +112,13 @@ def main() -> None:
                "configs": dict(configs), "distinct_genotypes": len(genotypes),
                "distinct_systems": len({(r["config"], r["genotype"]) for r in done}),
                "fit": sum(bool(r["fits"]) for r in rows),
+               "hinge_active": sum(bool(r.get("hinge_active_epochs")) for r in rows),
                # per seed with more than one thread count measured: did they choose the same system?
                "same_choice_across_threads": {
                    str(s): len({(r["config"], r["genotype"]) for r in done if r["seed"] == s}) == 1
                    for s in sorted({r["seed"] for r in done}) if sum(r["seed"] == s for r in done) > 1}}
     print(f"{top} won {wins} of {len(rows)} searches ({summary['failed']} failed); {summary['distinct_genotypes']} distinct genotypes; "
-          f"{summary['fit']} fit the budget; configurations {dict(configs)}")
+          f"{summary['fit']} fit the budget, the hinge was active in {summary['hinge_active']}; configurations {dict(configs)}")
     out = RESULTS / f"{args.name}.json"
     write_text_atomic(out, json.dumps({"benchmark": "stability", "target": args.target,
                                        "search_args": args.search_args, "summary": summary, "searches": rows},
