@@ -1,0 +1,167 @@
+"""Seeds of the main job against its rivals: the budgeted search, the streaming search, DS-CNN-S.
+
+Issue #20 asks that the searched network beat DS-CNN-S (and the search's random rivals) as a mean over
+seeds, issue #24 that a search with `--streaming` beat the non-streaming one by 1.5 points, mean of 3
+seeds, both on the built-in test split and on the real recordings. For each seed this runs (or, when
+its artifact exists, reads) three pipelines under `--runs`, each trained with the main job's recipe
+(40 epochs, stream windows, on-the-fly conditions) and that seed:
+
+- `chain-sS`: `dadarts search --target NUCLEO-F446RE --seed S` on 2 torch threads (the main job; the
+  same as bench_stability's `sS-t2`, whose search is reused when it is there), then `train --seed S`;
+- `stream-sS`: `dadarts search --target NUCLEO-F446RE --streaming --seed S` on 1 thread (the budget is
+  the streaming cost per decision), `train --seed S`, `export --int8 --streaming`;
+- `dscnn-s-sS`: `dadarts train --model ds-cnn-s --mfcc 640/320/40/10 --seed S`;
+
+then `export --int8`, `mcu-eval --target NUCLEO-F446RE [--streaming]` and `evaluate --data REAL` (measure
+only). Trainings use one torch thread; `--jobs 2` runs two seeds at once. It writes
+benchmarks/results/<name>.json: per run the float and int8 test-split accuracy, the real recordings'
+accuracy (int8 + fixed-point front-end, the device's path), the predicted latency per decision on the
+F446RE (streaming cost for the streaming runs) and whether it fits; per arm the mean and standard
+deviation over the seeds that finished.
+
+    python benchmarks/bench_seeds.py --seeds 0,1,2 --jobs 2      # hours on 2 cores; resumable
+    python benchmarks/bench_seeds.py --collect                   # the summary of whatever finished
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dadarts.rundir import write_text_atomic  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+BOARD = "NUCLEO-F446RE"
+ARMS = ("chain", "stream", "dscnn-s")
+
+
+def sh(log: Path, args: list[str], threads: int) -> None:
+    """One dadarts command, appended to `log`; a failure stops this pipeline with the log's last line."""
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    with open(log, "a") as f:
+        f.write("$ dadarts " + " ".join(args) + "\n")
+        f.flush()
+        done = subprocess.run([sys.executable, "-m", "dadarts.cli", *args], env=env, stdout=f,
+                              stderr=subprocess.STDOUT, cwd=ROOT)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(args[:2])} failed: {log.read_text().strip().splitlines()[-1]}")
+
+
+def resume(path: Path) -> list[str]:
+    return ["--resume"] if path.is_file() else []
+
+
+def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> None:
+    """Run whatever is missing of one (arm, seed) pipeline."""
+    run = runs / f"{arm}-s{seed}"
+    log = run.with_suffix(".log")
+    run.mkdir(parents=True, exist_ok=True)
+    r = str(run)
+    if arm == "chain" and not (run / "search" / "result.json").is_file():
+        done = stability / f"s{seed}-t2"
+        if (done / "search" / "result.json").is_file():        # bench_stability ran this very search
+            shutil.copytree(done / "search", run / "search", dirs_exist_ok=True)
+            shutil.copy2(done / "run.json", run / "run.json")
+        else:
+            sh(log, ["search", "--run", r, "--target", BOARD, "--seed", str(seed), "--quiet",
+                     *resume(run / "search" / "checkpoint.pt")], 2)
+    if arm == "stream" and not (run / "search" / "result.json").is_file():
+        sh(log, ["search", "--run", r, "--target", BOARD, "--streaming", "--seed", str(seed), "--quiet",
+                 *resume(run / "search" / "checkpoint.pt")], 1)
+    if not (run / "train" / "model.pt").is_file():
+        model = ["--model", "ds-cnn-s", "--mfcc", "640/320/40/10", "--run", r] if arm == "dscnn-s" else [r]
+        sh(log, ["train", *model, "--seed", str(seed), "--threads", "1", "--quiet",
+                 *resume(run / "train" / "checkpoint.pt")], 1)
+    if not (run / "export" / "model_int8.tflite").is_file():
+        # the streaming search's budget is the streaming cost: its whole-window model may be over it
+        sh(log, ["export", r, "--int8", *(["--allow-over-budget"] if arm == "stream" else [])], 1)
+    if arm == "stream" and not (run / "export" / "model_step_int8.tflite").is_file():
+        sh(log, ["export", r, "--int8", "--streaming"], 1)
+    sh(log, ["mcu-eval", r, "--target", BOARD, *(["--streaming"] if arm == "stream" else [])], 1)
+    if not (run / "evaluate" / Path(real).name / "metrics.json").is_file():
+        sh(log, ["evaluate", r, "--data", real], 1)
+
+
+def read(run: Path, real: str) -> dict | None:
+    """What the benchmark keeps of a finished run (None while any artifact is missing)."""
+    files = [run / "train" / "metrics.json", run / "export" / "report.json", run / "mcu" / "estimates.json",
+             run / "evaluate" / Path(real).name / "metrics.json"]
+    if not all(f.is_file() for f in files):
+        return None
+    train, export, mcu, ev = (json.loads(f.read_text()) for f in files)
+    est = mcu["targets"][BOARD]
+    stream = est.get("streaming")
+    settings = train["settings"]
+    return {"run": str(run.relative_to(ROOT)), "config": train["config"], "model": train["model"],
+            "arch": settings["model_kwargs"].get("arch"), "params": train["params"], "epochs": train["epochs"],
+            "train_seed": train["seed"], "test_float": train["accuracy"], "test_int8": export["int8"]["accuracy"],
+            "real_fixed": ev["paths"]["fixed"]["accuracy"], "real_int8": ev["paths"]["int8"]["accuracy"],
+            "latency_ms": (stream or est)["latency_ms"], "whole_window_latency_ms": est["latency_ms"],
+            "ram_kb": ((stream or {}).get("ram_bytes") or est["ram_bytes"]) / 1024,
+            "fits": bool(est["fits"]) if stream is None else streaming_fits(run, stream, est)}
+
+
+def streaming_fits(run: Path, stream: dict, est: dict) -> bool:
+    """The streaming model inside its search's budget: cost per decision, RAM with the states, flash."""
+    budget = json.loads((run / "search" / "result.json").read_text())["budget"]
+    return (stream["latency_ms"] <= budget["latency_ms"] and stream["ram_bytes"] <= budget["ram_kb"] * 1024
+            and est["flash_bytes"] <= budget["flash_kb"] * 1024)
+
+
+def mean_sd(values: list[float]) -> dict:
+    return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else None,
+            "n": len(values)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--arms", default=",".join(ARMS))
+    ap.add_argument("--jobs", type=int, default=1, help="pipelines at once (each trains on one thread)")
+    ap.add_argument("--runs", default=str(ROOT / "benchmarks" / "runs" / "seeds"))
+    ap.add_argument("--stability-runs", default=str(ROOT / "benchmarks" / "runs" / "stability"))
+    ap.add_argument("--real", default=str(ROOT.parent / "shared" / "data" / "gsc-real-dev"),
+                    help="real recordings, measured only (default ../shared/data/gsc-real-dev)")
+    ap.add_argument("--name", default="seeds")
+    ap.add_argument("--collect", action="store_true", help="only read the runs that finished")
+    args = ap.parse_args()
+    seeds, arms, runs = [int(s) for s in args.seeds.split(",")], args.arms.split(","), Path(args.runs)
+    if not args.collect:
+        work = [(arm, s) for s in seeds for arm in arms]
+        with ThreadPoolExecutor(args.jobs) as pool:
+            for (arm, s), fut in zip(work, [pool.submit(pipeline, a, s, runs, Path(args.stability_runs), args.real)
+                                            for a, s in work]):
+                try:
+                    fut.result()
+                except RuntimeError as exc:      # one broken pipeline does not stop the others
+                    print(f"{arm} seed {s}: {exc}", flush=True)
+    rows, summary = [], {}
+    for arm in arms:
+        got = [dict(arm=arm, seed=s, **r) for s in seeds if (r := read(runs / f"{arm}-s{s}", args.real))]
+        rows += got
+        if got:
+            summary[arm] = {k: mean_sd([r[k] for r in got]) for k in ("test_float", "test_int8", "real_fixed", "latency_ms")}
+            summary[arm]["fit"] = sum(r["fits"] for r in got)
+    for r in rows:
+        print(f"{r['arm']:>8} seed {r['seed']}  {r['config']:>14}  test float {r['test_float']:.2%} int8 "
+              f"{r['test_int8']:.2%}  real {r['real_fixed']:.2%}  {r['latency_ms']:.1f} ms/decision  fits {r['fits']}")
+    for arm, m in summary.items():
+        print(f"{arm:>8} mean of {m['test_int8']['n']}: test int8 {m['test_int8']['mean']:.2%} "
+              f"(sd {m['test_int8']['sd'] or 0:.2%}), real {m['real_fixed']['mean']:.2%} (sd {m['real_fixed']['sd'] or 0:.2%})")
+    out = RESULTS / f"{args.name}.json"
+    write_text_atomic(out, json.dumps({"benchmark": "seeds", "target": BOARD, "real": Path(args.real).name,
+                                       "summary": summary, "runs": rows}, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
