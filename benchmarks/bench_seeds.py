@@ -11,7 +11,6 @@ its artifact exists, reads) three pipelines under `--runs`, each trained with th
 - `stream-sS`: `dadarts search --target NUCLEO-F446RE --streaming --seed S` on 1 thread (the budget is
   the streaming cost per decision), `train --seed S`, `export --int8 --streaming`;
 - `dscnn-s-sS`: `dadarts train --model ds-cnn-s --mfcc 640/320/40/10 --seed S`;
-- `anneal-sS`: the main job's search with `--arch-temperature-end 0.1` on 1 thread, then `train --seed S`;
 
 then `export --int8`, `mcu-eval --target NUCLEO-F446RE [--streaming]` and `evaluate --data REAL` (measure
 only). Trainings use one torch thread; `--jobs 2` runs two seeds at once. It writes
@@ -42,7 +41,7 @@ from dadarts.rundir import write_text_atomic  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 BOARD = "NUCLEO-F446RE"
-ARMS = ("chain", "stream", "dscnn-s", "anneal")
+ARMS = ("chain", "stream", "dscnn-s")
 
 
 def sh(log: Path, args: list[str], threads: int) -> None:
@@ -75,9 +74,6 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> Non
         else:
             sh(log, ["search", "--run", r, "--target", BOARD, "--seed", str(seed), "--quiet",
                      *resume(run / "search" / "checkpoint.pt")], 2)
-    if arm == "anneal" and not (run / "search" / "result.json").is_file():
-        sh(log, ["search", "--run", r, "--target", BOARD, "--arch-temperature-end", "0.1", "--seed", str(seed),
-                 "--quiet", *resume(run / "search" / "checkpoint.pt")], 1)
     if arm == "stream" and not (run / "search" / "result.json").is_file():
         sh(log, ["search", "--run", r, "--target", BOARD, "--streaming", "--seed", str(seed), "--quiet",
                  *resume(run / "search" / "checkpoint.pt")], 1)

@@ -1,7 +1,6 @@
 """The chain search space: its priced expectation equals the cost model's estimate of the derived
 network, every choice gets a gradient, the budget multiplier works, and search -> train keeps the budget."""
 import argparse
-import csv
 import json
 import random
 
@@ -58,52 +57,6 @@ def test_expected_cost_at_a_discrete_point_is_the_estimate_of_that_network(cost)
             assert float(got["latency_ms"][d]) == pytest.approx(est["latency_ms"], rel=1e-9)
             assert float(got["flash_kb"][d]) == pytest.approx(est["flash_bytes"] / 1024, rel=1e-9)
             assert float(got["ram_kb"][d]) == pytest.approx(est["ram_bytes"] / 1024, rel=1e-9)
-
-
-def test_annealed_temperature_takes_the_expected_cost_to_the_derived_networks(cost):
-    """With the choices' logits α / T, the expected cost the penalty sees tends, as T falls, to the cost of
-    the argmax network that the search derives: near-uniform choices (|α| ~ 1) price a mixture far from it."""
-    from dadarts.search.loop import arch_temperature
-    from dadarts.search.settings import SearchSettings
-    torch.manual_seed(0)
-    net = ChainSupernet(12, 1, CONFIGS[0].shape)
-    with torch.no_grad():
-        for a in net.arch_parameters():
-            a.copy_(torch.randn_like(a))
-    arch = derive(*net.arch_parameters())
-    cost.refresh(arch)
-    derived = estimate_netgraph(chain_graph(arch, CONFIGS[0].shape, 12), CONFIGS[0], TARGET, 100.0)["latency_ms"]
-    gaps = []
-    for t in (1.0, 0.1, 0.01, 0.001):
-        net.temperature = t
-        got = cost.expected(*[a.double() for a in net.arch_logits()], None, per_config=True)
-        gaps.append(abs(float(got["latency_ms"][0].detach()) - derived))
-        assert derive(*net.arch_logits()) == arch              # the argmax does not move with T
-    assert gaps[0] > 1.0 and gaps[-1] < 1e-2 * gaps[0] and all(a > b for a, b in zip(gaps, gaps[1:])), gaps
-
-    s = SearchSettings(epochs=20, warmup_epochs=5, arch_temperature_end=0.1)
-    temps = [arch_temperature(s, e) for e in range(20)]
-    assert temps[:6] == [1.0] * 6 and temps[-1] == pytest.approx(0.1)
-    assert all(a >= b for a, b in zip(temps, temps[1:]))
-    assert {arch_temperature(SearchSettings(epochs=20, warmup_epochs=5), e) for e in range(20)} == {1.0}
-
-
-def test_arch_temperature_end_is_refused_outside_the_chain_space_or_its_range(tiny_corpus, tmp_path, capsys):
-    for extra, message in ((["--space", "chain", "--arch-temperature-end", "0"], "is out of range"),
-                           (["--space", "darts", "--arch-temperature-end", "0.1"], "anneals the chain space")):
-        assert main(["search", "--data", str(tiny_corpus), "--run", str(tmp_path / "r"), *extra]) != 0
-        assert message in capsys.readouterr().err
-        assert not (tmp_path / "r" / "search").exists()
-
-
-def test_chain_search_anneals_the_temperature_it_is_given(tiny_corpus, tmp_path):
-    run = tmp_path / "run"
-    assert main(["search", "--data", str(tiny_corpus), "--run", str(run), "--space", "chain", *TINY,
-                 "--epochs", "4", "--arch-temperature-end", "0.1"]) == 0
-    with open(run / "search" / "history.csv") as f:
-        rows = list(csv.DictReader(f))
-    assert [float(r["arch_temperature"]) for r in rows] == pytest.approx([1.0, 1.0, 0.1 ** 0.5, 0.1], rel=1e-3)
-    assert json.loads((run / "search" / "result.json").read_text())["settings"]["arch_temperature_end"] == 0.1
 
 
 def test_every_hop_search_prices_the_stems_striding_1_over_time():

@@ -168,19 +168,17 @@ class ChainSupernet(nn.Module):
         self.alpha_kernel = nn.Parameter(1e-3 * torch.randn(space.BLOCKS, len(space.KERNELS)))
         self.alpha_width = nn.Parameter(1e-3 * torch.randn(space.BLOCKS, n_w))
         self.alpha_stride = nn.Parameter(1e-3 * torch.randn(space.BLOCKS, len(space.STRIDES)))
-        self.temperature = 1.0     # every choice is softmax(α / temperature); the search loop anneals it
 
     def arch_parameters(self) -> list[nn.Parameter]:
         """In the order dadarts.search.chain_cost.ChainCost.expected takes them."""
         return [self.alpha_stem, self.alpha_stem_width, self.alpha_kernel, self.alpha_width, self.alpha_stride]
 
-    def arch_logits(self) -> list[torch.Tensor]:
-        """α / temperature, in arch_parameters' order: the logits of the choices' distributions, for the
-        forward pass and the expected cost alike (the argmax, hence the derived network, is α's)."""
-        return [a / self.temperature for a in self.arch_parameters()]
-
     def forward(self, x):
-        p_stem, p_stem_w, p_kernel, p_width, p_stride = (F.softmax(a, -1) for a in self.arch_logits())
+        p_stem = F.softmax(self.alpha_stem, -1)
+        p_stem_w = F.softmax(self.alpha_stem_width, -1)
+        p_kernel = F.softmax(self.alpha_kernel, -1)
+        p_width = F.softmax(self.alpha_width, -1)
+        p_stride = F.softmax(self.alpha_stride, -1)
         y = sum(p * F.interpolate(stem(x), size=self.map_shape, mode="nearest") for p, stem in zip(p_stem, self.stems))
         width = p_stem_w                                       # distribution of the current width
         y = y * (width @ self.masks)[None, :, None, None]

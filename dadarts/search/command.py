@@ -73,10 +73,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--latency-floor", type=float, default=None,
                    help="chain space: penalise an expected latency below this share of the budget, so that the "
                         "search uses what the board offers (default: 0.85 on the cpu preset, 0 (off) on the others)")
-    g.add_argument("--arch-temperature-end", type=float, default=None,
-                   help="chain space: anneal the choices' softmax temperature from 1 after the warm-up to this at the "
-                        "last epoch (e.g. 0.1), so that what the supernet trains and the penalty prices ends near the "
-                        "derived network (default 1: off)")
     g.add_argument("--final-channels", type=int, default=None,
                    help="channels C of the network that will be trained (default: derived from the budget, "
                         "else the supernet's)")
@@ -95,7 +91,7 @@ def _settings(args):
         after_gamma_stop="mixed" if args.keep_mixing else None,
         target=args.target, max_latency_ms=args.max_latency_ms, max_ram_kb=args.max_ram_kb,
         max_flash_kb=args.max_flash_kb, decision_ms=args.decision_ms, cost_weight=args.cost_weight,
-        latency_floor=args.latency_floor, arch_temperature_end=args.arch_temperature_end,
+        latency_floor=args.latency_floor,
         time_padding="valid" if args.streaming else None,
         every_hop=True if args.every_hop else None,
         final_channels=args.final_channels, final_layers=args.final_layers,
@@ -114,11 +110,6 @@ def _check(settings) -> None:
     if settings.space == "chain" and (settings.final_channels or settings.final_layers):
         raise UserError("--final-channels and --final-layers size a cell network; the chain space searches every "
                         "width and the number of blocks itself: drop them.")
-    if not 0.0 < settings.arch_temperature_end <= 1.0:
-        raise UserError(f"--arch-temperature-end {settings.arch_temperature_end:g} is out of range: give a temperature "
-                        "in (0, 1], e.g. 0.1 (1 turns the annealing off).")
-    if settings.space != "chain" and settings.arch_temperature_end != 1.0:
-        raise UserError("--arch-temperature-end anneals the chain space's choices: add --space chain or drop it.")
     if settings.space != "chain" and settings.every_hop:
         raise UserError("--every-hop adds the chain space's stems that stride 1 over time: add --space chain or drop "
                         "--every-hop.")

@@ -167,18 +167,7 @@ def _deployment(result: dict, settings: SearchSettings, cost: CostTables | None,
 
 
 def _expected_cost(cost: CostTables, model: DataAwareSupernet) -> dict[str, torch.Tensor]:
-    net = model.net
-    return cost.expected(*(net.arch_logits() if hasattr(net, "arch_logits") else net.arch_parameters()),
-                         model.config_weights())
-
-
-def arch_temperature(settings: SearchSettings, epoch: int) -> float:
-    """The choices' softmax temperature in `epoch`: 1 through the warm-up, then falling geometrically to
-    settings.arch_temperature_end at the last epoch."""
-    span = settings.epochs - 1 - settings.warmup_epochs
-    if settings.arch_temperature_end == 1.0 or epoch <= settings.warmup_epochs or span <= 0:
-        return 1.0
-    return settings.arch_temperature_end ** (min(epoch - settings.warmup_epochs, span) / span)
+    return cost.expected(*model.net.arch_parameters(), model.config_weights())
 
 
 def _derived_cost(cost, model: DataAwareSupernet, configs: list[MfccConfig]) -> dict[str, float]:
@@ -261,8 +250,6 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
     for epoch in range(start_epoch, end_epoch):
         t0 = time.perf_counter()
         searching = epoch >= settings.warmup_epochs
-        if hasattr(model.net, "temperature"):
-            model.net.temperature = arch_temperature(settings, epoch)
         lam = rule.weight(epoch) if budgeted else 0.0
         if budgeted:
             cost.refresh(genotype_dict(model.genotype()))
@@ -338,7 +325,6 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
             **{f"gamma_{nm}": round(float(v), 6) for nm, v in zip(names, p.cpu())},
             "active": ran,
             "time_s": round(elapsed, 3), "samples_per_s": round(float(sums[2] + sums[5]) / elapsed, 1),
-            **({"arch_temperature": round(model.net.temperature, 4)} if hasattr(model.net, "temperature") else {}),
         }
         if budgeted:
             with torch.no_grad():

@@ -41,10 +41,6 @@ class SearchSettings:
     decision_ms: float = 100.0    # one decision every decision_ms (the front-end runs every hop)
     cost_weight: float = 5.0      # weight of the budget penalty once fully ramped in (chain: ρ)
     latency_floor: float = 0.0    # chain: a latency below this share of its budget is penalised too (0: off)
-    # chain: the choices' softmax temperature falls geometrically from 1 after the warm-up to this at the last
-    # epoch, so that the mixture the supernet trains and the expected cost the penalty sees end near the
-    # argmax that is derived (1: no annealing)
-    arch_temperature_end: float = 1.0
     final_channels: int = 0       # the trained network's C and cells (0: derived from the budget,
     final_layers: int = 0         #   or the supernet's own without a target)
 
