@@ -20,6 +20,7 @@ Searches only (no training): what is compared is the choice, not its accuracy.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shlex
@@ -39,10 +40,10 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 def hinge_epochs(history: Path) -> int | None:
     """Search epochs in which at least one architecture step had its budget violated (None: no such column)."""
-    import csv
     if not history.is_file():
         return None
-    rows = list(csv.DictReader(history.open()))
+    with history.open() as f:
+        rows = list(csv.DictReader(f))
     if not rows or "violated_steps" not in rows[0]:
         return None
     return sum(float(r["violated_steps"] or 0) > 0 for r in rows)
