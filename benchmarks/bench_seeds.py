@@ -11,6 +11,8 @@ its artifact exists, reads) three pipelines under `--runs`, each trained with th
 - `stream-sS`: `dadarts search --target NUCLEO-F446RE --streaming --seed S` on 1 thread (the budget is
   the streaming cost per decision), `train --seed S`, `export --int8 --streaming`;
 - `dscnn-s-sS`: `dadarts train --model ds-cnn-s --mfcc 640/320/40/10 --seed S`;
+- on demand (`--arms derived,stream-derived`): `derived-sS` and `stream-derived-sS`, the main job's and
+  the streaming search pricing the derived network (`search --price derived`), each on 1 thread;
 
 then `export --int8`, `mcu-eval --target NUCLEO-F446RE [--streaming]` and `evaluate --data REAL` (measure
 only). Trainings use one torch thread; `--jobs 2` runs two seeds at once. It writes
@@ -42,6 +44,9 @@ from dadarts.rundir import write_text_atomic  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 BOARD = "NUCLEO-F446RE"
 ARMS = ("chain", "stream", "dscnn-s")
+# Arms run on demand (--arms): the same searches pricing the derived network (search --price derived), each
+# on 1 thread so that two run at once.
+EXTRA_ARMS = {"derived": ["--price", "derived"], "stream-derived": ["--streaming", "--price", "derived"]}
 
 
 def sh(log: Path, args: list[str], threads: int) -> None:
@@ -66,6 +71,7 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> Non
     log = run.with_suffix(".log")
     run.mkdir(parents=True, exist_ok=True)
     r = str(run)
+    streams = arm.startswith("stream")
     if arm == "chain" and not (run / "search" / "result.json").is_file():
         done = stability / f"s{seed}-t2"
         if (done / "search" / "result.json").is_file():        # bench_stability ran this very search
@@ -77,16 +83,19 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> Non
     if arm == "stream" and not (run / "search" / "result.json").is_file():
         sh(log, ["search", "--run", r, "--target", BOARD, "--streaming", "--seed", str(seed), "--quiet",
                  *resume(run / "search" / "checkpoint.pt")], 1)
+    if arm in EXTRA_ARMS and not (run / "search" / "result.json").is_file():
+        sh(log, ["search", "--run", r, "--target", BOARD, *EXTRA_ARMS[arm], "--seed", str(seed), "--quiet",
+                 *resume(run / "search" / "checkpoint.pt")], 1)
     if not (run / "train" / "model.pt").is_file():
         model = ["--model", "ds-cnn-s", "--mfcc", "640/320/40/10", "--run", r] if arm == "dscnn-s" else [r]
         sh(log, ["train", *model, "--seed", str(seed), "--threads", "1", "--quiet",
                  *resume(run / "train" / "checkpoint.pt")], 1)
     if not (run / "export" / "model_int8.tflite").is_file():
         # a streaming search's model over its budget is recorded (fits: false), not dropped
-        sh(log, ["export", r, "--int8", *(["--allow-over-budget"] if arm == "stream" else [])], 1)
-    if arm == "stream" and not (run / "export" / "model_step_int8.tflite").is_file():
+        sh(log, ["export", r, "--int8", *(["--allow-over-budget"] if streams else [])], 1)
+    if streams and not (run / "export" / "model_step_int8.tflite").is_file():
         sh(log, ["export", r, "--int8", "--streaming"], 1)
-    sh(log, ["mcu-eval", r, "--target", BOARD, *(["--streaming"] if arm == "stream" else [])], 1)
+    sh(log, ["mcu-eval", r, "--target", BOARD, *(["--streaming"] if streams else [])], 1)
     if not (run / "evaluate" / Path(real).name / "metrics.json").is_file():
         sh(log, ["evaluate", r, "--data", real], 1)
 

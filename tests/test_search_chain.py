@@ -117,6 +117,32 @@ def test_every_choice_gets_a_gradient_from_latency_ram_and_flash(cost):
             assert g.abs().sum() > 0, f"{quantity} has no gradient for the {name} choice"
 
 
+def test_derived_pricing_is_the_argmax_network_in_value_and_prices_each_switch_in_gradient(cost):
+    """search --price derived: away from any discrete point (random logits), the priced value is the estimate
+    of the argmax network, not the mixture's; the gradient of a logit is the softmax's Jacobian times the cost
+    of switching that one choice, other choices held at their argmax."""
+    from dadarts.costmodel.chain import validate
+    torch.manual_seed(3)
+    alphas = [torch.randn(a.shape, dtype=torch.float64, requires_grad=True)
+              for a in one_hot_alphas(space.DS_CNN_S_LIKE)]
+    gamma = torch.tensor([0.3, 0.7], dtype=torch.float64)
+    arch = derive(*alphas)
+    cost.refresh(arch)
+    config = CONFIGS[1]                                      # gamma's argmax
+    est = estimate_netgraph(chain_graph(validate(arch, config.shape), config.shape, 12), config, TARGET, 100.0)
+    hard = cost.expected(*alphas, gamma, hard=True)
+    soft = cost.expected(*alphas, gamma)
+    assert float(hard["latency_ms"].detach()) == pytest.approx(est["latency_ms"], rel=1e-9)
+    assert float(hard["ram_kb"].detach()) == pytest.approx(est["ram_bytes"] / 1024, rel=1e-9)
+    assert abs(float(soft["latency_ms"].detach()) - est["latency_ms"]) > 1.0    # the mixture is another number
+    # d/dalpha_j = p_j (c_j - sum_k p_k c_k), c_j the derived network with the stem width switched to j
+    (g,) = torch.autograd.grad(hard["latency_ms"], [alphas[1]])
+    p = torch.softmax(alphas[1].detach(), -1)
+    c = torch.tensor([estimate_netgraph(chain_graph({**arch, "stem_channels": w}, config.shape, 12), config, TARGET,
+                                        100.0)["latency_ms"] for w in space.WIDTHS], dtype=torch.float64)
+    assert torch.allclose(g, p * (c - (p * c).sum()), rtol=1e-6, atol=1e-9)
+
+
 def test_derived_network_is_the_graph_the_cost_model_prices():
     arch = random_arch(random.Random(3))
     shape = CONFIGS[0].shape

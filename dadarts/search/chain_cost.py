@@ -85,6 +85,12 @@ def _priced(g: NetGraph, target: Target) -> torch.Tensor:
     return out
 
 
+def _straight_through(p: torch.Tensor) -> torch.Tensor:
+    """The argmax one-hot of `p` along its last axis in value, `p` in gradient."""
+    hard = F.one_hot(p.argmax(-1), p.shape[-1]).to(p.dtype)
+    return hard + p - p.detach()
+
+
 class ChainCost:
     """Cost tables of the chain space under every configuration, and the expectation (see module doc)."""
 
@@ -200,14 +206,19 @@ class ChainCost:
 
     # -- the expectation ------------------------------------------------------------------------------
     def expected(self, alpha_stem, alpha_stem_width, alpha_kernel, alpha_width, alpha_stride, gamma_p,
-                 per_config: bool = False) -> dict[str, torch.Tensor]:
-        """E[latency_ms], E[ram_kb], E[flash_kb] (differentiable; see module doc)."""
+                 per_config: bool = False, hard: bool = False) -> dict[str, torch.Tensor]:
+        """E[latency_ms], E[ram_kb], E[flash_kb] (differentiable; see module doc). `hard`: every choice's
+        probabilities are its argmax one-hot in value and its softmax in gradient (straight-through), so the
+        value is the cost of the derived network and the gradient of a choice's logits prices switching that
+        choice alone (`dadarts search --price derived`)."""
         dev = alpha_stem.device
-        p_stem = F.softmax(alpha_stem.double(), -1)
-        width = F.softmax(alpha_stem_width.double(), -1)
-        p_kernel = F.softmax(alpha_kernel.double(), -1)
-        p_width = F.softmax(alpha_width.double(), -1)
-        p_stride = F.softmax(alpha_stride.double(), -1)
+        choose = _straight_through if hard else (lambda p: p)
+        p_stem = choose(F.softmax(alpha_stem.double(), -1))
+        width = choose(F.softmax(alpha_stem_width.double(), -1))
+        p_kernel = choose(F.softmax(alpha_kernel.double(), -1))
+        p_width = choose(F.softmax(alpha_width.double(), -1))
+        p_stride = choose(F.softmax(alpha_stride.double(), -1))
+        gamma_p = choose(gamma_p.double()) if gamma_p is not None else None
         stem, block, head = self.stem.to(dev), self.block.to(dev), self.head.to(dev)
         strides = torch.zeros(space.BLOCKS + 1, dtype=torch.float64, device=dev)
         strides[0] = 1.0

@@ -73,6 +73,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--latency-floor", type=float, default=None,
                    help="chain space: penalise an expected latency below this share of the budget, so that the "
                         "search uses what the board offers (default: 0.85 on the cpu preset, 0 (off) on the others)")
+    g.add_argument("--price", choices=("expected", "derived"), default=None,
+                   help="chain space: what the budget penalty and the latency floor price: the expectation over "
+                        "every choice's softmax (default), or the derived network itself (the argmax of every "
+                        "choice; gradients straight through the softmax)")
     g.add_argument("--final-channels", type=int, default=None,
                    help="channels C of the network that will be trained (default: derived from the budget, "
                         "else the supernet's)")
@@ -91,7 +95,7 @@ def _settings(args):
         after_gamma_stop="mixed" if args.keep_mixing else None,
         target=args.target, max_latency_ms=args.max_latency_ms, max_ram_kb=args.max_ram_kb,
         max_flash_kb=args.max_flash_kb, decision_ms=args.decision_ms, cost_weight=args.cost_weight,
-        latency_floor=args.latency_floor,
+        latency_floor=args.latency_floor, price=args.price,
         time_padding="valid" if args.streaming else None,
         every_hop=True if args.every_hop else None,
         final_channels=args.final_channels, final_layers=args.final_layers,
@@ -110,6 +114,8 @@ def _check(settings) -> None:
     if settings.space == "chain" and (settings.final_channels or settings.final_layers):
         raise UserError("--final-channels and --final-layers size a cell network; the chain space searches every "
                         "width and the number of blocks itself: drop them.")
+    if settings.space != "chain" and settings.price != "expected":
+        raise UserError("--price derived prices the chain space's argmax network: add --space chain or drop --price.")
     if settings.space != "chain" and settings.every_hop:
         raise UserError("--every-hop adds the chain space's stems that stride 1 over time: add --space chain or drop "
                         "--every-hop.")

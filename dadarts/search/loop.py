@@ -166,7 +166,11 @@ def _deployment(result: dict, settings: SearchSettings, cost: CostTables | None,
                       channels, layers, fixed)
 
 
-def _expected_cost(cost: CostTables, model: DataAwareSupernet) -> dict[str, torch.Tensor]:
+def _expected_cost(cost: CostTables, model: DataAwareSupernet, derived: bool = False) -> dict[str, torch.Tensor]:
+    """The cost the penalty prices: the expectation, or with `derived` (chain space, --price derived) the
+    derived network's cost with straight-through gradients."""
+    if derived:
+        return cost.expected(*model.net.arch_parameters(), model.config_weights(), hard=True)
     return cost.expected(*model.net.arch_parameters(), model.config_weights())
 
 
@@ -245,6 +249,7 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
     model.train()
     budgeted = cost is not None and budget is not None and bool(budget.items())
     rule = cost.make_penalty(budget, settings) if budgeted else None
+    price_derived = settings.price == "derived"
     if rule is not None and resume and history and "penalty" in ckpt:
         rule.load_state_dict(ckpt["penalty"])
     for epoch in range(start_epoch, end_epoch):
@@ -265,7 +270,7 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
                 with _autocast(device):
                     logits = model(_batch(train_x, idx, needed))
                     loss = F.cross_entropy(logits.float(), data.train_y[idx])
-                expected = _expected_cost(cost, model) if lam > 0.0 else None
+                expected = _expected_cost(cost, model, price_derived) if lam > 0.0 else None
                 if expected is not None:
                     loss = loss + rule.loss(expected, epoch).to(loss.dtype)
                 architect.step(loss)
@@ -332,7 +337,8 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
                 cost.refresh(derived)
                 expected = _expected_cost(cost, model)
                 row.update({f"exp_{k}": round(float(v), 4) for k, v in expected.items()})
-                row.update(rule.columns(expected, epoch))
+                row.update(rule.columns(_expected_cost(cost, model, price_derived) if price_derived else expected,
+                                        epoch))
                 # The network the search would hand to train now, on the configuration γ leads with.
                 row.update({f"derived_{k}": round(v, 4) for k, v in _derived_cost(cost, model, data.configs).items()})
         history.append(row)
