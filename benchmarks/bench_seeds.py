@@ -11,6 +11,7 @@ its artifact exists, reads) three pipelines under `--runs`, each trained with th
 - `stream-sS`: `dadarts search --target NUCLEO-F446RE --streaming --seed S` on 1 thread (the budget is
   the streaming cost per decision), `train --seed S`, `export --int8 --streaming`;
 - `dscnn-s-sS`: `dadarts train --model ds-cnn-s --mfcc 640/320/40/10 --seed S`;
+- on demand (`--arms dscnn-m,dscnn-l`): DS-CNN-M and -L likewise (does capacity pay on this corpus?);
 - on demand (`--arms derived,stream-derived`): `derived-sS` and `stream-derived-sS`, the main job's and
   the streaming search pricing the derived network (`search --price derived`), each on 1 thread;
 
@@ -87,7 +88,8 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> Non
         sh(log, ["search", "--run", r, "--target", BOARD, *EXTRA_ARMS[arm], "--seed", str(seed), "--quiet",
                  *resume(run / "search" / "checkpoint.pt")], 1)
     if not (run / "train" / "model.pt").is_file():
-        model = ["--model", "ds-cnn-s", "--mfcc", "640/320/40/10", "--run", r] if arm == "dscnn-s" else [r]
+        model = (["--model", "ds-cnn-" + arm.split("-")[1], "--mfcc", "640/320/40/10", "--run", r]
+                 if arm.startswith("dscnn-") else [r])
         sh(log, ["train", *model, "--seed", str(seed), "--threads", "1", "--quiet",
                  *resume(run / "train" / "checkpoint.pt")], 1)
     if not (run / "export" / "model_int8.tflite").is_file():
