@@ -14,6 +14,7 @@ its artifact exists, reads) three pipelines under `--runs`, each trained with th
 - on demand (`--arms dscnn-m,dscnn-l`): DS-CNN-M and -L likewise (does capacity pay on this corpus?);
 - on demand (`--arms derived,stream-derived`): `derived-sS` and `stream-derived-sS`, the main job's and
   the streaming search pricing the derived network (`search --price derived`), each on 1 thread;
+  `stream-wide-sS`: the streaming search with width choices up to DS-CNN-M's (`--widths 16,32,64,96,128,172`);
 
 then `export --int8`, `mcu-eval --target NUCLEO-F446RE [--streaming]` and `evaluate --data REAL` (measure
 only). Trainings use one torch thread; `--jobs 2` runs two seeds at once. It writes
@@ -47,7 +48,9 @@ BOARD = "NUCLEO-F446RE"
 ARMS = ("chain", "stream", "dscnn-s")
 # Arms run on demand (--arms): the same searches pricing the derived network (search --price derived), each
 # on 1 thread so that two run at once.
-EXTRA_ARMS = {"derived": ["--price", "derived"], "stream-derived": ["--streaming", "--price", "derived"]}
+EXTRA_ARMS = {"derived": ["--price", "derived"], "stream-derived": ["--streaming", "--price", "derived"],
+              # the streaming search with width choices up to DS-CNN-M's 172 channels
+              "stream-wide": ["--streaming", "--widths", "16,32,64,96,128,172"]}
 
 
 def sh(log: Path, args: list[str], threads: int) -> None:

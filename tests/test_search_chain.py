@@ -32,16 +32,17 @@ def cost():
 random_arch = space.sample
 
 
-def one_hot_alphas(arch: dict, stems: tuple[str, ...] = space.SEARCH_STEMS) -> list[torch.Tensor]:
+def one_hot_alphas(arch: dict, stems: tuple[str, ...] = space.SEARCH_STEMS,
+                   widths: tuple[int, ...] = space.WIDTHS) -> list[torch.Tensor]:
     def hot(n, i):
         a = torch.full((n,), -40.0, dtype=torch.float64)
         a[i] = 40.0
         return a
     blocks = arch["blocks"]
     return [hot(len(stems), stems.index(arch["stem"])),
-            hot(len(space.WIDTHS), space.WIDTHS.index(arch["stem_channels"])),
+            hot(len(widths), widths.index(arch["stem_channels"])),
             torch.stack([hot(len(space.KERNELS), list(space.KERNELS).index(b["op"])) for b in blocks]),
-            torch.stack([hot(len(space.WIDTHS), space.WIDTHS.index(b.get("channels", space.WIDTHS[0]))) for b in blocks]),
+            torch.stack([hot(len(widths), widths.index(b.get("channels", widths[0]))) for b in blocks]),
             torch.stack([hot(len(space.STRIDES), space.STRIDES.index(b.get("stride", 1))) for b in blocks])]
 
 
@@ -143,6 +144,25 @@ def test_derived_pricing_is_the_argmax_network_in_value_and_prices_each_switch_i
     assert torch.allclose(g, p * (c - (p * c).sum()), rtol=1e-6, atol=1e-9)
 
 
+def test_wider_width_choices_price_and_derive_networks_past_ds_cnn_s():
+    """search --widths 16,64,172: the tables, the supernet and derive() take the given widths, so a DS-CNN-M-wide
+    network (172 channels) is priced exactly like any other and derived from one-hot logits."""
+    widths = (16, 64, 172)
+    wide = ChainCost(CONFIGS[:1], 12, TARGET, 100.0, widths=widths)
+    arch = {"stem": "conv_10x4_s2x1", "stem_channels": 172,
+            "blocks": [{"op": "dw_3x3", "channels": 172, "stride": 2}] + [{"op": "dw_3x3", "channels": 64, "stride": 1}] * 3
+            + [{"op": "skip"}] * 2}
+    wide.refresh(arch)
+    got = wide.expected(*one_hot_alphas(arch, widths=widths), None, per_config=True)
+    est = estimate_netgraph(chain_graph(arch, CONFIGS[0].shape, 12), CONFIGS[0], TARGET, 100.0)
+    assert float(got["latency_ms"][0]) == pytest.approx(est["latency_ms"], rel=1e-9)
+    assert float(got["ram_kb"][0]) == pytest.approx(est["ram_bytes"] / 1024, rel=1e-9)
+    assert derive(*one_hot_alphas(arch, widths=widths), widths=widths) == arch
+    net = ChainSupernet(12, 1, CONFIGS[0].shape, widths=widths)
+    assert net.classifier.in_features == 172 and net.alpha_width.shape[1] == 3
+    assert net(torch.zeros(2, 1, *CONFIGS[0].shape)).shape == (2, 12)
+
+
 def test_derived_network_is_the_graph_the_cost_model_prices():
     arch = random_arch(random.Random(3))
     shape = CONFIGS[0].shape
@@ -223,6 +243,21 @@ def test_chain_search_keeps_its_budget_and_train_checks_it(tiny_corpus, tmp_path
     args._argv = ["train"]
     with pytest.raises(UserError, match="over the search's budget"):
         command.run(args)
+
+
+def test_chain_search_with_its_own_widths_derives_one_of_them(tiny_corpus, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["search", "--data", str(tiny_corpus), "--run", str(run), "--space", "chain", *TINY,
+                 "--widths", "8,12,20", "--max-latency-ms", "1000"]) == 0     # three epochs: fitting is not the point
+    result = json.loads((run / "search" / "result.json").read_text())
+    assert result["settings"]["widths"] == [8, 12, 20]
+    arch = result["genotype"]
+    assert {arch["stem_channels"]} | {b["channels"] for b in arch["blocks"] if b["op"] != "skip"} <= {8, 12, 20}
+    capsys.readouterr()
+    for bad in ("64,32", "16", "16,x"):
+        assert main(["search", "--data", str(tiny_corpus), "--run", str(run), "--space", "chain", *TINY,
+                     "--widths", bad]) == 2
+        assert f"--widths {bad}:" in capsys.readouterr().err
 
 
 def test_chain_search_that_misses_its_budget_fails(tiny_corpus, tmp_path, capsys, monkeypatch):

@@ -7,8 +7,9 @@ dadarts.costmodel.chain, with the int8 graph each choice exports to; this module
   export lowers: 'valid' stem conv + BN + ReLU, per block depthwise + BN + ReLU and pointwise 1x1 +
   BN + ReLU, global average pool, linear. Every ReLU follows a convolution (fused at export).
 - `ChainSupernet`: the same chain at the deployed widths, every choice a softmax:
-  * width (FBNetV2 channel masking): every layer runs at the widest width (WIDTHS[-1]) and its output
-    is multiplied by Σ_j softmax(α_width)_j · mask_j, mask_j = 1 on the first WIDTHS[j] channels;
+  * width (FBNetV2 channel masking): every layer runs at the widest width (widths[-1]; costmodel.chain.WIDTHS
+    unless the search gives its own: --widths) and its output is multiplied by Σ_j softmax(α_width)_j · mask_j,
+    mask_j = 1 on the first widths[j] channels;
     the depthwise outputs are masked with the block's expected input width likewise, so no layer
     reads a channel the derived network would not have;
   * kernel: every candidate depthwise is a 5x5 kernel with a 0/1 tap mask (3x3: the centre; 5x5: all;
@@ -90,10 +91,15 @@ def searched_stems(settings) -> tuple[str, ...]:
     return tuple(space.STEMS) if settings.every_hop else space.SEARCH_STEMS
 
 
-def width_masks(device=None) -> torch.Tensor:
-    """(len(WIDTHS), WIDTHS[-1]) 0/1 masks: row j keeps the first WIDTHS[j] channels."""
-    idx = torch.arange(space.WIDTHS[-1], device=device)
-    return (idx[None, :] < torch.tensor(space.WIDTHS, device=device)[:, None]).float()
+def searched_widths(settings) -> tuple[int, ...]:
+    """The widths a search's supernet and cost tables choose among (SearchSettings.widths, else WIDTHS)."""
+    return tuple(int(w) for w in settings.widths) if settings.widths else space.WIDTHS
+
+
+def width_masks(widths: tuple[int, ...] = space.WIDTHS, device=None) -> torch.Tensor:
+    """(len(widths), widths[-1]) 0/1 masks: row j keeps the first widths[j] channels."""
+    idx = torch.arange(widths[-1], device=device)
+    return (idx[None, :] < torch.tensor(widths, device=device)[:, None]).float()
 
 
 def _resample_2(y: torch.Tensor) -> torch.Tensor:
@@ -149,9 +155,11 @@ class ChainSupernet(nn.Module):
     """Stem, BLOCKS chain blocks and the head at the widest width, masked (see module doc)."""
 
     def __init__(self, num_classes: int, in_channels: int, in_shape: tuple[int, int], time_padding: str = "same",
-                 min_frames: int | None = None, stems: tuple[str, ...] = space.SEARCH_STEMS):
+                 min_frames: int | None = None, stems: tuple[str, ...] = space.SEARCH_STEMS,
+                 widths: tuple[int, ...] = space.WIDTHS):
         super().__init__()
-        C = space.WIDTHS[-1]
+        self.widths = tuple(int(w) for w in widths)           # alpha_*width's columns
+        C = self.widths[-1]
         self.time_padding = time_padding
         self.min_frames = int(min_frames or in_shape[0])      # the shortest input a derived network must keep
         self.stem_names = tuple(stems)                        # alpha_stem's columns
@@ -161,8 +169,8 @@ class ChainSupernet(nn.Module):
         self.blocks = nn.ModuleList(ChainBlock(C, time_padding) for _ in range(space.BLOCKS))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(C, num_classes)
-        self.register_buffer("masks", width_masks(), persistent=False)
-        n_w = len(space.WIDTHS)
+        self.register_buffer("masks", width_masks(self.widths), persistent=False)
+        n_w = len(self.widths)
         self.alpha_stem = nn.Parameter(1e-3 * torch.randn(len(self.stem_names)))
         self.alpha_stem_width = nn.Parameter(1e-3 * torch.randn(n_w))
         self.alpha_kernel = nn.Parameter(1e-3 * torch.randn(space.BLOCKS, len(space.KERNELS)))
@@ -190,7 +198,7 @@ class ChainSupernet(nn.Module):
         return self.classifier(self.global_pooling(y).flatten(1))
 
     def genotype(self) -> dict:
-        arch = derive(*self.arch_parameters(), stems=self.stem_names)
+        arch = derive(*self.arch_parameters(), stems=self.stem_names, widths=self.widths)
         if self.time_padding != "valid":
             return arch
         arch = {**arch, "time_padding": "valid"}
@@ -202,15 +210,15 @@ class ChainSupernet(nn.Module):
 
 
 def derive(alpha_stem, alpha_stem_width, alpha_kernel, alpha_width, alpha_stride,
-           stems: tuple[str, ...] = space.SEARCH_STEMS) -> dict:
+           stems: tuple[str, ...] = space.SEARCH_STEMS, widths: tuple[int, ...] = space.WIDTHS) -> dict:
     """The argmax of every choice, as an architecture dict (dadarts.costmodel.chain); `stems`: alpha_stem's
-    columns (the supernet's stem_names)."""
+    columns (the supernet's stem_names), `widths`: the width choices' columns (its widths)."""
     kernels, strides = list(space.KERNELS), list(space.STRIDES)
     blocks = []
     for i in range(alpha_kernel.shape[0]):
         op = kernels[int(alpha_kernel[i].argmax())]
         blocks.append({"op": "skip"} if op == "skip" else
-                      {"op": op, "channels": space.WIDTHS[int(alpha_width[i].argmax())],
+                      {"op": op, "channels": widths[int(alpha_width[i].argmax())],
                        "stride": strides[int(alpha_stride[i].argmax())]})
     return {"stem": list(stems)[int(alpha_stem.argmax())],
-            "stem_channels": space.WIDTHS[int(alpha_stem_width.argmax())], "blocks": blocks}
+            "stem_channels": widths[int(alpha_stem_width.argmax())], "blocks": blocks}

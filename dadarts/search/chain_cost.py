@@ -95,7 +95,9 @@ class ChainCost:
     """Cost tables of the chain space under every configuration, and the expectation (see module doc)."""
 
     def __init__(self, configs: list[MfccConfig], num_classes: int, target: Target, decision_ms: float | None,
-                 streaming: bool = False, stems: tuple[str, ...] = space.SEARCH_STEMS):
+                 streaming: bool = False, stems: tuple[str, ...] = space.SEARCH_STEMS,
+                 widths: tuple[int, ...] = space.WIDTHS):
+        self.widths = tuple(int(w) for w in widths)   # the supernet's widths: every width choice's columns
         self.configs, self.num_classes, self.target, self.decision_ms = list(configs), num_classes, target, decision_ms
         self.stems = tuple(stems)                     # the supernet's stem_names: alpha_stem's columns
         self.streaming = streaming
@@ -103,7 +105,7 @@ class ChainCost:
         self.ram_scale = torch.ones(len(self.configs), dtype=torch.float64)
         self.space = space
         self.fe_instructions = [frontend_instructions_per_frame(c)["instructions"] for c in self.configs]
-        n_d, n_s, n_r, n_w = len(self.configs), len(self.stems), space.BLOCKS + 1, len(space.WIDTHS)
+        n_d, n_s, n_r, n_w = len(self.configs), len(self.stems), space.BLOCKS + 1, len(self.widths)
         self.stem = torch.zeros(n_d, n_s, n_w, N_Q, dtype=torch.float64)
         self.block = torch.zeros(n_d, n_s, n_r, len(space.CONV_KERNELS), n_w, n_w, len(space.STRIDES), N_Q,
                                  dtype=torch.float64)
@@ -112,17 +114,17 @@ class ChainCost:
         for d, (config, fe) in enumerate(zip(self.configs, self.fe_instructions)):
             fixed_ms.append(frontend_ms_per_frame(config, target, fe) * frames_per_decision(config, decision_ms))
             for s, stem in enumerate(self.stems):
-                for c, width in enumerate(space.WIDTHS):
+                for c, width in enumerate(self.widths):
                     g = NetGraph()
                     space.stem_layer(g, g.tensor((*config.shape, 1)), stem, width)
                     self.stem[d, s, c] = _priced(g, target)
                 for r in range(n_r):
                     h, w = space.strided(space.stem_out(config.shape, stem), r)
-                    for i, c_in in enumerate(space.WIDTHS):
+                    for i, c_in in enumerate(self.widths):
                         self.head[d, s, r, i] = self._cached(cache, ("head", h, w, c_in), lambda: self._head(h, w, c_in))
                         for k, op in enumerate(space.CONV_KERNELS):
                             for t, stride in enumerate(space.STRIDES):
-                                for o, c_out in enumerate(space.WIDTHS):
+                                for o, c_out in enumerate(self.widths):
                                     self.block[d, s, r, k, i, o, t] = self._cached(
                                         cache, ("block", h, w, op, c_in, c_out, stride),
                                         lambda: self._block(h, w, op, c_in, c_out, stride))
@@ -252,7 +254,7 @@ class ChainCost:
     def cheapest(self) -> dict:
         """The cheapest network of the space (narrowest stem, every block skipped) per quantity."""
         arch = {"stem": min(self.stems, key=lambda s: math.prod(space.STEMS[s][:2]) / math.prod(space.STEMS[s][2:])),
-                "stem_channels": space.WIDTHS[0], "blocks": [{"op": "skip"}] * space.BLOCKS}
+                "stem_channels": self.widths[0], "blocks": [{"op": "skip"}] * space.BLOCKS}
         rows = [self.estimate(arch, c, fe) for c, fe in zip(self.configs, self.fe_instructions)]
         from .cost import QUANTITIES, _quantity
         best = {q: min(range(len(rows)), key=lambda i: _quantity(rows[i], q)) for q in QUANTITIES}
@@ -264,7 +266,7 @@ class ChainCost:
                           latency_floor=settings.latency_floor)
 
     def cheapest_what(self) -> str:
-        return f"every block skipped, a {space.WIDTHS[0]}-channel stem"
+        return f"every block skipped, a {self.widths[0]}-channel stem"
 
 
 def chain_estimate(arch: dict, config: MfccConfig, num_classes: int, target: Target, decision_ms: float | None,

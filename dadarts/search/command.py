@@ -73,6 +73,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--latency-floor", type=float, default=None,
                    help="chain space: penalise an expected latency below this share of the budget, so that the "
                         "search uses what the board offers (default: 0.85 on the cpu preset, 0 (off) on the others)")
+    g.add_argument("--widths", metavar="W1,W2,...", default=None,
+                   help="chain space: the channel counts every width choice picks among, ascending (default "
+                        "16,24,32,48,64, DS-CNN-S's width at most; the supernet runs at the widest, so wider lists "
+                        "search slower; e.g. 16,32,64,96,128,172 reaches DS-CNN-M's 172)")
     g.add_argument("--price", choices=("expected", "derived"), default=None,
                    help="chain space: what the budget penalty and the latency floor price: the expectation over "
                         "every choice's softmax (default), or the derived network itself (the argmax of every "
@@ -95,7 +99,7 @@ def _settings(args):
         after_gamma_stop="mixed" if args.keep_mixing else None,
         target=args.target, max_latency_ms=args.max_latency_ms, max_ram_kb=args.max_ram_kb,
         max_flash_kb=args.max_flash_kb, decision_ms=args.decision_ms, cost_weight=args.cost_weight,
-        latency_floor=args.latency_floor, price=args.price,
+        latency_floor=args.latency_floor, price=args.price, widths=parse_widths(args.widths),
         time_padding="valid" if args.streaming else None,
         every_hop=True if args.every_hop else None,
         final_channels=args.final_channels, final_layers=args.final_layers,
@@ -106,6 +110,21 @@ def _settings(args):
     return settings
 
 
+def parse_widths(text: str | None) -> tuple[int, ...] | None:
+    """--widths W1,W2,...: positive channel counts, strictly ascending, at least two."""
+    from ..errors import UserError
+    if text is None:
+        return None
+    try:
+        widths = tuple(int(w) for w in text.split(","))
+    except ValueError:
+        raise UserError(f"--widths {text}: give channel counts separated by commas, e.g. 16,32,64,128.") from None
+    if len(widths) < 2 or widths[0] < 1 or any(b <= a for a, b in zip(widths, widths[1:])):
+        raise UserError(f"--widths {text}: give at least two positive channel counts in ascending order, "
+                        "e.g. 16,32,64,128.")
+    return widths
+
+
 def _check(settings) -> None:
     from ..errors import UserError
     for name in ("epochs", "batch_size", "channels", "layers"):
@@ -114,6 +133,8 @@ def _check(settings) -> None:
     if settings.space == "chain" and (settings.final_channels or settings.final_layers):
         raise UserError("--final-channels and --final-layers size a cell network; the chain space searches every "
                         "width and the number of blocks itself: drop them.")
+    if settings.space != "chain" and settings.widths:
+        raise UserError("--widths sets the chain space's width choices: add --space chain or drop --widths.")
     if settings.space != "chain" and settings.price != "expected":
         raise UserError("--price derived prices the chain space's argmax network: add --space chain or drop --price.")
     if settings.space != "chain" and settings.every_hop:
@@ -251,9 +272,9 @@ def _budget(settings, configs, num_classes: int, verbose: bool):
                             settings.decision_ms)
     if settings.space == "chain":
         from .chain_cost import ChainCost
-        from .chain import searched_stems
+        from .chain import searched_stems, searched_widths
         cost = ChainCost(configs, num_classes, target, settings.decision_ms, streaming=settings.time_padding == "valid",
-                         stems=searched_stems(settings))
+                         stems=searched_stems(settings), widths=searched_widths(settings))
         refuse_impossible(cost, budget)
         if verbose:
             limits = ", ".join(f"{k.replace('_', ' ')} <= {v:g}" for k, v in budget.items())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
-from .chain import ChainSupernet, searched_stems
+from .chain import ChainSupernet, searched_stems, searched_widths
 from .genotypes import Genotype
 from .mixer import DataMixer
 from .settings import SearchSettings
@@ -24,7 +24,7 @@ class DataAwareSupernet(nn.Module):
         if settings.space == "chain":
             self.net = ChainSupernet(num_classes, self.mixer.out_channels, self.mixer.out_shape,
                                      time_padding=settings.time_padding, min_frames=min(s[0] for s in shapes),
-                                     stems=searched_stems(settings))
+                                     stems=searched_stems(settings), widths=searched_widths(settings))
         else:
             self.net = Supernet(settings.channels, num_classes, settings.layers, in_channels=self.mixer.out_channels,
                                 space=get_space(settings.space), k=settings.partial_k,

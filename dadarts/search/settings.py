@@ -41,6 +41,7 @@ class SearchSettings:
     decision_ms: float = 100.0    # one decision every decision_ms (the front-end runs every hop)
     cost_weight: float = 5.0      # weight of the budget penalty once fully ramped in (chain: ρ)
     latency_floor: float = 0.0    # chain: a latency below this share of its budget is penalised too (0: off)
+    widths: tuple = ()            # chain: the width choices (--widths; empty: costmodel.chain.WIDTHS)
     price: str = "expected"       # chain: what the penalty prices: "expected" (the softmax mixture) or "derived"
                                   #   (the argmax network, straight-through gradients; --price)
     final_channels: int = 0       # the trained network's C and cells (0: derived from the budget,
