@@ -324,3 +324,17 @@ def test_export_rechecks_a_streaming_search_against_its_streaming_budget():
     assert deployed(whole, result, config)["latency_ms"] < whole["latency_ms"]
     same = {**result, "genotype": space.DS_CNN_S_LIKE}
     assert deployed(whole, same, config) is whole
+
+
+def test_train_arch_takes_json_text_of_any_length_or_a_file(tmp_path):
+    """train --model chain --arch: a DS-CNN-M-wide architecture as JSON text is longer than a file name may be."""
+    from dadarts.train.command import _arch_of
+    arch = {"stem": "conv_10x4_s2x1", "stem_channels": 172, "time_padding": "valid",
+            "blocks": [{"op": "dw_3x3", "channels": 172, "stride": 2}] + [{"op": "dw_3x3", "channels": 172, "stride": 1}] * 3
+            + [{"op": "skip"}] * 2}
+    text = json.dumps(arch)
+    assert len(text) > 255 and _arch_of(text) == arch
+    (tmp_path / "arch.json").write_text(text)
+    assert _arch_of(str(tmp_path / "arch.json")) == arch
+    with pytest.raises(UserError, match="neither a readable file nor JSON"):
+        _arch_of(str(tmp_path / "missing.json"))

@@ -103,7 +103,8 @@ def _arch_of(text: str | None) -> dict:
     if not text:
         raise UserError("--model chain without a search needs its architecture: --arch JSON|FILE.")
     try:
-        arch = json.loads(Path(text).read_text() if Path(text).is_file() else text)
+        # JSON text first: a long one is no valid path (is_file() would raise "File name too long")
+        arch = json.loads(text if text.lstrip().startswith("{") else Path(text).read_text())
     except (OSError, ValueError) as exc:
         raise UserError(f"--arch is neither a readable file nor JSON text ({exc}).") from None
     return validate(arch)
