@@ -15,6 +15,7 @@ its artifact exists, reads) three pipelines under `--runs`, each trained with th
 - on demand (`--arms derived,stream-derived`): `derived-sS` and `stream-derived-sS`, the main job's and
   the streaming search pricing the derived network (`search --price derived`), each on 1 thread;
   `stream-wide-sS`: the streaming search with width choices up to DS-CNN-M's (`--widths 16,32,64,96,128,172`);
+  `wide-sS`: the main job's search with width choices up to 128 (`--widths 16,32,64,96,128`);
 
 then `export --int8`, `mcu-eval --target NUCLEO-F446RE [--streaming]` and `evaluate --data REAL` (measure
 only). Trainings use one torch thread; `--jobs 2` runs two seeds at once. It writes
@@ -50,7 +51,9 @@ ARMS = ("chain", "stream", "dscnn-s")
 # on 1 thread so that two run at once.
 EXTRA_ARMS = {"derived": ["--price", "derived"], "stream-derived": ["--streaming", "--price", "derived"],
               # the streaming search with width choices up to DS-CNN-M's 172 channels
-              "stream-wide": ["--streaming", "--widths", "16,32,64,96,128,172"]}
+              "stream-wide": ["--streaming", "--widths", "16,32,64,96,128,172"],
+              # the main job's search with width choices up to 128 (what a whole window affords in 100 ms)
+              "wide": ["--widths", "16,32,64,96,128"]}
 
 
 def sh(log: Path, args: list[str], threads: int) -> None:
