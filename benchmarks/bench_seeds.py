@@ -47,13 +47,15 @@ from dadarts.rundir import write_text_atomic  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 BOARD = "NUCLEO-F446RE"
 ARMS = ("chain", "stream", "dscnn-s")
-# Arms run on demand (--arms): the same searches pricing the derived network (search --price derived), each
-# on 1 thread so that two run at once.
-EXTRA_ARMS = {"derived": ["--price", "derived"], "stream-derived": ["--streaming", "--price", "derived"],
-              # the streaming search with width choices up to DS-CNN-M's 172 channels
-              "stream-wide": ["--streaming", "--widths", "16,32,64,96,128,172"],
-              # the main job's search with width choices up to 128 (what a whole window affords in 100 ms)
-              "wide": ["--widths", "16,32,64,96,128"]}
+# The searching arms: search flags and torch threads. The main job's search runs on 2 threads (as
+# bench_stability's sS-t2, which it reuses); the others on 1, so that two run at once. derived..wide run only
+# on demand (--arms).
+SEARCHES = {"chain": ([], 2), "stream": (["--streaming"], 1),
+            "derived": (["--price", "derived"], 1), "stream-derived": (["--streaming", "--price", "derived"], 1),
+            # the streaming search with width choices up to DS-CNN-M's 172 channels
+            "stream-wide": (["--streaming", "--widths", "16,32,64,96,128,172"], 1),
+            # the main job's search with width choices up to 128 (what a whole window affords in 100 ms)
+            "wide": (["--widths", "16,32,64,96,128"], 1)}
 
 
 def sh(log: Path, args: list[str], threads: int) -> None:
@@ -79,20 +81,15 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> Non
     run.mkdir(parents=True, exist_ok=True)
     r = str(run)
     streams = arm.startswith("stream")
-    if arm == "chain" and not (run / "search" / "result.json").is_file():
+    if arm in SEARCHES and not (run / "search" / "result.json").is_file():
         done = stability / f"s{seed}-t2"
-        if (done / "search" / "result.json").is_file():        # bench_stability ran this very search
+        if arm == "chain" and (done / "search" / "result.json").is_file():   # bench_stability ran this very search
             shutil.copytree(done / "search", run / "search", dirs_exist_ok=True)
             shutil.copy2(done / "run.json", run / "run.json")
         else:
-            sh(log, ["search", "--run", r, "--target", BOARD, "--seed", str(seed), "--quiet",
-                     *resume(run / "search" / "checkpoint.pt")], 2)
-    if arm == "stream" and not (run / "search" / "result.json").is_file():
-        sh(log, ["search", "--run", r, "--target", BOARD, "--streaming", "--seed", str(seed), "--quiet",
-                 *resume(run / "search" / "checkpoint.pt")], 1)
-    if arm in EXTRA_ARMS and not (run / "search" / "result.json").is_file():
-        sh(log, ["search", "--run", r, "--target", BOARD, *EXTRA_ARMS[arm], "--seed", str(seed), "--quiet",
-                 *resume(run / "search" / "checkpoint.pt")], 1)
+            flags, threads = SEARCHES[arm]
+            sh(log, ["search", "--run", r, "--target", BOARD, *flags, "--seed", str(seed), "--quiet",
+                     *resume(run / "search" / "checkpoint.pt")], threads)
     if not (run / "train" / "model.pt").is_file():
         model = (["--model", "ds-cnn-" + arm.split("-")[1], "--mfcc", "640/320/40/10", "--run", r]
                  if arm.startswith("dscnn-") else [r])
