@@ -53,7 +53,7 @@ def test_step_graph_of_the_architecture_is_the_exported_step_model(step_export):
 def test_step_graph_refuses_what_cannot_stream():
     from dadarts.costmodel.stream import step_graph
     from dadarts.errors import UserError
-    with pytest.raises(UserError, match="valid in time"):
+    with pytest.raises(UserError, match="valid or causal in time"):
         step_graph({**ARCH, "time_padding": "same"}, SHAPE, 5, 16)
     with pytest.raises(UserError, match="multiple of the network's time stride 8"):
         step_graph(ARCH, SHAPE, 5, 12)

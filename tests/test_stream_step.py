@@ -76,8 +76,76 @@ def test_valid_time_maps_are_shorter_priced_and_checked():
     assert out.shape[2] == time_map(ARCH, SHAPE[0]) == valid.shapes[valid.ops[-3].output][0]
     with pytest.raises(UserError, match="leaves no frame of the 30-frame input"):
         validate(ARCH, (30, 20))
-    with pytest.raises(UserError, match="time_padding 'causal'"):
-        validate({**ARCH, "time_padding": "causal"})
+    with pytest.raises(UserError, match="time_padding 'reflect'"):
+        validate({**ARCH, "time_padding": "reflect"})
+
+
+CAUSAL = {**ARCH, "time_padding": "causal"}
+
+
+@pytest.mark.parametrize("arch,frames_per_step,head", [(ARCH, 8, "frame_mean"), (CAUSAL, 8, "frame_mean"),
+                                                       (CAUSAL, 40, "average_pool"), (CAUSAL, 16, "mean"),
+                                                       ({**ARCH_HOP, "time_padding": "causal"}, 1, "frame_mean")])
+def test_every_step_equals_the_network_over_the_whole_stream(arch, frames_per_step, head):
+    """Valid or causal, a stream of steps from the reset computes what one pass over the whole stream computes
+    after every layer's k - s zero frames; for a causal network that pass is the network's own forward
+    (its paddings are those zeros) on the stream behind the stem's reset frames."""
+    from dadarts.costmodel.chain import STEMS
+    from dadarts.export.step_model import whole_stream_logits
+    net = _randomised(arch)
+    step = StepModel(net, SHAPE, frames_per_step, head)
+    frames = torch.randn(400 if arch["stem"] == ARCH["stem"] else 160, SHAPE[1])
+    logits = stream_logits(step, frames)
+    ref = whole_stream_logits(step, frames)
+    torch.testing.assert_close(logits, ref, rtol=1e-5, atol=1e-5 * float(ref.abs().max()))
+    assert step.plan.causal == (arch["time_padding"] == "causal")
+    if not step.plan.causal:
+        return
+    kt, _, st, _ = STEMS[arch["stem"]]
+    with torch.no_grad():
+        features = net.features(torch.nn.functional.pad(frames[None, None], (0, 0, kt - st, 0)))
+    per_step, T1 = frames_per_step // step.plan.time_stride, step.plan.map_frames
+    for s in range(T1 // per_step, len(logits)):          # steps whose average reads no reset frame of the pool
+        end = (s + 1) * per_step
+        pooled = features[:, :, end - T1:end].mean(dim=(2, 3))
+        torch.testing.assert_close(logits[s], net.classifier(pooled)[0], rtol=1e-5, atol=1e-5 * float(ref.abs().max()))
+
+
+def test_causal_maps_keep_their_frames_priced_as_built_and_stream_at_the_valid_networks_cost():
+    from dadarts.costmodel.chain import causal_out, streams, to_str
+    from dadarts.costmodel.stream import chain_step_cost
+    from dadarts.costmodel.targets import get_target
+    g = chain_graph(CAUSAL, SHAPE, 5)
+    with torch.no_grad():
+        out = ChainNetwork(CAUSAL, SHAPE, 5).features(torch.zeros(1, 1, *SHAPE))
+    # 98 frames -> stem 10 / 2: 45 -> /2: 22 -> 22 -> /2: 11 (each causal layer keeps size // stride)
+    assert out.shape[2] == time_map(CAUSAL, SHAPE[0]) == g.shapes[g.ops[-3].output][0] == 11
+    assert causal_out(45, 2) == 22 and time_map(ARCH, SHAPE[0]) == 8
+    assert [op.op for op in g.layers].count("PAD") == [op.op for op in chain_graph(ARCH, SHAPE, 5).layers].count("PAD")
+    assert streams(CAUSAL) and streams(ARCH) and not streams({**ARCH, "time_padding": "same"})
+    assert to_str(CAUSAL).endswith("(causal in time)")
+    target = get_target("NUCLEO-F446RE")
+    causal, valid = (chain_step_cost(a, SHAPE, 5, 16, target) for a in (CAUSAL, ARCH))
+    # The same layers on the same new frames; only the average keeps T' - N/S = 9 frames instead of 6.
+    assert causal.state_bytes - valid.state_bytes == (9 - 6) * 16
+    assert 0 < causal.instructions - valid.instructions < 0.01 * valid.instructions
+    with pytest.raises(UserError, match="pads over time after the window"):
+        StepModel(_randomised({**ARCH, "time_padding": "same"}), SHAPE, 8)
+
+
+def test_a_causal_supernet_keeps_its_map_and_derives_a_causal_network():
+    from dadarts.search.chain import ChainSupernet
+    net = ChainSupernet(5, 1, (49, 40), time_padding="causal")
+    with torch.no_grad():
+        assert net(torch.randn(2, 1, 49, 40)).shape == (2, 5)
+        net.alpha_kernel.zero_()
+        net.alpha_kernel[:, 2] = 10.0                                  # dw_5x5 everywhere: valid would vanish
+        net.alpha_stride.zero_()
+        net.alpha_stride[:, 0] = 10.0
+    arch = net.genotype()
+    assert arch["time_padding"] == "causal" and [b["op"] for b in arch["blocks"]] == ["dw_5x5"] * 6
+    from dadarts.costmodel.chain import stem_out
+    assert time_map(arch, 49) == stem_out((49, 40), arch["stem"])[0] >= 20      # stride-1 causal blocks keep every frame
 
 
 def test_streaming_supernet_derives_a_valid_network_and_runs_on_short_maps():
@@ -100,21 +168,44 @@ def test_streaming_supernet_derives_a_valid_network_and_runs_on_short_maps():
     assert time_map(arch, 49) == 4 and validate(arch, (49, 40))
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory):
-    """A tiny valid-in-time chain exported with --int8 --streaming, 16 frames per step (~15 s)."""
+def _export(arch, root):
+    """A tiny chain exported with --int8 --streaming, 16 frames per step (~15 s)."""
     import numpy as np
     from dadarts.export.pipeline import ExportInputs, ExportOptions, export_model
     from dadarts.rundir import RunDir
     labels = ["_silence_", "_unknown_", "yes", "no", "up"]
     rng = np.random.default_rng(0)
-    inputs = ExportInputs(model=_randomised(ARCH), labels=labels, config="400/160/40/20",
+    inputs = ExportInputs(model=_randomised(arch), labels=labels, config="400/160/40/20",
                           x_test=rng.standard_normal((40, *SHAPE)).astype(np.float32), y_test=rng.integers(0, 5, 40),
                           x_calibration=rng.standard_normal((24, *SHAPE)).astype(np.float32), run_name="tiny", source="tests")
-    run = RunDir.of(tmp_path_factory.mktemp("stream") / "run")
+    run = RunDir.of(root / "run")
     report = export_model(inputs, run, ExportOptions(int8=True, calibration_samples=24, tflm_samples=4, streaming=True,
                                                     frames_per_step=16), log=lambda *_: None)
     return run, report
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """The valid-in-time ARCH exported for streaming."""
+    return _export(ARCH, tmp_path_factory.mktemp("stream"))
+
+
+def test_a_causal_network_exports_a_step_model_equal_to_the_network_over_the_stream(tmp_path):
+    from dadarts.costmodel.stream import step_graph
+    from dadarts.export.step_tflite import StepRunner
+    from dadarts.export.tflite_graph import op_counts, read_ops
+    run, report = _export(CAUSAL, tmp_path)
+    check = report["streaming"]["check"]
+    assert check["float"]["reference"] == "the network over the whole stream" and check["float"]["relative"] < 1e-5
+    assert check["tflm"]["max_lsb"] <= 1 and report["streaming"]["map_frames"] == 11
+    qmodel = (run.export / "model_step_int8.tflite").read_bytes()
+    assert len(StepRunner(qmodel).ins) == 6                     # the frames, 4 time convolutions, the average
+    # The cost model's step graph is the exported one, operator for operator.
+    g, _ = step_graph(CAUSAL, SHAPE, 5, 16)
+    expected = {}
+    for layer in g.layers:
+        expected[layer.op] = expected.get(layer.op, 0) + 1
+    assert op_counts(read_ops(qmodel)) == expected
 
 
 def test_int8_step_export_feeds_states_back_unchanged_and_agrees_with_the_whole_window_model(exported):

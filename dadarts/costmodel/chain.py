@@ -11,11 +11,18 @@ A chain network is DS-CNN's shape with every hand-made choice searchable:
   head      MEAN over the map, FULLY_CONNECTED to the logits
 
 Time padding (`"time_padding"`, absent = "same"): "same" pads the blocks' depthwise convolutions
-over time as over frequency; "valid" pads them over frequency only, so every layer's output at a
-frame depends only on frames inside the window and the network runs as a stream of steps that equal
-the whole-window run exactly (dadarts.export.step_model). Its maps are shorter over time: each
-depthwise takes (k - 1) * d frames off, and the cost model prices that (a PAD over frequency + a
-'valid' depthwise); `validate(arch, input_shape)` refuses an architecture whose time map vanishes.
+over time as over frequency; the two streamable paddings (STREAMING_PADDINGS) never pad a frame after
+the window, so the network runs as a stream of steps (dadarts.export.step_model):
+- "valid" pads over frequency only: every layer's output at a frame depends only on frames inside the
+  window, and the steps equal the whole-window run exactly. Its maps are shorter over time: each
+  depthwise takes (k - 1) * d frames off (a PAD over frequency + a 'valid' depthwise);
+- "causal" pads k - s zero frames before the map (k the taps over time, dilation included, s the
+  stride): the zeros a stream's reset state holds, so the maps keep their frames (T // s) and a
+  stream's steps equal the same network run over everything heard since the reset; on a window the
+  first frames of each map read zeros where a stream has heard earlier audio (kws_streaming's
+  'causal' mode). Priced as one PAD over time and frequency + a 'valid' depthwise; streamed, a step
+  costs what the valid network's does (the same buffers), with a longer average.
+`validate(arch, input_shape)` refuses an architecture whose time map vanishes.
 
 There is no ADD, concatenation or requantise anywhere: the only structural glue is the PAD of a
 stride-2 depthwise (PyTorch pads symmetrically, TFLite's SAME does not on even sizes, so the export
@@ -25,7 +32,7 @@ strided dilated depthwise is made dense by the export ((k - 1) * d + 1 taps; low
 An architecture is a dict (search/result.json "genotype" of a chain search, train/model.pt kwargs):
 {"stem": "conv_10x4_s2x2", "stem_channels": 64,
  "blocks": [{"op": "dw_3x3", "channels": 64, "stride": 1}, {"op": "skip"}, ...],
- "time_padding": "valid"}                  # optional, default "same"
+ "time_padding": "valid"}                  # optional: "same" (default), "valid" or "causal"
 """
 from __future__ import annotations
 
@@ -62,7 +69,8 @@ KERNELS = {                       # name: (kernel, dilation) of the block's dept
 WIDTHS = (16, 24, 32, 48, 64)    # channels of the stem and of every block's pointwise output (DS-CNN-S: 64)
 STRIDES = (1, 2)
 BLOCKS = 6
-TIME_PADDINGS = ("same", "valid")
+TIME_PADDINGS = ("same", "valid", "causal")
+STREAMING_PADDINGS = ("valid", "causal")     # no frame after the window is read: the network streams
 
 # The blocks' kernels that compute (skip is the absence of a block), in the order of α's columns after skip.
 CONV_KERNELS = tuple(k for k, v in KERNELS.items() if v is not None)
@@ -85,6 +93,16 @@ def sample(rng) -> dict:
 
 def time_padding(arch: dict) -> str:
     return arch.get("time_padding", "same")
+
+
+def streams(arch: dict) -> bool:
+    """Whether chain network `arch` runs as a stream of steps (its time padding is valid or causal)."""
+    return time_padding(arch) in STREAMING_PADDINGS
+
+
+def causal_out(size: int, stride: int) -> int:
+    """Frames out of a causal layer over `size` frames: k - s zeros before them, 'valid' with stride s."""
+    return size // stride
 
 
 def stem_out(shape: tuple[int, int], stem: str) -> tuple[int, int]:
@@ -140,7 +158,8 @@ def time_map(arch: dict, frames: int) -> int:
     """Frames of the last map of `arch` on `frames` input frames (< 1: the map vanished)."""
     t = valid_out(frames, *time_layers(arch)[0])
     for k, s in time_layers(arch)[1:]:
-        t = valid_out(t, k, s) if time_padding(arch) == "valid" else same_out(t, s)
+        mode = time_padding(arch)
+        t = valid_out(t, k, s) if mode == "valid" else causal_out(t, s) if mode == "causal" else same_out(t, s)
     return t
 
 
@@ -170,11 +189,12 @@ def validate(arch: dict, input_shape: tuple[int, int] | None = None) -> dict:
 
 
 def to_str(arch: dict) -> str:
-    """One line a person reads: 'conv_10x4_s2x2 x64 | dw_3x3 x64 | dw_5x5 x96 /2 | skip' (+ ' (valid in time)')."""
+    """One line a person reads: 'conv_10x4_s2x2 x64 | dw_3x3 x64 | dw_5x5 x96 /2 | skip' (+ ' (valid in time)' or
+    ' (causal in time)')."""
     parts = [f"{arch['stem']} x{arch['stem_channels']}"]
     for b in arch["blocks"]:
         parts.append("skip" if b["op"] == "skip" else f"{b['op']} x{b['channels']}" + (" /2" if b["stride"] == 2 else ""))
-    return " | ".join(parts) + (" (valid in time)" if time_padding(arch) == "valid" else "")
+    return " | ".join(parts) + (f" ({time_padding(arch)} in time)" if streams(arch) else "")
 
 
 def chain_graph(arch: dict, input_shape: tuple[int, int], num_classes: int) -> NetGraph:

@@ -105,7 +105,17 @@ class NetGraph:
         h, w, c = self.shapes[x]
         oh, ow = same_out(h, stride), same_out(w, stride)
         padding = "same"
-        if time_padding == "valid":
+        if time_padding == "causal":
+            # k - s zero frames before the map (a stream's reset state) and the frequency padding: one PAD,
+            # then a 'valid' convolution; the map keeps h // s frames.
+            p, top = (kernel - 1) * dilation // 2, (kernel - 1) * dilation + 1 - stride
+            oh = h // stride
+            if (x, ("causal", top, p)) not in self.pads:
+                self.pads[(x, ("causal", top, p))] = self.add("PAD", [x], (h + top, w + 2 * p, c),
+                                                              weight_bytes=PADDINGS_BYTES)
+            x = self.pads[(x, ("causal", top, p))]
+            padding = "valid"
+        elif time_padding == "valid":
             # No padding over time (the chain's streamable form): TFLite has no SAME for one axis only,
             # so the frequency padding is written out (PAD) and the convolution is 'valid'.
             p = (kernel - 1) * dilation // 2

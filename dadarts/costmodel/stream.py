@@ -11,7 +11,8 @@ buffer after Invoke and back into its input before the next one. A decision ther
                                per-byte cost of a time concatenation, which is the same memcpy)
 
 `step_cost(layers, state_bytes, target)` prices a step graph already written (a parsed .tflite or a
-NetGraph); `step_graph(arch, ...)` writes down the step graph of a chain network valid in time as
+NetGraph); `step_graph(arch, ...)` writes down the step graph of a chain network valid or causal in time (the same graph: a causal network's
+padding is its reset state; only its final map, and so the average, is longer) as
 `dadarts export --streaming` lowers it (dadarts.export.step_model: every layer that convolves time keeps
 its last k - s input frames; the global average keeps the frequency averages of the last T' - N/S
 frames of the final map and averages them with the step's over time, HEADS), so
@@ -82,11 +83,11 @@ def step_graph(arch: dict, input_shape: tuple[int, int], num_classes: int,
     """(the int8 step graph of chain network `arch` on (T, F) windows taking `frames_per_step` new frames,
     the bytes of each state in input order). Inputs: the new frames, then the states; outputs: the
     logits, then the next states; `head`: how the step averages the final map (HEADS)."""
-    from .chain import STEMS, depthwise_kernel, stem_layer, time_map, time_padding, time_stride, validate
+    from .chain import STEMS, depthwise_kernel, stem_layer, streams, time_map, time_stride, validate
     validate(arch, input_shape)
-    if time_padding(arch) != "valid":
-        raise UserError("Only a chain network valid in time runs as a stream of steps: search with --streaming "
-                        "or train with --time-padding valid.")
+    if not streams(arch):
+        raise UserError("Only a chain network valid or causal in time runs as a stream of steps: search with "
+                        "--streaming or train with --time-padding valid (or causal).")
     T, F = (int(v) for v in input_shape)
     stride = time_stride(arch)
     if frames_per_step < 1 or frames_per_step % stride:

@@ -3,7 +3,7 @@ the real file size, priced by the same cost model the search used (dadarts.costm
 search, the streaming cost of the network it derived."""
 from __future__ import annotations
 
-from ..costmodel.chain import time_padding
+from ..costmodel.chain import streams
 from ..costmodel.estimate import estimate_layers_on
 from ..costmodel.stream import streaming_estimate
 from ..costmodel.graph import parse_tflite
@@ -27,10 +27,10 @@ def export_budget_check(run: RunDir, model: bytes, arena_bytes: int, config: Mfc
 
 def deployed(est: dict, result: dict, config: MfccConfig) -> dict:
     """The whole-window estimate `est` as the search's budget means it: for a streaming search
-    (`--streaming`, a chain network valid in time) the streaming deployment's (the step model's Invokes
+    (`--streaming`, a chain network valid or causal in time) the streaming deployment's (the step model's Invokes
     per decision period, its arena and the states' staging copy), as the search priced it."""
     arch = result.get("genotype") if result.get("space") == "chain" else None
-    if not arch or time_padding(arch) != "valid":
+    if not arch or not streams(arch):
         return est
     return streaming_estimate(est, arch, config, len(result["labels"]), get_target(result["target"]),
                               result.get("decision_ms"))

@@ -20,7 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "only where nothing else reads that tensor (safe, default), or everywhere (all: no QUANTIZE "
                         "left, as the cost model counts, but the other readers get the concat's coarser scale)")
     p.add_argument("--streaming", action="store_true",
-                   help="with --int8: also the step model of a chain network valid in time (dadarts train "
+                   help="with --int8: also the step model of a chain network valid or causal in time (dadarts train "
                         "--time-padding valid, or a search with --streaming): N new frames per Invoke, its states as "
                         "inputs and outputs; checked against the whole-window model and written to export/firmware/ "
                         "(export/stream_step.json says how to run it)")

@@ -1,4 +1,4 @@
-"""`dadarts export RUN --int8 --streaming`: the step model of a chain network valid in time, through the
+"""`dadarts export RUN --int8 --streaming`: the step model of a chain network valid or causal in time, through the
 same path as the whole-window model (PyTorch -> ONNX -> onnx2tf -> float / int8 TFLite), checked
 against the whole-window models, and the firmware files of a step build.
 
@@ -20,10 +20,12 @@ TFLite Micro steps the int8 step model from a reset over the first TFLM_STEPS st
 against the reference kernels (it must be within TFLM_MAX_LSB, as the whole-window model).
 The check runs both int8 models under LiteRT's reference kernels (TFLM's arithmetic) on a stream of
 test clips end to end: after the warm-up every step's logits against the whole-window int8 model on
-the window that step covers (step_model.StepPlan.window_of). They are not bit-identical: each model
+the window that step covers (step_model.StepPlan.window_of; for a causal network its step has also heard
+the audio before that window, where the whole-window model reads zeros). They are not bit-identical: each model
 has its own calibrated activation ranges, so the figures are top-1 agreement and the largest logit
 difference, like the int8-vs-float figures of the whole-window export. Float: the step .tflite against
-PyTorch's whole-window model on the same windows (exact up to float rounding).
+PyTorch's whole-window model on the same windows, or for a causal network against the network run over
+the whole stream (step_model.whole_stream_logits); either is exact up to float rounding.
 """
 from __future__ import annotations
 
@@ -82,11 +84,15 @@ def checked_windows(plan, n_frames: int, limit: int = CHECK_STEPS) -> list[tuple
     return out
 
 
-def stream_check(step_int8: bytes, whole_int8: bytes, step_float: bytes, whole_torch, plan, clips: np.ndarray) -> dict:
-    """report["streaming"]["check"]: step models against the whole-window models on the same stream."""
+def stream_check(step_int8: bytes, whole_int8: bytes, step_float: bytes, whole_torch, step, clips: np.ndarray) -> dict:
+    """report["streaming"]["check"]: step models against the whole-window models on the same stream (a causal
+    network's float step model against the network over the whole stream, whole_stream_logits: what it
+    equals; its agreement with the whole-window model on each step's window is a figure)."""
     from .onnx_export import run_torch
+    from .step_model import whole_stream_logits
     from .step_tflite import StepRunner
     from .tflite_convert import TfliteRunner
+    plan = step.plan
     n, T = plan.frames_per_step, plan.window_frames
     clips = clips[:-(-((plan.warmup_steps + CHECK_STEPS + 2) * n + T) // T)]      # enough for CHECK_STEPS steps
     frames = _stream(clips, n).numpy()
@@ -97,13 +103,16 @@ def stream_check(step_int8: bytes, whole_int8: bytes, step_float: bytes, whole_t
     x = np.stack([frames[a:a + plan.window_frames] for _, a in windows])
     steps = [s for s, _ in windows]
     out = {"steps": len(windows), "warmup_steps": plan.warmup_steps, "stream_frames": int(len(frames))}
-    # float: the step .tflite vs PyTorch's whole-window model
+    # float: the step .tflite vs PyTorch's whole-window model (causal: vs the network over the whole stream)
     fr = StepRunner(step_float, reference_kernels=False)
     got = fr.run(frames)[0][steps]
-    ref = run_torch(whole_torch, x[:, None])
+    window = run_torch(whole_torch, x[:, None])
+    ref = whole_stream_logits(step, torch.from_numpy(frames)).numpy()[steps] if plan.causal else window
     diff = float(np.abs(got - ref).max())
     out["float"] = {"max_abs_error": diff, "relative": diff / max(1e-12, float(np.abs(ref).max())),
-                    "top1_agreement": float((got.argmax(1) == ref.argmax(1)).mean())}
+                    "top1_agreement": float((got.argmax(1) == ref.argmax(1)).mean()),
+                    "reference": "the network over the whole stream" if plan.causal else "the whole-window model",
+                    "window_top1_agreement": float((got.argmax(1) == window.argmax(1)).mean())}
     if out["float"]["relative"] > FLOAT_TOLERANCE:
         raise UserError(f"The float step model's logits differ from the whole-window model's by up to {diff:.3g} "
                         f"({out['float']['relative']:.2g} of the largest): a state is wired wrongly; nothing "
@@ -171,7 +180,7 @@ def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_m
     if (np.float32(step_in[0]), step_in[1]) != (np.float32(whole_in[0]), whole_in[1]):
         raise UserError(f"The step model's frames are quantised at {step_in}, the whole-window model's input at "
                         f"{whole_in}: the front-end could not feed both; the step model was not written.")
-    check = stream_check(qmodel, whole_int8, fmodel, inference, plan, x_test)
+    check = stream_check(qmodel, whole_int8, fmodel, inference, step, x_test)
     check["tflm"] = tflm_step_check(qmodel, x_test, plan.frames_per_step)
     from .pipeline import TFLM_MAX_LSB
     if check["tflm"]["max_lsb"] > TFLM_MAX_LSB:

@@ -60,6 +60,7 @@ class StepPlan:
     map_frames: int           # T': frames of the final map on a whole window
     warmup_steps: int         # steps after a reset whose logits still read the reset state
     states: tuple[StateSpec, ...]
+    causal: bool = False      # the network pads causally: a step equals whole_stream_logits, not a window
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -83,6 +84,21 @@ def _time_conv(layer: nn.Module) -> nn.Conv2d:
     return conv
 
 
+def _causal_pad(layer: nn.Module):
+    """The layer's CausalPad (dadarts.search.chain), if it pads time causally."""
+    from ..search.chain import CausalPad
+    return next((m for m in layer.modules() if isinstance(m, CausalPad)), None)
+
+
+def _stream_layer(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """`layer` on x as a step runs it: a causal padding's frames come from the state, not from zeros."""
+    if _causal_pad(layer) is None:
+        return layer(x)
+    for m in layer:
+        x = m.stream(x) if m is _causal_pad(layer) else m(x)
+    return x
+
+
 def _layers(model: nn.Module) -> list[nn.Module]:
     if not (hasattr(model, "features") and hasattr(model, "classifier") and isinstance(model.features, nn.Sequential)):
         raise UserError("Only a chain network (features, global average, classifier) runs as a stream of steps: "
@@ -100,18 +116,19 @@ def make_plan(model: nn.Module, input_shape: tuple[int, int], frames_per_step: i
     """The states and the alignment of `model`'s step form on (T, F) windows, N = frames_per_step."""
     T, F = (int(v) for v in input_shape)
     x = torch.zeros(1, 1, T, F)
-    states, stride, tail = [], 1, 0
+    states, stride, tail, causal = [], 1, 0, False
     with torch.no_grad():
         for i, layer in enumerate(_layers(model)):
-            conv = _time_conv(layer)
-            if conv.padding[0] != 0:
-                raise UserError("The network pads over time, so its outputs at a window's edges read frames that "
-                                "a stream does not have: train it with --time-padding valid (or search with "
-                                "--streaming) to export it for streaming.")
+            conv, pad = _time_conv(layer), _causal_pad(layer)
             k, s = (conv.kernel_size[0] - 1) * conv.dilation[0] + 1, conv.stride[0]
+            if conv.padding[0] != 0 or (pad is not None and pad.time != k - s):
+                raise UserError("The network pads over time after the window, so its outputs at a window's edges "
+                                "read frames that a stream does not have: train it with --time-padding valid or "
+                                "causal (or search with --streaming) to export it for streaming.")
+            causal = causal or pad is not None
             if k > s:
                 states.append(StateSpec(f"state_{len(states)}", f"features.{i}", (1, x.shape[1], k - s, x.shape[3])))
-            tail += ((x.shape[2] - k) % s) * stride
+            tail += ((x.shape[2] + (pad.time if pad else 0) - k) % s) * stride
             stride *= s
             x = layer(x)
     if frames_per_step < 1 or frames_per_step % stride:
@@ -122,7 +139,7 @@ def make_plan(model: nn.Module, input_shape: tuple[int, int], frames_per_step: i
         width = 1 if head == "frame_mean" else x.shape[3]          # frame_mean keeps per-frame averages
         states.append(StateSpec(f"state_{len(states)}", "pool", (1, x.shape[1], map_frames - per_step, width)))
     warmup = max(0, math.ceil((T - tail) / frames_per_step) - 1)
-    return StepPlan(T, frames_per_step, stride, tail, map_frames, warmup, tuple(states))
+    return StepPlan(T, frames_per_step, stride, tail, map_frames, warmup, tuple(states), causal)
 
 
 class StepModel(nn.Module):
@@ -150,7 +167,7 @@ class StepModel(nn.Module):
             if j is not None:
                 x = torch.cat([states[j], x], dim=2)
                 out[j] = x[:, :, x.shape[2] - self.plan.states[j].shape[2]:]
-            x = layer(x)
+            x = _stream_layer(layer, x)
         if self.head == "frame_mean":
             x = x.mean(dim=3, keepdim=True)
         if self.pool_state is not None:
@@ -175,4 +192,30 @@ def stream_logits(step: StepModel, frames: torch.Tensor) -> torch.Tensor:
         for s in range(len(frames) // n):
             logits, *states = step(frames[s * n:(s + 1) * n][None, None], *states)
             out.append(logits[0])
+    return torch.stack(out)
+
+
+def whole_stream_logits(step: StepModel, frames: torch.Tensor) -> torch.Tensor:
+    """What `stream_logits` computes, without steps: every layer run once over the whole (L, F) stream after
+    its k - s zero frames (the reset state; a causal layer's own padding), the final map's frames averaged
+    over the last T' at the end of every step (zeros before the stream, the pool's reset state). For a
+    causal network this is the network itself over everything heard since the reset: the non-streaming
+    model its steps equal."""
+    n, plan = step.plan.frames_per_step, step.plan
+    x = frames[:len(frames) // n * n][None, None]
+    with torch.no_grad():
+        for layer, j in zip(step.layers, step.state_of):
+            keep = plan.states[j].shape[2] if j is not None else 0
+            x = _stream_layer(layer, torch.nn.functional.pad(x, (0, 0, keep, 0)))
+        x = torch.nn.functional.pad(x, (0, 0, plan.map_frames, 0))
+        per_step = n // plan.time_stride
+        out = []
+        for s in range(len(frames) // n):
+            end = plan.map_frames + (s + 1) * per_step
+            window = x[:, :, end - plan.map_frames:end]
+            if step.head == "average_pool":
+                pooled = torch.nn.functional.avg_pool2d(window, kernel_size=tuple(window.shape[2:])).flatten(1)
+            else:
+                pooled = window.mean(dim=(2, 3))
+            out.append(step.classifier(pooled)[0])
     return torch.stack(out)

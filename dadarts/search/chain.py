@@ -29,7 +29,10 @@ dadarts.costmodel.chain, with the int8 graph each choice exports to; this module
     sees its central frames) and its skip path is cut to the same frames; a map shorter than the span
     is zero-padded to it (a search on a short configuration keeps running). The derived network must
     keep a frame on the data space's shortest input: where the argmax would not, its last blocks are
-    left out (skip) until it does (dadarts.costmodel.chain.validate refuses a vanished map).
+    left out (skip) until it does (dadarts.costmodel.chain.validate refuses a vanished map);
+  * time padding "causal" (`dadarts search --streaming --time-padding causal`): the common span's 4 zero
+    frames before the map instead (a derived 3x3 pads 2: the supernet's taps sit one frame later), so
+    the map keeps its frames, as the derived causal network's do.
   `derive()` is the argmax of every choice: exactly the network `dadarts train` builds.
 """
 from __future__ import annotations
@@ -42,14 +45,32 @@ from ..costmodel import chain as space
 from .operations import ConvBNReLU
 
 
+class CausalPad(nn.Module):
+    """`time` zero frames before the map and `freq` zero bins on each side of it (a causal layer's padding).
+    In a stream the frames before come from the layer's state instead: `stream` pads frequency only."""
+
+    def __init__(self, time: int, freq: int):
+        super().__init__()
+        self.time, self.freq = int(time), int(freq)
+
+    def forward(self, x):
+        return F.pad(x, (self.freq, self.freq, self.time, 0))
+
+    def stream(self, x):
+        return F.pad(x, (self.freq, self.freq, 0, 0))
+
+
 class Depthwise(nn.Sequential):
-    """Depthwise k x k (PyTorch's symmetric padding; none over time when `time_padding` is "valid"), BN,
-    ReLU: one DEPTHWISE_CONV_2D (+ PAD when strided or valid in time)."""
+    """Depthwise k x k (PyTorch's symmetric padding; over time none when `time_padding` is "valid", k - s
+    zero frames before the map when "causal": a CausalPad first), BN, ReLU: one DEPTHWISE_CONV_2D (+ PAD
+    when strided, valid or causal in time)."""
 
     def __init__(self, C, kernel, dilation=1, stride=1, affine=True, time_padding="same"):
         p = (kernel - 1) * dilation // 2
-        super().__init__(nn.Conv2d(C, C, kernel, stride=stride, padding=(0 if time_padding == "valid" else p, p),
-                                   dilation=dilation, groups=C, bias=False),
+        pad = [CausalPad((kernel - 1) * dilation + 1 - stride, p)] if time_padding == "causal" else []
+        conv_padding = (0, 0) if pad else (0 if time_padding == "valid" else p, p)
+        super().__init__(*pad, nn.Conv2d(C, C, kernel, stride=stride, padding=conv_padding,
+                                         dilation=dilation, groups=C, bias=False),
                          nn.BatchNorm2d(C, affine=affine), nn.ReLU(inplace=False))
 
 
@@ -123,7 +144,7 @@ def tap_masks() -> torch.Tensor:
 class ChainBlock(nn.Module):
     def __init__(self, C: int, time_padding: str = "same"):
         super().__init__()
-        self.valid = time_padding == "valid"
+        self.time_padding = time_padding
         masks = tap_masks()
         self.register_buffer("taps", masks, persistent=False)
         self.weight = nn.Parameter(torch.empty(len(masks), C, 1, *masks.shape[1:]))
@@ -138,7 +159,9 @@ class ChainBlock(nn.Module):
         conv_p = conv_p / conv_p.sum().clamp_min(1e-12)
         kernel = (conv_p[:, None, None, None, None] * self.weight * self.taps[:, None, None]).sum(0)
         p = kernel.shape[-1] // 2
-        if self.valid:
+        if self.time_padding == "causal":         # span - 1 zero frames before the map: every frame kept
+            z = F.conv2d(F.pad(x, (0, 0, kernel.shape[-2] - 1, 0)), kernel, padding=(0, p), groups=x.shape[1])
+        elif self.time_padding == "valid":
             short = max(0, kernel.shape[-1] - x.shape[2])
             x = F.pad(x, (0, 0, short // 2, short - short // 2))
             z = F.conv2d(x, kernel, padding=(0, p), groups=x.shape[1])
@@ -199,9 +222,9 @@ class ChainSupernet(nn.Module):
 
     def genotype(self) -> dict:
         arch = derive(*self.arch_parameters(), stems=self.stem_names, widths=self.widths)
-        if self.time_padding != "valid":
+        if not space.streams({"time_padding": self.time_padding}):
             return arch
-        arch = {**arch, "time_padding": "valid"}
+        arch = {**arch, "time_padding": self.time_padding}
         blocks = list(arch["blocks"])
         while space.time_map({**arch, "blocks": blocks}, self.min_frames) < 1 and any(b["op"] != "skip" for b in blocks):
             last = max(i for i, b in enumerate(blocks) if b["op"] != "skip")

@@ -29,7 +29,7 @@ dadarts.costmodel.estimate.estimate_netgraph of the derived network exactly, and
 the tables were last refreshed with (what TFLM's greedy planner packs beyond the largest live pair of
 that network is added as a constant; tested).
 
-Streaming (`dadarts search --streaming`, networks valid in time): the budget's latency is the streaming
+Streaming (`dadarts search --streaming`, networks valid or causal in time): the budget's latency is the streaming
 cost per decision period (dadarts.costmodel.stream.streaming_estimate: the step model's Invokes with their
 state copies). The tables stay the whole-window ones; every configuration's expected Invoke latency is
 scaled by the derived network's streaming cost over the tables' whole-window cost of it (its 'same'-padded
@@ -158,7 +158,7 @@ class ChainCost:
         """RAM and flash besides the arena and the model bytes: code (which ops), front-end tables and
         state, CMSIS-NN scratch, stack, of the derived network `arch` under every configuration."""
         other_ram, other_flash, excess, scale, ram_scale = [], [], [], [], []
-        # The tables price 'same'-padded maps; a streaming search's derived network is 'valid' in time, so
+        # The tables price 'same'-padded maps; a streaming search's derived network is valid or causal, so
         # its planner excess and whole-window arena are taken on the tables' form and the streaming ratios
         # map that onto the step model (exact at the derived point).
         tables_arch = {**arch, "time_padding": "same"} if self.streaming else arch
@@ -188,19 +188,20 @@ class ChainCost:
     def _streaming_scale(self, arch: dict, config: MfccConfig, fe: float, tables: dict, whole: dict) -> tuple[float, dict]:
         """(the streaming Invoke latency of `arch` per decision over the tables' whole-window one (`tables`:
         its 'same'-padded maps), the streaming estimate whose RAM the search prices); (1, `whole`, the
-        estimate of `arch`) when not streaming, or when `arch` cannot stream on `config` (its valid time
-        map vanishes). `whole` is reused as the valid network's estimate when `arch` is valid already."""
+        estimate of `arch`) when not streaming, or when `arch` cannot stream on `config` (its time map
+        vanishes). `whole` is reused as the streamed network's estimate when `arch` streams already (valid or
+        causal; a 'same' one is priced as its valid form)."""
         if not self.streaming:
             return 1.0, whole
         from ..costmodel.chain import time_map
         from ..costmodel.stream import streaming_estimate
-        valid = {**arch, "time_padding": "valid"}
-        if time_map(valid, config.shape[0]) < 1:
+        streamed_arch = arch if space.streams(arch) else {**arch, "time_padding": "valid"}
+        if time_map(streamed_arch, config.shape[0]) < 1:
             return 1.0, whole
-        if space.time_padding(arch) != "valid":
-            whole = estimate_netgraph(chain_graph(valid, config.shape, self.num_classes), config, self.target,
+        if streamed_arch is not arch:
+            whole = estimate_netgraph(chain_graph(streamed_arch, config.shape, self.num_classes), config, self.target,
                                       self.decision_ms, fe)
-        streamed = streaming_estimate(whole, valid, config, self.num_classes, self.target, self.decision_ms)
+        streamed = streaming_estimate(whole, streamed_arch, config, self.num_classes, self.target, self.decision_ms)
         return streamed["invoke_ms"] / tables["invoke_ms"], streamed
 
     def estimate(self, arch: dict, config: MfccConfig, fe_instructions: float | None = None) -> dict:
@@ -271,10 +272,10 @@ class ChainCost:
 
 def chain_estimate(arch: dict, config: MfccConfig, num_classes: int, target: Target, decision_ms: float | None,
                    fe_instructions: float | None = None) -> dict:
-    """The cost model's estimate of chain network `arch`; for one valid in time (`dadarts search --streaming`),
-    its latency is the streaming one (dadarts.costmodel.stream.streaming_estimate)."""
+    """The cost model's estimate of chain network `arch`; for one valid or causal in time (`dadarts search
+    --streaming`), its latency is the streaming one (dadarts.costmodel.stream.streaming_estimate)."""
     est = estimate_netgraph(chain_graph(arch, config.shape, num_classes), config, target, decision_ms, fe_instructions)
-    if space.time_padding(arch) == "valid":
+    if space.streams(arch):
         from ..costmodel.stream import streaming_estimate
         est = streaming_estimate(est, arch, config, num_classes, target, decision_ms)
     return est

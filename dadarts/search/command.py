@@ -34,6 +34,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "The latency budget then prices streaming: per decision period the step model's Invokes "
                         "(the new frames of every layer, the time buffers, the state copies; "
                         "dadarts.costmodel.stream)")
+    p.add_argument("--time-padding", default=None, choices=["valid", "causal"],
+                   help="with --streaming: how the streamable networks treat time (default valid): valid pads no frame "
+                        "over time (the maps shrink by every kernel; a step equals the whole-window model exactly), "
+                        "causal pads k - s zero frames before every map (the maps keep their frames; a step equals "
+                        "the network run over everything since the reset; dadarts.costmodel.chain)")
     p.add_argument("--every-hop", action="store_true",
                    help="chain space: the stems striding 1 over time are candidates too, so that the derived network "
                         "can have time stride 1 and stream a decision every hop (export --streaming --frames-per-step "
@@ -89,6 +94,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _settings(args):
+    from ..errors import UserError
+    if args.time_padding and not args.streaming:
+        raise UserError("--time-padding says how a streaming search treats time: add --streaming or drop it.")
     from .settings import PRESETS
     # The cell spaces on the cpu preset: their own CPU preset (the chain's architecture step is larger).
     base = PRESETS["cpu-mcu" if args.space == "mcu" and args.preset == "cpu" else args.preset]
@@ -100,7 +108,7 @@ def _settings(args):
         target=args.target, max_latency_ms=args.max_latency_ms, max_ram_kb=args.max_ram_kb,
         max_flash_kb=args.max_flash_kb, decision_ms=args.decision_ms, cost_weight=args.cost_weight,
         latency_floor=args.latency_floor, price=args.price, widths=parse_widths(args.widths),
-        time_padding="valid" if args.streaming else None,
+        time_padding=(args.time_padding or "valid") if args.streaming else None,
         every_hop=True if args.every_hop else None,
         final_channels=args.final_channels, final_layers=args.final_layers,
     )
@@ -273,7 +281,7 @@ def _budget(settings, configs, num_classes: int, verbose: bool):
     if settings.space == "chain":
         from .chain_cost import ChainCost
         from .chain import searched_stems, searched_widths
-        cost = ChainCost(configs, num_classes, target, settings.decision_ms, streaming=settings.time_padding == "valid",
+        cost = ChainCost(configs, num_classes, target, settings.decision_ms, streaming=settings.time_padding != "same",
                          stems=searched_stems(settings), widths=searched_widths(settings))
         refuse_impossible(cost, budget)
         if verbose:

@@ -12,7 +12,7 @@ class SearchSettings:
     layers: int = 8               # cells; reductions at 1/3 and 2/3
     partial_k: int = 4            # PC-DARTS: ops see 1/K of the channels
     stem_stride: int = 0          # 0: the space's own; 2 on darts: search at half resolution (CPU preset)
-    time_padding: str = "same"    # chain: "valid" makes the supernet and the derived network streamable (--streaming)
+    time_padding: str = "same"    # chain: "valid" / "causal" make the supernet and the derived network streamable (--streaming)
     every_hop: bool = False       # chain: the stems striding 1 over time are candidates too (--every-hop)
     # data mixing
     align: str = "preprocess"     # preprocess | zeropad | fixed

@@ -41,9 +41,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--arch", metavar="JSON|FILE",
                    help="--model chain without a search: the chain architecture (dadarts.costmodel.chain's dict, "
                         "as JSON text or a file holding it)")
-    g.add_argument("--time-padding", choices=["same", "valid"], default=None,
-                   help="chain network: 'valid' pads no layer over time, so the network runs as a stream of steps "
-                        "(dadarts export --streaming); default: the architecture's own ('same' if it says none)")
+    g.add_argument("--time-padding", choices=["same", "valid", "causal"], default=None,
+                   help="chain network: 'valid' pads no layer over time, 'causal' only before the map (k - s zero "
+                        "frames), so the network runs as a stream of steps (dadarts export --streaming); default: "
+                        "the architecture's own ('same' if it says none)")
     g = p.add_argument_group("recipe")
     g.add_argument("--epochs", type=int, default=40,
                    help="default 40: the microcontroller-sized searched network trains in ~6 min on 2 cores")
