@@ -16,6 +16,11 @@ its artifact exists, reads) three pipelines under `--runs`, each trained with th
   the streaming search pricing the derived network (`search --price derived`), each on 1 thread;
   `stream-wide-sS`: the streaming search with width choices up to DS-CNN-M's (`--widths 16,32,64,96,128,172`);
   `wide-sS`: the main job's search with width choices up to 128 (`--widths 16,32,64,96,128`);
+  `stream-causal-sS`, `stream-causal-wide-sS`: the streaming searches (default widths, and up to 172)
+  with `--time-padding causal`;
+- on demand (`--arms m-valid,m-causal`): DS-CNN-M's widths as a chain network (M_CHAIN) on 640/320/40/10,
+  valid or causal in time, `train --model chain --arch ...`, `export --int8 --streaming` (what the time
+  padding costs a streamable network);
 
 then `export --int8`, `mcu-eval --target NUCLEO-F446RE [--streaming]` and `evaluate --data REAL` (measure
 only). Trainings use one torch thread; `--jobs 2` runs two seeds at once. It writes
@@ -55,7 +60,16 @@ SEARCHES = {"chain": ([], 2), "stream": (["--streaming"], 1),
             # the streaming search with width choices up to DS-CNN-M's 172 channels
             "stream-wide": (["--streaming", "--widths", "16,32,64,96,128,172"], 1),
             # the main job's search with width choices up to 128 (what a whole window affords in 100 ms)
-            "wide": (["--widths", "16,32,64,96,128"], 1)}
+            "wide": (["--widths", "16,32,64,96,128"], 1),
+            # the streaming searches with causal time padding (the maps keep their frames)
+            "stream-causal": (["--streaming", "--time-padding", "causal"], 1),
+            "stream-causal-wide": (["--streaming", "--time-padding", "causal", "--widths", "16,32,64,96,128,172"], 1)}
+# Hand-written streamable chains (on demand): DS-CNN-M's stem and widths (172 channels, four 3x3 blocks,
+# the first striding 2) on DS-CNN's 640/320/40/10, valid or causal in time: what the time padding costs.
+M_CHAIN = {"stem": "conv_10x4_s2x1", "stem_channels": 172,
+           "blocks": [{"op": "dw_3x3", "channels": 172, "stride": 2}] + [{"op": "dw_3x3", "channels": 172, "stride": 1}] * 3
+           + [{"op": "skip"}] * 2}
+CHAINS = {"m-valid": {**M_CHAIN, "time_padding": "valid"}, "m-causal": {**M_CHAIN, "time_padding": "causal"}}
 
 
 def sh(log: Path, args: list[str], threads: int) -> None:
@@ -80,7 +94,7 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> Non
     log = run.with_suffix(".log")
     run.mkdir(parents=True, exist_ok=True)
     r = str(run)
-    streams = arm.startswith("stream")
+    streams = arm.startswith("stream") or arm in CHAINS
     if arm in SEARCHES and not (run / "search" / "result.json").is_file():
         done = stability / f"s{seed}-t2"
         if arm == "chain" and (done / "search" / "result.json").is_file():   # bench_stability ran this very search
@@ -92,7 +106,9 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> Non
                      *resume(run / "search" / "checkpoint.pt")], threads)
     if not (run / "train" / "model.pt").is_file():
         model = (["--model", "ds-cnn-" + arm.split("-")[1], "--mfcc", "640/320/40/10", "--run", r]
-                 if arm.startswith("dscnn-") else [r])
+                 if arm.startswith("dscnn-") else
+                 ["--model", "chain", "--arch", json.dumps(CHAINS[arm]), "--mfcc", "640/320/40/10", "--run", r]
+                 if arm in CHAINS else [r])
         sh(log, ["train", *model, "--seed", str(seed), "--threads", "1", "--quiet",
                  *resume(run / "train" / "checkpoint.pt")], 1)
     if not (run / "export" / "model_int8.tflite").is_file():

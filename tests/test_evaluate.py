@@ -19,7 +19,7 @@ from dadarts.data.wavio import read_wav, write_wav
 from dadarts.evaluate import session
 from dadarts.evaluate.longform import TRUTH_KIND, StreamRecipe, build_stream
 from dadarts.evaluate.recognizer import Recognizer
-from dadarts.evaluate.runmodels import load_run
+from dadarts.evaluate.runmodels import load_run, load_step
 from dadarts.evaluate.streaming import device_pcm
 from dadarts.export.recognizer_settings import (RecognizerSettings, read_settings, score_exp_table,
                                                 write_recognizer_files)
@@ -69,8 +69,8 @@ def make_corpus(root) -> None:
     write_wav(root / "_background_noise_" / "white_noise.wav", rng.normal(0, 0.05, 16000 * 20))
 
 
-def _train(corpus, run: RunDir):
-    """Train DS-CNN-S on shifted copies of the clips; write what `dadarts train` writes."""
+def _train(corpus, run: RunDir, name: str = "ds-cnn-s", kwargs: dict | None = None):
+    """Train DS-CNN-S (or `name` with `kwargs`) on shifted copies of the clips; write what `dadarts train` writes."""
     from dadarts.data.datasets import load_dataset
     from dadarts.frontend.artifact import write_frontend
     from dadarts.frontend.mfcc import Mfcc
@@ -92,8 +92,8 @@ def _train(corpus, run: RunDir):
     mean, std = x.reshape(-1, 40).mean(0), x.reshape(-1, 40).std(0) + 1e-3
     xn, yt = ((x - mean) / std)[:, None], torch.tensor(y)
     torch.manual_seed(0)
-    build = {"name": "ds-cnn-s", "input_shape": list(config.shape), "num_classes": len(LABELS), "kwargs": {}}
-    net = build_model(build["name"], config.shape, len(LABELS))
+    build = {"name": name, "input_shape": list(config.shape), "num_classes": len(LABELS), "kwargs": kwargs or {}}
+    net = build_model(build["name"], config.shape, len(LABELS), **build["kwargs"])
     opt = torch.optim.Adam(net.parameters(), 3e-3)
     for step in range(150):
         i = torch.randint(0, len(yt), (32,))
@@ -353,6 +353,44 @@ def test_calibration_meets_its_false_accept_target(tone_run, capsys):
     assert metrics["stream"]["split"] == "testing" and metrics["settings"]["detection_threshold"] == settings.detection_threshold
     assert set(metrics["per_keyword"]) == set(KEYWORDS) and metrics["throughput"]["audio_hours_per_minute"] > 0
     json.dumps(metrics)
+
+
+CAUSAL_CHAIN = {"stem": "conv_10x4_s2x1", "stem_channels": 32, "time_padding": "causal",
+                "blocks": [{"op": "dw_3x3", "channels": 32, "stride": 2}, {"op": "dw_3x3", "channels": 32, "stride": 1},
+                           {"op": "skip"}, {"op": "skip"}, {"op": "skip"}, {"op": "skip"}]}
+
+
+def test_a_streaming_run_is_calibrated_on_its_step_model(tone_run, tmp_path, capsys):
+    """calibrate --streaming: the step model's scores, one decision per step (4 frames, 80 ms), and the step
+    model's output quantisation in the header the step build compiles; the flag must match the build."""
+    from dadarts.export.pipeline import ExportInputs, ExportOptions, export_model
+    corpus, _ = tone_run
+    run = RunDir.of(tmp_path / "run")
+    net, x_test, y_test, x_train, frontend = _train(corpus, run, "chain", {"arch": CAUSAL_CHAIN})
+    inputs = ExportInputs(model=net, labels=LABELS, config=CONFIG, x_test=x_test, y_test=y_test,
+                          x_calibration=x_train, frontend=frontend, run_name="tones-step", source=str(run.root))
+    report = export_model(inputs, run, ExportOptions(int8=True, calibration_samples=64, tflm_samples=4, streaming=True),
+                          log=lambda *_: None)
+    assert report["int8"]["accuracy"] > 0.9 and report["streaming"]["frames_per_step"] == 4
+    capsys.readouterr()
+    args = ["calibrate", str(run.root), "--max-fa-per-hour", "0", "--minutes", "3", "--windows", "250,500",
+            "--suppressions", "500"]
+    assert main(args) == 2
+    assert "holds the step model's build: add --streaming" in capsys.readouterr().err
+    assert main([*args, "--streaming"]) == 0
+    models = load_step(load_run(run.root, need_int8=True))
+    settings = read_settings(run.export / "recognizer.json")
+    assert settings.inference_every_hops == 4
+    cal = read_json(run.root / "stream" / "calibration.json", "stream_calibration")
+    assert cal["chosen"]["false_accepts_per_hour"] <= 0 and cal["chosen"]["false_reject_rate"] < 0.5
+    wav, truth = session.run_stream(models, session.stream_dataset(models, None), "validation", 3.0)
+    again = session.metrics(models, session.model_outputs(models, wav, 4), truth, settings)
+    assert again["operating_point"]["false_reject_rate"] == cal["chosen"]["false_reject_rate"]
+    header = (run.firmware / "recognizer_settings.h").read_text()
+    assert "#define KWS_INFERENCE_EVERY_HOPS 4" in header and "dadarts calibrate" in header
+    exp = score_exp_table(*models.step.output_quant)       # the step model's scores, not the whole-window model's
+    assert f"#define KWS_SCORE_EXP_LEN {len(exp)}" in header
+    assert ", ".join(str(int(v)) for v in exp[:12]) in header
 
 
 def test_schedule_follows_the_firmware_loop():

@@ -7,7 +7,8 @@ RUN/export/firmware/recognizer_settings.h, and keeps the search in RUN/stream/ca
 same recipe and prints the device's operating point - one threshold, with its averaging and
 suppression, chosen on the calibration stream; FRR and false accepts per hour (95 % interval) on the
 test stream - saved with the clip accuracy beside it in RUN/stream/operating_point.json (kind
-"operating_point").
+"operating_point"). A run whose firmware runs the step model (`dadarts export --int8 --streaming`) is
+calibrated with `--streaming`: the step model's scores, one decision per step.
 """
 from __future__ import annotations
 
@@ -37,12 +38,32 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-fa-per-hour", type=float, required=True, metavar="X",
                    help="false accepts per hour allowed on the calibration stream, all keywords together")
     p.add_argument("--every-hops", type=int, help="run the model every N hops (default: the run's current setting)")
+    p.add_argument("--streaming", action="store_true",
+                   help="calibrate the step model (a run exported with --int8 --streaming, whose firmware runs it): "
+                        "one decision per step, its states fed back, as the device decides")
     p.add_argument("--windows", default=",".join(map(str, WINDOWS_MS)), metavar="MS,...",
                    help="averaging windows to try (default %(default)s)")
     p.add_argument("--suppressions", default=",".join(map(str, SUPPRESSIONS_MS)), metavar="MS,...",
                    help="suppression times to try (default %(default)s)")
     add_stream_arguments(p, "calibration (and test)")
     add_model_arguments(p)
+
+
+def _device_model(models, args):
+    """`models` with the step model when the device runs it (--streaming); a UserError when the flag and the
+    run's firmware build disagree, since the settings would be calibrated on another model's scores."""
+    from ..errors import UserError
+    from ..firmware.runio import step_build as is_step_build
+    from .runmodels import load_step
+    step_build = is_step_build(models.run.firmware)
+    if args.streaming != step_build:
+        raise UserError(f"{models.run.firmware} holds the {'step' if step_build else 'whole-window'} model's build: "
+                        + ("add --streaming to calibrate the model the device runs." if step_build else
+                           f"run `dadarts export {models.run.root} --int8 --streaming` first, or drop --streaming."))
+    if args.streaming and args.every_hops is not None:
+        raise UserError("--every-hops sets the whole-window model's stride: the step model decides once per step "
+                        "(dadarts export --streaming --frames-per-step N); drop --every-hops.")
+    return load_step(models, exact=args.exact) if args.streaming else models
 
 
 def run(args) -> int:
@@ -62,8 +83,11 @@ def run(args) -> int:
     models = load_run(args.run, need_int8=True, threads=args.threads, exact=args.exact)
     if not models.run.firmware.is_dir():
         raise UserError(f"{models.run.firmware} is missing: run `dadarts export {models.run.root} --int8` first.")
+    models = _device_model(models, args)
     base = session.run_settings(models)
-    if args.every_hops is not None:
+    if models.step is not None:
+        base = replace(base, inference_every_hops=int(models.step_meta["frames_per_step"]))
+    elif args.every_hops is not None:
         base = replace(base, inference_every_hops=args.every_hops)
     ds = session.stream_dataset(models, args.data)
     wav, truth = session.run_stream(models, ds, "validation", args.minutes, args.recipe)
@@ -78,7 +102,7 @@ def run(args) -> int:
                   hours=on_stream["hours"], curve=on_stream["curve"], per_keyword=on_stream["per_keyword"])
     path = models.run.root / "stream" / "calibration.json"
     write_json_atomic(path, result, kind=KIND)
-    scale, zp = models.int8.output_quant
+    scale, zp = (models.step or models.int8).output_quant      # the scores the firmware's model gives
     files = write_recognizer_files(models.run.export, models.run.firmware, settings, models.config, scale, zp,
                                    models.run.root.resolve().name, origin="calibrate",
                                    provenance={"target_fa_per_hour": args.max_fa_per_hour, "calibration": str(path),

@@ -34,8 +34,7 @@ class FirmwareInputs:
     @property
     def streaming(self) -> bool:
         """export/firmware holds a step model's build (`dadarts export --int8 --streaming`)."""
-        return _header_define(self.tables_dir / "model_settings.h", "KWS_STREAMING") == "1" \
-            if (self.tables_dir / "model_settings.h").is_file() else False
+        return step_build(self.tables_dir)
 
     @property
     def firmware_tflite(self) -> Path:
@@ -62,6 +61,12 @@ def model_input_quantisation(tflite_path: Path) -> tuple[float, int, tuple[int, 
     if detail["dtype"] != np.int8 or not scale:
         raise UserError(f"{tflite_path} does not take int8 input: {EXPORT_HINT}.")
     return float(scale), int(zp), tuple(int(v) for v in detail["shape"])
+
+
+def step_build(tables_dir: Path) -> bool:
+    """Whether a run's export/firmware holds a step model's build (`dadarts export --int8 --streaming`)."""
+    header = tables_dir / "model_settings.h"
+    return header.is_file() and _header_define(header, "KWS_STREAMING") == "1"
 
 
 def _header_define(header: Path, name: str) -> str | None:
