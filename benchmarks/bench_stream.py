@@ -3,7 +3,8 @@
 For each exported run (`--run`, repeatable: e.g. the same model trained with and without stream-aware
 training) and each long-form recipe (`--recipes`: talk, the default streams, and v1, the first ones)
 it builds the test stream (testing split) and calibration stream (validation split) at the recipe's
-length, runs the firmware's streaming path over both with the int8 model on `--threads` LiteRT threads
+length, runs the firmware's streaming path over both with the int8 model (`--streaming`: the step model,
+one decision per step, as a step build runs it) on `--threads` LiteRT threads
 (timed: wall and CPU time, with the load average; outputs an earlier run saved in RUN/stream/cache/
 are reused with the timings recorded then), then
 - "before": the test stream at the settings `dadarts export` writes (micro_speech's defaults), with
@@ -19,11 +20,12 @@ are reused with the timings recorded then), then
 Prints a table and writes benchmarks/results/<name>.json; of the run it only adds to RUN/stream/cache/.
 
     python benchmarks/bench_stream.py --run runs/a [--run runs/b] [--recipes talk,v1] [--target 1]
-        [--folder ../shared/data/gsc-real-dev] [--threads 1] [--name stream]
+        [--folder ../shared/data/gsc-real-dev] [--threads 1] [--streaming] [--name stream]
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -62,6 +64,8 @@ def measure(models, recipe: str, target: float, minutes, folder) -> dict:
 
     ds = session.stream_dataset(models, None)
     defaults = default_settings(models.run, models.config)   # what `dadarts export` writes for this run
+    if models.step is not None:                               # and for its step build: one decision per step
+        defaults = dataclasses.replace(defaults, inference_every_hops=int(models.step_meta["frames_per_step"]))
     test_wav, test_truth = session.run_stream(models, ds, "testing", minutes, recipe)
     cal_wav, cal_truth = session.run_stream(models, ds, "validation", minutes, recipe)
     test_out, speed = timed_outputs(models, test_wav, defaults.inference_every_hops)
@@ -105,17 +109,22 @@ def main() -> None:
     parser.add_argument("--target", type=float, default=1.0, help="calibration target, false accepts per hour")
     parser.add_argument("--folder", help="also score the operating point on a stream built from this folder")
     parser.add_argument("--threads", type=int, default=2, help="LiteRT threads (default 2)")
+    parser.add_argument("--streaming", action="store_true",
+                        help="run each run's step model (dadarts export --int8 --streaming), as its step build does")
     parser.add_argument("--name", default="stream", help="results/<name>.json")
     args = parser.parse_args()
 
-    from dadarts.evaluate.runmodels import load_run
+    from dadarts.evaluate.runmodels import load_run, load_step
 
     t0 = time.perf_counter()
     pct = lambda v: "    -" if v is None else f"{v * 100:5.1f}"  # noqa: E731
     results = []
     for run in args.run:
         models = load_run(run, need_int8=True, threads=args.threads)
+        if args.streaming:
+            models = load_step(models, exact=False)
         entry = {"run": str(Path(run).resolve()), "task": models.task, "config": models.config.name,
+                 "model": "step" if args.streaming else "whole window",
                  "keywords": models.keywords, "clip_accuracy": clip_accuracy(Path(run), args.folder),
                  "train_settings": _train_settings(Path(run)), "recipes": {}}
         for recipe in args.recipes.split(","):

@@ -1,0 +1,123 @@
+"""What a causal network's step decides once it has heard audio before the window (issue #24).
+
+A causal chain network (`--time-padding causal`) is trained on one-second windows whose maps are padded
+with zero frames before them; streamed, those frames hold what the device heard before the window, so
+its decision on a keyword is not the whole-window model's (`dadarts export --streaming` reports their
+top-1 agreement). A valid network's step reads nothing before its window: its figures equal the
+whole-window model's, which makes it the control.
+
+For each run (`--run`, repeatable) and each test clip, in float (PyTorch), this scores:
+- `window`: the whole-window model on the clip alone (what `dadarts train` reports);
+- `after_speech`: the step model streamed from a reset over the previous test clips (a fixed random
+  order: other keywords, unknown words and silence), decided at the step whose window is the clip;
+- `after_silence`: the same with the clip's own first frame repeated as the history (the room the clip
+  was recorded in; the quietest history a device hears between words).
+Prints a table and writes benchmarks/results/<name>.json.
+
+    python benchmarks/bench_causal_history.py --run benchmarks/runs/seeds/m-causal-s0 \
+        --run benchmarks/runs/seeds/m-valid-s0 --name causal_history
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dadarts.rundir import write_text_atomic  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def test_windows(run_path: str):
+    """(model, normalised test features (M, T, F), labels (M,)) of an exported-or-trained run."""
+    from dadarts.data.features import load_features
+    from dadarts.export.inference import load_checkpoint, rebuild_model
+    from dadarts.export.pipeline import _dataset_of
+    from dadarts.frontend.spec import MfccConfig
+    from dadarts.rundir import RunDir, read_json
+    run = RunDir.of(run_path)
+    ckpt = load_checkpoint(run.model)
+    frontend = read_json(run.frontend, "frontend")
+    config = MfccConfig.parse(ckpt.get("config") or frontend["config"])
+    test = load_features(_dataset_of(run, ckpt), "testing", config)
+    mean, std = (torch.tensor(frontend[k], dtype=torch.float32) for k in ("mean", "std"))
+    return rebuild_model(ckpt), ((test.x.float() - mean) / std), test.y.numpy()
+
+
+def history_frames(plan) -> int:
+    """H: frames before a clip such that a step ends exactly at the clip's whole window (StepPlan.window_of),
+    at least one window of history."""
+    T, n, u = plan.window_frames, plan.frames_per_step, plan.tail_frames
+    steps = math.ceil((2 * T - u) / n)
+    return steps * n + u - T
+
+
+def score(run_path: str, seed: int = 0) -> dict:
+    from dadarts.export.step_model import StepModel, default_frames_per_step, time_stride, whole_stream_logits
+    model, x, y = test_windows(run_path)
+    T = x.shape[1]
+    with torch.no_grad():
+        window = torch.cat([model(x[i:i + 256, None]) for i in range(0, len(x), 256)]).argmax(1).numpy()
+    from dadarts.frontend.spec import MfccConfig
+    from dadarts.rundir import RunDir, read_json
+    config = MfccConfig.parse(read_json(RunDir.of(run_path).frontend, "frontend")["config"])
+    hop_ms = config.hop * 1000.0 / 16000
+    step = StepModel(model, (T, x.shape[2]), default_frames_per_step(time_stride(model), hop_ms)).eval()
+    H = history_frames(step.plan)
+    order = np.random.default_rng(seed).permutation(len(x))
+    stream = x[order].reshape(-1, x.shape[2])                       # the test clips end to end
+    speech, silence = [], []
+    for pos, i in enumerate(order):
+        start = pos * T
+        before = stream[max(0, start - H):start]
+        before = torch.cat([torch.zeros(H - len(before), x.shape[2]), before])
+        for history, out in ((before, speech), (x[i, :1].repeat(H, 1), silence)):
+            logits = whole_stream_logits(step, torch.cat([history, x[i]]))
+            s = (H + T - step.plan.tail_frames) // step.plan.frames_per_step - 1
+            assert step.plan.window_of(s) == (H, H + T)
+            out.append(int(logits[s].argmax()))
+    speech, silence = np.array(speech), np.array(silence)
+    yo, wo = y[order], window[order]
+    acc = lambda p: float((p == yo).mean())  # noqa: E731
+    return {"run": str(Path(run_path)), "causal": step.plan.causal, "config": config.name,
+            "frames_per_step": step.plan.frames_per_step, "history_frames": H, "clips": int(len(y)),
+            "accuracy": {"window": acc(wo), "after_speech": acc(speech), "after_silence": acc(silence)},
+            "agreement_with_window": {"after_speech": float((speech == wo).mean()),
+                                      "after_silence": float((silence == wo).mean())}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--run", action="append", required=True, help="trained run directory (repeat for several)")
+    ap.add_argument("--seed", type=int, default=0, help="order of the test clips (the speech before each)")
+    ap.add_argument("--name", default="causal_history")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    rows = [score(r, args.seed) for r in args.run]
+    print(f"{'run':48s} {'padding':7s} {'window':>7s} {'after speech':>13s} {'after silence':>14s}")
+    for r in rows:
+        a = r["accuracy"]
+        print(f"{r['run']:48s} {'causal' if r['causal'] else 'valid':7s} {a['window'] * 100:6.2f}% "
+              f"{a['after_speech'] * 100:12.2f}% {a['after_silence'] * 100:13.2f}%")
+    out = RESULTS / f"{args.name}.json"
+    write_text_atomic(out, json.dumps({"benchmark": "causal_history", "seed": args.seed, "runs": rows,
+                                       "wall_s": round(time.perf_counter() - t0, 1),
+                                       "notes": "float (PyTorch) decisions on the test split's clips; after_speech: "
+                                                "the step streamed over the previous clips in a random order; "
+                                                "after_silence: the clip's first frame repeated as history"},
+                                      indent=2) + "\n")
+    print(f"saved {out}")
+
+
+if __name__ == "__main__":
+    main()
