@@ -7,7 +7,9 @@ docs/evaluate.md) it takes the recogniser's averaged score of that keyword, best
 (from its start to its end plus scoring.LATENCY_S, the window the scorer credits), and groups the
 occurrences by the block's SNR, its noise, the word's level, whether another word is within a second of
 it (the stream's utterances hold 1-4 words 0.05-0.4 s apart) and the keyword. Per group: occurrences, the
-median best score and the share whose best score reaches 128, 200 and 240 (of 255).
+median best score and the share whose best score reaches 128, 200 and 240 (of 255). The other side of
+the same curve, `negatives`: every word that is not a keyword (the split's other corpus words, and the
+out-of-vocabulary words training never used), with the best average score any keyword gets over it.
 
 The model's outputs are the ones `dadarts stream` / bench_stream.py cached in RUN/stream/cache/ (computed
 here otherwise); `--streaming` takes the step model's. Averaging window: `--window-ms` (default 500).
@@ -41,10 +43,15 @@ def best_scores(models, out, truth: dict, window_ms: int, every_hops: int) -> li
     avg = averages(out.scores, out.times_ms, window_ms, history)
     label_of = {name: i for i, name in enumerate(models.labels)}
     t = avg.times / 1000.0
-    rows = []
+    rows, negatives = [], []
     events = sorted(truth["events"], key=lambda e: e["start_s"])
+    keyword_labels = np.array([label_of[k] for k in models.keywords])
     for j, e in enumerate(events):
         if not e["keyword"]:
+            lo, hi = np.searchsorted(t, e["start_s"]), np.searchsorted(t, e["end_s"] + LATENCY_S, side="right")
+            any_kw = np.isin(avg.label[lo:hi], keyword_labels)
+            kind = "corpus word" if ":" not in e["source"] else "out-of-vocabulary word"
+            negatives.append({"kind": kind, "best": int(avg.score[lo:hi][any_kw].max()) if any_kw.any() else 0})
             continue
         gap_before = e["start_s"] - events[j - 1]["end_s"] if j else float("inf")
         gap_after = events[j + 1]["start_s"] - e["end_s"] if j + 1 < len(events) else float("inf")
@@ -54,7 +61,7 @@ def best_scores(models, out, truth: dict, window_ms: int, every_hops: int) -> li
                      "level_dbfs": e.get("level_dbfs"), "best": int(avg.score[lo:hi][mine].max()) if mine.any() else 0,
                      "context": "alone (no word within 1 s)" if min(gap_before, gap_after) >= 1.0 else
                                 "another word within 1 s"})
-    return rows
+    return rows, negatives
 
 
 def group(rows: list[dict], key) -> dict:
@@ -82,15 +89,16 @@ def main() -> None:
         models = load_step(models, exact=False)
     every = int(models.step_meta["frames_per_step"]) if args.streaming else session.run_settings(models).inference_every_hops
     wav, truth = session.run_stream(models, session.stream_dataset(models, None), "testing")
-    rows = best_scores(models, session.model_outputs(models, wav, every), truth, args.window_ms, every)
+    rows, negatives = best_scores(models, session.model_outputs(models, wav, every), truth, args.window_ms, every)
     snr = lambda r: ("no noise (room tone)" if r["snr_db"] is None else  # noqa: E731
                      f"{5 * int(r['snr_db'] // 5):02d}-{5 * int(r['snr_db'] // 5) + 5:02d} dB")
     level = lambda r: f"{5 * int(r['level_dbfs'] // 5)} dBFS"  # noqa: E731
     result = {"benchmark": "stream_conditions", "run": args.run, "model": "step" if args.streaming else "whole window",
               "stream": str(wav), "window_ms": args.window_ms, "occurrences": len(rows),
               "all": group(rows, lambda r: "all")["all"], "by_snr": group(rows, snr), "by_noise": group(rows, lambda r: r["noise"] or "none"),
-              "by_level": group(rows, level), "by_context": group(rows, lambda r: r["context"]), "by_keyword": group(rows, lambda r: r["word"])}
-    for name in ("by_snr", "by_noise", "by_level", "by_context", "by_keyword"):
+              "by_level": group(rows, level), "by_context": group(rows, lambda r: r["context"]), "by_keyword": group(rows, lambda r: r["word"]),
+              "negatives": group(negatives, lambda r: r["kind"])}
+    for name in ("by_snr", "by_noise", "by_level", "by_context", "by_keyword", "negatives"):
         print(name)
         for k, v in result[name].items():
             print(f"  {k:14s} {v['occurrences']:4d}  median best {v['median_best']:5.0f}  reach "
