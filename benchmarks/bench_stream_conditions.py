@@ -10,6 +10,8 @@ it (the stream's utterances hold 1-4 words 0.05-0.4 s apart) and the keyword. Pe
 median best score and the share whose best score reaches 128, 200 and 240 (of 255). The other side of
 the same curve, `negatives`: every word that is not a keyword (the split's other corpus words, and the
 out-of-vocabulary words training never used), with the best average score any keyword gets over it.
+And `test_clips`: the same shares for the test split's keyword clips heard alone (the float whole-window
+model's softmax of the right keyword), the figure the stream's keywords compare with.
 
 The model's outputs are the ones `dadarts stream` / bench_stream.py cached in RUN/stream/cache/ (computed
 here otherwise); `--streaming` takes the step model's. Averaging window: `--window-ms` (default 500).
@@ -27,6 +29,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from dadarts.rundir import write_text_atomic  # noqa: E402
 
@@ -64,6 +67,23 @@ def best_scores(models, out, truth: dict, window_ms: int, every_hops: int) -> li
     return rows, negatives
 
 
+def clip_confidence(run: str) -> dict:
+    """The same shares on the test split's keyword clips alone: the float whole-window model's softmax of the
+    right keyword, in 255ths (what the stream would give a clip heard alone and perfectly aligned)."""
+    import torch
+    from bench_causal_history import test_windows
+    from dadarts.export.inference import load_checkpoint
+    from dadarts.rundir import RunDir
+    model, x, y = test_windows(run)
+    labels = load_checkpoint(RunDir.of(run).model)["labels"]
+    with torch.no_grad():
+        p = torch.cat([torch.softmax(model(x[i:i + 256, None]), 1) for i in range(0, len(x), 256)]).numpy()
+    keyword = np.array([not labels[t].startswith("_") for t in y])
+    score = 255 * p[np.arange(len(y)), y][keyword]
+    return {"keyword_clips": int(keyword.sum()), "argmax_accuracy": float((p.argmax(1) == y)[keyword].mean()),
+            **{f"reach_{v}": float((score >= v).mean()) for v in LEVELS}}
+
+
 def group(rows: list[dict], key) -> dict:
     out = {}
     for name in sorted({key(r) for r in rows}, key=str):
@@ -97,12 +117,15 @@ def main() -> None:
               "stream": str(wav), "window_ms": args.window_ms, "occurrences": len(rows),
               "all": group(rows, lambda r: "all")["all"], "by_snr": group(rows, snr), "by_noise": group(rows, lambda r: r["noise"] or "none"),
               "by_level": group(rows, level), "by_context": group(rows, lambda r: r["context"]), "by_keyword": group(rows, lambda r: r["word"]),
-              "negatives": group(negatives, lambda r: r["kind"])}
+              "negatives": group(negatives, lambda r: r["kind"]), "test_clips": clip_confidence(args.run)}
     for name in ("by_snr", "by_noise", "by_level", "by_context", "by_keyword", "negatives"):
         print(name)
         for k, v in result[name].items():
             print(f"  {k:14s} {v['occurrences']:4d}  median best {v['median_best']:5.0f}  reach "
                   + "  ".join(f"{lv}: {v[f'reach_{lv}'] * 100:5.1f} %" for lv in LEVELS))
+    c = result["test_clips"]
+    print(f"test split's {c['keyword_clips']} keyword clips alone (float): right keyword on top {c['argmax_accuracy'] * 100:.1f} %, "
+          "its score reaches " + ", ".join(f"{lv}: {c[f'reach_{lv}'] * 100:.1f} %" for lv in LEVELS))
     a = result["all"]
     print(f"all {a['occurrences']} occurrences: median best {a['median_best']:.0f}, reach "
           + ", ".join(f"{lv}: {a[f'reach_{lv}'] * 100:.1f} %" for lv in LEVELS))
