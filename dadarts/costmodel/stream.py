@@ -11,9 +11,9 @@ buffer after Invoke and back into its input before the next one. A decision ther
                                per-byte cost of a time concatenation, which is the same memcpy)
 
 `step_cost(layers, state_bytes, target)` prices a step graph already written (a parsed .tflite or a
-NetGraph); `step_graph(arch, ...)` writes down the step graph of a chain network valid or causal in time (the same graph: a causal network's
-padding is its reset state; only its final map, and so the average, is longer) as
-`dadarts export --streaming` lowers it (dadarts.export.step_model: every layer that convolves time keeps
+NetGraph); `step_graph(arch, ...)` writes down the step graph of a chain network valid or causal in time
+(the same graph: a causal network's padding is its reset state; only its final map, and so the average,
+is longer) as `dadarts export --streaming` lowers it (dadarts.export.step_model: every layer that convolves time keeps
 its last k - s input frames; the global average keeps the frequency averages of the last T' - N/S
 frames of the final map and averages them with the step's over time, HEADS), so
 that search and mcu-eval price a network's streaming form before it exists.

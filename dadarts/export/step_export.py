@@ -114,7 +114,7 @@ def stream_check(step_int8: bytes, whole_int8: bytes, step_float: bytes, whole_t
                     "reference": "the network over the whole stream" if plan.causal else "the whole-window model",
                     "window_top1_agreement": float((got.argmax(1) == window.argmax(1)).mean())}
     if out["float"]["relative"] > FLOAT_TOLERANCE:
-        raise UserError(f"The float step model's logits differ from the whole-window model's by up to {diff:.3g} "
+        raise UserError(f"The float step model's logits differ from those of {out['float']['reference']} by up to {diff:.3g} "
                         f"({out['float']['relative']:.2g} of the largest): a state is wired wrongly; nothing "
                         "streaming was written.")
     # int8: the step model vs the whole-window int8 model, both on the reference kernels

@@ -1,5 +1,5 @@
-"""The streaming form of a chain network that is 'valid' in time: one step takes N new feature frames
-and returns the logits of the window ending with them, from the same weights.
+"""The streaming form of a chain network that is 'valid' or 'causal' in time: one step takes N new feature
+frames and returns the logits of the window ending with them, from the same weights.
 
 kws_streaming's Stream wrapper, written out for the chain (Rybakov et al. 2020): every layer that
 convolves time keeps, as an explicit state tensor, the last k - s of its input frames (k its taps over
@@ -18,7 +18,7 @@ per step it was nearly three quarters of the step (benchmarks/bench_streaming_ch
 three). In float they are the same average (equal groups); in int8 the pool keeps its input's scale where
 a MEAN requantises, so it agrees less with the whole-window int8 model (the export check's figures).
 
-Why this equals the whole-window model exactly: with no time padding, an output frame depends only on
+Why a valid network's step equals the whole-window model exactly: with no time padding, an output frame depends only on
 the frames of its receptive field. N is a multiple of S, the product of the time strides, so every
 layer receives a multiple of its stride per step and its stride phase never moves; the last output
 frame of every layer after a step ends at the step's last input frame. The whole-window model's last
@@ -26,6 +26,12 @@ output ends `tail_frames` (u) before its window's end (a strided 'valid' layer l
 frames unread). So after the step whose last frame is E - 1 (E = steps · N) the logits are those of
 the whole-window model on frames [E + u - T, E + u), once that window starts at or after frame 0:
 after a reset (every state zero) steps 0 .. warmup_steps - 1 still read the reset state.
+
+A causal network (dadarts.costmodel.chain) pads k - s zero frames before each layer's map: the frames its
+state holds after a reset. Its step runs the layer without that padding (the state supplies the frames), so
+the step graph is a valid network's; what a step equals is the network run once over everything since the
+reset, the final map averaged over its last T' frames (`whole_stream_logits`), not the whole-window model on
+a window: there the first frames of each map read zeros where the stream has heard the audio before.
 
 `StepModel` is a PyTorch module (frames, *states) -> (logits, *next_states), states in NCHW (the
 export transposes them to NHWC); `stream_logits` runs it over a stream.
@@ -90,12 +96,12 @@ def _causal_pad(layer: nn.Module):
     return next((m for m in layer.modules() if isinstance(m, CausalPad)), None)
 
 
-def _stream_layer(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """`layer` on x as a step runs it: a causal padding's frames come from the state, not from zeros."""
-    if _causal_pad(layer) is None:
+def _stream_layer(layer: nn.Module, x: torch.Tensor, pad=None) -> torch.Tensor:
+    """`layer` on x as a step runs it: its causal padding `pad` (_causal_pad) takes its frames from the state."""
+    if pad is None:
         return layer(x)
     for m in layer:
-        x = m.stream(x) if m is _causal_pad(layer) else m(x)
+        x = pad.stream(x) if m is pad else m(x)
     return x
 
 
@@ -155,6 +161,7 @@ class StepModel(nn.Module):
         self.classifier = model.classifier
         by_layer = {s.layer: j for j, s in enumerate(self.plan.states)}
         self.state_of = [by_layer.get(f"features.{i}") for i in range(len(self.layers))]
+        self.pads = [_causal_pad(layer) for layer in self.layers]
         self.pool_state = by_layer.get("pool")
 
     def zero_states(self) -> list[torch.Tensor]:
@@ -163,11 +170,11 @@ class StepModel(nn.Module):
     def forward(self, frames: torch.Tensor, *states: torch.Tensor):
         out: list[torch.Tensor | None] = [None] * len(self.plan.states)
         x = frames
-        for layer, j in zip(self.layers, self.state_of):
+        for layer, j, pad in zip(self.layers, self.state_of, self.pads):
             if j is not None:
                 x = torch.cat([states[j], x], dim=2)
                 out[j] = x[:, :, x.shape[2] - self.plan.states[j].shape[2]:]
-            x = _stream_layer(layer, x)
+            x = _stream_layer(layer, x, pad)
         if self.head == "frame_mean":
             x = x.mean(dim=3, keepdim=True)
         if self.pool_state is not None:
@@ -204,9 +211,9 @@ def whole_stream_logits(step: StepModel, frames: torch.Tensor) -> torch.Tensor:
     n, plan = step.plan.frames_per_step, step.plan
     x = frames[:len(frames) // n * n][None, None]
     with torch.no_grad():
-        for layer, j in zip(step.layers, step.state_of):
+        for layer, j, pad in zip(step.layers, step.state_of, step.pads):
             keep = plan.states[j].shape[2] if j is not None else 0
-            x = _stream_layer(layer, torch.nn.functional.pad(x, (0, 0, keep, 0)))
+            x = _stream_layer(layer, torch.nn.functional.pad(x, (0, 0, keep, 0)), pad)
         x = torch.nn.functional.pad(x, (0, 0, plan.map_frames, 0))
         per_step = n // plan.time_stride
         out = []
