@@ -20,7 +20,7 @@ its artifact exists, reads) three pipelines under `--runs`, each trained with th
   with `--time-padding causal`;
 - on demand (`--arms m-valid,m-causal`): DS-CNN-M's widths as a chain network (M_CHAIN) on 640/320/40/10,
   valid or causal in time, `train --model chain --arch ...`, `export --int8 --streaming` (what the time
-  padding costs a streamable network);
+  padding costs a streamable network); `m-causal-history`: the causal one trained with `--stream-history`;
 
 then `export --int8`, `mcu-eval --target NUCLEO-F446RE [--streaming]` and `evaluate --data REAL` (measure
 only). Trainings use one torch thread; `--jobs 2` runs two seeds at once. It writes
@@ -69,7 +69,9 @@ SEARCHES = {"chain": ([], 2), "stream": (["--streaming"], 1),
 M_CHAIN = {"stem": "conv_10x4_s2x1", "stem_channels": 172,
            "blocks": [{"op": "dw_3x3", "channels": 172, "stride": 2}] + [{"op": "dw_3x3", "channels": 172, "stride": 1}] * 3
            + [{"op": "skip"}] * 2}
-CHAINS = {"m-valid": {**M_CHAIN, "time_padding": "valid"}, "m-causal": {**M_CHAIN, "time_padding": "causal"}}
+# arm: (architecture, extra train flags); m-causal-history trains the causal one after stream history
+CHAINS = {"m-valid": ({**M_CHAIN, "time_padding": "valid"}, []), "m-causal": ({**M_CHAIN, "time_padding": "causal"}, []),
+          "m-causal-history": ({**M_CHAIN, "time_padding": "causal"}, ["--stream-history"])}
 
 
 def sh(log: Path, args: list[str], threads: int) -> None:
@@ -107,7 +109,8 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> Non
     if not (run / "train" / "model.pt").is_file():
         model = (["--model", "ds-cnn-" + arm.split("-")[1], "--mfcc", "640/320/40/10", "--run", r]
                  if arm.startswith("dscnn-") else
-                 ["--model", "chain", "--arch", json.dumps(CHAINS[arm]), "--mfcc", "640/320/40/10", "--run", r]
+                 ["--model", "chain", "--arch", json.dumps(CHAINS[arm][0]), "--mfcc", "640/320/40/10", "--run", r,
+                  *CHAINS[arm][1]]
                  if arm in CHAINS else [r])
         sh(log, ["train", *model, "--seed", str(seed), "--threads", "1", "--quiet",
                  *resume(run / "train" / "checkpoint.pt")], 1)

@@ -111,6 +111,26 @@ def test_every_step_equals_the_network_over_the_whole_stream(arch, frames_per_st
         torch.testing.assert_close(logits[s], net.classifier(pooled)[0], rtol=1e-5, atol=1e-5 * float(ref.abs().max()))
 
 
+def test_a_causal_network_heard_after_history_computes_what_its_stream_step_does():
+    """train --stream-history: ChainNetwork.forward(x, history) is the step whose window is x, when the
+    stream before x is the history (the reset lies beyond the window's receptive field)."""
+    net = _randomised(CAUSAL)
+    step = StepModel(net, SHAPE, 16)
+    H = net.history_frames()
+    assert H == 96 and H % step.plan.time_stride == 0
+    s = next(s for s in range(100) if step.plan.window_of(s)[0] >= 2 * H)
+    start, end = step.plan.window_of(s)
+    frames = torch.randn(end, SHAPE[1])
+    logits = stream_logits(step, frames)
+    with torch.no_grad():
+        heard = net(frames[start:end][None, None], history=frames[start - H:start][None, None])[0]
+        alone = net(frames[start:end][None, None])[0]
+    torch.testing.assert_close(heard, logits[s], rtol=1e-5, atol=1e-5 * float(heard.abs().max()))
+    assert not torch.allclose(heard, alone, rtol=0, atol=1e-6)      # zero padding is not what the stream hears
+    with pytest.raises(UserError, match="Only a causal chain network hears frames before its window"):
+        _randomised(ARCH).history_frames()
+
+
 def test_causal_maps_keep_their_frames_priced_as_built_and_stream_at_the_valid_networks_cost():
     from dadarts.costmodel.chain import causal_out, streams, to_str
     from dadarts.costmodel.stream import chain_step_cost

@@ -131,3 +131,33 @@ def test_cosine_schedule_with_warmup():
     assert loop.lr_at(100, 100, 10, 1.0) == pytest.approx(0.0)
     lrs = [loop.lr_at(i, 100, 10, 1.0) for i in range(10, 100)]
     assert all(np.diff(lrs) <= 0)
+
+
+def test_a_causal_chain_trains_after_stream_history(tiny_corpus, tmp_path, monkeypatch):
+    """--stream-history: the model is called with the batch's previous examples as history (one epoch, end to
+    end); it is refused for a network that does not stream causally."""
+    import json
+    arch = {"stem": "conv_10x4_s2x1", "stem_channels": 16, "time_padding": "causal",
+            "blocks": [{"op": "dw_3x3", "channels": 16, "stride": 2}] + [{"op": "skip"}] * 5}
+    calls = []
+    real = build_model
+
+    def spying(*a, **kw):
+        model = real(*a, **kw)
+        forward = model.forward
+
+        def recorded(x, history=None):
+            calls.append(None if history is None else tuple(history.shape))
+            return forward(x, history)
+        model.forward = recorded
+        return model
+    monkeypatch.setattr(loop, "build_model", spying)
+    run = RunDir.of(tmp_path / "causal")
+    assert train_cli("--model", "chain", "--arch", json.dumps(arch), "--mfcc", "640/320/40", "--data", str(tiny_corpus),
+                     "--run", str(run.root), "--epochs", "1", "--batch-size", "16", "--quiet", "--device", "cpu",
+                     "--stream-history") == 0
+    assert (16, 1, 48, 40) in calls and None in calls      # H = 48 of 49 frames (time stride 4) in training; none in eval
+    assert read_json(run.train_metrics, "train_metrics")["settings"]["stream_history"] is True
+    with pytest.raises(UserError, match="--stream-history hears each example"):
+        train_cli("--model", "chain", "--arch", json.dumps({**arch, "time_padding": "valid"}), "--mfcc", "640/320/40",
+                  "--data", str(tiny_corpus), "--run", str(tmp_path / "v"), "--quiet", "--stream-history")

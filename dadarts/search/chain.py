@@ -42,6 +42,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..costmodel import chain as space
+from ..errors import UserError
 from .operations import ConvBNReLU
 
 
@@ -103,8 +104,23 @@ class ChainNetwork(nn.Module):
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(c, num_classes)
 
-    def forward(self, x):
-        return self.classifier(self.global_pooling(self.features(x)).flatten(1))
+    def history_frames(self) -> int:
+        """H for `forward(x, history)`: the most whole multiples of the time stride in one window."""
+        if space.time_padding(self.arch) != "causal":
+            raise UserError("Only a causal chain network hears frames before its window (a valid one reads none, a "
+                            "'same' one does not stream): train it with --time-padding causal.")
+        S = space.time_stride(self.arch)
+        return self.input_shape[0] // S * S
+
+    def forward(self, x, history=None):
+        """Logits of the (B, 1, T, F) windows x; with `history` (B, 1, H, F) frames heard before each window
+        (causal networks, H = history_frames()), the network runs over both and averages the window's map
+        frames only: what a stream's step computes, where the window alone reads zero padding."""
+        if history is None:
+            return self.classifier(self.global_pooling(self.features(x)).flatten(1))
+        y = self.features(torch.cat([history, x], dim=2))
+        y = y[:, :, y.shape[2] - space.time_map(self.arch, x.shape[2]):]
+        return self.classifier(self.global_pooling(y).flatten(1))
 
 
 def searched_stems(settings) -> tuple[str, ...]:

@@ -76,6 +76,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "the training split (its _unknown_ words, out-of-vocabulary words of training voices, "
                         "training noise) on which the model being trained fires, mined again every --mine-every "
                         "epochs (docs/train.md; default 0: off; needs --augment)")
+    g.add_argument("--stream-history", action="store_true",
+                   help="causal chain networks: hear every example after the batch's previous one, as a stream's "
+                        "step hears it, instead of after zero padding (docs/train.md)")
     g.add_argument("--negative-weight", type=float, default=1.0, metavar="W",
                    help="class weighting: a non-keyword example's loss counts W times a keyword's (default 1)")
     g.add_argument("--mine-every", type=int, default=None, help="epochs between two minings (default 2)")
@@ -290,6 +293,9 @@ def run(args) -> int:
                         "(--arch only without a search).")
     if args.time_padding and not resumed:
         kwargs = {**kwargs, "arch": {**kwargs["arch"], "time_padding": args.time_padding}}
+    if args.stream_history and not resumed and (model != "chain" or kwargs["arch"].get("time_padding") != "causal"):
+        raise UserError("--stream-history hears each example after the one before it, as a causal network's stream "
+                        "step does: use it with a chain network causal in time (--time-padding causal).")
 
     ds = load_dataset(data, task, names=names, name_augment=augment, holdout_engine=args.holdout_engine)
     # With --holdout-engine the splits differ from the search's by design (same corpus, other split).
@@ -309,7 +315,8 @@ def run(args) -> int:
         stream_windows=StreamWindowSettings(share=args.stream_windows if args.augment else 0.0),
         hard_negatives=HardNegativeSettings(share=args.hard_negatives if args.augment else 0.0, **{k: v for k, v in (
             ("every", args.mine_every), ("seconds", args.mine_seconds), ("keep", args.mine_keep)) if v is not None}),
-        negative_weight=args.negative_weight, init=str(RunDir.of(args.init).root) if initial else None,
+        negative_weight=args.negative_weight, stream_history=args.stream_history,
+        init=str(RunDir.of(args.init).root) if initial else None,
         seed=args.seed, device=args.device)
     if not args.quiet:
         print(f"dadarts train: {model} on {mfcc} ({task}, {len(ds.splits['train'])} training clips) -> {run_dir.train}")

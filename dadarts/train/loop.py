@@ -62,6 +62,9 @@ class TrainConfig:
     # A share of every batch drawn from windows of training negatives the model fires on (hard_negatives.py).
     hard_negatives: HardNegativeSettings = field(default_factory=HardNegativeSettings)
     negative_weight: float = 1.0      # weight of a non-keyword target's loss against a keyword's (class weighting)
+    # Causal chain networks: every example heard after the batch's previous one (its last H feature frames),
+    # as a stream's step hears it, instead of after the window's zero padding (ChainNetwork.forward).
+    stream_history: bool = False
     init: str | None = None           # a run whose trained weights (train/model.pt) training starts from
     seed: int = 0
     device: str = "auto"
@@ -194,6 +197,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
     model = build_model(cfg.model, config.shape, len(labels), **cfg.model_kwargs).to(
         device, memory_format=torch.channels_last)
     optimizer = make_optimizer(cfg, model)
+    history_frames = model.history_frames() if cfg.stream_history else 0
     # Drop the last partial batch unless it is the only one: a batch of one breaks batch norm.
     steps = max(1, n_train // cfg.batch_size)
     total, warmup = steps * cfg.epochs, int(cfg.warmup_epochs * steps)
@@ -248,7 +252,11 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
             else:
                 xb = x_train[idx, None].to(device)
             yb = yb.to(device)
-            logits = model(xb.contiguous(memory_format=torch.channels_last))
+            if history_frames:     # the previous example's last frames, heard before this one (as in a stream)
+                before = torch.roll(xb, 1, dims=0)[:, :, xb.shape[2] - history_frames:]
+                logits = model(xb.contiguous(memory_format=torch.channels_last), history=before)
+            else:
+                logits = model(xb.contiguous(memory_format=torch.channels_last))
             loss = weighted_loss(logits, yb, cfg.label_smoothing, negatives, cfg.negative_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
