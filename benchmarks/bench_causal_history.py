@@ -6,7 +6,8 @@ its decision on a keyword is not the whole-window model's (`dadarts export --str
 top-1 agreement). A valid network's step reads nothing before its window: its figures equal the
 whole-window model's, which makes it the control.
 
-For each run (`--run`, repeatable) and each test clip, in float (PyTorch), this scores:
+For each run (`--run`, repeatable) and each test clip (and, with `--folder`, each clip of that folder:
+measured only), in float (PyTorch), this scores:
 - `window`: the whole-window model on the clip alone (what `dadarts train` reports);
 - `after_speech`: the step model streamed from a reset over the previous test clips (a fixed random
   order: other keywords, unknown words and silence), decided at the step whose window is the clip;
@@ -15,7 +16,8 @@ For each run (`--run`, repeatable) and each test clip, in float (PyTorch), this 
 Prints a table and writes benchmarks/results/<name>.json.
 
     python benchmarks/bench_causal_history.py --run benchmarks/runs/seeds/m-causal-s0 \
-        --run benchmarks/runs/seeds/m-valid-s0 --name causal_history
+        --run benchmarks/runs/seeds/m-causal-history-s0 --run benchmarks/runs/seeds/m-valid-s0 \
+        --folder ../shared/data/gsc-real-dev --name causal_history
 """
 from __future__ import annotations
 
@@ -37,8 +39,10 @@ from dadarts.rundir import write_text_atomic  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 
 
-def test_windows(run_path: str):
-    """(model, normalised test features (M, T, F), labels (M,)) of an exported-or-trained run."""
+def test_windows(run_path: str, folder: str | None = None):
+    """(model, normalised test features (M, T, F), labels (M,)) of a trained run: its test split, or the clips
+    of `folder` (a Speech Commands layout, as `dadarts evaluate --data` reads it)."""
+    from dadarts.data.datasets import load_test_folder
     from dadarts.data.features import load_features
     from dadarts.export.inference import load_checkpoint, rebuild_model
     from dadarts.export.pipeline import _dataset_of
@@ -48,7 +52,9 @@ def test_windows(run_path: str):
     ckpt = load_checkpoint(run.model)
     frontend = read_json(run.frontend, "frontend")
     config = MfccConfig.parse(ckpt.get("config") or frontend["config"])
-    test = load_features(_dataset_of(run, ckpt), "testing", config)
+    ds = (load_test_folder(folder, ckpt.get("task") or "gsc12", list(ckpt["labels"])) if folder
+          else _dataset_of(run, ckpt))
+    test = load_features(ds, "testing", config)
     mean, std = (torch.tensor(frontend[k], dtype=torch.float32) for k in ("mean", "std"))
     return rebuild_model(ckpt), ((test.x.float() - mean) / std), test.y.numpy()
 
@@ -61,9 +67,9 @@ def history_frames(plan) -> int:
     return steps * n + u - T
 
 
-def score(run_path: str, seed: int = 0) -> dict:
+def score(run_path: str, seed: int = 0, folder: str | None = None) -> dict:
     from dadarts.export.step_model import StepModel, default_frames_per_step, time_stride, whole_stream_logits
-    model, x, y = test_windows(run_path)
+    model, x, y = test_windows(run_path, folder)
     T = x.shape[1]
     with torch.no_grad():
         window = torch.cat([model(x[i:i + 256, None]) for i in range(0, len(x), 256)]).argmax(1).numpy()
@@ -88,7 +94,8 @@ def score(run_path: str, seed: int = 0) -> dict:
     speech, silence = np.array(speech), np.array(silence)
     yo, wo = y[order], window[order]
     acc = lambda p: float((p == yo).mean())  # noqa: E731
-    return {"run": str(Path(run_path)), "causal": step.plan.causal, "config": config.name,
+    return {"run": str(Path(run_path)), "clips_from": folder or "the run's test split", "causal": step.plan.causal,
+            "config": config.name,
             "frames_per_step": step.plan.frames_per_step, "history_frames": H, "clips": int(len(y)),
             "accuracy": {"window": acc(wo), "after_speech": acc(speech), "after_silence": acc(silence)},
             "agreement_with_window": {"after_speech": float((speech == wo).mean()),
@@ -99,16 +106,17 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", action="append", required=True, help="trained run directory (repeat for several)")
     ap.add_argument("--seed", type=int, default=0, help="order of the test clips (the speech before each)")
+    ap.add_argument("--folder", help="also the clips of this folder (e.g. ../shared/data/gsc-real-dev; measured only)")
     ap.add_argument("--name", default="causal_history")
     args = ap.parse_args()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    rows = [score(r, args.seed) for r in args.run]
-    print(f"{'run':48s} {'padding':7s} {'window':>7s} {'after speech':>13s} {'after silence':>14s}")
+    rows = [score(r, args.seed, f) for r in args.run for f in (None, args.folder) if f or f is None]
+    print(f"{'run':48s} {'clips':22s} {'padding':7s} {'window':>7s} {'after speech':>13s} {'after silence':>14s}")
     for r in rows:
         a = r["accuracy"]
-        print(f"{r['run']:48s} {'causal' if r['causal'] else 'valid':7s} {a['window'] * 100:6.2f}% "
-              f"{a['after_speech'] * 100:12.2f}% {a['after_silence'] * 100:13.2f}%")
+        print(f"{r['run']:48s} {Path(r['clips_from']).name[:22]:22s} {'causal' if r['causal'] else 'valid':7s} "
+              f"{a['window'] * 100:6.2f}% {a['after_speech'] * 100:12.2f}% {a['after_silence'] * 100:13.2f}%")
     out = RESULTS / f"{args.name}.json"
     write_text_atomic(out, json.dumps({"benchmark": "causal_history", "seed": args.seed, "runs": rows,
                                        "wall_s": round(time.perf_counter() - t0, 1),
