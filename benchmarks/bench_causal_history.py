@@ -12,7 +12,8 @@ measured only), in float (PyTorch), this scores:
 - `after_speech`: the step model streamed from a reset over the previous test clips (a fixed random
   order: other keywords, unknown words and silence), decided at the step whose window is the clip;
 - `after_silence`: the same with the clip's own first frame repeated as the history (the room the clip
-  was recorded in; the quietest history a device hears between words).
+  was recorded in; the quietest history a device hears between words);
+- `after_speech_int8_step`: `after_speech` by the run's exported int8 step model (LiteRT), when it has one.
 Prints a table and writes benchmarks/results/<name>.json.
 
     python benchmarks/bench_causal_history.py --run benchmarks/runs/seeds/m-causal-s0 \
@@ -67,6 +68,18 @@ def history_frames(plan) -> int:
     return steps * n + u - T
 
 
+def _int8_step(run_path: str, frames_per_step: int):
+    """The run's exported int8 step model (dadarts export --int8 --streaming) when it steps as the float one."""
+    from dadarts.export.step_export import step_paths
+    from dadarts.export.step_tflite import StepRunner
+    from dadarts.rundir import RunDir
+    path = step_paths(RunDir.of(run_path))["int8"]
+    if not path.is_file():
+        return None
+    runner = StepRunner(path.read_bytes(), reference_kernels=False)
+    return runner if runner.frames == frames_per_step else None
+
+
 def score(run_path: str, seed: int = 0, folder: str | None = None) -> dict:
     from dadarts.export.step_model import StepModel, default_frames_per_step, time_stride, whole_stream_logits
     model, x, y = test_windows(run_path, folder)
@@ -81,23 +94,28 @@ def score(run_path: str, seed: int = 0, folder: str | None = None) -> dict:
     H = history_frames(step.plan)
     order = np.random.default_rng(seed).permutation(len(x))
     stream = x[order].reshape(-1, x.shape[2])                       # the test clips end to end
-    speech, silence = [], []
+    int8 = _int8_step(run_path, step.plan.frames_per_step)
+    speech, silence, speech_int8 = [], [], []
+    s = (H + T - step.plan.tail_frames) // step.plan.frames_per_step - 1
+    assert step.plan.window_of(s) == (H, H + T)
     for pos, i in enumerate(order):
         start = pos * T
         before = stream[max(0, start - H):start]
         before = torch.cat([torch.zeros(H - len(before), x.shape[2]), before])
         for history, out in ((before, speech), (x[i, :1].repeat(H, 1), silence)):
             logits = whole_stream_logits(step, torch.cat([history, x[i]]))
-            s = (H + T - step.plan.tail_frames) // step.plan.frames_per_step - 1
-            assert step.plan.window_of(s) == (H, H + T)
             out.append(int(logits[s].argmax()))
+        if int8 is not None:     # the exported int8 step model (LiteRT's optimised kernels), same stream
+            q, _ = int8.run(int8.quantize_frames(torch.cat([before, x[i]]).numpy()))
+            speech_int8.append(int(q[s].argmax()))
     speech, silence = np.array(speech), np.array(silence)
     yo, wo = y[order], window[order]
     acc = lambda p: float((p == yo).mean())  # noqa: E731
     return {"run": str(Path(run_path)), "clips_from": folder or "the run's test split", "causal": step.plan.causal,
             "config": config.name,
             "frames_per_step": step.plan.frames_per_step, "history_frames": H, "clips": int(len(y)),
-            "accuracy": {"window": acc(wo), "after_speech": acc(speech), "after_silence": acc(silence)},
+            "accuracy": {"window": acc(wo), "after_speech": acc(speech), "after_silence": acc(silence),
+                         "after_speech_int8_step": acc(np.array(speech_int8)) if int8 is not None else None},
             "agreement_with_window": {"after_speech": float((speech == wo).mean()),
                                       "after_silence": float((silence == wo).mean())}}
 
@@ -112,11 +130,13 @@ def main() -> None:
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     rows = [score(r, args.seed, f) for r in args.run for f in (None, args.folder) if f or f is None]
-    print(f"{'run':48s} {'clips':22s} {'padding':7s} {'window':>7s} {'after speech':>13s} {'after silence':>14s}")
+    print(f"{'run':48s} {'clips':22s} {'padding':7s} {'window':>7s} {'after speech':>13s} {'after silence':>14s} "
+          f"{'int8 step after speech':>23s}")
     for r in rows:
         a = r["accuracy"]
+        q = "-" if a["after_speech_int8_step"] is None else f"{a['after_speech_int8_step'] * 100:.2f}%"
         print(f"{r['run']:48s} {Path(r['clips_from']).name[:22]:22s} {'causal' if r['causal'] else 'valid':7s} "
-              f"{a['window'] * 100:6.2f}% {a['after_speech'] * 100:12.2f}% {a['after_silence'] * 100:13.2f}%")
+              f"{a['window'] * 100:6.2f}% {a['after_speech'] * 100:12.2f}% {a['after_silence'] * 100:13.2f}% {q:>23s}")
     out = RESULTS / f"{args.name}.json"
     write_text_atomic(out, json.dumps({"benchmark": "causal_history", "seed": args.seed, "runs": rows,
                                        "wall_s": round(time.perf_counter() - t0, 1),
