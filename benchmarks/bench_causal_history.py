@@ -14,7 +14,8 @@ measured only), in float (PyTorch), this scores:
 - `after_silence`: the same with the clip's own first frame repeated as the history (the room the clip
   was recorded in; the quietest history a device hears between words);
 - `after_speech_int8_step`: `after_speech` by the run's exported int8 step model (LiteRT), when it has one.
-Prints a table and writes benchmarks/results/<name>.json.
+Prints a table and writes benchmarks/results/<name>.json. `dadarts evaluate` reports `after_speech` for a
+causal run as its streamed paths (dadarts/evaluate/streamed_clips.py, the same order and alignment).
 
     python benchmarks/bench_causal_history.py --run benchmarks/runs/seeds/m-causal-s0 \
         --run benchmarks/runs/seeds/m-causal-history-s0 --run benchmarks/runs/seeds/m-valid-s0 \
@@ -24,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -60,14 +60,6 @@ def test_windows(run_path: str, folder: str | None = None):
     return rebuild_model(ckpt), ((test.x.float() - mean) / std), test.y.numpy()
 
 
-def history_frames(plan) -> int:
-    """H: frames before a clip such that a step ends exactly at the clip's whole window (StepPlan.window_of),
-    at least one window of history."""
-    T, n, u = plan.window_frames, plan.frames_per_step, plan.tail_frames
-    steps = math.ceil((2 * T - u) / n)
-    return steps * n + u - T
-
-
 def _int8_step(run_path: str, frames_per_step: int):
     """The run's exported int8 step model (dadarts export --int8 --streaming) when it steps as the float one."""
     from dadarts.export.step_export import step_paths
@@ -81,6 +73,7 @@ def _int8_step(run_path: str, frames_per_step: int):
 
 
 def score(run_path: str, seed: int = 0, folder: str | None = None) -> dict:
+    from dadarts.evaluate.streamed_clips import history_frames
     from dadarts.export.step_model import StepModel, default_frames_per_step, time_stride, whole_stream_logits
     model, x, y = test_windows(run_path, folder)
     T = x.shape[1]
@@ -129,7 +122,7 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    rows = [score(r, args.seed, f) for r in args.run for f in (None, args.folder) if f or f is None]
+    rows = [score(r, args.seed, f) for r in args.run for f in [None] + ([args.folder] if args.folder else [])]
     print(f"{'run':48s} {'clips':22s} {'padding':7s} {'window':>7s} {'after speech':>13s} {'after silence':>14s} "
           f"{'int8 step after speech':>23s}")
     for r in rows:

@@ -194,6 +194,7 @@ def test_evaluate_on_a_full_folder_uses_its_test_list(tone_run, capsys):
     result = read_json(run.root / "evaluate" / "own" / "metrics.json", "evaluation")
     assert result["clips"] == len((corpus / "testing_list.txt").read_text().split())
     assert "converting" not in capsys.readouterr().err
+    assert set(result["paths"]) == {"float", "int8", "fixed"}      # DS-CNN-S does not stream: no streamed paths
 
 
 def _recording(corpus, tmp_path):
@@ -386,6 +387,11 @@ def test_a_streaming_run_is_calibrated_on_its_step_model(tone_run, tmp_path, cap
     wav, truth = session.run_stream(models, session.stream_dataset(models, None), "validation", 3.0)
     again = session.metrics(models, session.model_outputs(models, wav, 4), truth, settings)
     assert again["operating_point"]["false_reject_rate"] == cal["chosen"]["false_reject_rate"]
+    # evaluate: a causal network's clips also as its stream step decides them, after the clips before each.
+    assert main(["evaluate", str(run.root), "--data", str(corpus), "--name", "tones"]) == 0
+    paths = read_json(run.root / "evaluate" / "tones" / "metrics.json", "evaluation")["paths"]
+    assert paths["streamed_float"]["accuracy"] > 0.8 and paths["streamed_fixed"]["accuracy"] > 0.8
+    assert "int8 step + fixed, streamed" in capsys.readouterr().out
     header = (run.firmware / "recognizer_settings.h").read_text()
     assert "#define KWS_INFERENCE_EVERY_HOPS 4" in header and "dadarts calibrate" in header
     exp = score_exp_table(*models.step.output_quant)       # the step model's scores, not the whole-window model's

@@ -23,7 +23,9 @@ def run(args) -> int:
     from ..errors import UserError
     from ..rundir import record_run, write_json_atomic
     from .folder import KIND, evaluate, format_report
-    from .runmodels import load_run
+    from ..export.step_export import step_paths
+    from .runmodels import load_run, load_step
+    from .streamed_clips import is_causal
 
     if args.threads < 1:
         raise UserError("--threads must be at least 1.")
@@ -32,6 +34,8 @@ def run(args) -> int:
     if not re.fullmatch(r"[A-Za-z0-9._-]+", name) or name in (".", ".."):
         raise UserError(f"'{name}' cannot name a results folder: give --name with letters, digits, '.', '_' or '-'.")
     models = load_run(args.run, threads=args.threads)
+    if is_causal(models.float_model) and models.int8 is not None and step_paths(models.run)["int8"].is_file():
+        models = load_step(models, exact=False)      # its streamed clips on the device's path too
     ds = load_test_folder(args.data, models.task, models.labels)
     print(f"dadarts evaluate: {models.run.root} ({models.task}, {models.config}) on {ds.root}: "
           f"{len(ds.splits['testing'])} clips")

@@ -2,7 +2,10 @@
 
 - float: the PyTorch model on the float MFCC (as `dadarts train` measures it);
 - int8: the exported int8 TFLite model on the same float MFCC, quantised to its input (as export does);
-- fixed: the int8 model on the fixed-point front-end's int8 features (what the firmware computes).
+- fixed: the int8 model on the fixed-point front-end's int8 features (what the firmware computes);
+- for a chain network causal in time, streamed_float and streamed_fixed: each clip decided by the stream
+  step after the clips before it (the int8 step model when the run has one; streamed_clips.py), since
+  that step hears audio where the window alone reads zeros.
 
 Each path gets accuracy, balanced accuracy, per-class accuracy and the confusion matrix; the names task
 also gets per-name false-reject / false-accept rates (train.detection). RUN/evaluate/<name>/metrics.json
@@ -19,9 +22,11 @@ from ..frontend import fixed
 from ..train.detection import detection_report
 from ..train.metrics import classification_report, confusion_matrix
 from .runmodels import RunModels
+from .streamed_clips import is_causal, streamed_logits
 
 KIND = "evaluation"
-PATHS = {"float": "float (PyTorch)", "int8": "int8 (LiteRT, float MFCC)", "fixed": "int8 + fixed-point front-end"}
+PATHS = {"float": "float (PyTorch)", "int8": "int8 (LiteRT, float MFCC)", "fixed": "int8 + fixed-point front-end",
+         "streamed_float": "float, streamed after speech", "streamed_fixed": "int8 step + fixed, streamed"}
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -60,10 +65,14 @@ def evaluate(models: RunModels, ds: KwsDataset) -> dict:
     y = feats.y.numpy()
     x = ((feats.x.float().numpy() - models.mean) / models.std).astype(np.float32)
     probs = {"float": _softmax(_float_logits(models, x))}
+    x_fixed = None
     if models.int8 is not None:
         probs["int8"] = _softmax(models.int8.dequantize(models.int8(models.int8.quantize(x))))
         pcm = load_audio_split(ds, "testing", samples=models.config.clip_samples).audio.numpy()
-        probs["fixed"] = _softmax(models.int8.dequantize(models.int8(fixed_features(pcm, models.tables))))
+        x_fixed = fixed_features(pcm, models.tables)
+        probs["fixed"] = _softmax(models.int8.dequantize(models.int8(x_fixed)))
+    if is_causal(models.float_model):       # what its stream step decides, after the clips before each
+        probs.update({k: _softmax(v) for k, v in streamed_logits(models, x, x_fixed).items()})
     paths = {name: _path_report(p, y, models.labels, models.task) for name, p in probs.items()}
     agreement = {}
     if "int8" in probs:
@@ -84,8 +93,8 @@ def format_report(result: dict) -> str:
             lines.append(f"{name:<30}{r['accuracy'] * 100:>9.2f}%{r['balanced_accuracy'] * 100:>9.2f}%")
     if result["missing_paths"]:
         lines.append("int8 and fixed-point paths: the run has no int8 export (dadarts export RUN --int8)")
-    device = result["paths"].get("fixed") or result["paths"]["float"]
-    which = "fixed" if "fixed" in result["paths"] else "float"
+    which = next(k for k in ("streamed_fixed", "fixed", "float") if k in result["paths"])   # the device's path
+    device = result["paths"][which]
     labels = result["labels"]
     pct = lambda v: "-" if v is None else f"{v * 100:.2f} %"  # noqa: E731
     width = max(len(n) for n in labels)
