@@ -65,7 +65,7 @@ SEARCHES = {"chain": ([], 2), "stream": (["--streaming"], 1),
             "stream-causal": (["--streaming", "--time-padding", "causal"], 1),
             "stream-causal-wide": (["--streaming", "--time-padding", "causal", "--widths", "16,32,64,96,128,172"], 1)}
 # Train flags of searching arms: a causal network trains on what its stream step computes (--stream-history;
-# README "Stream it": +1.5 points streamed on the test split, +1.7 on gsc-real-dev, for DS-CNN-M's widths).
+# README "Stream it": +1.5 points streamed on the built-in test split for DS-CNN-M's widths, seed 0).
 TRAIN_FLAGS = {"stream-causal": ["--stream-history"], "stream-causal-wide": ["--stream-history"]}
 # Hand-written streamable chains (on demand): DS-CNN-M's stem and widths (172 channels, four 3x3 blocks,
 # the first striding 2) on DS-CNN's 640/320/40/10, valid or causal in time: what the time padding costs.
