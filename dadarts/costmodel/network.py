@@ -100,41 +100,36 @@ class NetGraph:
                         kernel=[kh, kw], stride=[sh, sw], padding=padding, in_ch=c_in, out_ch=c_out,
                         dilation=[1, 1], weight_bytes=c_out * kh * kw * c_in + 4 * c_out)
 
+    def _pad(self, x: int, top: int, bottom: int, side: int) -> int:
+        """x with `top` / `bottom` zero frames and `side` zero bins on each side: one PAD (its constant: the
+        paddings, int32 [4, 2]), shared by the convolutions that pad the same tensor alike (the converter's CSE)."""
+        key = (x, (top, bottom, side))
+        if key not in self.pads:
+            h, w, c = self.shapes[x]
+            self.pads[key] = self.add("PAD", [x], (h + top + bottom, w + 2 * side, c), weight_bytes=PADDINGS_BYTES)
+        return self.pads[key]
+
     def depthwise(self, x: int, kernel: int, stride: int = 1, dilation: int = 1, relu: bool = False,
                   time_padding: str = "same") -> int:
         h, w, c = self.shapes[x]
         oh, ow = same_out(h, stride), same_out(w, stride)
         padding = "same"
+        p, taps = (kernel - 1) * dilation // 2, (kernel - 1) * dilation + 1
         if time_padding == "causal":
             # k - s zero frames before the map (a stream's reset state) and the frequency padding: one PAD,
             # then a 'valid' convolution; the map keeps h // s frames.
-            p, top = (kernel - 1) * dilation // 2, (kernel - 1) * dilation + 1 - stride
             oh = h // stride
-            if (x, ("causal", top, p)) not in self.pads:
-                self.pads[(x, ("causal", top, p))] = self.add("PAD", [x], (h + top, w + 2 * p, c),
-                                                              weight_bytes=PADDINGS_BYTES)
-            x = self.pads[(x, ("causal", top, p))]
-            padding = "valid"
+            x, padding = self._pad(x, taps - stride, 0, p), "valid"
         elif time_padding == "valid":
             # No padding over time (the chain's streamable form): TFLite has no SAME for one axis only,
             # so the frequency padding is written out (PAD) and the convolution is 'valid'.
-            p = (kernel - 1) * dilation // 2
-            oh = valid_out(h, (kernel - 1) * dilation + 1, stride)
-            if (x, (0, p)) not in self.pads:
-                self.pads[(x, (0, p))] = self.add("PAD", [x], (h, w + 2 * p, c), weight_bytes=PADDINGS_BYTES)
-            x = self.pads[(x, (0, p))]
-            padding = "valid"
+            oh = valid_out(h, taps, stride)
+            x, padding = self._pad(x, 0, 0, p), "valid"
         elif stride > 1 and (h % 2 == 0 or w % 2 == 0):
             # PyTorch pads symmetrically; TFLite's SAME does not on even sizes (one row less before the
             # data), so there the converter writes the padding out; on odd sizes both agree and the
             # convolution keeps SAME (mcu cell ops never stride).
-            # Convs padding the same tensor alike share one PAD (the converter's CSE).
-            p = (kernel - 1) * dilation // 2
-            if (x, p) not in self.pads:
-                # its constant: the paddings, int32 [4, 2]
-                self.pads[(x, p)] = self.add("PAD", [x], (h + 2 * p, w + 2 * p, c), weight_bytes=PADDINGS_BYTES)
-            x = self.pads[(x, p)]
-            padding = "valid"
+            x, padding = self._pad(x, p, p, p), "valid"
         return self.add("DEPTHWISE_CONV_2D", [x], (oh, ow, c), fused=not relu, macs=oh * ow * c * kernel * kernel,
                         kernel=[kernel, kernel], stride=[stride, stride], padding=padding, in_ch=c, out_ch=c,
                         multiplier=1, dilation=[dilation, dilation], weight_bytes=kernel * kernel * c + 4 * c)
