@@ -167,6 +167,13 @@ class StepModel(nn.Module):
     def zero_states(self) -> list[torch.Tensor]:
         return [torch.zeros(s.shape) for s in self.plan.states]
 
+    def pooled(self, x: torch.Tensor) -> torch.Tensor:
+        """(1, C) average of the (1, C, T', F' or 1) window of the final map, as the exported head computes it."""
+        if self.head != "average_pool":
+            return x.mean(dim=(2, 3))
+        # exported as one AVERAGE_POOL_2D over the (T', F') window
+        return torch.nn.functional.avg_pool2d(x, kernel_size=tuple(x.shape[2:])).flatten(1)
+
     def forward(self, frames: torch.Tensor, *states: torch.Tensor):
         out: list[torch.Tensor | None] = [None] * len(self.plan.states)
         x = frames
@@ -182,11 +189,7 @@ class StepModel(nn.Module):
             out[self.pool_state] = x[:, :, x.shape[2] - self.plan.states[self.pool_state].shape[2]:]
         else:
             x = x[:, :, x.shape[2] - self.plan.map_frames:]
-        if self.head != "average_pool":
-            pooled = x.mean(dim=(2, 3))
-        else:       # exported as one AVERAGE_POOL_2D over the (T', F') window
-            pooled = torch.nn.functional.avg_pool2d(x, kernel_size=tuple(x.shape[2:])).flatten(1)
-        logits = self.classifier(pooled)
+        logits = self.classifier(self.pooled(x))
         return (logits, *out)
 
 
@@ -219,10 +222,5 @@ def whole_stream_logits(step: StepModel, frames: torch.Tensor) -> torch.Tensor:
         out = []
         for s in range(len(frames) // n):
             end = plan.map_frames + (s + 1) * per_step
-            window = x[:, :, end - plan.map_frames:end]
-            if step.head == "average_pool":
-                pooled = torch.nn.functional.avg_pool2d(window, kernel_size=tuple(window.shape[2:])).flatten(1)
-            else:
-                pooled = window.mean(dim=(2, 3))
-            out.append(step.classifier(pooled)[0])
+            out.append(step.classifier(step.pooled(x[:, :, end - plan.map_frames:end]))[0])
     return torch.stack(out)
