@@ -25,7 +25,6 @@ Prints a table and writes benchmarks/results/<name>.json; of the run it only add
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -63,9 +62,8 @@ def measure(models, recipe: str, target: float, minutes, folder) -> dict:
     from dadarts.export.recognizer_settings import default_settings
 
     ds = session.stream_dataset(models, None)
-    defaults = default_settings(models.run, models.config)   # what `dadarts export` writes for this run
-    if models.step is not None:                               # and for its step build: one decision per step
-        defaults = dataclasses.replace(defaults, inference_every_hops=int(models.step_meta["frames_per_step"]))
+    # what `dadarts export` writes for this run (for its step build: one decision per step)
+    defaults = session.at_model_rate(models, default_settings(models.run, models.config))
     test_wav, test_truth = session.run_stream(models, ds, "testing", minutes, recipe)
     cal_wav, cal_truth = session.run_stream(models, ds, "validation", minutes, recipe)
     test_out, speed = timed_outputs(models, test_wav, defaults.inference_every_hops)

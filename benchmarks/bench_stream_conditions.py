@@ -107,7 +107,7 @@ def main() -> None:
     models = load_run(args.run, need_int8=True, threads=args.threads)
     if args.streaming:
         models = load_step(models, exact=False)
-    every = int(models.step_meta["frames_per_step"]) if args.streaming else session.run_settings(models).inference_every_hops
+    every = session.at_model_rate(models, session.run_settings(models)).inference_every_hops
     wav, truth = session.run_stream(models, session.stream_dataset(models, None), "testing")
     rows, negatives = best_scores(models, session.model_outputs(models, wav, every), truth, args.window_ms, every)
     snr = lambda r: ("no noise (room tone)" if r["snr_db"] is None else  # noqa: E731

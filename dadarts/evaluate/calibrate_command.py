@@ -84,10 +84,8 @@ def run(args) -> int:
     if not models.run.firmware.is_dir():
         raise UserError(f"{models.run.firmware} is missing: run `dadarts export {models.run.root} --int8` first.")
     models = _device_model(models, args)
-    base = session.run_settings(models)
-    if models.step is not None:
-        base = replace(base, inference_every_hops=int(models.step_meta["frames_per_step"]))
-    elif args.every_hops is not None:
+    base = session.at_model_rate(models, session.run_settings(models))
+    if args.every_hops is not None:            # the whole-window model's stride (refused with --streaming)
         base = replace(base, inference_every_hops=args.every_hops)
     ds = session.stream_dataset(models, args.data)
     wav, truth = session.run_stream(models, ds, "validation", args.minutes, args.recipe)

@@ -3,6 +3,7 @@ over a stream (cached in RUN/stream/cache/, since running the int8 model is the 
 metrics at a set of recogniser settings."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -30,6 +31,14 @@ def run_settings(models: RunModels) -> RecognizerSettings:
     """The run's recogniser settings (export/recognizer.json), or the defaults before an export wrote them."""
     path = models.run.export / JSON_NAME
     return read_settings(path) if path.is_file() else RecognizerSettings()
+
+
+def at_model_rate(models: RunModels, settings: RecognizerSettings) -> RecognizerSettings:
+    """`settings` at the rate the run's model decides: once per step for a step model (runmodels.load_step),
+    whatever stride the settings name; unchanged for the whole-window model."""
+    if models.step is None:
+        return settings
+    return dataclasses.replace(settings, inference_every_hops=int(models.step_meta["frames_per_step"]))
 
 
 def stream_dataset(models: RunModels, data: str | None, measuring: bool = False) -> KwsDataset:

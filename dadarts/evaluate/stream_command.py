@@ -76,7 +76,6 @@ def print_metrics(m: dict) -> None:
 
 
 def run(args) -> int:
-    import dataclasses
     from pathlib import Path
 
     from ..errors import UserError
@@ -97,11 +96,11 @@ def run(args) -> int:
     settings = session.run_settings(models)
     if args.streaming:
         models = load_step(models, exact=args.exact)
-        n = models.step_meta["frames_per_step"]
-        if settings.inference_every_hops != n:     # settings written for the whole-window model
-            print(f"recogniser: one decision per step of {n} frames (export/recognizer.json has one every "
-                  f"{settings.inference_every_hops} hops, for the whole-window model)")
-            settings = dataclasses.replace(settings, inference_every_hops=n)
+        stepped = session.at_model_rate(models, settings)
+        if stepped != settings:     # settings written for the whole-window model
+            print(f"recogniser: one decision per step of {stepped.inference_every_hops} frames (export/recognizer.json "
+                  f"has one every {settings.inference_every_hops} hops, for the whole-window model)")
+            settings = stepped
     if args.audio:
         wav = Path(args.audio)
         if not wav.is_file():
