@@ -51,6 +51,7 @@ from dadarts.rundir import write_text_atomic  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 BOARD = "NUCLEO-F446RE"
+HOP20 = "640/320/40/10,640/320/40/20,640/320/80/20"
 ARMS = ("chain", "stream", "dscnn-s")
 # The searching arms: search flags and torch threads. The main job's search runs on 2 threads (as
 # bench_stability's sS-t2, which it reuses); the others on 1, so that two run at once. derived..wide run only
@@ -63,7 +64,11 @@ SEARCHES = {"chain": ([], 2), "stream": (["--streaming"], 1),
             "wide": (["--widths", "16,32,64,96,128"], 1),
             # the streaming searches with causal time padding (the maps keep their frames)
             "stream-causal": (["--streaming", "--time-padding", "causal"], 1),
-            "stream-causal-wide": (["--streaming", "--time-padding", "causal", "--widths", "16,32,64,96,128,172"], 1)}
+            "stream-causal-wide": (["--streaming", "--time-padding", "causal", "--widths", "16,32,64,96,128,172"], 1),
+            # issue 24's comparison: the same hop (20 ms: the space's three 640/320 configurations) and the same
+            # width choices on both sides, streaming or whole window
+            "stream-wide-hop20": (["--streaming", "--widths", "16,32,64,96,128,172", "--data-space", HOP20], 1),
+            "wide-hop20": (["--widths", "16,32,64,96,128,172", "--data-space", HOP20], 1)}
 # Train flags of searching arms: a causal network trains on what its stream step computes (--stream-history;
 # README "Stream it": +1.5 points streamed on the built-in test split for DS-CNN-M's widths, seed 0).
 TRAIN_FLAGS = {"stream-causal": ["--stream-history"], "stream-causal-wide": ["--stream-history"]}
