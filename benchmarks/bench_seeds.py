@@ -27,7 +27,10 @@ only). Trainings use one torch thread; `--jobs 2` runs two seeds at once. It wri
 benchmarks/results/<name>.json: per run the float and int8 test-split accuracy, the real recordings'
 accuracy (int8 + fixed-point front-end, the device's path), the predicted latency per decision on the
 F446RE (streaming cost for the streaming runs) and whether it fits; per arm the mean and standard
-deviation over the seeds that finished.
+deviation over the seeds that finished. A causal run (`--time-padding causal`) is scored as the device
+runs it: its int8 step model streamed over the clips before each clip (bench_causal_history's
+after_speech_int8_step on the test split, kept in RUN/evaluate/streamed_test.json; `dadarts evaluate`'s
+streamed_fixed on the real recordings), its window-alone figures kept beside them.
 
     python benchmarks/bench_seeds.py --seeds 0,1,2 --jobs 2      # hours on 2 cores; resumable
     python benchmarks/bench_seeds.py --collect                   # the summary of whatever finished
@@ -50,6 +53,7 @@ sys.path.insert(0, str(ROOT))
 from dadarts.rundir import write_text_atomic  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
+STREAMED_TEST = "evaluate/streamed_test.json"   # a causal run's test split, streamed (streamed_test)
 BOARD = "NUCLEO-F446RE"
 HOP20 = "640/320/40/10,640/320/40/20,640/320/80/20"
 ARMS = ("chain", "stream", "dscnn-s")
@@ -128,8 +132,28 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> Non
     if streams and not (run / "export" / "model_step_int8.tflite").is_file():
         sh(log, ["export", r, "--int8", "--streaming"], 1)
     sh(log, ["mcu-eval", r, "--target", BOARD, *(["--streaming"] if streams else [])], 1)
-    if not (run / "evaluate" / Path(real).name / "metrics.json").is_file():
+    real_metrics = run / "evaluate" / Path(real).name / "metrics.json"
+    if not real_metrics.is_file() or (causal(run) and "streamed_fixed" not in json.loads(real_metrics.read_text())["paths"]):
         sh(log, ["evaluate", r, "--data", real], 1)
+    if causal(run) and not (run / STREAMED_TEST).is_file():
+        streamed_test(run)
+
+
+def causal(run: Path) -> bool:
+    """Whether the trained run is a chain network causal in time: the device's step hears the audio before
+    each window, so its clip accuracy is the streamed one (dadarts/evaluate/streamed_clips.py)."""
+    arch = json.loads((run / "train" / "metrics.json").read_text())["settings"]["model_kwargs"].get("arch")
+    return isinstance(arch, dict) and arch.get("time_padding") == "causal"
+
+
+def streamed_test(run: Path) -> None:
+    """The test split as the causal run's exported int8 step model decides it, every clip streamed after
+    the clips before it (bench_causal_history's after_speech_int8_step), kept in the run directory."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import torch
+    from bench_causal_history import score
+    torch.set_num_threads(1)
+    write_text_atomic(run / STREAMED_TEST, json.dumps(score(str(run)), indent=1) + "\n")
 
 
 def read(run: Path, real: str) -> dict | None:
@@ -139,13 +163,23 @@ def read(run: Path, real: str) -> dict | None:
     if not all(f.is_file() for f in files):
         return None
     train, export, mcu, ev = (json.loads(f.read_text()) for f in files)
+    test_int8, real_fixed = export["int8"]["accuracy"], ev["paths"]["fixed"]["accuracy"]
+    streamed = None
+    if causal(run):          # the device's figures: the int8 step streamed over the clips before each clip
+        if not (run / STREAMED_TEST).is_file() or "streamed_fixed" not in ev["paths"]:
+            return None
+        streamed = {"test_int8_window": test_int8, "real_fixed_window": real_fixed}
+        test_int8 = json.loads((run / STREAMED_TEST).read_text())["accuracy"]["after_speech_int8_step"]
+        real_fixed = ev["paths"]["streamed_fixed"]["accuracy"]
     est = mcu["targets"][BOARD]
     stream = est.get("streaming")
     settings = train["settings"]
     return {"run": str(run.relative_to(ROOT)), "config": train["config"], "model": train["model"],
             "arch": settings["model_kwargs"].get("arch"), "params": train["params"], "epochs": train["epochs"],
-            "train_seed": train["seed"], "test_float": train["accuracy"], "test_int8": export["int8"]["accuracy"],
-            "real_fixed": ev["paths"]["fixed"]["accuracy"], "real_int8": ev["paths"]["int8"]["accuracy"],
+            "train_seed": train["seed"], "test_float": train["accuracy"], "test_int8": test_int8, "real_fixed": real_fixed,
+            "real_int8": ev["paths"]["int8"]["accuracy"],
+            # a causal run's test_int8 / real_fixed are streamed (its window-alone figures kept beside them)
+            "streamed": streamed is not None, **(streamed or {}),
             "latency_ms": (stream or est)["latency_ms"], "whole_window_latency_ms": est["latency_ms"],
             "ram_kb": ((stream or {}).get("ram_bytes") or est["ram_bytes"]) / 1024,
             # export's re-check of the search's budget (streaming cost for a streaming search); a baseline
