@@ -86,22 +86,20 @@ def score(run_path: str, seed: int = 0, folder: str | None = None) -> dict:
     step = StepModel(model, (T, x.shape[2]), default_frames_per_step(time_stride(model), hop_ms)).eval()
     H = history_frames(step.plan)
     order = np.random.default_rng(seed).permutation(len(x))
-    stream = x[order].reshape(-1, x.shape[2])                       # the test clips end to end
+    stream = x[order].reshape(-1, x.shape[2])                       # the test clips end to end, in `order`
     int8 = _int8_step(run_path, step.plan.frames_per_step)
-    speech, silence, speech_int8 = [], [], []
     s = (H + T - step.plan.tail_frames) // step.plan.frames_per_step - 1
     assert step.plan.window_of(s) == (H, H + T)
-    for pos, i in enumerate(order):
-        start = pos * T
-        before = stream[max(0, start - H):start]
-        before = torch.cat([torch.zeros(H - len(before), x.shape[2]), before])
-        for history, out in ((before, speech), (x[i, :1].repeat(H, 1), silence)):
-            logits = whole_stream_logits(step, torch.cat([history, x[i]]))
-            out.append(int(logits[s].argmax()))
-        if int8 is not None:     # the exported int8 step model (LiteRT's optimised kernels), same stream
-            q, _ = int8.run(int8.quantize_frames(torch.cat([before, x[i]]).numpy()))
+    stream = torch.cat([torch.zeros(H, x.shape[2]), stream])
+    after_speech = torch.stack([torch.cat([stream[pos * T:pos * T + H], x[i]]) for pos, i in enumerate(order)])
+    after_silence = torch.cat([x[order, :1].expand(-1, H, -1), x[order]], dim=1)
+    speech, silence = ([np.concatenate([whole_stream_logits(step, streams[j:j + 128])[:, s].argmax(1).numpy()
+                                        for j in range(0, len(streams), 128)]) for streams in (after_speech, after_silence)])
+    speech_int8 = []
+    if int8 is not None:         # the exported int8 step model (LiteRT's optimised kernels), same stream
+        for frames in after_speech:
+            q, _ = int8.run(int8.quantize_frames(frames.numpy()))
             speech_int8.append(int(q[s].argmax()))
-    speech, silence = np.array(speech), np.array(silence)
     yo, wo = y[order], window[order]
     acc = lambda p: float((p == yo).mean())  # noqa: E731
     return {"run": str(Path(run_path)), "clips_from": folder or "the run's test split", "causal": step.plan.causal,

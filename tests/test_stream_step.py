@@ -98,6 +98,9 @@ def test_every_step_equals_the_network_over_the_whole_stream(arch, frames_per_st
     logits = stream_logits(step, frames)
     ref = whole_stream_logits(step, frames)
     torch.testing.assert_close(logits, ref, rtol=1e-5, atol=1e-5 * float(ref.abs().max()))
+    batch = whole_stream_logits(step, torch.stack([frames.flip(0), frames]))    # streams of one length at once
+    torch.testing.assert_close(batch[1], ref, rtol=1e-5, atol=1e-5 * float(ref.abs().max()))
+    torch.testing.assert_close(batch[0], whole_stream_logits(step, frames.flip(0)), rtol=1e-5, atol=1e-5 * float(ref.abs().max()))
     assert step.plan.causal == (arch["time_padding"] == "causal")
     if not step.plan.causal:
         return

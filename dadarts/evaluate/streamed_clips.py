@@ -25,6 +25,7 @@ import torch
 from ..frontend.spec import SAMPLE_RATE
 
 STREAM_SEED = 0
+BATCH = 128         # clips streamed at once in float
 
 
 def is_causal(model) -> bool:
@@ -64,9 +65,9 @@ def streamed_logits(models, x: np.ndarray, x_fixed: np.ndarray | None) -> dict[s
     s = (H + T - step.plan.tail_frames) // n - 1
     assert step.plan.window_of(s) == (H, H + T), "the deciding step's window is not the clip's"
     order = np.random.default_rng(STREAM_SEED).permutation(len(x))
-    before = _histories(x, order, H)
-    out = {"streamed_float": np.stack([whole_stream_logits(step, torch.from_numpy(np.concatenate([b, c])))[s].numpy()
-                                       for b, c in zip(before, x)])}
+    streams = torch.from_numpy(np.concatenate([_histories(x, order, H), x], axis=1))    # (M, H + T, F)
+    out = {"streamed_float": np.concatenate([whole_stream_logits(step, streams[i:i + BATCH])[:, s].numpy()
+                                             for i in range(0, len(x), BATCH)])}
     if models.step is not None and x_fixed is not None:
         runner, fixed_before = models.step, _histories(x_fixed, order, H)
         out["streamed_fixed"] = np.stack([runner.dequantize_logits(runner.run(np.concatenate([b, c]))[0][s])

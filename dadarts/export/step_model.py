@@ -168,7 +168,7 @@ class StepModel(nn.Module):
         return [torch.zeros(s.shape) for s in self.plan.states]
 
     def pooled(self, x: torch.Tensor) -> torch.Tensor:
-        """(1, C) average of the (1, C, T', F' or 1) window of the final map, as the exported head computes it."""
+        """(B, C) average of the (B, C, T', F' or 1) window of the final map, as the exported head computes it."""
         if self.head != "average_pool":
             return x.mean(dim=(2, 3))
         # exported as one AVERAGE_POOL_2D over the (T', F') window
@@ -208,19 +208,19 @@ def stream_logits(step: StepModel, frames: torch.Tensor) -> torch.Tensor:
 def whole_stream_logits(step: StepModel, frames: torch.Tensor) -> torch.Tensor:
     """What `stream_logits` computes, without steps: every layer run once over the whole (L, F) stream after
     its k - s zero frames (the reset state; a causal layer's own padding), the final map's frames averaged
-    over the last T' at the end of every step (zeros before the stream, the pool's reset state). For a
-    causal network this is the network itself over everything heard since the reset: the non-streaming
-    model its steps equal."""
+    over the last T' at the end of every step (zeros before the stream, the pool's reset state): (steps, K)
+    logits. For a causal network this is the network itself over everything heard since the reset: the
+    non-streaming model its steps equal. A batch of streams of one length, (B, L, F), gives (B, steps, K)."""
     n, plan = step.plan.frames_per_step, step.plan
-    x = frames[:len(frames) // n * n][None, None]
+    steps = frames.shape[-2] // n
+    x = frames[..., :steps * n, :].reshape(-1, 1, steps * n, frames.shape[-1])
     with torch.no_grad():
         for layer, j, pad in zip(step.layers, step.state_of, step.pads):
             keep = plan.states[j].shape[2] if j is not None else 0
             x = _stream_layer(layer, torch.nn.functional.pad(x, (0, 0, keep, 0)), pad)
         x = torch.nn.functional.pad(x, (0, 0, plan.map_frames, 0))
         per_step = n // plan.time_stride
-        out = []
-        for s in range(len(frames) // n):
-            end = plan.map_frames + (s + 1) * per_step
-            out.append(step.classifier(step.pooled(x[:, :, end - plan.map_frames:end]))[0])
-    return torch.stack(out)
+        out = torch.stack([step.classifier(step.pooled(x[:, :, end - plan.map_frames:end]))
+                           for end in range(plan.map_frames + per_step, plan.map_frames + steps * per_step + 1,
+                                            per_step)], dim=1)
+    return out if frames.dim() == 3 else out[0]
