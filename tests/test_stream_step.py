@@ -1,5 +1,6 @@
 """The step form of a chain network valid in time: streaming equals the whole-window model (float), and
 the architecture / cost model facts it rests on."""
+import numpy as np
 import pytest
 import torch
 
@@ -306,3 +307,22 @@ def test_a_stem_striding_1_over_time_is_priced_built_and_searched_only_when_aske
         net.alpha_stem.zero_()
         net.alpha_stem[list(STEMS).index("conv_3x3_s1x2")] = 10.0
     assert net.genotype()["stem"] == "conv_3x3_s1x2"
+
+
+def test_train_scores_a_stream_history_run_as_evaluate_streams_it():
+    """train --stream-history's test figure (each clip after the end of the clip before it, heard_before) is
+    what `dadarts evaluate` and bench_causal_history stream: the step deciding each clip's window after the
+    clips before it, in the same order (streamed_clips)."""
+    from dadarts.evaluate.streamed_clips import _histories, history_frames
+    from dadarts.export.step_model import whole_stream_logits
+    from dadarts.train.loop import heard_before, stream_order
+    net = _randomised(CAUSAL).eval()
+    x = torch.randn(7, *SHAPE)
+    step = StepModel(net, SHAPE, 16)
+    H = history_frames(step.plan)
+    s = (H + SHAPE[0] - step.plan.tail_frames) // 16 - 1
+    streams = torch.from_numpy(np.concatenate([_histories(x.numpy(), stream_order(len(x)), H), x.numpy()], axis=1))
+    ref = whole_stream_logits(step, streams)[:, s]
+    with torch.no_grad():
+        got = net(x[:, None], history=heard_before(x, net.history_frames())[:, None])
+    torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5 * float(ref.abs().max()))

@@ -156,8 +156,11 @@ def test_a_causal_chain_trains_after_stream_history(tiny_corpus, tmp_path, monke
     assert train_cli("--model", "chain", "--arch", json.dumps(arch), "--mfcc", "640/320/40", "--data", str(tiny_corpus),
                      "--run", str(run.root), "--epochs", "1", "--batch-size", "16", "--quiet", "--device", "cpu",
                      "--stream-history") == 0
-    assert (16, 1, 48, 40) in calls and None in calls      # H = 48 of 49 frames (time stride 4) in training; none in eval
-    assert read_json(run.train_metrics, "train_metrics")["settings"]["stream_history"] is True
+    assert (16, 1, 48, 40) in calls     # H = 48 of 49 frames (time stride 4) in training, and in evaluation
+    assert calls[-1] is None            # the last evaluation: the test split's windows alone
+    metrics = read_json(run.train_metrics, "train_metrics")
+    assert metrics["settings"]["stream_history"] is True
+    assert metrics["streamed"]["history_frames"] == 48 and 0 <= metrics["streamed"]["window_accuracy"] <= 1
     with pytest.raises(UserError, match="--stream-history hears each example"):
         train_cli("--model", "chain", "--arch", json.dumps({**arch, "time_padding": "valid"}), "--mfcc", "640/320/40",
                   "--data", str(tiny_corpus), "--run", str(tmp_path / "v"), "--quiet", "--stream-history")

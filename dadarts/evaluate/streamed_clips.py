@@ -4,7 +4,7 @@ A chain network causal in time (dadarts.costmodel.chain) runs on the device as a
 step has heard the audio before its window where the whole-window model reads zero padding
 (dadarts.export.step_model); a network trained with `--stream-history` expects that audio. So its clip
 accuracy on a window alone is not what the device scores. Here the clips are put in a fixed random order
-(STREAM_SEED), and each is preceded by the last H frames of the clips before it (H: a window and up to one
+(dadarts.train.loop.stream_order, the order `dadarts train --stream-history` scores its test split in), and each is preceded by the last H frames of the clips before it (H: a window and up to one
 step, so that a step ends exactly with the clip's window, StepPlan.window_of); the step model runs over
 them from a reset and that step decides:
 
@@ -23,8 +23,8 @@ import numpy as np
 import torch
 
 from ..frontend.spec import SAMPLE_RATE
+from ..train.loop import stream_order
 
-STREAM_SEED = 0
 BATCH = 128         # clips streamed at once in float
 
 
@@ -64,7 +64,7 @@ def streamed_logits(models, x: np.ndarray, x_fixed: np.ndarray | None) -> dict[s
     H = history_frames(step.plan)
     s = (H + T - step.plan.tail_frames) // n - 1
     assert step.plan.window_of(s) == (H, H + T), "the deciding step's window is not the clip's"
-    order = np.random.default_rng(STREAM_SEED).permutation(len(x))
+    order = stream_order(len(x))
     streams = torch.from_numpy(np.concatenate([_histories(x, order, H), x], axis=1))    # (M, H + T, F)
     out = {"streamed_float": np.concatenate([whole_stream_logits(step, streams[i:i + BATCH])[:, s].numpy()
                                              for i in range(0, len(x), BATCH)])}

@@ -338,7 +338,10 @@ def run(args) -> int:
                     source=source)
     record_run(run_dir, "train", args._argv, dataset_fingerprint=ds.fingerprint, data=str(ds.root), task=task,
                model=model, config=mfcc, settings=asdict(cfg) if not args.resume else metrics["settings"])
-    print(f"{model} {mfcc}: test accuracy {metrics['accuracy']:.4f} (balanced {metrics['balanced_accuracy']:.4f}), "
+    streamed = metrics.get("streamed")
+    heard = (f" streamed, each clip after the one before it (windows alone {streamed['window_accuracy']:.4f})"
+             if streamed else "")
+    print(f"{model} {mfcc}: test accuracy {metrics['accuracy']:.4f}{heard} (balanced {metrics['balanced_accuracy']:.4f}), "
           f"validation {metrics['validation_accuracy']:.4f}, {metrics['params']:,} params, "
           f"{metrics['macs'] / 1e6:.2f} M MACs, {metrics['wall_time_s']:.0f} s -> {run_dir.train_metrics}")
     return 0

@@ -38,6 +38,7 @@ from .metrics import classification_report, confusion_matrix, model_size
 from .models import build_model
 
 METRICS_KIND = "train_metrics"
+STREAM_ORDER_SEED = 0     # stream_order: the order a split's clips are heard in by a streamed causal network
 
 
 @dataclass
@@ -89,13 +90,33 @@ def lr_at(it: int, total: int, warmup: int, base: float) -> float:
 
 
 @torch.no_grad()
-def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int, device) -> tuple[float, np.ndarray]:
-    """Mean cross-entropy and predicted labels of normalised (N, T, F) features."""
+def stream_order(n: int) -> np.ndarray:
+    """The fixed order in which the n clips of a split are heard one after another when a causal network is
+    scored as its stream decides (train --stream-history; dadarts/evaluate/streamed_clips.py)."""
+    return np.random.default_rng(STREAM_ORDER_SEED).permutation(n)
+
+
+def heard_before(x: torch.Tensor, frames: int) -> torch.Tensor:
+    """(N, frames, F): what each clip of x (N, T, F) is heard after in stream_order, the last `frames` of the
+    clip before it (zeros before the first)."""
+    order = torch.from_numpy(stream_order(len(x)))
+    before = torch.zeros_like(x)
+    before[order[1:]] = x[order[:-1]]
+    return before[:, x.shape[1] - frames:]
+
+
+def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int, device,
+             history_frames: int = 0) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy and predicted labels of normalised (N, T, F) features. With `history_frames` (a
+    causal network trained with --stream-history) each clip is decided after the end of the clip heard
+    before it (heard_before), as the network's stream decides it on the device."""
     model.eval()
     loss, preds = 0.0, []
+    before = heard_before(x, history_frames) if history_frames else None
     for i in range(0, x.shape[0], batch_size):
         xb, yb = x[i:i + batch_size, None].to(device), y[i:i + batch_size].to(device)
-        logits = model(xb.contiguous(memory_format=torch.channels_last))
+        heard = {} if before is None else {"history": before[i:i + batch_size, None].to(device)}
+        logits = model(xb.contiguous(memory_format=torch.channels_last), **heard)
         loss += F.cross_entropy(logits, yb, reduction="sum").item()
         preds.append(logits.argmax(1).cpu())
     return loss / max(1, x.shape[0]), torch.cat(preds).numpy()
@@ -269,7 +290,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}", lr=f"{lr:.2e}")
         seconds = time.perf_counter() - t0
         train_time += seconds
-        val_loss, val_pred = evaluate(model, x_val, val.y, cfg.eval_batch_size, device)
+        val_loss, val_pred = evaluate(model, x_val, val.y, cfg.eval_batch_size, device, history_frames)
         val_acc = float((val_pred == val.y.numpy()).mean())
         history.append({"epoch": epoch + 1, "lr": lr, "train_loss": loss_sum / seen, "train_acc": correct / seen,
                         "val_loss": val_loss, "val_acc": val_acc,
@@ -291,8 +312,12 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
         write_csv_atomic(run.train_history, history)
 
     # Final model on the test split (the last epoch's weights: no selection on test or validation).
-    test_loss, test_pred = evaluate(model, x_test, test.y, cfg.eval_batch_size, device)
+    test_loss, test_pred = evaluate(model, x_test, test.y, cfg.eval_batch_size, device, history_frames)
     report = classification_report(confusion_matrix(test.y.numpy(), test_pred, len(labels)), labels)
+    if history_frames:       # accuracy, validation too, are streamed: each clip heard after the one before it
+        _, window_pred = evaluate(model, x_test, test.y, cfg.eval_batch_size, device)
+        report["streamed"] = {"history_frames": history_frames, "order_seed": STREAM_ORDER_SEED,
+                              "window_accuracy": float((window_pred == test.y.numpy()).mean())}
     if ds.task == "names":   # imbalanced: per-name false reject / accept rates and DET curves matter
         report["detection"] = name_detection(model, x_test, test.y, labels, cfg.eval_batch_size, device,
                                              run.train / "det.png")
