@@ -10,12 +10,14 @@ For each run (`--run`, repeatable) and each test clip (and, with `--folder`, eac
 measured only), in float (PyTorch), this scores:
 - `window`: the whole-window model on the clip alone (what `dadarts train` reports);
 - `after_speech`: the step model streamed from a reset over the previous test clips (a fixed random
-  order: other keywords, unknown words and silence), decided at the step whose window is the clip;
+  order, dadarts.train.loop.stream_order: other keywords, unknown words and silence), decided at the
+  step whose window is the clip (dadarts/export/streamed_clips.py);
 - `after_silence`: the same with the clip's own first frame repeated as the history (the room the clip
   was recorded in; the quietest history a device hears between words);
 - `after_speech_int8_step`: `after_speech` by the run's exported int8 step model (LiteRT), when it has one.
 Prints a table and writes benchmarks/results/<name>.json. `dadarts evaluate` reports `after_speech` for a
-causal run as its streamed paths (dadarts/evaluate/streamed_clips.py, the same order and alignment).
+causal run as its streamed paths, `dadarts export --int8 --streaming` as report["streaming"]["clips"]
+(the same code).
 
     python benchmarks/bench_causal_history.py --run benchmarks/runs/seeds/m-causal-s0 \
         --run benchmarks/runs/seeds/m-causal-history-s0 --run benchmarks/runs/seeds/m-valid-s0 \
@@ -72,55 +74,46 @@ def _int8_step(run_path: str, frames_per_step: int):
     return runner if runner.frames == frames_per_step else None
 
 
-def score(run_path: str, seed: int = 0, folder: str | None = None) -> dict:
-    from dadarts.evaluate.streamed_clips import history_frames
+def score(run_path: str, folder: str | None = None) -> dict:
     from dadarts.export.step_model import StepModel, default_frames_per_step, time_stride, whole_stream_logits
+    from dadarts.export.streamed_clips import history_frames, streamed_logits
+    from dadarts.frontend.spec import MfccConfig
+    from dadarts.rundir import RunDir, read_json
+    from dadarts.train.loop import stream_order
     model, x, y = test_windows(run_path, folder)
     T = x.shape[1]
     with torch.no_grad():
         window = torch.cat([model(x[i:i + 256, None]) for i in range(0, len(x), 256)]).argmax(1).numpy()
-    from dadarts.frontend.spec import MfccConfig
-    from dadarts.rundir import RunDir, read_json
     config = MfccConfig.parse(read_json(RunDir.of(run_path).frontend, "frontend")["config"])
-    hop_ms = config.hop * 1000.0 / 16000
-    step = StepModel(model, (T, x.shape[2]), default_frames_per_step(time_stride(model), hop_ms)).eval()
+    step = StepModel(model, (T, x.shape[2]), default_frames_per_step(time_stride(model), config.hop * 1000.0 / 16000)).eval()
     H = history_frames(step.plan)
-    order = np.random.default_rng(seed).permutation(len(x))
-    stream = x[order].reshape(-1, x.shape[2])                       # the test clips end to end, in `order`
-    int8 = _int8_step(run_path, step.plan.frames_per_step)
     s = (H + T - step.plan.tail_frames) // step.plan.frames_per_step - 1
-    assert step.plan.window_of(s) == (H, H + T)
-    stream = torch.cat([torch.zeros(H, x.shape[2]), stream])
-    after_speech = torch.stack([torch.cat([stream[pos * T:pos * T + H], x[i]]) for pos, i in enumerate(order)])
-    after_silence = torch.cat([x[order, :1].expand(-1, H, -1), x[order]], dim=1)
-    speech, silence = ([np.concatenate([whole_stream_logits(step, streams[j:j + 128])[:, s].argmax(1).numpy()
-                                        for j in range(0, len(streams), 128)]) for streams in (after_speech, after_silence)])
-    speech_int8 = []
-    if int8 is not None:         # the exported int8 step model (LiteRT's optimised kernels), same stream
-        for frames in after_speech:
-            q, _ = int8.run(int8.quantize_frames(frames.numpy()))
-            speech_int8.append(int(q[s].argmax()))
-    yo, wo = y[order], window[order]
-    acc = lambda p: float((p == yo).mean())  # noqa: E731
+    int8 = _int8_step(run_path, step.plan.frames_per_step)
+    # after the previous clips in stream_order (what dadarts evaluate and the step export stream)
+    got = streamed_logits(step, x.numpy(), int8, int8.quantize_frames(x.numpy()) if int8 is not None else None)
+    after_silence = torch.cat([x[:, :1].expand(-1, H, -1), x], dim=1)
+    silence = np.concatenate([whole_stream_logits(step, after_silence[j:j + 128])[:, s].argmax(1).numpy()
+                              for j in range(0, len(x), 128)])
+    acc = lambda p: float((p == y).mean())  # noqa: E731
+    speech = got["streamed_float"].argmax(1)
     return {"run": str(Path(run_path)), "clips_from": folder or "the run's test split", "causal": step.plan.causal,
-            "config": config.name,
+            "config": config.name, "order": "dadarts.train.loop.stream_order", "first": int(stream_order(len(y))[0]),
             "frames_per_step": step.plan.frames_per_step, "history_frames": H, "clips": int(len(y)),
-            "accuracy": {"window": acc(wo), "after_speech": acc(speech), "after_silence": acc(silence),
-                         "after_speech_int8_step": acc(np.array(speech_int8)) if int8 is not None else None},
-            "agreement_with_window": {"after_speech": float((speech == wo).mean()),
-                                      "after_silence": float((silence == wo).mean())}}
+            "accuracy": {"window": acc(window), "after_speech": acc(speech), "after_silence": acc(silence),
+                         "after_speech_int8_step": acc(got["streamed_int8"].argmax(1)) if int8 is not None else None},
+            "agreement_with_window": {"after_speech": float((speech == window).mean()),
+                                      "after_silence": float((silence == window).mean())}}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", action="append", required=True, help="trained run directory (repeat for several)")
-    ap.add_argument("--seed", type=int, default=0, help="order of the test clips (the speech before each)")
     ap.add_argument("--folder", help="also the clips of this folder (e.g. ../shared/data/gsc-real-dev; measured only)")
     ap.add_argument("--name", default="causal_history")
     args = ap.parse_args()
     torch.set_num_threads(1)
     t0 = time.perf_counter()
-    rows = [score(r, args.seed, f) for r in args.run for f in [None] + ([args.folder] if args.folder else [])]
+    rows = [score(r, f) for r in args.run for f in [None] + ([args.folder] if args.folder else [])]
     print(f"{'run':48s} {'clips':22s} {'padding':7s} {'window':>7s} {'after speech':>13s} {'after silence':>14s} "
           f"{'int8 step after speech':>23s}")
     for r in rows:
@@ -129,7 +122,7 @@ def main() -> None:
         print(f"{r['run']:48s} {Path(r['clips_from']).name[:22]:22s} {'causal' if r['causal'] else 'valid':7s} "
               f"{a['window'] * 100:6.2f}% {a['after_speech'] * 100:12.2f}% {a['after_silence'] * 100:13.2f}% {q:>23s}")
     out = RESULTS / f"{args.name}.json"
-    write_text_atomic(out, json.dumps({"benchmark": "causal_history", "seed": args.seed, "runs": rows,
+    write_text_atomic(out, json.dumps({"benchmark": "causal_history", "runs": rows,
                                        "wall_s": round(time.perf_counter() - t0, 1),
                                        "notes": "float (PyTorch) decisions on the test split's clips; after_speech: "
                                                 "the step streamed over the previous clips in a random order; "

@@ -28,9 +28,9 @@ benchmarks/results/<name>.json: per run the float and int8 test-split accuracy, 
 accuracy (int8 + fixed-point front-end, the device's path), the predicted latency per decision on the
 F446RE (streaming cost for the streaming runs) and whether it fits; per arm the mean and standard
 deviation over the seeds that finished. A causal run (`--time-padding causal`) is scored as the device
-runs it: its int8 step model streamed over the clips before each clip (bench_causal_history's
-after_speech_int8_step on the test split, kept in RUN/evaluate/streamed_test.json; `dadarts evaluate`'s
-streamed_fixed on the real recordings), its window-alone figures kept beside them.
+runs it: its int8 step model streamed over the clips before each clip (the step export's
+report["streaming"]["clips"] on the test split, `dadarts evaluate`'s streamed_fixed on the real
+recordings), its window-alone figures kept beside them.
 
     python benchmarks/bench_seeds.py --seeds 0,1,2 --jobs 2      # hours on 2 cores; resumable
     python benchmarks/bench_seeds.py --collect                   # the summary of whatever finished
@@ -53,7 +53,6 @@ sys.path.insert(0, str(ROOT))
 from dadarts.rundir import write_text_atomic  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
-STREAMED_TEST = "evaluate/streamed_test.json"   # a causal run's test split, streamed (streamed_test)
 BOARD = "NUCLEO-F446RE"
 HOP20 = "640/320/40/10,640/320/40/20,640/320/80/20"
 ARMS = ("chain", "stream", "dscnn-s")
@@ -129,31 +128,20 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> Non
     if not (run / "export" / "model_int8.tflite").is_file():
         # a streaming search's model over its budget is recorded (fits: false), not dropped
         sh(log, ["export", r, "--int8", *(["--allow-over-budget"] if streams else [])], 1)
-    if streams and not (run / "export" / "model_step_int8.tflite").is_file():
-        sh(log, ["export", r, "--int8", "--streaming"], 1)
+    if streams and (not (run / "export" / "model_step_int8.tflite").is_file()
+                    or causal(run) and "clips" not in json.loads((run / "export" / "report.json").read_text()).get("streaming", {})):
+        sh(log, ["export", r, "--int8", "--streaming"], 1)       # (a causal run's streamed test clips: its report)
     sh(log, ["mcu-eval", r, "--target", BOARD, *(["--streaming"] if streams else [])], 1)
     real_metrics = run / "evaluate" / Path(real).name / "metrics.json"
     if not real_metrics.is_file() or (causal(run) and "streamed_fixed" not in json.loads(real_metrics.read_text())["paths"]):
         sh(log, ["evaluate", r, "--data", real], 1)
-    if causal(run) and not (run / STREAMED_TEST).is_file():
-        streamed_test(run)
 
 
 def causal(run: Path) -> bool:
     """Whether the trained run is a chain network causal in time: the device's step hears the audio before
-    each window, so its clip accuracy is the streamed one (dadarts/evaluate/streamed_clips.py)."""
+    each window, so its clip accuracy is the streamed one (dadarts/export/streamed_clips.py)."""
     arch = json.loads((run / "train" / "metrics.json").read_text())["settings"]["model_kwargs"].get("arch")
     return isinstance(arch, dict) and arch.get("time_padding") == "causal"
-
-
-def streamed_test(run: Path) -> None:
-    """The test split as the causal run's exported int8 step model decides it, every clip streamed after
-    the clips before it (bench_causal_history's after_speech_int8_step), kept in the run directory."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    import torch
-    from bench_causal_history import score
-    torch.set_num_threads(1)
-    write_text_atomic(run / STREAMED_TEST, json.dumps(score(str(run)), indent=1) + "\n")
 
 
 def read(run: Path, real: str) -> dict | None:
@@ -166,10 +154,11 @@ def read(run: Path, real: str) -> dict | None:
     test_int8, real_fixed = export["int8"]["accuracy"], ev["paths"]["fixed"]["accuracy"]
     streamed = None
     if causal(run):          # the device's figures: the int8 step streamed over the clips before each clip
-        if not (run / STREAMED_TEST).is_file() or "streamed_fixed" not in ev["paths"]:
+        clips = export.get("streaming", {}).get("clips")
+        if clips is None or "streamed_fixed" not in ev["paths"]:
             return None
         streamed = {"test_int8_window": test_int8, "real_fixed_window": real_fixed}
-        test_int8 = json.loads((run / STREAMED_TEST).read_text())["accuracy"]["after_speech_int8_step"]
+        test_int8 = clips["int8"]
         real_fixed = ev["paths"]["streamed_fixed"]["accuracy"]
     est = mcu["targets"][BOARD]
     stream = est.get("streaming")

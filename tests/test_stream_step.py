@@ -1,6 +1,5 @@
 """The step form of a chain network valid in time: streaming equals the whole-window model (float), and
 the architecture / cost model facts it rests on."""
-import numpy as np
 import pytest
 import torch
 
@@ -222,6 +221,8 @@ def test_a_causal_network_exports_a_step_model_equal_to_the_network_over_the_str
     check = report["streaming"]["check"]
     assert check["float"]["reference"] == "the network over the whole stream" and check["float"]["relative"] < 1e-5
     assert check["tflm"]["max_lsb"] <= 1 and report["streaming"]["map_frames"] == 11
+    clips = report["streaming"]["clips"]       # the test clips as the stream decides them, float and int8 step
+    assert clips["clips"] == 40 and 0 <= clips["float"] <= 1 and 0 <= clips["int8"] <= 1
     qmodel = (run.export / "model_step_int8.tflite").read_bytes()
     assert len(StepRunner(qmodel).ins) == 6                     # the frames, 4 time convolutions, the average
     # The cost model's step graph is the exported one, operator for operator.
@@ -238,6 +239,7 @@ def test_int8_step_export_feeds_states_back_unchanged_and_agrees_with_the_whole_
     run, report = exported
     meta = read_json(run.export / "stream_step.json", "stream_step")
     assert meta["frames_per_step"] == 16 and meta["time_stride"] == 8
+    assert "clips" not in report["streaming"]          # a valid network's step decides each window alone
     runner = StepRunner((run.export / "model_step_int8.tflite").read_bytes())
     assert list(runner.ins[0]["shape"]) == [1, 16, SHAPE[1], 1] and list(runner.outs[0]["shape"]) == [1, 5]
     assert tuple(runner.ins[0]["quantization"]) == (report["input"]["scale"], report["input"]["zero_point"])
@@ -311,18 +313,13 @@ def test_a_stem_striding_1_over_time_is_priced_built_and_searched_only_when_aske
 
 def test_train_scores_a_stream_history_run_as_evaluate_streams_it():
     """train --stream-history's test figure (each clip after the end of the clip before it, heard_before) is
-    what `dadarts evaluate` and bench_causal_history stream: the step deciding each clip's window after the
-    clips before it, in the same order (streamed_clips)."""
-    from dadarts.evaluate.streamed_clips import _histories, history_frames
-    from dadarts.export.step_model import whole_stream_logits
-    from dadarts.train.loop import heard_before, stream_order
+    what `dadarts evaluate`, the step export and bench_causal_history stream: the step deciding each clip's
+    window after the clips before it, in the same order (streamed_clips)."""
+    from dadarts.export.streamed_clips import streamed_logits
+    from dadarts.train.loop import heard_before
     net = _randomised(CAUSAL).eval()
     x = torch.randn(7, *SHAPE)
-    step = StepModel(net, SHAPE, 16)
-    H = history_frames(step.plan)
-    s = (H + SHAPE[0] - step.plan.tail_frames) // 16 - 1
-    streams = torch.from_numpy(np.concatenate([_histories(x.numpy(), stream_order(len(x)), H), x.numpy()], axis=1))
-    ref = whole_stream_logits(step, streams)[:, s]
+    ref = torch.from_numpy(streamed_logits(StepModel(net, SHAPE, 16), x.numpy())["streamed_float"])
     with torch.no_grad():
         got = net(x[:, None], history=heard_before(x, net.history_frames())[:, None])
     torch.testing.assert_close(got, ref, rtol=1e-5, atol=1e-5 * float(ref.abs().max()))

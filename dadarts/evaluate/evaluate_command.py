@@ -25,7 +25,7 @@ def run(args) -> int:
     from .folder import KIND, evaluate, format_report
     from ..export.step_export import step_paths
     from .runmodels import load_run, load_step
-    from .streamed_clips import is_causal
+    from ..export.streamed_clips import is_causal
 
     if args.threads < 1:
         raise UserError("--threads must be at least 1.")

@@ -4,8 +4,8 @@
 - int8: the exported int8 TFLite model on the same float MFCC, quantised to its input (as export does);
 - fixed: the int8 model on the fixed-point front-end's int8 features (what the firmware computes);
 - for a chain network causal in time, streamed_float and streamed_fixed: each clip decided by the stream
-  step after the clips before it (the int8 step model when the run has one; streamed_clips.py), since
-  that step hears audio where the window alone reads zeros.
+  step after the clips before it (the int8 step model when the run has one;
+  dadarts/export/streamed_clips.py), since that step hears audio where the window alone reads zeros.
 
 Each path gets accuracy, balanced accuracy, per-class accuracy and the confusion matrix; the names task
 also gets per-name false-reject / false-accept rates (train.detection). RUN/evaluate/<name>/metrics.json
@@ -21,8 +21,10 @@ from ..data.features import load_audio_split, load_features
 from ..frontend import fixed
 from ..train.detection import detection_report
 from ..train.metrics import classification_report, confusion_matrix
+from ..export.step_model import StepModel, default_frames_per_step, time_stride
+from ..export.streamed_clips import is_causal, streamed_logits
+from ..frontend.spec import SAMPLE_RATE
 from .runmodels import RunModels
-from .streamed_clips import is_causal, streamed_logits
 
 KIND = "evaluation"
 PATHS = {"float": "float (PyTorch)", "int8": "int8 (LiteRT, float MFCC)", "fixed": "int8 + fixed-point front-end",
@@ -59,6 +61,13 @@ def _path_report(probs: np.ndarray, y: np.ndarray, labels: list[str], task: str)
     return report
 
 
+def frames_per_step(models: RunModels) -> int:
+    """The run's exported step model's frames per step, or the default step of its network."""
+    if models.step is not None:
+        return int(models.step_meta["frames_per_step"])
+    return default_frames_per_step(time_stride(models.float_model), models.config.hop * 1000.0 / SAMPLE_RATE)
+
+
 def evaluate(models: RunModels, ds: KwsDataset) -> dict:
     """Reports of every path on the testing split of `ds` (labelled with the run's labels)."""
     feats = load_features(ds, "testing", models.config)
@@ -72,7 +81,9 @@ def evaluate(models: RunModels, ds: KwsDataset) -> dict:
         x_fixed = fixed_features(pcm, models.tables)
         probs["fixed"] = _softmax(models.int8.dequantize(models.int8(x_fixed)))
     if is_causal(models.float_model):       # what its stream step decides, after the clips before each
-        probs.update({k: _softmax(v) for k, v in streamed_logits(models, x, x_fixed).items()})
+        step = StepModel(models.float_model, x.shape[1:], frames_per_step(models)).eval()
+        streamed = streamed_logits(step, x, models.step, x_fixed)
+        probs.update({{"streamed_int8": "streamed_fixed"}.get(k, k): _softmax(v) for k, v in streamed.items()})
     paths = {name: _path_report(p, y, models.labels, models.task) for name, p in probs.items()}
     agreement = {}
     if "int8" in probs:

@@ -281,7 +281,7 @@ def _export_streaming(inputs: ExportInputs, out: RunDir, options: ExportOptions,
     T, F = inputs.x_test.shape[1:]
     t = time.perf_counter()
     streaming = export_step(inputs.model, (T, F), options.frames_per_step, config.hop * 1000.0 / SAMPLE_RATE, calib,
-                            inputs.x_test, whole_int8, out, log=log, head=options.step_head)
+                            inputs.x_test, whole_int8, out, log=log, head=options.step_head, y_test=inputs.y_test)
     report["streaming"] = streaming
     qstep = (out.root / streaming["files"]["int8"]).read_bytes()
     n = streaming["frames_per_step"]

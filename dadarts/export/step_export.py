@@ -9,7 +9,8 @@ Written next to the whole-window export (which runs first and is the reference):
                               (step_tflite.order_states)
   export/firmware/            model data, model_settings.h (with the stream defines) and the
                               recogniser's settings for one decision per step, all of the step model
-and report.json "streaming": float and int8 parity, TFLM's arena for the step model.
+and report.json "streaming": float and int8 parity, TFLM's arena for the step model, and for a causal
+network "clips": the test split's accuracy as its stream decides it (streamed_clips.streamed_accuracy).
 
 Calibration: the calibration clips of the whole-window model, end to end as one stream of frames,
 stepped by the float step model to record the states each step sees. The frames input then sees
@@ -143,8 +144,10 @@ def tflm_step_check(step_int8: bytes, clips: np.ndarray, n: int, steps: int = TF
 
 
 def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_ms: float, calib: np.ndarray,
-                x_test: np.ndarray, whole_int8: bytes, out: RunDir, log=print, head: str | None = None) -> dict:
-    """Convert, check and write the step model (see module doc); returns report["streaming"]."""
+                x_test: np.ndarray, whole_int8: bytes, out: RunDir, log=print, head: str | None = None,
+                y_test: np.ndarray | None = None) -> dict:
+    """Convert, check and write the step model (see module doc); returns report["streaming"]. A causal
+    network's test clips (`y_test` given) are also scored as its stream decides them ("clips")."""
     from .concat_quant import fold_concat_quantize
     from .inference import build_inference_model
     from .onnx_export import export_onnx_graph
@@ -187,6 +190,10 @@ def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_m
         raise UserError(f"TFLite Micro's step model outputs differ from the reference kernels by up to "
                         f"{check['tflm']['max_lsb']} LSB over {check['tflm']['steps']} steps: the firmware would not "
                         "compute what was verified; nothing streaming was written.")
+    clips = None
+    if plan.causal and y_test is not None:     # each test clip after the clips before it (streamed_clips)
+        from .streamed_clips import streamed_accuracy
+        clips = streamed_accuracy(step, x_test, y_test, StepRunner(qmodel, reference_kernels=False))
     write_bytes_atomic(paths["float"], fmodel)
     write_bytes_atomic(paths["int8"], qmodel)
     arena = measure_arena(qmodel)
@@ -201,7 +208,7 @@ def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_m
     report = {**meta, "files": {k: str(v.relative_to(out.root)) for k, v in paths.items()},
               "bytes": len(qmodel), "ops": op_counts(ops), "op_names": op_names(ops),
               "concat_quantize_folded": folded.folded, "arena_bytes": int(arena["total_bytes"]), "arena": arena,
-              "check": check}
+              "check": check, **({"clips": clips} if clips else {})}
     log(f"step model: {plan.frames_per_step} frames per step (time stride {plan.time_stride}), "
         f"{len(states)} states ({meta['state_bytes']:,} B), warm-up {plan.warmup_steps} steps; "
         f"{check['steps']} steps vs the whole-window int8 model: top-1 agreement "
@@ -209,6 +216,9 @@ def export_step(model, input_shape: tuple[int, int], frames_per_step: int, hop_m
         f"(float: {check['float']['max_abs_error']:.1e}); TFLM over {check['tflm']['steps']} steps "
         f"{check['tflm']['bit_identical_share'] * 100:.2f} % bit-identical to the reference kernels; "
         f"arena {report['arena_bytes']:,} B")
+    if clips:
+        log(f"test split as the stream decides it (each clip after the clips before it): float step "
+            f"{clips['float'] * 100:.2f} %, int8 step {clips['int8'] * 100:.2f} % ({clips['clips']} clips)")
     return report
 
 

@@ -92,7 +92,7 @@ def lr_at(it: int, total: int, warmup: int, base: float) -> float:
 @torch.no_grad()
 def stream_order(n: int) -> np.ndarray:
     """The fixed order in which the n clips of a split are heard one after another when a causal network is
-    scored as its stream decides (train --stream-history; dadarts/evaluate/streamed_clips.py)."""
+    scored as its stream decides (train --stream-history; dadarts/export/streamed_clips.py)."""
     return np.random.default_rng(STREAM_ORDER_SEED).permutation(n)
 
 
