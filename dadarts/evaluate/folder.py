@@ -18,12 +18,12 @@ import torch
 
 from ..data.datasets import KwsDataset
 from ..data.features import load_audio_split, load_features
-from ..frontend import fixed
-from ..train.detection import detection_report
-from ..train.metrics import classification_report, confusion_matrix
 from ..export.step_model import StepModel, default_frames_per_step, time_stride
 from ..export.streamed_clips import is_causal, streamed_logits
+from ..frontend import fixed
 from ..frontend.spec import SAMPLE_RATE
+from ..train.detection import detection_report
+from ..train.metrics import classification_report, confusion_matrix
 from .runmodels import RunModels
 
 KIND = "evaluation"
