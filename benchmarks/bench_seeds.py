@@ -210,6 +210,9 @@ def main() -> None:
         if got:
             summary[arm] = {k: mean_sd([r[k] for r in got]) for k in ("test_float", "test_int8", "real_fixed", "latency_ms")}
             summary[arm]["fit"] = sum(r["fits"] for r in got)
+    if not rows:        # (a stopped benchmark leaves an earlier results file as it was)
+        print(f"no run of {args.arms} has finished: nothing written")
+        return
     for r in rows:
         print(f"{r['arm']:>8} seed {r['seed']}  {r['config']:>14}  test float {r['test_float']:.2%} int8 "
               f"{r['test_int8']:.2%}  real {r['real_fixed']:.2%}  {r['latency_ms']:.1f} ms/decision  fits {r['fits']}")
