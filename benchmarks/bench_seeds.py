@@ -18,6 +18,9 @@ its artifact exists, reads) three pipelines under `--runs`, each trained with th
   `wide-sS`: the main job's search with width choices up to 128 (`--widths 16,32,64,96,128`);
   `stream-causal-sS`, `stream-causal-wide-sS`: the streaming searches (default widths, and up to 172)
   with `--time-padding causal`, trained with `--stream-history`;
+  `stream-wide-hop20-sS` and `wide-hop20-sS`: issue 24's comparison, the streaming and the non-streaming
+  search with the same width choices (up to 172) and the same 20 ms hop (`--data-space` of the space's
+  three 640/320 configurations), each on 1 thread;
 - on demand (`--arms m-valid,m-causal`): DS-CNN-M's widths as a chain network (M_CHAIN) on 640/320/40/10,
   valid or causal in time, `train --model chain --arch ...`, `export --int8 --streaming` (what the time
   padding costs a streamable network); `m-causal-history`: the causal one trained with `--stream-history`;
