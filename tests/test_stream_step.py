@@ -63,8 +63,9 @@ def test_a_same_padded_network_or_a_wrong_step_is_refused():
         StepModel(_randomised({**ARCH, "time_padding": "same"}), SHAPE, 8)
     with pytest.raises(UserError, match="multiple of the network's time stride 8"):
         StepModel(_randomised(ARCH), SHAPE, 12)
-    assert default_frames_per_step(8, 10.0) == 8 and default_frames_per_step(2, 20.0) == 6
-    assert default_frames_per_step(4, 20.0) == 4
+    assert default_frames_per_step(8, 10.0) == 8 and default_frames_per_step(2, 20.0) == 4    # never past 100 ms
+    assert default_frames_per_step(4, 20.0) == 4 and default_frames_per_step(4, 12.5) == 8
+    assert default_frames_per_step(8, 20.0) == 8          # at least one stride, even past the period
 
 
 def test_valid_time_maps_are_shorter_priced_and_checked():

@@ -141,18 +141,20 @@ def chain_step_cost(arch: dict, input_shape: tuple[int, int], num_classes: int, 
     return step_cost(g.layers, states, target)
 
 
-def nearest_step(frames: float, time_stride: int) -> int:
-    """N for a decision period of `frames` frames: the multiple of the time stride nearest to it (at least
-    one stride; halves round up). The one rule of the search's budget and `dadarts export --streaming`."""
-    return max(1, math.floor(frames / time_stride + 0.5)) * time_stride
+def period_step(frames: float, time_stride: int) -> int:
+    """N for a decision period of `frames` frames: the largest multiple of the time stride not above it (at
+    least one stride), so that a step decides at least once a period and a decision's Invoke never costs
+    more than the period's share of the budget, wherever the stride allows. The one rule of the search's
+    budget and `dadarts export --streaming`."""
+    return max(1, math.floor(frames / time_stride + 1e-9)) * time_stride
 
 
 def step_frames(arch: dict, config, decision_ms: float | None) -> int:
-    """N for a budget: nearest_step of the frames of one decision period, as `dadarts export --streaming`
+    """N for a budget: period_step of the frames of one decision period, as `dadarts export --streaming`
     picks it for a 100 ms period."""
     from .chain import time_stride
     from .estimate import frames_per_decision
-    return nearest_step(frames_per_decision(config, decision_ms), time_stride(arch))
+    return period_step(frames_per_decision(config, decision_ms), time_stride(arch))
 
 
 def streaming_ram_terms(whole_terms: dict, step_arena_bytes: int, state_bytes: int, frames_per_step: int,

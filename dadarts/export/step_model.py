@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass
 import torch
 from torch import nn
 
-from ..costmodel.stream import HEADS, nearest_step
+from ..costmodel.stream import HEADS, period_step
 from ..errors import UserError
 
 STEP_MS = 100.0               # the default step: the multiple of the time stride nearest to 100 ms of frames
@@ -78,8 +78,8 @@ class StepPlan:
 
 
 def default_frames_per_step(time_stride: int, hop_ms: float) -> int:
-    """The multiple of the time stride nearest to STEP_MS of frames (dadarts.costmodel.stream.nearest_step)."""
-    return nearest_step(STEP_MS / hop_ms, time_stride)
+    """The largest multiple of the time stride not above STEP_MS of frames (dadarts.costmodel.stream.period_step)."""
+    return period_step(STEP_MS / hop_ms, time_stride)
 
 
 def _time_conv(layer: nn.Module) -> nn.Conv2d:
