@@ -30,7 +30,8 @@ only). Trainings use one torch thread; `--jobs 2` runs two seeds at once. It wri
 benchmarks/results/<name>.json: per run the float and int8 test-split accuracy, the real recordings'
 accuracy (int8 + fixed-point front-end, the device's path), the predicted latency per decision on the
 F446RE (streaming cost for the streaming runs) and whether it fits; per arm the mean and standard
-deviation over the seeds that finished. A causal run (`--time-padding causal`) is scored as the device
+deviation over the seeds that finished; a search whose derived network ended over the budget (`dadarts
+search` fails, nothing is trained) is listed under "failed_searches". A causal run (`--time-padding causal`) is scored as the device
 runs it: its int8 step model streamed over the clips before each clip (the step export's
 report["streaming"]["clips"] on the test split, `dadarts evaluate`'s streamed_fixed on the real
 recordings), its window-alone figures kept beside them.
@@ -179,6 +180,17 @@ def read(run: Path, real: str) -> dict | None:
             "fits": bool(export["budget_check"]["fits"]) if export.get("budget_check") else bool(est["fits"])}
 
 
+def failure(run: Path) -> dict | None:
+    """A search that ended over its budget (`dadarts search` fails, so nothing is trained): what it derived."""
+    res = run / "search" / "result.json"
+    if not res.is_file() or (run / "train" / "model.pt").is_file():
+        return None
+    result = json.loads(res.read_text())
+    predicted = result.get("predicted") or {}
+    return {"run": str(run.relative_to(ROOT)), "config": result["config"], "genotype": result.get("genotype_str"),
+            "over": predicted["over"], "predicted": predicted} if predicted.get("over") else None
+
+
 def mean_sd(values: list[float]) -> dict:
     return {"mean": statistics.fmean(values), "sd": statistics.stdev(values) if len(values) > 1 else None,
             "n": len(values)}
@@ -206,10 +218,11 @@ def main() -> None:
                     fut.result()
                 except RuntimeError as exc:      # one broken pipeline does not stop the others
                     print(f"{arm} seed {s}: {exc}", flush=True)
-    rows, summary = [], {}
+    rows, summary, failed = [], {}, []
     for arm in arms:
         got = [dict(arm=arm, seed=s, **r) for s in seeds if (r := read(runs / f"{arm}-s{s}", args.real))]
         rows += got
+        failed += [dict(arm=arm, seed=s, **f) for s in seeds if (f := failure(runs / f"{arm}-s{s}"))]
         if got:
             summary[arm] = {k: mean_sd([r[k] for r in got]) for k in ("test_float", "test_int8", "real_fixed", "latency_ms")}
             summary[arm]["fit"] = sum(r["fits"] for r in got)
@@ -219,12 +232,16 @@ def main() -> None:
     for r in rows:
         print(f"{r['arm']:>8} seed {r['seed']}  {r['config']:>14}  test float {r['test_float']:.2%} int8 "
               f"{r['test_int8']:.2%}  real {r['real_fixed']:.2%}  {r['latency_ms']:.1f} ms/decision  fits {r['fits']}")
+    for f in failed:
+        print(f"{f['arm']:>8} seed {f['seed']}  {f['config']:>14}  search FAILED: over the budget in "
+              f"{', '.join(f['over'])} ({f['predicted']['latency_ms']:.1f} ms predicted); nothing trained")
     for arm, m in summary.items():
         print(f"{arm:>8} mean of {m['test_int8']['n']}: test int8 {m['test_int8']['mean']:.2%} "
               f"(sd {m['test_int8']['sd'] or 0:.2%}), real {m['real_fixed']['mean']:.2%} (sd {m['real_fixed']['sd'] or 0:.2%})")
     out = RESULTS / f"{args.name}.json"
     write_text_atomic(out, json.dumps({"benchmark": "seeds", "target": BOARD, "real": Path(args.real).name,
-                                       "summary": summary, "runs": rows}, indent=1) + "\n")
+                                       "summary": summary, "runs": rows, "failed_searches": failed},
+                                      indent=1) + "\n")
     print(f"wrote {out}")
 
 
