@@ -89,7 +89,6 @@ def lr_at(it: int, total: int, warmup: int, base: float) -> float:
     return base * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
 
 
-@torch.no_grad()
 def stream_order(n: int) -> np.ndarray:
     """The fixed order in which the n clips of a split are heard one after another when a causal network is
     scored as its stream decides (train --stream-history; dadarts/export/streamed_clips.py)."""
@@ -105,6 +104,7 @@ def heard_before(x: torch.Tensor, frames: int) -> torch.Tensor:
     return before[:, x.shape[1] - frames:]
 
 
+@torch.no_grad()
 def evaluate(model, x: torch.Tensor, y: torch.Tensor, batch_size: int, device,
              history_frames: int = 0) -> tuple[float, np.ndarray]:
     """Mean cross-entropy and predicted labels of normalised (N, T, F) features. With `history_frames` (a
