@@ -76,8 +76,8 @@ def _int8_step(run_path: str, frames_per_step: int):
 
 def score(run_path: str, folder: str | None = None) -> dict:
     from dadarts.export.step_model import StepModel, default_frames_per_step, time_stride, whole_stream_logits
-    from dadarts.export.streamed_clips import history_frames, streamed_logits
-    from dadarts.frontend.spec import MfccConfig
+    from dadarts.export.streamed_clips import deciding_step, history_frames, streamed_logits
+    from dadarts.frontend.spec import SAMPLE_RATE, MfccConfig
     from dadarts.rundir import RunDir, read_json
     from dadarts.train.loop import stream_order
     model, x, y = test_windows(run_path, folder)
@@ -85,9 +85,9 @@ def score(run_path: str, folder: str | None = None) -> dict:
     with torch.no_grad():
         window = torch.cat([model(x[i:i + 256, None]) for i in range(0, len(x), 256)]).argmax(1).numpy()
     config = MfccConfig.parse(read_json(RunDir.of(run_path).frontend, "frontend")["config"])
-    step = StepModel(model, (T, x.shape[2]), default_frames_per_step(time_stride(model), config.hop * 1000.0 / 16000)).eval()
+    step = StepModel(model, (T, x.shape[2]), default_frames_per_step(time_stride(model), config.hop * 1000.0 / SAMPLE_RATE)).eval()
     H = history_frames(step.plan)
-    s = (H + T - step.plan.tail_frames) // step.plan.frames_per_step - 1
+    s = deciding_step(step.plan, H)
     int8 = _int8_step(run_path, step.plan.frames_per_step)
     # after the previous clips in stream_order (what dadarts evaluate and the step export stream)
     got = streamed_logits(step, x.numpy(), int8, int8.quantize_frames(x.numpy()) if int8 is not None else None)

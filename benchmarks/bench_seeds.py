@@ -144,8 +144,9 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> Non
 def causal(run: Path) -> bool:
     """Whether the trained run is a chain network causal in time: the device's step hears the audio before
     each window, so its clip accuracy is the streamed one (dadarts/export/streamed_clips.py)."""
+    from dadarts.costmodel.chain import time_padding
     arch = json.loads((run / "train" / "metrics.json").read_text())["settings"]["model_kwargs"].get("arch")
-    return isinstance(arch, dict) and arch.get("time_padding") == "causal"
+    return isinstance(arch, dict) and time_padding(arch) == "causal"
 
 
 def read(run: Path, real: str) -> dict | None:

@@ -21,11 +21,11 @@ def run(args) -> int:
 
     from ..data.datasets import load_test_folder
     from ..errors import UserError
+    from ..export.step_export import step_paths
+    from ..export.streamed_clips import is_causal
     from ..rundir import record_run, write_json_atomic
     from .folder import KIND, evaluate, format_report
-    from ..export.step_export import step_paths
     from .runmodels import load_run, load_step
-    from ..export.streamed_clips import is_causal
 
     if args.threads < 1:
         raise UserError("--threads must be at least 1.")

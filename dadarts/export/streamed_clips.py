@@ -5,7 +5,7 @@ step has heard the audio before its window where the whole-window model reads ze
 (dadarts.export.step_model); a network trained with `--stream-history` expects that audio. So its clip
 accuracy on a window alone is not what the device scores. Here the clips are put in a fixed random order
 (dadarts.train.loop.stream_order, the order `dadarts train --stream-history` scores its test split in),
-and each is preceded by the last H frames of the clips before it (H: a window and up to one step, so
+and each is preceded by the last H frames of the clips before it (dadarts.train.loop.heard_before) (H: a window and up to one step, so
 that a step ends exactly with the clip's window, StepPlan.window_of; the first clip by frames of the
 input's zero); the step model runs over them from a reset and that step decides:
 
@@ -24,7 +24,7 @@ import math
 import numpy as np
 import torch
 
-from ..train.loop import stream_order
+from ..train.loop import heard_before
 
 BATCH = 128         # clips streamed at once in float
 
@@ -42,15 +42,11 @@ def history_frames(plan) -> int:
     return math.ceil((2 * T - u) / n) * n + u - T
 
 
-def _histories(x: np.ndarray, order: np.ndarray, H: int, zero: int = 0) -> np.ndarray:
-    """(M, H, F): for the clip at each position of `order`, the last H frames of the clips before it (frames
-    of `zero`, the input's zero point, before the first)."""
-    stream = np.concatenate([np.full((H, x.shape[2]), zero, x.dtype), x[order].reshape(-1, x.shape[2])])
-    T = x.shape[1]
-    out = np.empty((len(x), H, x.shape[2]), x.dtype)
-    for pos, i in enumerate(order):
-        out[i] = stream[pos * T:pos * T + H]
-    return out
+def deciding_step(plan, H: int) -> int:
+    """The step that decides a clip heard after H frames (history_frames): the one whose window is the clip."""
+    s = (H + plan.window_frames - plan.tail_frames) // plan.frames_per_step - 1
+    assert plan.window_of(s) == (H, H + plan.window_frames), "the deciding step's window is not the clip's"
+    return s
 
 
 def streamed_logits(step, x: np.ndarray, runner=None, x_int8: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -58,18 +54,14 @@ def streamed_logits(step, x: np.ndarray, runner=None, x_int8: np.ndarray | None 
     step_tflite.StepRunner stepping as `step`) and int8 features (M, T, F), "streamed_int8": (M, K) dequantised
     logits} of the clips x (normalised float MFCC), each decided after the clips before it in stream_order."""
     from .step_model import whole_stream_logits
-    T = x.shape[1]
-    n = step.plan.frames_per_step
     H = history_frames(step.plan)
-    s = (H + T - step.plan.tail_frames) // n - 1
-    assert step.plan.window_of(s) == (H, H + T), "the deciding step's window is not the clip's"
-    order = stream_order(len(x))
-    streams = torch.from_numpy(np.concatenate([_histories(x, order, H), x], axis=1))    # (M, H + T, F)
+    s = deciding_step(step.plan, H)
+    streams = torch.cat([heard_before(torch.from_numpy(x), H), torch.from_numpy(x)], dim=1)    # (M, H + T, F)
     out = {"streamed_float": np.concatenate([whole_stream_logits(step, streams[i:i + BATCH])[:, s].numpy()
                                              for i in range(0, len(x), BATCH)])}
     if runner is not None and x_int8 is not None:
-        assert runner.frames == n, "the int8 step model steps another number of frames"
-        before = _histories(x_int8, order, H, int(runner.ins[0]["quantization"][1]))
+        assert runner.frames == step.plan.frames_per_step, "the int8 step model steps another number of frames"
+        before = heard_before(torch.from_numpy(x_int8), H, int(runner.ins[0]["quantization"][1])).numpy()
         out["streamed_int8"] = np.stack([runner.dequantize_logits(runner.run(np.concatenate([b, c]))[0][s])
                                          for b, c in zip(before, x_int8)])
     return out

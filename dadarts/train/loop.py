@@ -95,13 +95,15 @@ def stream_order(n: int) -> np.ndarray:
     return np.random.default_rng(STREAM_ORDER_SEED).permutation(n)
 
 
-def heard_before(x: torch.Tensor, frames: int) -> torch.Tensor:
-    """(N, frames, F): what each clip of x (N, T, F) is heard after in stream_order, the last `frames` of the
-    clip before it (zeros before the first)."""
+def heard_before(x: torch.Tensor, frames: int, zero: float = 0) -> torch.Tensor:
+    """(N, frames, F): what each clip of x (N, T, F) is heard after when the clips are heard end to end in
+    stream_order: the last `frames` frames of the clips before it (frames of `zero` before the first)."""
     order = torch.from_numpy(stream_order(len(x)))
-    before = torch.zeros_like(x)
-    before[order[1:]] = x[order[:-1]]
-    return before[:, x.shape[1] - frames:]
+    T, F = x.shape[1:]
+    stream = torch.cat([torch.full((frames, F), zero, dtype=x.dtype), x[order].reshape(-1, F)])
+    before = torch.empty(len(x), frames, F, dtype=x.dtype)
+    before[order] = stream[torch.arange(len(x))[:, None] * T + torch.arange(frames)]
+    return before
 
 
 @torch.no_grad()
