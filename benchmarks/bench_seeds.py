@@ -25,13 +25,19 @@ its artifact exists, reads) three pipelines under `--runs`, each trained with th
   valid or causal in time, `train --model chain --arch ...`, `export --int8 --streaming` (what the time
   padding costs a streamable network); `m-causal-history`: the causal one trained with `--stream-history`;
 
+- on demand (`--arms ARM-over`, e.g. `wide-hop20-over`): for every seed whose ARM search failed (its derived
+  network over the budget), that network trained anyway with the same recipe (`train --model chain --arch LINE
+  --mfcc CONFIG --seed S`): what the failed search would have given had its budget been waived, an upper
+  bound for that side of a comparison (the arch is the failure's record here, or in the earlier results file);
+
 then `export --int8`, `mcu-eval --target NUCLEO-F446RE [--streaming]` and `evaluate --data REAL` (measure
 only). Trainings use one torch thread; `--jobs 2` runs two seeds at once. It writes
 benchmarks/results/<name>.json: per run the float and int8 test-split accuracy, the real recordings'
 accuracy (int8 + fixed-point front-end, the device's path), the predicted latency per decision on the
 F446RE (streaming cost for the streaming runs) and whether it fits; per arm the mean and standard
 deviation over the seeds that finished; a search whose derived network ended over the budget (`dadarts
-search` fails, nothing is trained) is listed under "failed_searches". A causal run (`--time-padding causal`) is scored as the device
+search` fails, nothing is trained) is listed under "failed_searches". A run of an earlier results file of the same
+name whose directory is absent here (another machine ran it) is kept, marked "kept_from". A causal run (`--time-padding causal`) is scored as the device
 runs it: its int8 step model streamed over the clips before each clip (the step export's
 report["streaming"]["clips"] on the test split, `dadarts evaluate`'s streamed_fixed on the real
 recordings), its window-alone figures kept beside them.
@@ -87,6 +93,7 @@ M_CHAIN = {"stem": "conv_10x4_s2x1", "stem_channels": 172,
 # arm: (architecture, extra train flags); m-causal-history trains the causal one after stream history
 CHAINS = {"m-valid": ({**M_CHAIN, "time_padding": "valid"}, []), "m-causal": ({**M_CHAIN, "time_padding": "causal"}, []),
           "m-causal-history": ({**M_CHAIN, "time_padding": "causal"}, ["--stream-history"])}
+OVER = "-over"            # ARM-over: the networks of ARM's failed searches, trained over their budget
 
 
 def sh(log: Path, args: list[str], threads: int) -> None:
@@ -105,10 +112,23 @@ def resume(path: Path) -> list[str]:
     return ["--resume"] if path.is_file() else []
 
 
-def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> None:
+def failed_arch(arm: str, seed: int, runs: Path, earlier: dict) -> dict | None:
+    """For an ARM-over arm: the failure record (config, genotype line) of ARM's search of `seed`, from its run
+    here or from the earlier results file; None when that search did not fail."""
+    base = arm[: -len(OVER)]
+    here = failure(runs / f"{base}-s{seed}")
+    if here:
+        return here
+    return next((f for f in earlier.get("failed_searches", []) if f["arm"] == base and f["seed"] == seed), None)
+
+
+def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str, earlier: dict) -> None:
     """Run whatever is missing of one (arm, seed) pipeline."""
     run = runs / f"{arm}-s{seed}"
     log = run.with_suffix(".log")
+    over = failed_arch(arm, seed, runs, earlier) if arm.endswith(OVER) else None
+    if arm.endswith(OVER) and over is None:
+        return                       # that seed's search fitted (or has not ended): nothing to train over budget
     run.mkdir(parents=True, exist_ok=True)
     r = str(run)
     streams = arm.startswith("stream") or arm in CHAINS
@@ -126,7 +146,9 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str) -> Non
                  if arm.startswith("dscnn-") else
                  ["--model", "chain", "--arch", json.dumps(CHAINS[arm][0]), "--mfcc", "640/320/40/10", "--run", r,
                   *CHAINS[arm][1]]
-                 if arm in CHAINS else [r, *TRAIN_FLAGS.get(arm, [])])
+                 if arm in CHAINS else
+                 ["--model", "chain", "--arch", over["genotype"], "--mfcc", over["config"], "--run", r]
+                 if over else [r, *TRAIN_FLAGS.get(arm, [])])
         sh(log, ["train", *model, "--seed", str(seed), "--threads", "1", "--quiet",
                  *resume(run / "train" / "checkpoint.pt")], 1)
     if not (run / "export" / "model_int8.tflite").is_file():
@@ -197,6 +219,11 @@ def mean_sd(values: list[float]) -> dict:
             "n": len(values)}
 
 
+def _summary(rows: list[dict]) -> dict:
+    out = {k: mean_sd([r[k] for r in rows]) for k in ("test_float", "test_int8", "real_fixed", "latency_ms")}
+    return {**out, "fit": sum(r["fits"] for r in rows), "seeds": sorted(r["seed"] for r in rows)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", default="0,1,2")
@@ -210,10 +237,12 @@ def main() -> None:
     ap.add_argument("--collect", action="store_true", help="only read the runs that finished")
     args = ap.parse_args()
     seeds, arms, runs = [int(s) for s in args.seeds.split(",")], args.arms.split(","), Path(args.runs)
+    out = RESULTS / f"{args.name}.json"
+    earlier = json.loads(out.read_text()) if out.is_file() else {}
     if not args.collect:
         work = [(arm, s) for s in seeds for arm in arms]
         with ThreadPoolExecutor(args.jobs) as pool:
-            for (arm, s), fut in zip(work, [pool.submit(pipeline, a, s, runs, Path(args.stability_runs), args.real)
+            for (arm, s), fut in zip(work, [pool.submit(pipeline, a, s, runs, Path(args.stability_runs), args.real, earlier)
                                             for a, s in work]):
                 try:
                     fut.result()
@@ -221,12 +250,24 @@ def main() -> None:
                     print(f"{arm} seed {s}: {exc}", flush=True)
     rows, summary, failed = [], {}, []
     for arm in arms:
-        got = [dict(arm=arm, seed=s, **r) for s in seeds if (r := read(runs / f"{arm}-s{s}", args.real))]
-        rows += got
-        failed += [dict(arm=arm, seed=s, **f) for s in seeds if (f := failure(runs / f"{arm}-s{s}"))]
+        got, lost = [], []
+        for s in seeds:
+            run = runs / f"{arm}-s{s}"
+            if (r := read(run, args.real)) or (f := failure(run)):
+                # (an ARM-over run is over its search's budget by construction, whatever the board's fit says)
+                got += [{"arm": arm, "seed": s, **r, **({"fits": False, "over_budget": True} if arm.endswith(OVER) else {})}
+                        ] if r else []
+                lost += [] if r else [dict(arm=arm, seed=s, **f)]
+            elif not run.is_dir():       # run elsewhere: what the earlier results file says of it
+                kept = {"kept_from": out.name}
+                got += [{**e, **kept} for e in earlier.get("runs", []) if e["arm"] == arm and e["seed"] == s]
+                lost += [{**e, **kept} for e in earlier.get("failed_searches", []) if e["arm"] == arm and e["seed"] == s]
+        rows, failed = rows + got, failed + lost
         if got:
-            summary[arm] = {k: mean_sd([r[k] for r in got]) for k in ("test_float", "test_int8", "real_fixed", "latency_ms")}
-            summary[arm]["fit"] = sum(r["fits"] for r in got)
+            summary[arm] = _summary(got)
+        if arm.endswith(OVER) and (base := [r for r in rows if r["arm"] == arm[: -len(OVER)]]):
+            # the base arm with its failed seeds' networks trained over budget: the comparison's generous side
+            summary[arm[: -len(OVER)] + " with" + OVER] = _summary(base + got)
     if not rows:        # (a stopped benchmark leaves an earlier results file as it was)
         print(f"no run of {args.arms} has finished: nothing written")
         return
@@ -239,7 +280,6 @@ def main() -> None:
     for arm, m in summary.items():
         print(f"{arm:>8} mean of {m['test_int8']['n']}: test int8 {m['test_int8']['mean']:.2%} "
               f"(sd {m['test_int8']['sd'] or 0:.2%}), real {m['real_fixed']['mean']:.2%} (sd {m['real_fixed']['sd'] or 0:.2%})")
-    out = RESULTS / f"{args.name}.json"
     write_text_atomic(out, json.dumps({"benchmark": "seeds", "target": BOARD, "real": Path(args.real).name,
                                        "summary": summary, "runs": rows, "failed_searches": failed},
                                       indent=1) + "\n")

@@ -340,8 +340,9 @@ def test_export_rechecks_a_streaming_search_against_its_streaming_budget():
     assert deployed(whole, same, config) is whole
 
 
-def test_train_arch_takes_json_text_of_any_length_or_a_file(tmp_path):
-    """train --model chain --arch: a DS-CNN-M-wide architecture as JSON text is longer than a file name may be."""
+def test_train_arch_takes_json_text_of_any_length_a_file_or_the_searchs_line(tmp_path):
+    """train --model chain --arch: a DS-CNN-M-wide architecture as JSON text is longer than a file name may be;
+    the one line a search prints (costmodel.chain.to_str) reads back as the same architecture."""
     from dadarts.train.command import _arch_of
     arch = {"stem": "conv_10x4_s2x1", "stem_channels": 172, "time_padding": "valid",
             "blocks": [{"op": "dw_3x3", "channels": 172, "stride": 2}] + [{"op": "dw_3x3", "channels": 172, "stride": 1}] * 3
@@ -350,5 +351,13 @@ def test_train_arch_takes_json_text_of_any_length_or_a_file(tmp_path):
     assert len(text) > 255 and _arch_of(text) == arch
     (tmp_path / "arch.json").write_text(text)
     assert _arch_of(str(tmp_path / "arch.json")) == arch
-    with pytest.raises(UserError, match="neither a readable file nor JSON"):
+    with pytest.raises(UserError, match="neither a readable file, JSON text nor a line"):
         _arch_of(str(tmp_path / "missing.json"))
+    rng = random.Random(1)
+    for a in [arch, space.DS_CNN_S_LIKE] + [random_arch(rng) for _ in range(20)]:
+        a = {**a, "blocks": [b if b["op"] != "skip" else {"op": "skip"} for b in a["blocks"]]}
+        assert _arch_of(space.to_str(a)) == a
+    with pytest.raises(UserError, match="is not a chain architecture as dadarts writes it"):
+        _arch_of("conv_5x5_s2x2 x172 | dw_3x3 x16 /3")
+    with pytest.raises(UserError, match="unknown op 'dw_7x7'"):
+        _arch_of("conv_5x5_s2x2 x172 | dw_7x7 x16")

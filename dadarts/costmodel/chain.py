@@ -197,6 +197,27 @@ def to_str(arch: dict) -> str:
     return " | ".join(parts) + (f" ({time_padding(arch)} in time)" if streams(arch) else "")
 
 
+def from_str(text: str) -> dict:
+    """The architecture `to_str` wrote (the line a search's result.json and the benchmarks keep as
+    genotype_str); a UserError when `text` is not such a line."""
+    line, padding = text.strip(), "same"
+    for mode in TIME_PADDINGS:
+        if line.endswith(f" ({mode} in time)"):
+            line, padding = line[: -len(f" ({mode} in time)")], mode
+    try:
+        stem, *blocks = [part.split() for part in line.split(" | ")]
+        arch = {"stem": stem[0], "stem_channels": int(stem[1].removeprefix("x")), "blocks": [
+            {"op": "skip"} if b == ["skip"] else
+            {"op": b[0], "channels": int(b[1].removeprefix("x")), "stride": 2 if b[2:] == ["/2"] else 1}
+            for b in blocks if b == ["skip"] or len(b) == 2 or b[2:] == ["/2"]]}
+        if len(arch["blocks"]) != len(blocks) or len(stem) != 2:
+            raise ValueError
+    except (ValueError, IndexError):
+        raise UserError(f"'{text}' is not a chain architecture as dadarts writes it "
+                        "('conv_10x4_s2x2 x64 | dw_3x3 x64 | dw_5x5 x96 /2 | skip'): copy it from a result.json.") from None
+    return validate({**arch, "time_padding": padding} if padding != "same" else arch)
+
+
 def chain_graph(arch: dict, input_shape: tuple[int, int], num_classes: int) -> NetGraph:
     """The exported int8 graph of dadarts.search.chain.ChainNetwork(arch, input_shape, num_classes)."""
     validate(arch, input_shape)

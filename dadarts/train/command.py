@@ -38,9 +38,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--layers", type=int, default=None,
                    help="searched network: number of cells (default: the search's choice, else 5)")
     g.add_argument("--width", type=float, help="mobilenet / ghostnet: width multiplier")
-    g.add_argument("--arch", metavar="JSON|FILE",
+    g.add_argument("--arch", metavar="JSON|FILE|LINE",
                    help="--model chain without a search: the chain architecture (dadarts.costmodel.chain's dict, "
-                        "as JSON text or a file holding it)")
+                        "as JSON text or a file holding it, or the one line a search prints, e.g. "
+                        "'conv_5x5_s2x2 x172 | dw_3x3 x172 | dw_5x5 x16 /2')")
     g.add_argument("--time-padding", choices=["same", "valid", "causal"], default=None,
                    help="chain network: 'valid' pads no layer over time, 'causal' only before the map (k - s zero "
                         "frames), so the network runs as a stream of steps (dadarts export --streaming); default: "
@@ -99,18 +100,22 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _arch_of(text: str | None) -> dict:
-    """The chain architecture of --arch (JSON text, or a file holding it)."""
+    """The chain architecture of --arch: JSON text, a file holding it, or the one line a search prints
+    ('conv_5x5_s2x2 x172 | dw_3x3 x172 | skip', costmodel.chain.to_str)."""
     import json
     from pathlib import Path
-    from ..costmodel.chain import validate
+    from ..costmodel.chain import from_str, validate
     from ..errors import UserError
     if not text:
-        raise UserError("--model chain without a search needs its architecture: --arch JSON|FILE.")
+        raise UserError("--model chain without a search needs its architecture: --arch JSON|FILE|LINE.")
+    if " | " in text and not text.lstrip().startswith("{"):
+        return from_str(text)
     try:
         # JSON text first: a long one is no valid path (is_file() would raise "File name too long")
         arch = json.loads(text if text.lstrip().startswith("{") else Path(text).read_text())
     except (OSError, ValueError) as exc:
-        raise UserError(f"--arch is neither a readable file nor JSON text ({exc}).") from None
+        raise UserError(f"--arch is neither a readable file, JSON text nor a line like 'conv_5x5_s2x2 x64 | "
+                        f"dw_3x3 x64 | skip' ({exc}).") from None
     return validate(arch)
 
 
