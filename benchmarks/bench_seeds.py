@@ -37,7 +37,7 @@ accuracy (int8 + fixed-point front-end, the device's path), the predicted latenc
 F446RE (streaming cost for the streaming runs) and whether it fits; per arm the mean and standard
 deviation over the seeds that finished; a search whose derived network ended over the budget (`dadarts
 search` fails, nothing is trained) is listed under "failed_searches". A run of an earlier results file of the same
-name whose directory is absent here (another machine ran it) is kept, marked "kept_from". A causal run (`--time-padding causal`) is scored as the device
+name whose directory is absent here (another machine ran it) is kept, not run again, marked "kept_from". A causal run (`--time-padding causal`) is scored as the device
 runs it: its int8 step model streamed over the clips before each clip (the step export's
 report["streaming"]["clips"] on the test split, `dadarts evaluate`'s streamed_fixed on the real
 recordings), its window-alone figures kept beside them.
@@ -239,8 +239,17 @@ def main() -> None:
     seeds, arms, runs = [int(s) for s in args.seeds.split(",")], args.arms.split(","), Path(args.runs)
     out = RESULTS / f"{args.name}.json"
     earlier = json.loads(out.read_text()) if out.is_file() else {}
+    def kept(arm: str, s: int, key: str = "") -> list[dict]:
+        """What the earlier results file says of (arm, seed) under `key` ("runs", "failed_searches"; both by
+        default) when its run directory is absent here: it ran on another machine, and is kept rather than run
+        again (remove it from that file to run it again)."""
+        if (runs / f"{arm}-s{s}").is_dir():
+            return []
+        return [{**e, "kept_from": out.name} for k in ([key] if key else ["runs", "failed_searches"])
+                for e in earlier.get(k, []) if e["arm"] == arm and e["seed"] == s]
+
     if not args.collect:
-        work = [(arm, s) for s in seeds for arm in arms]
+        work = [(arm, s) for s in seeds for arm in arms if not kept(arm, s)]
         with ThreadPoolExecutor(args.jobs) as pool:
             for (arm, s), fut in zip(work, [pool.submit(pipeline, a, s, runs, Path(args.stability_runs), args.real, earlier)
                                             for a, s in work]):
@@ -258,14 +267,12 @@ def main() -> None:
                 got += [{"arm": arm, "seed": s, **r, **({"fits": False, "over_budget": True} if arm.endswith(OVER) else {})}
                         ] if r else []
                 lost += [] if r else [dict(arm=arm, seed=s, **f)]
-            elif not run.is_dir():       # run elsewhere: what the earlier results file says of it
-                kept = {"kept_from": out.name}
-                got += [{**e, **kept} for e in earlier.get("runs", []) if e["arm"] == arm and e["seed"] == s]
-                lost += [{**e, **kept} for e in earlier.get("failed_searches", []) if e["arm"] == arm and e["seed"] == s]
+            else:                        # run elsewhere: what the earlier results file says of it
+                got, lost = got + kept(arm, s, "runs"), lost + kept(arm, s, "failed_searches")
         rows, failed = rows + got, failed + lost
         if got:
             summary[arm] = _summary(got)
-        if arm.endswith(OVER) and (base := [r for r in rows if r["arm"] == arm[: -len(OVER)]]):
+        if arm.endswith(OVER) and got and (base := [r for r in rows if r["arm"] == arm[: -len(OVER)]]):
             # the base arm with its failed seeds' networks trained over budget: the comparison's generous side
             summary[arm[: -len(OVER)] + " with" + OVER] = _summary(base + got)
     if not rows:        # (a stopped benchmark leaves an earlier results file as it was)
@@ -276,7 +283,7 @@ def main() -> None:
               f"{r['test_int8']:.2%}  real {r['real_fixed']:.2%}  {r['latency_ms']:.1f} ms/decision  fits {r['fits']}")
     for f in failed:
         print(f"{f['arm']:>8} seed {f['seed']}  {f['config']:>14}  search FAILED: over the budget in "
-              f"{', '.join(f['over'])} ({f['predicted']['latency_ms']:.1f} ms predicted); nothing trained")
+              f"{', '.join(f['over'])} ({f['predicted']['latency_ms']:.1f} ms predicted); its network trains only as {f['arm']}{OVER}")
     for arm, m in summary.items():
         print(f"{arm:>8} mean of {m['test_int8']['n']}: test int8 {m['test_int8']['mean']:.2%} "
               f"(sd {m['test_int8']['sd'] or 0:.2%}), real {m['real_fixed']['mean']:.2%} (sd {m['real_fixed']['sd'] or 0:.2%})")
