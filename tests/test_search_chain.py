@@ -274,20 +274,56 @@ def test_causal_streaming_search_derives_a_causal_network(tiny_corpus, tmp_path,
     assert "--time-padding says how a streaming search treats time: add --streaming" in capsys.readouterr().err
 
 
-def test_chain_search_that_misses_its_budget_fails(tiny_corpus, tmp_path, capsys, monkeypatch):
-    # A search whose derived network ends over its budget (the penalty switched off, and the argmax pinned
-    # to DS-CNN-S written in the chain space, ~20 ms on 640/320/40/10, so that the outcome does not hang on
-    # the random init): failed, said so.
+def test_within_budget_narrows_the_least_probable_choices_first():
+    """The most probable network within the budget: the argmax when it fits; otherwise narrowed one choice at
+    a time, the move that buys the most of the excess per unit of log-probability first, until it fits."""
+    from dadarts.search.chain import within_budget
+    widths = (16, 64, 128, 172)
+    arch = {"stem": "conv_10x4_s2x2", "stem_channels": 64,
+            "blocks": [{"op": "dw_3x3", "channels": 172, "stride": 1}, {"op": "dw_5x5", "channels": 172, "stride": 1}]
+            + [{"op": "skip"}] * 4}
+    kernels = list(space.KERNELS)
+    alpha_kernel = torch.zeros(6, len(kernels))
+    alpha_kernel[0, kernels.index("dw_3x3")] = alpha_kernel[1, kernels.index("dw_5x5")] = 8.0   # blocks: sure
+    alpha_width = torch.zeros(6, len(widths))
+    alpha_width[0, 3] = 8.0                              # block 0: sure of 172
+    alpha_width[1, 3], alpha_width[1, 2] = 2.0, 1.9      # block 1: 172 or 128, nearly a tie
+    alphas = (torch.zeros(3), torch.tensor([0.0, 6.0, 0.0, 0.0]), alpha_kernel, alpha_width, torch.zeros(6, 2))
+
+    def excess(a):                                       # a stand-in cost: channels, budget 330
+        return max(0.0, (a["stem_channels"] + sum(b.get("channels", 0) for b in a["blocks"])) / 330 - 1)
+
+    assert within_budget(arch, alphas, widths, lambda a: 0.0) == (arch, [])
+    fitted, moves = within_budget(arch, alphas, widths, excess)
+    assert moves[0] == "block 1: dw_5x5 x172 -> x128" and excess(fitted) == 0.0
+    assert fitted["blocks"][0] == arch["blocks"][0]      # the sure choice untouched while the tie paid
+    assert all(b["channels"] in widths for b in fitted["blocks"] if b["op"] != "skip")
+    assert within_budget(arch, alphas, widths, lambda a: 1.0) == (arch, [])     # nothing lowers it: as it was
+
+
+def test_chain_search_over_its_budget_hands_on_the_most_probable_network_within_it(tiny_corpus, tmp_path, capsys,
+                                                                                   monkeypatch):
+    # A search whose argmax ends over its budget (the penalty switched off, and the argmax pinned to DS-CNN-S
+    # written in the chain space, ~20 ms on 640/320/40/10, so that the outcome does not hang on the random
+    # init): the most probable network within the budget is what train gets; argmax and moves kept beside it.
     from dadarts.costmodel import chain as space
     from dadarts.search import chain, chain_cost
     monkeypatch.setattr(chain_cost.Lagrangian, "update", lambda self, expected, derived=None: None)
     monkeypatch.setattr(chain_cost.Lagrangian, "loss", lambda self, expected, epoch: 0.0 * expected["latency_ms"])
     monkeypatch.setattr(chain.ChainSupernet, "genotype", lambda self: dict(space.DS_CNN_S_LIKE))
     run = tmp_path / "run"
-    code = main(["search", "--data", str(tiny_corpus), "--run", str(run), "--space", "chain", "--epochs", "1",
-                 "--warmup-epochs", "0", "--batch-size", "16", "--data-space", "640/320/40/10", "--device", "cpu",
-                 "--quiet", "--target", "NUCLEO-F446RE", "--max-latency-ms", "12"])
-    assert code == 1
+    args = ["search", "--data", str(tiny_corpus), "--run", str(run), "--space", "chain", "--epochs", "1",
+            "--warmup-epochs", "0", "--batch-size", "16", "--data-space", "640/320/40/10", "--device", "cpu",
+            "--quiet", "--target", "NUCLEO-F446RE", "--max-latency-ms", "12"]
+    assert main(args) == 0
+    result = json.loads((run / "search" / "result.json").read_text())
+    assert result["argmax"]["genotype"] == space.DS_CNN_S_LIKE and result["argmax"]["predicted"]["latency_ms"] > 12
+    assert result["predicted"]["fits"] and result["predicted"]["latency_ms"] <= 12 and result["narrowed"]
+    assert result["genotype_str"] == space.to_str(result["genotype"])
+    assert "the most probable network within it narrows" in capsys.readouterr().out
+    # No move brings it inside (here: none is offered): failed, said so.
+    monkeypatch.setattr(chain, "within_budget", lambda arch, alphas, widths, price: (arch, []))
+    assert main(args) == 1
     assert "FAILED" in capsys.readouterr().out
 
 

@@ -33,7 +33,8 @@ dadarts.costmodel.chain, with the int8 graph each choice exports to; this module
   * time padding "causal" (`dadarts search --streaming --time-padding causal`): the common span's 4 zero
     frames before the map instead (a derived 3x3 pads 2: the supernet's taps sit one frame later), so
     the map keeps its frames, as the derived causal network's do.
-  `derive()` is the argmax of every choice: exactly the network `dadarts train` builds.
+  `derive()` is the argmax of every choice: exactly the network `dadarts train` builds when it fits the
+  search's budget; when it does not, `within_budget()` narrows it to the most probable network within it.
 """
 from __future__ import annotations
 
@@ -246,6 +247,56 @@ class ChainSupernet(nn.Module):
             last = max(i for i, b in enumerate(blocks) if b["op"] != "skip")
             blocks[last] = {"op": "skip"}
         return {**arch, "blocks": blocks}
+
+
+def within_budget(arch: dict, alphas, widths: tuple[int, ...], price) -> tuple[dict, list[str]]:
+    """The most probable network within the budget, when the argmax `arch` is over it: the search's own
+    choices, narrowed. `price(arch)` is the over-budget amount of a network (Σ over the budgeted quantities of
+    cost / budget − 1 where over; 0: it fits). Greedy, one choice at a time: of the moves that lower a
+    block's or the stem's width to the next width choice, or skip a block, take the one that buys the most
+    of the excess per unit of log-probability it costs (log p of the current choice − log p of the new one,
+    under the softmax of its α), until the network fits or no move lowers the excess. Returns the network
+    and one line per move ("block 3: dw_3x3 x172 -> x128"); `arch` itself when it fits."""
+    _, alpha_stem_width, alpha_kernel, alpha_width, _ = alphas
+    kernels = list(space.KERNELS)
+    log_kernel = torch.log_softmax(alpha_kernel.detach().double(), -1)
+    log_width = torch.log_softmax(alpha_width.detach().double(), -1)
+    log_stem = torch.log_softmax(alpha_stem_width.detach().double(), -1)
+
+    def drop(log_p: torch.Tensor, old: int, new: int) -> float:
+        # (a width outside the choices, e.g. a network given by hand: priced as the row's most probable one)
+        here = log_p[widths.index(old)] if old in widths else log_p.max()
+        return float(here - log_p[widths.index(new)])
+
+    def moves(a: dict):
+        narrower = [w for w in widths if w < a["stem_channels"]]
+        if narrower:
+            yield ({**a, "stem_channels": narrower[-1]}, drop(log_stem, a["stem_channels"], narrower[-1]),
+                   f"stem: x{a['stem_channels']} -> x{narrower[-1]}")
+        for i, b in enumerate(a["blocks"]):
+            if b["op"] == "skip":
+                continue
+            out = [dict(x) for x in a["blocks"]]
+            out[i] = {"op": "skip"}
+            yield ({**a, "blocks": out}, float(log_kernel[i, kernels.index(b["op"])] - log_kernel[i, 0]),
+                   f"block {i}: {b['op']} x{b['channels']} -> skip")
+            narrower = [w for w in widths if w < b["channels"]]
+            if narrower:
+                out = [dict(x) for x in a["blocks"]]
+                out[i] = {**b, "channels": narrower[-1]}
+                yield ({**a, "blocks": out}, drop(log_width[i], b["channels"], narrower[-1]),
+                       f"block {i}: {b['op']} x{b['channels']} -> x{narrower[-1]}")
+
+    changes, excess = [], price(arch)
+    while excess > 0:
+        priced = [(excess - price(a), max(d, 1e-6), a, what) for a, d, what in moves(arch)]
+        priced = [m for m in priced if m[0] > 0]
+        if not priced:
+            break
+        _, _, arch, what = max(priced, key=lambda m: m[0] / m[1])
+        changes.append(what)
+        excess = price(arch)
+    return arch, changes
 
 
 def derive(alpha_stem, alpha_stem_width, alpha_kernel, alpha_width, alpha_stride,

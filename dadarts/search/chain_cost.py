@@ -283,8 +283,9 @@ def chain_estimate(arch: dict, config: MfccConfig, num_classes: int, target: Tar
 
 def chain_deployment(arch: dict, config: MfccConfig, num_classes: int, target: Target | None, budget,
                      decision_ms: float | None) -> dict:
-    """What search/result.json says about deployment: the derived network (exactly the argmax, never
-    resized), the board, its budget and the cost model's estimate of that network."""
+    """What search/result.json says about deployment: the derived network (the argmax, or where that was over
+    the budget the most probable network within it: loop._within_budget), the board, its budget and the cost
+    model's estimate of that network."""
     from .cost import estimate_costs, within
     graph = chain_graph(arch, config.shape, num_classes)
     blocks = [b for b in arch["blocks"] if b["op"] != "skip"]

@@ -320,6 +320,12 @@ def _print_summary(result: dict, history: list[dict], G) -> None:
             print(f"  {row['epoch']:>5} " + " ".join(f"{float(row['gamma_' + n]):>11.3f}" for n in names))
     print(f"search validation accuracy: {result['search_val_accuracy']:.3f}")
     net, pred = result.get("network") or {}, result.get("predicted")
+    if result.get("narrowed"):
+        argmax = result["argmax"]
+        print(f"the argmax network, {argmax['genotype_str']}, ended over the budget "
+              f"({argmax['predicted']['latency_ms']:.1f} ms, {argmax['predicted']['ram_kb']:.1f} KB RAM, "
+              f"{argmax['predicted']['flash_kb']:.1f} KB flash): the most probable network within it narrows "
+              f"{len(result['narrowed'])} choice(s): {'; '.join(result['narrowed'])}")
     if pred:
         verdict = "fits" if pred["fits"] else "OVER BUDGET (" + ", ".join(pred["over"]) + ")"
         budget = result["budget"]

@@ -152,6 +152,28 @@ def _result(model: DataAwareSupernet, data: SearchData, settings: SearchSettings
     }
 
 
+def _within_budget(result: dict, model: DataAwareSupernet, cost, budget: Budget) -> dict:
+    """A chain search whose argmax ends over its budget hands on the most probable network within it
+    (dadarts.search.chain.within_budget): result.json's genotype, with the moves ("narrowed") and the argmax
+    with its predicted cost ("argmax") beside it; nothing when the argmax fits."""
+    from .chain import within_budget
+    config = MfccConfig.parse(result["config"])
+
+    def costs(arch: dict) -> dict:
+        return estimate_costs(cost.estimate(arch, config))
+
+    def excess(arch: dict) -> float:
+        c = costs(arch)
+        return sum(max(0.0, c[k] / b - 1.0) for k, b in budget.items())
+
+    arch, moves = within_budget(result["genotype"], model.net.arch_parameters(), model.net.widths, excess)
+    if not moves:
+        return {}
+    return {"genotype": arch, "genotype_str": genotype_str(arch), "narrowed": moves,
+            "argmax": {"genotype": result["genotype"], "genotype_str": result["genotype_str"],
+                       "predicted": {k: round(v, 3) for k, v in costs(result["genotype"]).items()}}}
+
+
 def _deployment(result: dict, settings: SearchSettings, cost: CostTables | None, budget: Budget | None,
                 num_classes: int) -> dict:
     """Board, budget, the trained network's size and the derived system's predicted cost (result.json)."""
@@ -364,7 +386,11 @@ def search(data: SearchData, settings: SearchSettings, run: RunDir | None, devic
     if math.isnan(val_acc):
         _, val_acc = evaluate(model, val_x, data.val_y, device, info)
     result = _result(model, data, settings, gamma_stop_epoch, val_acc)
+    if settings.space == "chain" and budget is not None:
+        result.update(_within_budget(result, model, cost, budget))
     result.update(_deployment(result, settings, cost, budget, data.num_classes))
+    if result.get("narrowed"):
+        result["network"]["sized_by"] = "the search: the most probable network within the budget (the argmax, narrowed)"
     if source:
         # Where the data came from (dataset folder or null for the built-in corpus, names), for train.
         result.update({"data": source.get("data"), "names": source.get("names")})
