@@ -200,7 +200,14 @@ def read(run: Path, real: str) -> dict | None:
             "ram_kb": ((stream or {}).get("ram_bytes") or est["ram_bytes"]) / 1024,
             # export's re-check of the search's budget (streaming cost for a streaming search); a baseline
             # without a search: mcu-eval's fit on the board
-            "fits": bool(export["budget_check"]["fits"]) if export.get("budget_check") else bool(est["fits"])}
+            "fits": bool(export["budget_check"]["fits"]) if export.get("budget_check") else bool(est["fits"]),
+            # the search's argmax was over the budget and was narrowed to fit (dadarts.search.chain.within_budget)
+            "narrowed": _search_result(run).get("narrowed")}
+
+
+def _search_result(run: Path) -> dict:
+    res = run / "search" / "result.json"
+    return json.loads(res.read_text()) if res.is_file() else {}
 
 
 def failure(run: Path) -> dict | None:
