@@ -322,9 +322,15 @@ def test_chain_search_over_its_budget_hands_on_the_most_probable_network_within_
     assert result["genotype_str"] == space.to_str(result["genotype"])
     assert "the most probable network within it narrows" in capsys.readouterr().out
     # No move brings it inside (here: none is offered): failed, said so.
+    narrow = chain.within_budget
     monkeypatch.setattr(chain, "within_budget", lambda arch, alphas, widths, price: (arch, []))
     assert main(args) == 1
     assert "FAILED" in capsys.readouterr().out
+    # --resume on the finished search derives again (a search that failed before narrowing existed)
+    monkeypatch.setattr(chain, "within_budget", narrow)
+    assert main(["search", "--run", str(run), "--resume", "--quiet"]) == 0
+    again = json.loads((run / "search" / "result.json").read_text())
+    assert again["genotype"] == result["genotype"] and again["predicted"]["fits"]
 
 
 def test_export_exits_non_zero_over_budget_unless_allowed(monkeypatch, tmp_path):
