@@ -25,10 +25,12 @@ its artifact exists, reads) three pipelines under `--runs`, each trained with th
   valid or causal in time, `train --model chain --arch ...`, `export --int8 --streaming` (what the time
   padding costs a streamable network); `m-causal-history`: the causal one trained with `--stream-history`;
 
-- on demand (`--arms ARM-over`, e.g. `wide-hop20-over`): for every seed whose ARM search failed (its derived
-  network over the budget), that network trained anyway with the same recipe (`train --model chain --arch LINE
-  --mfcc CONFIG --seed S`): what the failed search would have given had its budget been waived, an upper
-  bound for that side of a comparison (the arch is the failure's record here, or in the earlier results file);
+- on demand (`--arms ARM-over`, e.g. `wide-hop20-over`): for every seed whose ARM search ended with its argmax
+  over the budget (the search failed, or narrowed it to fit: dadarts.search.chain.within_budget), that argmax
+  trained anyway with the same recipe (`train --model chain --arch LINE --mfcc CONFIG --seed S`): what the
+  search would have given had its budget been waived, the generous side of a comparison (the arch is the
+  search's record here, or the failure's in the earlier results file); the summary's "ARM with-over" takes
+  these argmax networks in place of ARM's for their seeds;
 
 then `export --int8`, `mcu-eval --target NUCLEO-F446RE [--streaming]` and `evaluate --data REAL` (measure
 only). Trainings use one torch thread; `--jobs 2` runs two seeds at once. It writes
@@ -113,9 +115,12 @@ def resume(path: Path) -> list[str]:
 
 
 def failed_arch(arm: str, seed: int, runs: Path, earlier: dict) -> dict | None:
-    """For an ARM-over arm: the failure record (config, genotype line) of ARM's search of `seed`, from its run
-    here or from the earlier results file; None when that search did not fail."""
+    """For an ARM-over arm: the config and argmax line of ARM's search of `seed` where that argmax was over the
+    budget (narrowed, or failed), from its run here or the earlier results file's failure; None otherwise."""
     base = arm[: -len(OVER)]
+    result = _search_result(runs / f"{base}-s{seed}")
+    if result.get("argmax"):                 # narrowed to fit: its argmax, kept beside it
+        return {"config": result["config"], "genotype": result["argmax"]["genotype_str"]}
     here = failure(runs / f"{base}-s{seed}")
     if here:
         return here
@@ -280,8 +285,10 @@ def main() -> None:
         if got:
             summary[arm] = _summary(got)
         if arm.endswith(OVER) and got and (base := [r for r in rows if r["arm"] == arm[: -len(OVER)]]):
-            # the base arm with its failed seeds' networks trained over budget: the comparison's generous side
-            summary[arm[: -len(OVER)] + " with" + OVER] = _summary(base + got)
+            # the base arm with its over-budget argmax networks in place of what its search handed on (nothing,
+            # or the narrowed network): the comparison's generous side
+            argmax = {r["seed"]: r for r in base} | {r["seed"]: r for r in got}
+            summary[arm[: -len(OVER)] + " with" + OVER] = _summary(list(argmax.values()))
     if not rows:        # (a stopped benchmark leaves an earlier results file as it was)
         print(f"no run of {args.arms} has finished: nothing written")
         return
