@@ -101,7 +101,7 @@ M_CHAIN = {"stem": "conv_10x4_s2x1", "stem_channels": 172,
 # arm: (architecture, extra train flags); m-causal-history trains the causal one after stream history
 CHAINS = {"m-valid": ({**M_CHAIN, "time_padding": "valid"}, []), "m-causal": ({**M_CHAIN, "time_padding": "causal"}, []),
           "m-causal-history": ({**M_CHAIN, "time_padding": "causal"}, ["--stream-history"])}
-OVER = "-over"            # ARM-over: the networks of ARM's failed searches, trained over their budget
+OVER = "-over"            # ARM-over: the argmax networks ARM's searches ended with over budget, trained anyway
 
 
 def sh(log: Path, args: list[str], threads: int) -> None:
@@ -226,10 +226,9 @@ def _search_result(run: Path) -> dict:
 
 def failure(run: Path) -> dict | None:
     """A search that ended over its budget (`dadarts search` fails, so nothing is trained): what it derived."""
-    res = run / "search" / "result.json"
-    if not res.is_file() or (run / "train" / "model.pt").is_file():
+    result = _search_result(run)
+    if not result or (run / "train" / "model.pt").is_file():
         return None
-    result = json.loads(res.read_text())
     predicted = result.get("predicted") or {}
     return {"run": str(run.relative_to(ROOT)), "config": result["config"], "genotype": result.get("genotype_str"),
             "over": predicted["over"], "predicted": predicted} if predicted.get("over") else None
@@ -283,11 +282,12 @@ def main() -> None:
         got, lost = [], []
         for s in seeds:
             run = runs / f"{arm}-s{s}"
-            if (r := read(run, args.real)) or (f := failure(run)):
-                # (an ARM-over run is over its search's budget by construction, whatever the board's fit says)
-                got += [{"arm": arm, "seed": s, **r, **({"fits": False, "over_budget": True} if arm.endswith(OVER) else {})}
-                        ] if r else []
-                lost += [] if r else [dict(arm=arm, seed=s, **f)]
+            r = read(run, args.real)
+            f = None if r else failure(run)
+            if r:   # (an ARM-over run is over its search's budget by construction, whatever the board's fit says)
+                got.append({"arm": arm, "seed": s, **r, **({"fits": False, "over_budget": True} if arm.endswith(OVER) else {})})
+            elif f:
+                lost.append({"arm": arm, "seed": s, **f})
             else:                        # run elsewhere: what the earlier results file says of it
                 got, lost = got + kept(arm, s, "runs"), lost + kept(arm, s, "failed_searches")
         rows, failed = rows + got, failed + lost

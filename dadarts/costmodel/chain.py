@@ -204,15 +204,19 @@ def from_str(text: str) -> dict:
     for mode in TIME_PADDINGS:
         if line.endswith(f" ({mode} in time)"):
             line, padding = line[: -len(f" ({mode} in time)")], mode
+    def block(words: list[str]) -> dict:
+        if words == ["skip"]:
+            return {"op": "skip"}
+        if len(words) < 2 or words[2:] not in ([], ["/2"]):
+            raise ValueError(words)
+        return {"op": words[0], "channels": int(words[1].removeprefix("x")), "stride": 2 if words[2:] else 1}
+
     try:
         stem, *blocks = [part.split() for part in line.split(" | ")]
-        arch = {"stem": stem[0], "stem_channels": int(stem[1].removeprefix("x")), "blocks": [
-            {"op": "skip"} if b == ["skip"] else
-            {"op": b[0], "channels": int(b[1].removeprefix("x")), "stride": 2 if b[2:] == ["/2"] else 1}
-            for b in blocks if b == ["skip"] or len(b) == 2 or b[2:] == ["/2"]]}
-        if len(arch["blocks"]) != len(blocks) or len(stem) != 2:
-            raise ValueError
-    except (ValueError, IndexError):
+        if len(stem) != 2:
+            raise ValueError(stem)
+        arch = {"stem": stem[0], "stem_channels": int(stem[1].removeprefix("x")), "blocks": [block(b) for b in blocks]}
+    except ValueError:
         raise UserError(f"'{text}' is not a chain architecture as dadarts writes it "
                         "('conv_10x4_s2x2 x64 | dw_3x3 x64 | dw_5x5 x96 /2 | skip'): copy it from a result.json.") from None
     return validate({**arch, "time_padding": padding} if padding != "same" else arch)

@@ -47,7 +47,7 @@ from torch import nn
 from ..costmodel.stream import HEADS, period_step
 from ..errors import UserError
 
-STEP_MS = 100.0               # the default step: the multiple of the time stride nearest to 100 ms of frames
+STEP_MS = 100.0               # the default step: the largest multiple of the time stride within 100 ms of frames
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ step has heard the audio before its window where the whole-window model reads ze
 (dadarts.export.step_model); a network trained with `--stream-history` expects that audio. So its clip
 accuracy on a window alone is not what the device scores. Here the clips are put in a fixed random order
 (dadarts.train.loop.stream_order, the order `dadarts train --stream-history` scores its test split in),
-and each is preceded by the last H frames of the clips before it (dadarts.train.loop.heard_before) (H: a window and up to one step, so
+and each is preceded by the last H frames of the clips before it (dadarts.train.loop.heard_before; H: a window and up to one step, so
 that a step ends exactly with the clip's window, StepPlan.window_of; the first clip by frames of the
 input's zero); the step model runs over them from a reset and that step decides:
 

@@ -289,13 +289,12 @@ def within_budget(arch: dict, alphas, widths: tuple[int, ...], price) -> tuple[d
 
     changes, excess = [], price(arch)
     while excess > 0:
-        priced = [(excess - price(a), max(d, 1e-6), a, what) for a, d, what in moves(arch)]
-        priced = [m for m in priced if m[0] > 0]
+        priced = [(price(a), max(d, 1e-6), a, what) for a, d, what in moves(arch)]
+        priced = [m for m in priced if m[0] < excess]
         if not priced:
             break
-        _, _, arch, what = max(priced, key=lambda m: m[0] / m[1])
+        excess, _, arch, what = max(priced, key=lambda m: (excess - m[0]) / m[1])
         changes.append(what)
-        excess = price(arch)
     return arch, changes
 
 
