@@ -168,10 +168,9 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str, earlie
     if streams and (not (run / "export" / "model_step_int8.tflite").is_file()
                     or causal(run) and "clips" not in json.loads((run / "export" / "report.json").read_text()).get("streaming", {})):
         sh(log, ["export", r, "--int8", "--streaming"], 1)       # (a causal run's streamed test clips: its report)
-    # (an argmax trained without its search is priced as the search priced it: one decision per 100 ms, the
-    # front-end's frames of that period included; mcu-eval's default without a search is one decision per hop)
-    sh(log, ["mcu-eval", r, "--target", BOARD, *(["--streaming"] if streams else []),
-             *(["--decision-ms", "100"] if over else [])], 1)
+    # (every run, an argmax trained without its search or a baseline included, priced at one decision per
+    # 100 ms, the front-end's frames of that period included: the search's rule and mcu-eval's default)
+    sh(log, ["mcu-eval", r, "--target", BOARD, *(["--streaming"] if streams else [])], 1)
     real_metrics = run / "evaluate" / Path(real).name / "metrics.json"
     if not real_metrics.is_file() or (causal(run) and "streamed_fixed" not in json.loads(real_metrics.read_text())["paths"]):
         sh(log, ["evaluate", r, "--data", real], 1)

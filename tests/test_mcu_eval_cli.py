@@ -66,19 +66,26 @@ def test_cli_prints_verdicts_and_writes_estimates(tmp_path, model_bytes, capsys)
     assert "mcu-eval" in read_json(run.run_json, "run")["stages"]
 
 
-def test_a_budgeted_runs_decision_period_is_used_and_can_be_overridden(tmp_path, model_bytes, capsys):
-    """search/result.json "decision_ms" 100 at a 20 ms hop: 5 front-end frames per decision; --decision-ms wins."""
-    run = make_run(tmp_path / "run", model_bytes)
-    run.search.mkdir(parents=True)
-    write_json_atomic(run.search_result, {"decision_ms": 100.0}, kind="search_result")
+def test_a_runs_decision_period_is_the_one_its_firmware_decides_at(tmp_path, model_bytes, capsys):
+    """At a 20 ms hop: search/result.json "decision_ms" 60 gives 3 front-end frames per decision, --decision-ms
+    wins; a run without a search (a baseline) is priced at one decision per 100 ms, the rate export's recogniser
+    runs its model at, not one per hop."""
+    from dadarts.export.recognizer_settings import default_settings
+    from dadarts.rundir import RunDir
+    searched, plain = make_run(tmp_path / "run", model_bytes), make_run(tmp_path / "plain", model_bytes)
+    searched.search.mkdir(parents=True)
+    write_json_atomic(searched.search_result, {"decision_ms": 60.0}, kind="search_result")
     frames = {}
-    for extra in ([], ["--decision-ms", "40"]):
+    for run, extra in ((searched, []), (searched, ["--decision-ms", "40"]), (plain, [])):
         assert main(["mcu-eval", str(run.root), "--target", "NUCLEO-F446RE", *extra]) == 0
         t = read_json(run.estimates, "mcu_estimates")["targets"]["NUCLEO-F446RE"]
         assert t["latency_ms"] == pytest.approx(t["invoke_ms"] + t["frames_per_decision"] * t["frontend_ms_per_frame"])
-        frames[len(extra)] = (t["decision_ms"], t["frames_per_decision"])
-    assert frames == {0: (100.0, 5), 2: (40.0, 2)}
-    assert "one decision every 100 ms" in capsys.readouterr().out
+        frames[run.root.name, len(extra)] = (t["decision_ms"], t["frames_per_decision"])
+    assert frames == {("run", 0): (60.0, 3), ("run", 2): (40.0, 2), ("plain", 0): (100.0, 5)}
+    for run in (searched, plain):       # the recogniser export writes runs the model at the period priced
+        every = default_settings(RunDir.of(run.root), CONFIG).inference_every_hops
+        assert every == frames[run.root.name, 0][1]
+    assert "one decision every 60 ms" in capsys.readouterr().out
 
 
 def test_own_targets_file_and_a_board_that_is_too_small(tmp_path, model_bytes, capsys):

@@ -48,21 +48,23 @@ def test_mfcc_given_counts_the_front_end_and_must_match_the_input(model_file, ca
 
 
 def test_decision_period_counts_its_frames_as_the_search_budget_does(model_file, tmp_path, capsys):
-    """--decision-ms 100 at a 20 ms hop: one Invoke + 5 front-end frames, the search's frames_per_decision."""
+    """--decision-ms at a 20 ms hop counts its frames as the search's frames_per_decision does (100 ms: one Invoke
+    + 5 front-end frames); without it the period is the default 100 ms (DEFAULT_DECISION_MS), not one per hop."""
     from dadarts.costmodel.estimate import frames_per_decision
     from dadarts.frontend.spec import MfccConfig
     outs = {}
-    for extra in ([], ["--decision-ms", "100"]):
+    for extra in ([], ["--decision-ms", "40"]):
         out_json = tmp_path / f"est{len(extra)}.json"
         assert main(["mcu-eval", str(model_file), "--target", "NUCLEO-F446RE", "--mfcc", "640/320/40/10",
                      "--out", str(out_json), *extra]) == 0
         outs[len(extra)] = json.loads(out_json.read_text())["targets"]["NUCLEO-F446RE"]
     assert "one decision every 100 ms" in capsys.readouterr().out
-    one, period = outs[0], outs[2]
-    assert one["frames_per_decision"] == 1 and one["latency_ms"] == pytest.approx(one["invoke_ms"] + one["frontend_ms_per_frame"])
+    period, forty = outs[0], outs[2]
     assert period["frames_per_decision"] == frames_per_decision(MfccConfig.parse("640/320/40/10"), 100.0) == 5
     assert period["latency_ms"] == pytest.approx(period["invoke_ms"] + 5 * period["frontend_ms_per_frame"])
     assert period["duty_cycle"] == pytest.approx(period["latency_ms"] / 100.0)
+    assert forty["frames_per_decision"] == 2 and forty["duty_cycle"] == pytest.approx(forty["latency_ms"] / 40.0)
+    assert forty["latency_ms"] == pytest.approx(forty["invoke_ms"] + 2 * forty["frontend_ms_per_frame"])
     assert main(["mcu-eval", str(model_file), "--decision-ms", "100"]) != 0
     assert "--mfcc" in capsys.readouterr().err
     assert main(["mcu-eval", str(model_file), "--mfcc", "640/320/40/10", "--decision-ms", "0"]) != 0

@@ -217,14 +217,15 @@ def test_per_label_thresholds_gate_each_label_on_its_own():
 
 def test_a_fine_tuned_run_decides_at_its_init_runs_budgeted_rate(tmp_path):
     """export's default model rate: the search's decision period; a run trained with `--init RUN2` and no
-    search of its own takes RUN2's (the same network, the same budget), not one inference every 2 hops."""
+    search of its own takes RUN2's (the same network, the same budget); a run without either decides every
+    DEFAULT_DECISION_MS, the period mcu-eval prices it at, not the dataclass's every 2 hops."""
     from dadarts.export.recognizer_settings import default_settings
     from dadarts.rundir import RunDir, write_json_atomic
     base, tuned, plain = tmp_path / "base", tmp_path / "tuned", tmp_path / "plain"
-    write_json_atomic(base / "search" / "result.json", {"decision_ms": 100.0}, kind="search_result")
+    write_json_atomic(base / "search" / "result.json", {"decision_ms": 50.0}, kind="search_result")
     write_json_atomic(tuned / "train" / "metrics.json", {"settings": {"init": str(base)}}, kind="train_metrics")
     write_json_atomic(plain / "train" / "metrics.json", {"settings": {"init": None}}, kind="train_metrics")
-    config = "400/200/40/10"                      # 12.5 ms hop: 100 ms = 8 hops
-    assert default_settings(RunDir.of(base), config).inference_every_hops == 8
-    assert default_settings(RunDir.of(tuned), config).inference_every_hops == 8
-    assert default_settings(RunDir.of(plain), config).inference_every_hops == RecognizerSettings().inference_every_hops
+    config = "400/200/40/10"                      # 12.5 ms hop: 50 ms = 4 hops, 100 ms = 8
+    assert default_settings(RunDir.of(base), config).inference_every_hops == 4
+    assert default_settings(RunDir.of(tuned), config).inference_every_hops == 4
+    assert default_settings(RunDir.of(plain), config).inference_every_hops == 8

@@ -2,7 +2,7 @@
 budget, `dadarts mcu-eval` and the train/export budget checks share.
 
 latency per decision = one Invoke + the front-end for the frames that arrive between two decisions
-(one frame when no decision period is given); RAM and flash are the firmware's, term by term
+(DEFAULT_DECISION_MS apart unless the search or the user says otherwise); RAM and flash are the firmware's, term by term
 (dadarts.costmodel.memory). For a network that is not exported yet (a NetGraph from
 costmodel.network) the arena is planned as TFLM plans it and the model size is estimated; for an
 exported model mcu-eval passes the measured arena and the real file size.
@@ -18,8 +18,15 @@ from .layer import Layer
 from .targets import Target
 
 
+# The decision period when nothing else names one: the search's budget (`--decision-ms`), mcu-eval's
+# latency per decision and the exported recogniser's model stride (export.recognizer_settings) all take
+# it, so a baseline is priced, and run on the board, at the rate a searched network is budgeted for.
+DEFAULT_DECISION_MS = 100.0
+
+
 def frames_per_decision(config: MfccConfig, decision_ms: float | None) -> int:
-    """New front-end frames between two decisions when deciding every `decision_ms` (at least one)."""
+    """New front-end frames between two decisions when deciding every `decision_ms` (at least one; one
+    when no period is given: a decision per hop)."""
     if not decision_ms:
         return 1
     return max(1, math.floor(decision_ms / (config.hop / SAMPLE_RATE * 1e3) + 1e-9))

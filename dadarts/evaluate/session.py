@@ -14,7 +14,7 @@ import numpy as np
 from ..data.datasets import KwsDataset, load_dataset
 from ..data.wavio import BadWav, check_header, read_wav
 from ..errors import UserError
-from ..export.recognizer_settings import JSON_NAME, RecognizerSettings, read_settings, score_exp_table
+from ..export.recognizer_settings import JSON_NAME, RecognizerSettings, default_settings, read_settings, score_exp_table
 from ..rundir import atomic_path
 from . import scoring
 from .longform import StreamRecipe, cached_stream
@@ -28,9 +28,9 @@ TWIN_VERSION = 2        # bump when the streaming twin's outputs change (2: an i
 
 
 def run_settings(models: RunModels) -> RecognizerSettings:
-    """The run's recogniser settings (export/recognizer.json), or the defaults before an export wrote them."""
+    """The run's recogniser settings (export/recognizer.json), or the defaults export would write."""
     path = models.run.export / JSON_NAME
-    return read_settings(path) if path.is_file() else RecognizerSettings()
+    return read_settings(path) if path.is_file() else default_settings(models.run, models.config)
 
 
 def at_model_rate(models: RunModels, settings: RecognizerSettings) -> RecognizerSettings:

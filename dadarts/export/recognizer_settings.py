@@ -27,8 +27,8 @@ SOFTMAX_QUANT = (1.0 / 256.0, -128)      # TFLite's int8 softmax output: already
 
 @dataclass(frozen=True)
 class RecognizerSettings:
-    """Defaults: TFLM micro_speech's recogniser (1 s average, 1.5 s suppression, threshold 200 of 255,
-    3 results) with the model run every second hop (see `default_settings` for a searched run)."""
+    """TFLM micro_speech's recogniser (1 s average, 1.5 s suppression, threshold 200 of 255, 3 results);
+    the stride here is only the dataclass's: export sets it from the run's decision period (`default_settings`)."""
     average_window_ms: int = 1000
     detection_threshold: int = 200       # on scores 0..255
     suppression_ms: int = 1500
@@ -76,13 +76,11 @@ def _decision_ms(run: RunDir) -> float | None:
 
 
 def default_settings(run: RunDir, config: str | MfccConfig) -> RecognizerSettings:
-    """The defaults, with the model run once per decision period when the run's search was budgeted for
-    one (search/result.json "decision_ms", or that of the run `train --init` started from): its latency
-    budget assumed that rate, not one every 2 hops."""
-    from ..costmodel.estimate import frames_per_decision
-    decision_ms = _decision_ms(run)
-    if not decision_ms:
-        return RecognizerSettings()
+    """The defaults, with the model run once per decision period: the one the run's search was budgeted
+    for (search/result.json "decision_ms", or that of the run `train --init` started from), else
+    costmodel.estimate.DEFAULT_DECISION_MS, the period mcu-eval prices a baseline at."""
+    from ..costmodel.estimate import DEFAULT_DECISION_MS, frames_per_decision
+    decision_ms = _decision_ms(run) or DEFAULT_DECISION_MS
     config = MfccConfig.parse(config) if isinstance(config, str) else config
     return RecognizerSettings(inference_every_hops=frames_per_decision(config, decision_ms))
 

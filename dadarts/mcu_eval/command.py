@@ -12,8 +12,9 @@ another tool): the same estimate of the model alone, since its MFCC front-end is
 verdict per target is printed (and per layer with --layers).
 
 Latency per decision counts one Invoke and the front-end frames that arrive between two decisions, as
-the search's budget does: a run searched with a budget decides every `decision_ms` of its
-search/result.json; `--decision-ms` sets the period (default otherwise: one decision per hop).
+the search's budget does: `--decision-ms`, else the `decision_ms` of the run's search/result.json, else
+costmodel.estimate.DEFAULT_DECISION_MS (100 ms), the period export's recogniser runs a model at when its
+run had no search (a baseline): every model is priced at the rate its firmware decides.
 """
 from __future__ import annotations
 
@@ -37,8 +38,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="JSON", help="for a .tflite file: write the estimates to this file")
     p.add_argument("--decision-ms", type=float, metavar="MS",
                    help="one decision every MS milliseconds: latency per decision = one Invoke + the front-end "
-                        "frames of that period (default: the run's search decision period if it had a budget, "
-                        "else one decision per hop)")
+                        "frames of that period (default: the run's search decision period, else 100 ms, the "
+                        "exported recogniser's default)")
     p.add_argument("--streaming", action="store_true",
                    help="run directory exported with --streaming: also the step model's cost per decision (one per "
                         "step of N new frames: step Invoke + state copies) and duty cycle, next to the whole-window "
@@ -79,6 +80,7 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
     from ..rundir import RunDir, read_json, write_json_atomic
     from ..costmodel.arena import measure_arena
     from .estimate import estimate
+    from ..costmodel.estimate import DEFAULT_DECISION_MS
     from ..costmodel.graph import parse_tflite
     from ..costmodel.targets import select_targets
 
@@ -115,6 +117,7 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
     arena_info["export_report_bytes"] = _report_arena(report)
     if decision_ms is None and run.search_result.is_file():
         decision_ms = read_json(run.search_result, "search_result").get("decision_ms")
+    decision_ms = decision_ms or DEFAULT_DECISION_MS
     body = estimate(graph, arena_bytes, config, targets, firmware_results, run.run_json, decision_ms)
     body["model"]["arena"] = arena_info
     body["model"]["path"] = str(run.tflite_int8)
@@ -201,9 +204,11 @@ def evaluate_tflite(model_path, target_names=None, targets_file=None, kernels=No
     from ..frontend.spec import MfccConfig
     from ..rundir import write_json_atomic
     from ..costmodel.arena import measure_arena
+    from ..costmodel.estimate import DEFAULT_DECISION_MS
     from .estimate import estimate
 
     _check_decision_ms(decision_ms)
+    decision_ms = decision_ms or DEFAULT_DECISION_MS
     path = Path(model_path)
     targets = select_targets(target_names, targets_file, kernels)
     config = None
@@ -271,13 +276,9 @@ def format_table(est: dict) -> str:
     lines.append("")
     if est["config"]:
         first = next(iter(est["targets"].values()))
-        if est.get("decision_ms"):
-            lines.append(f"ms/dec = one decision every {est['decision_ms']:g} ms: one Invoke + the "
-                         f"{first['frames_per_decision']} MFCC frames of that period; duty@hop = one frame + one Invoke "
-                         f"per hop ({first['hop_ms']:.1f} ms).")
-        else:
-            lines.append("ms/dec = one streaming decision (one new MFCC frame + one Invoke); duty@hop = ms/dec / hop "
-                         f"({first['hop_ms']:.1f} ms).")
+        lines.append(f"ms/dec = one decision every {est['decision_ms']:g} ms: one Invoke + the "
+                     f"{first['frames_per_decision']} MFCC frames of that period; duty@hop = one frame + one Invoke "
+                     f"per hop ({first['hop_ms']:.1f} ms).")
     for name, t in est["targets"].items():
         if t["realtime_every_hop"] is False:
             k = t["min_hops_between_decisions"]

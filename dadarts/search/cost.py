@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from ..costmodel import kernels, memory
-from ..costmodel.estimate import estimate_netgraph, frames_per_decision, frontend_ms_per_frame
+from ..costmodel.estimate import DEFAULT_DECISION_MS, estimate_netgraph, frames_per_decision, frontend_ms_per_frame
 from ..costmodel.frontend_cost import frontend_instructions_per_frame
 from ..costmodel.network import edge_layers, searched_graph, skeleton_genotype
 from ..costmodel.spaces import SPACE_FACTS
@@ -62,7 +62,7 @@ class Budget:
 
 
 def default_budget(target: Target, max_latency_ms=None, max_ram_kb=None, max_flash_kb=None,
-                   decision_ms: float = 100.0) -> Budget:
+                   decision_ms: float = DEFAULT_DECISION_MS) -> Budget:
     """The board's budget: its SRAM and flash (the firmware's own buffers and code are part of the
     estimate), and real time at one decision every `decision_ms`."""
     return Budget(latency_ms=decision_ms if max_latency_ms is None else max_latency_ms,

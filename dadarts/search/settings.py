@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields, replace
 
+from ..costmodel.estimate import DEFAULT_DECISION_MS
+
 
 @dataclass(frozen=True)
 class SearchSettings:
@@ -38,7 +40,7 @@ class SearchSettings:
     max_latency_ms: float | None = None   # per decision; default: decision_ms (real time)
     max_ram_kb: float | None = None       # firmware RAM; default: the board's SRAM
     max_flash_kb: float | None = None     # firmware flash; default: the board's flash
-    decision_ms: float = 100.0    # one decision every decision_ms (the front-end runs every hop)
+    decision_ms: float = DEFAULT_DECISION_MS   # one decision every decision_ms (the front-end runs every hop)
     cost_weight: float = 5.0      # weight of the budget penalty once fully ramped in (chain: ρ)
     latency_floor: float = 0.0    # chain: a latency below this share of its budget is penalised too (0: off)
     widths: tuple = ()            # chain: the width choices (--widths; empty: costmodel.chain.WIDTHS)
