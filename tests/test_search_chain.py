@@ -275,8 +275,8 @@ def test_causal_streaming_search_derives_a_causal_network(tiny_corpus, tmp_path,
 
 
 def test_within_budget_narrows_the_least_probable_choices_first():
-    """The most probable network within the budget: the argmax when it fits; otherwise narrowed one choice at
-    a time, the move that buys the most of the excess per unit of log-probability first, until it fits."""
+    """The most probable network within the budget: the argmax when it fits; otherwise the near-tie narrowed
+    first, the sure choices untouched."""
     from dadarts.search.chain import within_budget
     widths = (16, 64, 128, 172)
     arch = {"stem": "conv_10x4_s2x2", "stem_channels": 64,
@@ -287,7 +287,7 @@ def test_within_budget_narrows_the_least_probable_choices_first():
     alpha_kernel[0, kernels.index("dw_3x3")] = alpha_kernel[1, kernels.index("dw_5x5")] = 8.0   # blocks: sure
     alpha_width = torch.zeros(6, len(widths))
     alpha_width[0, 3] = 8.0                              # block 0: sure of 172
-    alpha_width[1, 3], alpha_width[1, 2] = 2.0, 1.9      # block 1: 172 or 128, nearly a tie
+    alpha_width[1, 3], alpha_width[1, 2], alpha_width[1, 1] = 2.0, 1.9, 0.5   # block 1: 172 or 128, nearly a tie
     alphas = (torch.zeros(3), torch.tensor([0.0, 6.0, 0.0, 0.0]), alpha_kernel, alpha_width, torch.zeros(6, 2))
 
     def excess(a):                                       # a stand-in cost: channels, budget 330
@@ -295,10 +295,59 @@ def test_within_budget_narrows_the_least_probable_choices_first():
 
     assert within_budget(arch, alphas, widths, lambda a: 0.0) == (arch, [])
     fitted, moves = within_budget(arch, alphas, widths, excess)
-    assert moves[0] == "block 1: dw_5x5 x172 -> x128" and excess(fitted) == 0.0
+    assert moves == ["block 1: dw_5x5 x172 -> x64"] and excess(fitted) == 0.0     # (x128 is not enough)
     assert fitted["blocks"][0] == arch["blocks"][0]      # the sure choice untouched while the tie paid
     assert all(b["channels"] in widths for b in fitted["blocks"] if b["op"] != "skip")
     assert within_budget(arch, alphas, widths, lambda a: 1.0) == (arch, [])     # nothing lowers it: as it was
+
+
+def test_within_budget_is_the_most_probable_fitting_network_of_all_it_can_reach():
+    """The search against brute force: every network reachable by narrowing (stem and block widths at or
+    below the argmax's, blocks kept or skipped), priced by a stand-in cost and scored by its choices'
+    log-probabilities (a skipped block's width at its most probable, as within_budget counts it);
+    within_budget's answer fits and no fitting one scores higher, for random α and budgets; with no pricing
+    left to search (max_priced 1) the greedy fallback still fits."""
+    import itertools
+    from dadarts.search.chain import within_budget
+    widths, kernels = (16, 32, 64, 128), list(space.KERNELS)
+    rng = torch.Generator().manual_seed(0)
+    for trial in range(12):
+        alpha_kernel, alpha_width = torch.randn(3, len(kernels), generator=rng), torch.randn(3, len(widths), generator=rng)
+        alpha_stem_width = torch.randn(len(widths), generator=rng)
+        alpha_kernel[:, kernels.index("skip")] -= 1.0            # the argmax keeps most blocks
+        alphas = (torch.zeros(3), alpha_stem_width, alpha_kernel, alpha_width, torch.zeros(3, 2))
+        ops = [kernels[int(alpha_kernel[i].argmax())] for i in range(3)]
+        arch = {"stem": "conv_10x4_s2x2", "stem_channels": widths[int(alpha_stem_width.argmax())],
+                "blocks": [{"op": "skip"} if op == "skip" else
+                           {"op": op, "channels": widths[int(alpha_width[i].argmax())], "stride": 1}
+                           for i, op in enumerate(ops)]}
+        weight = [1.0, 2.0, 0.5, 1.5][: 1 + len(arch["blocks"])]
+        size = lambda a: weight[0] * a["stem_channels"] + sum(      # noqa: E731
+            w * b.get("channels", 0) for w, b in zip(weight[1:], a["blocks"]))
+        budget = size(arch) * [0.3, 0.6, 0.85, 0.97][trial % 4]
+        excess = lambda a: max(0.0, size(a) / budget - 1)           # noqa: E731
+
+        def log_p(a):
+            lw = torch.log_softmax(alpha_width.double(), -1)
+            total = float(torch.log_softmax(alpha_stem_width.double(), -1)[widths.index(a["stem_channels"])])
+            for i, b in enumerate(a["blocks"]):
+                total += float(torch.log_softmax(alpha_kernel[i].double(), -1)[kernels.index(b["op"])])
+                # (a skipped block makes no width choice: it loses nothing on its width)
+                total += float(lw[i, widths.index(b["channels"])] if b["op"] != "skip" else lw[i].max())
+            return total
+        choices = [[w for w in widths if w <= arch["stem_channels"]]] + [
+            [{"op": "skip"}] + ([] if b["op"] == "skip" else [{**b, "channels": w} for w in widths if w <= b["channels"]])
+            for b in arch["blocks"]]
+        fitting = [a for stem, *blocks in itertools.product(*choices)
+                   if excess(a := {**arch, "stem_channels": stem, "blocks": list(blocks)}) == 0]
+        got, moves = within_budget(arch, alphas, widths, excess)
+        if not fitting:
+            assert (got, moves) == (arch, [])
+            continue
+        assert excess(got) == 0 and moves
+        assert log_p(got) == pytest.approx(max(map(log_p, fitting)), abs=1e-9)
+        greedy, _ = within_budget(arch, alphas, widths, excess, max_priced=1)
+        assert excess(greedy) == 0 and log_p(greedy) <= log_p(got) + 1e-9
 
 
 def test_chain_search_over_its_budget_hands_on_the_most_probable_network_within_it(tiny_corpus, tmp_path, capsys,

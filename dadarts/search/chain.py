@@ -38,6 +38,10 @@ dadarts.costmodel.chain, with the int8 graph each choice exports to; this module
 """
 from __future__ import annotations
 
+import heapq
+import itertools
+import json
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -249,47 +253,64 @@ class ChainSupernet(nn.Module):
         return {**arch, "blocks": blocks}
 
 
-def within_budget(arch: dict, alphas, widths: tuple[int, ...], price) -> tuple[dict, list[str]]:
+def within_budget(arch: dict, alphas, widths: tuple[int, ...], price, max_priced: int = 2000) -> tuple[dict, list[str]]:
     """The most probable network within the budget, when the argmax `arch` is over it: the search's own
     choices, narrowed. `price(arch)` is the over-budget amount of a network (Σ over the budgeted quantities of
-    cost / budget − 1 where over; 0: it fits). Greedy, one choice at a time: of the moves that lower a
-    block's or the stem's width to the next width choice, or skip a block, take the one that buys the most
-    of the excess per unit of log-probability it costs (log p of the current choice − log p of the new one,
-    under the softmax of its α), until the network fits or no move lowers the excess. Returns the network
-    and one line per move ("block 3: dw_3x3 x172 -> x128"); `arch` itself when it fits."""
+    cost / budget − 1 where over; 0: it fits). The networks reachable from `arch` by narrowing (the stem's or
+    a block's width down to a narrower width choice, or a block skipped) are visited in order of the
+    log-probability they lose against `arch` under the softmax of every α (`lost`; uniform-cost search), and
+    the first that fits is the answer: no narrowing of `arch` that fits is more probable. After `max_priced` networks priced
+    without one that fits, it goes on greedily from `arch` (the move that buys the most of the excess per unit
+    of log-probability) until it fits or no move lowers the excess. Returns the network and the moves from
+    `arch`, one line each ("block 3: dw_3x3 x172 -> x128"); `arch` itself when it fits or nothing helps."""
     _, alpha_stem_width, alpha_kernel, alpha_width, _ = alphas
     kernels = list(space.KERNELS)
     log_kernel = torch.log_softmax(alpha_kernel.detach().double(), -1)
     log_width = torch.log_softmax(alpha_width.detach().double(), -1)
     log_stem = torch.log_softmax(alpha_stem_width.detach().double(), -1)
 
-    def drop(log_p: torch.Tensor, old: int, new: int) -> float:
-        # (a width outside the choices, e.g. a network given by hand: priced as the row's most probable one)
-        here = log_p[widths.index(old)] if old in widths else log_p.max()
-        return float(here - log_p[widths.index(new)])
+    def lost(a: dict) -> float:
+        """Σ over the choices `a` makes of log p(that choice's most probable option) − log p(the option
+        taken): ≥ 0, 0 for the argmax. A skipped block makes no width choice (loses nothing on it); a width
+        outside the choices (a network given by hand) counts as the row's most probable."""
+        def width(log_p, w):
+            return float(log_p.max() - (log_p[widths.index(w)] if w in widths else log_p.max()))
+        total = width(log_stem, a["stem_channels"])
+        for i, b in enumerate(a["blocks"]):
+            total += float(log_kernel[i].max() - log_kernel[i, kernels.index(b["op"])])
+            total += width(log_width[i], b["channels"]) if b["op"] != "skip" else 0.0
+        return total
 
     def moves(a: dict):
-        narrower = [w for w in widths if w < a["stem_channels"]]
-        if narrower:
-            yield ({**a, "stem_channels": narrower[-1]}, drop(log_stem, a["stem_channels"], narrower[-1]),
-                   f"stem: x{a['stem_channels']} -> x{narrower[-1]}")
+        for w in (w for w in widths if w < a["stem_channels"]):
+            yield {**a, "stem_channels": w}, f"stem: x{a['stem_channels']} -> x{w}"
         for i, b in enumerate(a["blocks"]):
             if b["op"] == "skip":
                 continue
-            out = [dict(x) for x in a["blocks"]]
-            out[i] = {"op": "skip"}
-            yield ({**a, "blocks": out}, float(log_kernel[i, kernels.index(b["op"])] - log_kernel[i, 0]),
-                   f"block {i}: {b['op']} x{b['channels']} -> skip")
-            narrower = [w for w in widths if w < b["channels"]]
-            if narrower:
+            for new in [{"op": "skip"}] + [{**b, "channels": w} for w in widths if w < b["channels"]]:
                 out = [dict(x) for x in a["blocks"]]
-                out[i] = {**b, "channels": narrower[-1]}
-                yield ({**a, "blocks": out}, drop(log_width[i], b["channels"], narrower[-1]),
-                       f"block {i}: {b['op']} x{b['channels']} -> x{narrower[-1]}")
+                out[i] = new
+                yield {**a, "blocks": out}, f"block {i}: {b['op']} x{b['channels']} -> " + (
+                    "skip" if new["op"] == "skip" else f"x{new['channels']}")
 
+    if price(arch) <= 0:
+        return arch, []
+    key = lambda a: json.dumps(a, sort_keys=True)           # noqa: E731
+    base, tick = lost(arch), itertools.count()
+    frontier, seen = [(0.0, next(tick), arch, [])], {key(arch)}
+    for _ in range(max_priced):
+        if not frontier:
+            return arch, []                                  # no network reachable so fits
+        _, _, a, path = heapq.heappop(frontier)
+        if path and price(a) <= 0:
+            return a, path
+        for b, what in moves(a):
+            if key(b) not in seen:
+                seen.add(key(b))
+                heapq.heappush(frontier, (lost(b) - base, next(tick), b, path + [what]))
     changes, excess = [], price(arch)
     while excess > 0:
-        priced = [(price(a), max(d, 1e-6), a, what) for a, d, what in moves(arch)]
+        priced = [(price(b), max(lost(b) - lost(arch), 1e-6), b, what) for b, what in moves(arch)]
         priced = [m for m in priced if m[0] < excess]
         if not priced:
             break
