@@ -1,8 +1,8 @@
 """Combine graph, arena, front-end and cost model into per-target estimates (the mcu/estimates.json body).
 
 Per target: latency of one Invoke, the front-end's cost per frame, the latency of one streaming
-decision (one Invoke + the frames that arrive between two decisions: one frame when no decision
-period is given, else as the search's budget counts it, costmodel.estimate.frames_per_decision), the
+decision (one Invoke + the frames that arrive between two decisions, as the search's budget counts
+them, costmodel.estimate.frames_per_decision; the command passes the run's period, 100 ms by default), the
 duty cycle at that rate and when deciding at every hop, the smallest number of hops between decisions
 that keeps the core below 100 %, flash and RAM term by term, the share of the Invoke spent in
 structural glue (dadarts.costmodel.glue), and a verdict with its margin. Agreed keys for other stages: targets[name]["latency_ms"], ["fits"],

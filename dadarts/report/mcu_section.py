@@ -76,7 +76,8 @@ def latency_figure(targets: dict[str, dict]) -> Figure:
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.45 * len(names)))
     colours = ["#2e86c1" if t.get("fits") else "#aab7c4" for t in targets.values()]
     ax.barh(range(len(names)), ms, color=colours)
-    # Real time: a decision every decision period (estimates of a run searched with a budget), else every hop.
+    # Real time: a decision every decision period (every estimate now carries one), else every hop (estimates
+    # that mcu-eval wrote before 2026-12-07 for a run without a search).
     periods = {round(float(t.get("decision_ms") or t["hop_ms"]), 3) for t in targets.values()
                if isinstance(t.get("decision_ms") or t.get("hop_ms"), (int, float))}
     per_period = any(t.get("decision_ms") for t in targets.values())
