@@ -85,8 +85,9 @@ SEARCHES = {"chain": ([], 2), "stream": (["--streaming"], 1),
             # width choices on both sides, streaming or whole window
             "stream-wide-hop20": (["--streaming", "--widths", "16,32,64,96,128,172", "--data-space", HOP20], 1),
             "wide-hop20": (["--widths", "16,32,64,96,128,172", "--data-space", HOP20], 1),
-            # the same, the streaming side causal in time (not yet run: 'valid' cost the stream the test split's
-            # points in issue 24's comparison; README "Stream it": causal + --stream-history gives them back)
+            # the same, the streaming side causal in time ('valid' cost the stream the test split's points in
+            # issue 24's comparison; README "Stream it": causal + --stream-history gives them back). Seeds 0 and 2
+            # searched on 2026-12-07 (docs/search.md); training is about 4 min per epoch on one thread
             "stream-causal-wide-hop20": (["--streaming", "--time-padding", "causal", "--widths", "16,32,64,96,128,172",
                                           "--data-space", HOP20], 1)}
 # Train flags of searching arms: a causal network trains on what its stream step computes (--stream-history;
