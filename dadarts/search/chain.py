@@ -259,9 +259,9 @@ def within_budget(arch: dict, alphas, widths: tuple[int, ...], price, max_priced
     cost / budget − 1 where over; 0: it fits). The networks reachable from `arch` by narrowing (the stem's or
     a block's width down to a narrower width choice, or a block skipped) are visited in order of the
     log-probability they lose against `arch` under the softmax of every α (`lost`; uniform-cost search), and
-    the first that fits is the answer: no narrowing of `arch` that fits is more probable. After `max_priced` networks priced
-    without one that fits, it goes on greedily from `arch` (the move that buys the most of the excess per unit
-    of log-probability) until it fits or no move lowers the excess. Returns the network and the moves from
+    the first that fits is the answer: no narrowing of `arch` that fits is more probable. After `max_priced`
+    networks priced without one that fits, it goes on greedily from `arch` (the move that buys the most of the
+    excess per unit of log-probability) until it fits or no move lowers the excess. Returns the network and the moves from
     `arch`, one line each ("block 3: dw_3x3 x172 -> x128"); `arch` itself when it fits or nothing helps."""
     _, alpha_stem_width, alpha_kernel, alpha_width, _ = alphas
     kernels = list(space.KERNELS)
