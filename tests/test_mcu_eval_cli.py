@@ -68,21 +68,23 @@ def test_cli_prints_verdicts_and_writes_estimates(tmp_path, model_bytes, capsys)
 
 def test_a_runs_decision_period_is_the_one_its_firmware_decides_at(tmp_path, model_bytes, capsys):
     """At a 20 ms hop: search/result.json "decision_ms" 60 gives 3 front-end frames per decision, --decision-ms
-    wins; a run without a search (a baseline) is priced at one decision per 100 ms, the rate export's recogniser
-    runs its model at, not one per hop."""
+    wins; a run fine-tuned with `train --init` from it takes its period; a run without a search (a baseline) is
+    priced at one decision per 100 ms, the rate export's recogniser runs its model at, not one per hop."""
     from dadarts.export.recognizer_settings import default_settings
     from dadarts.rundir import RunDir
     searched, plain = make_run(tmp_path / "run", model_bytes), make_run(tmp_path / "plain", model_bytes)
+    tuned = make_run(tmp_path / "tuned", model_bytes)
     searched.search.mkdir(parents=True)
     write_json_atomic(searched.search_result, {"decision_ms": 60.0}, kind="search_result")
+    write_json_atomic(tuned.train_metrics, {"settings": {"init": str(searched.root)}}, kind="train_metrics")
     frames = {}
-    for run, extra in ((searched, []), (searched, ["--decision-ms", "40"]), (plain, [])):
+    for run, extra in ((searched, []), (searched, ["--decision-ms", "40"]), (plain, []), (tuned, [])):
         assert main(["mcu-eval", str(run.root), "--target", "NUCLEO-F446RE", *extra]) == 0
         t = read_json(run.estimates, "mcu_estimates")["targets"]["NUCLEO-F446RE"]
         assert t["latency_ms"] == pytest.approx(t["invoke_ms"] + t["frames_per_decision"] * t["frontend_ms_per_frame"])
         frames[run.root.name, len(extra)] = (t["decision_ms"], t["frames_per_decision"])
-    assert frames == {("run", 0): (60.0, 3), ("run", 2): (40.0, 2), ("plain", 0): (100.0, 5)}
-    for run in (searched, plain):       # the recogniser export writes runs the model at the period priced
+    assert frames == {("run", 0): (60.0, 3), ("run", 2): (40.0, 2), ("plain", 0): (100.0, 5), ("tuned", 0): (60.0, 3)}
+    for run in (searched, plain, tuned):       # the recogniser export writes runs the model at the period priced
         every = default_settings(RunDir.of(run.root), CONFIG).inference_every_hops
         assert every == frames[run.root.name, 0][1]
     assert "one decision every 60 ms" in capsys.readouterr().out

@@ -75,14 +75,19 @@ def _decision_ms(run: RunDir) -> float | None:
     return None
 
 
+def decision_period(run: RunDir) -> float:
+    """The milliseconds between two decisions of the run's model: the period its search was budgeted for
+    (search/result.json "decision_ms", or that of the run `train --init` started from), else
+    costmodel.estimate.DEFAULT_DECISION_MS. Export's recogniser runs the model at it, mcu-eval prices it."""
+    from ..costmodel.estimate import DEFAULT_DECISION_MS
+    return _decision_ms(run) or DEFAULT_DECISION_MS
+
+
 def default_settings(run: RunDir, config: str | MfccConfig) -> RecognizerSettings:
-    """The defaults, with the model run once per decision period: the one the run's search was budgeted
-    for (search/result.json "decision_ms", or that of the run `train --init` started from), else
-    costmodel.estimate.DEFAULT_DECISION_MS, the period mcu-eval prices a baseline at."""
-    from ..costmodel.estimate import DEFAULT_DECISION_MS, frames_per_decision
-    decision_ms = _decision_ms(run) or DEFAULT_DECISION_MS
+    """The defaults, with the model run once per decision period (`decision_period`)."""
+    from ..costmodel.estimate import frames_per_decision
     config = MfccConfig.parse(config) if isinstance(config, str) else config
-    return RecognizerSettings(inference_every_hops=frames_per_decision(config, decision_ms))
+    return RecognizerSettings(inference_every_hops=frames_per_decision(config, decision_period(run)))
 
 
 def score_exp_table(output_scale: float, output_zero_point: int) -> np.ndarray:

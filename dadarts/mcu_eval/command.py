@@ -12,9 +12,9 @@ another tool): the same estimate of the model alone, since its MFCC front-end is
 verdict per target is printed (and per layer with --layers).
 
 Latency per decision counts one Invoke and the front-end frames that arrive between two decisions, as
-the search's budget does: `--decision-ms`, else the `decision_ms` of the run's search/result.json, else
-costmodel.estimate.DEFAULT_DECISION_MS (100 ms), the period export's recogniser runs a model at when its
-run had no search (a baseline): every model is priced at the rate its firmware decides.
+the search's budget does: `--decision-ms`, else the run's decision period as export's recogniser runs the
+model (export.recognizer_settings.decision_period: its search's `decision_ms`, or that of the run `train
+--init` started from, else 100 ms): every model is priced at the rate its firmware decides.
 """
 from __future__ import annotations
 
@@ -77,10 +77,10 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
     """Estimate the exported model of a run on the chosen targets and write RUN/mcu/estimates.json."""
     from ..errors import UserError
     from ..frontend.artifact import read_frontend
-    from ..rundir import RunDir, read_json, write_json_atomic
+    from ..rundir import RunDir, write_json_atomic
     from ..costmodel.arena import measure_arena
     from .estimate import estimate
-    from ..costmodel.estimate import DEFAULT_DECISION_MS
+    from ..export.recognizer_settings import decision_period
     from ..costmodel.graph import parse_tflite
     from ..costmodel.targets import select_targets
 
@@ -115,9 +115,7 @@ def evaluate_run(run_path, target_names=None, targets_file=None, kernels=None, f
             raise
         arena_bytes, arena_info = fallback, {"total_bytes": fallback, "method": "export/report.json tflm.arena_bytes"}
     arena_info["export_report_bytes"] = _report_arena(report)
-    if decision_ms is None and run.search_result.is_file():
-        decision_ms = read_json(run.search_result, "search_result").get("decision_ms")
-    decision_ms = decision_ms or DEFAULT_DECISION_MS
+    decision_ms = decision_ms or decision_period(run)
     body = estimate(graph, arena_bytes, config, targets, firmware_results, run.run_json, decision_ms)
     body["model"]["arena"] = arena_info
     body["model"]["path"] = str(run.tflite_int8)
