@@ -261,8 +261,9 @@ def within_budget(arch: dict, alphas, widths: tuple[int, ...], price, max_priced
     log-probability they lose against `arch` under the softmax of every α (`lost`; uniform-cost search), and
     the first that fits is the answer: no narrowing of `arch` that fits is more probable. After `max_priced`
     networks priced without one that fits, it goes on greedily from `arch` (the move that buys the most of the
-    excess per unit of log-probability) until it fits or no move lowers the excess. Returns the network and the moves from
-    `arch`, one line each ("block 3: dw_3x3 x172 -> x128"); `arch` itself when it fits or nothing helps."""
+    excess per unit of log-probability) until it fits or no move lowers the excess. Returns the network and the
+    moves from `arch`, one line each ("block 3: dw_3x3 x172 -> x128"); `arch` itself when it fits or nothing
+    helps."""
     _, alpha_stem_width, alpha_kernel, alpha_width, _ = alphas
     kernels = list(space.KERNELS)
     log_kernel = torch.log_softmax(alpha_kernel.detach().double(), -1)
@@ -293,11 +294,11 @@ def within_budget(arch: dict, alphas, widths: tuple[int, ...], price, max_priced
                 yield {**a, "blocks": out}, f"block {i}: {b['op']} x{b['channels']} -> " + (
                     "skip" if new["op"] == "skip" else f"x{new['channels']}")
 
-    if price(arch) <= 0:
+    excess = price(arch)
+    if excess <= 0:
         return arch, []
-    key = lambda a: json.dumps(a, sort_keys=True)           # noqa: E731
-    base, tick = lost(arch), itertools.count()
-    frontier, seen = [(0.0, next(tick), arch, [])], {key(arch)}
+    tick = itertools.count()
+    frontier, seen = [(lost(arch), next(tick), arch, [])], {json.dumps(arch, sort_keys=True)}
     for _ in range(max_priced):
         if not frontier:
             return arch, []                                  # no network reachable so fits
@@ -305,12 +306,14 @@ def within_budget(arch: dict, alphas, widths: tuple[int, ...], price, max_priced
         if path and price(a) <= 0:
             return a, path
         for b, what in moves(a):
-            if key(b) not in seen:
-                seen.add(key(b))
-                heapq.heappush(frontier, (lost(b) - base, next(tick), b, path + [what]))
-    changes, excess = [], price(arch)
+            key = json.dumps(b, sort_keys=True)
+            if key not in seen:
+                seen.add(key)
+                heapq.heappush(frontier, (lost(b), next(tick), b, path + [what]))
+    changes = []
     while excess > 0:
-        priced = [(price(b), max(lost(b) - lost(arch), 1e-6), b, what) for b, what in moves(arch)]
+        here = lost(arch)
+        priced = [(price(b), max(lost(b) - here, 1e-6), b, what) for b, what in moves(arch)]
         priced = [m for m in priced if m[0] < excess]
         if not priced:
             break
