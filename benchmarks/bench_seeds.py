@@ -31,7 +31,8 @@ its artifact exists, reads) three pipelines under `--runs`, each trained with th
   trained anyway with the same recipe (`train --model chain --arch LINE --mfcc CONFIG --seed S`): what the
   search would have given had its budget been waived, the generous side of a comparison (the arch is the
   search's record here, or the failure's in the earlier results file); the summary's "ARM with-over" takes
-  these argmax networks in place of ARM's for their seeds;
+  these argmax networks in place of ARM's for their seeds; an ARM-over run whose ARM search, run again here,
+  no longer ends with that argmax over budget (it fitted, or derived another) is left out, and says so;
 
 then `export --int8`, `mcu-eval --target NUCLEO-F446RE [--streaming]` and `evaluate --data REAL` (measure
 only). Trainings use one torch thread; `--jobs 2` runs two seeds at once. It writes
@@ -63,6 +64,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from dadarts.costmodel.chain import to_str  # noqa: E402
 from dadarts.rundir import write_text_atomic  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
@@ -123,15 +125,25 @@ def resume(path: Path) -> list[str]:
 
 def failed_arch(arm: str, seed: int, runs: Path, earlier: dict) -> dict | None:
     """For an ARM-over arm: the config and argmax line of ARM's search of `seed` where that argmax was over the
-    budget (narrowed, or failed), from its run here or the earlier results file's failure; None otherwise."""
-    base = arm[: -len(OVER)]
-    result = _search_result(runs / f"{base}-s{seed}")
+    budget (narrowed, or failed), from its run here, or when that run is absent here, the earlier results
+    file's failure; None otherwise (the search fitted, or has not ended)."""
+    name = arm[: -len(OVER)]
+    base = runs / f"{name}-s{seed}"
+    if not base.is_dir():                    # searched elsewhere: what the earlier results file says of it
+        return next((f for f in earlier.get("failed_searches", []) if f["arm"] == name and f["seed"] == seed), None)
+    result = _search_result(base)
     if result.get("argmax"):                 # narrowed to fit: its argmax, kept beside it
         return {"config": result["config"], "genotype": result["argmax"]["genotype_str"]}
-    here = failure(runs / f"{base}-s{seed}")
-    if here:
-        return here
-    return next((f for f in earlier.get("failed_searches", []) if f["arm"] == base and f["seed"] == seed), None)
+    return failure(base, result)
+
+
+def stale_over(row: dict, runs: Path, earlier: dict) -> bool:
+    """Whether an ARM-over row trained an argmax that ARM's search, run here, no longer ends with over budget
+    (run again, it fitted or derived another): that network no longer stands for the search, and is left out."""
+    if not (runs / f"{row['arm'][: -len(OVER)]}-s{row['seed']}").is_dir():
+        return False                         # searched elsewhere: the earlier results file's pairing stands
+    over = failed_arch(row["arm"], row["seed"], runs, earlier)
+    return over is None or (row["config"], to_str(row["arch"])) != (over["config"], over["genotype"])
 
 
 def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str, earlier: dict) -> None:
@@ -224,9 +236,10 @@ def _search_result(run: Path) -> dict:
     return json.loads(res.read_text()) if res.is_file() else {}
 
 
-def failure(run: Path) -> dict | None:
-    """A search that ended over its budget (`dadarts search` fails, so nothing is trained): what it derived."""
-    result = _search_result(run)
+def failure(run: Path, result: dict | None = None) -> dict | None:
+    """A search that ended over its budget (`dadarts search` fails, so nothing is trained): what it derived
+    (`result`: its search/result.json when the caller has read it)."""
+    result = _search_result(run) if result is None else result
     if not result or (run / "train" / "model.pt").is_file():
         return None
     predicted = result.get("predicted") or {}
@@ -290,6 +303,10 @@ def main() -> None:
                 lost.append({"arm": arm, "seed": s, **f})
             else:                        # run elsewhere: what the earlier results file says of it
                 got, lost = got + kept(arm, s, "runs"), lost + kept(arm, s, "failed_searches")
+        for r in [r for r in got if arm.endswith(OVER) and stale_over(r, runs, earlier)]:
+            print(f"{arm} seed {r['seed']}: left out: it trained {r['config']} {to_str(r['arch'])}, which "
+                  f"{arm[: -len(OVER)]} seed {r['seed']}'s search here no longer ends with over budget")
+            got.remove(r)
         rows, failed = rows + got, failed + lost
         if got:
             summary[arm] = _summary(got)
