@@ -34,6 +34,12 @@ its artifact exists, reads) three pipelines under `--runs`, each trained with th
   these argmax networks in place of ARM's for their seeds; an ARM-over run whose ARM search, run again here,
   no longer ends with that argmax over budget (it fitted, or derived another) is left out, and says so;
 
+- on demand (`--arms ARM-kd`, e.g. `dscnn-s-kd`, `stream-wide-hop20-kd`): ARM's trained network of that seed
+  (its model, configuration and architecture, read from its train/metrics.json) trained again with the same
+  recipe and DS-CNN-M of the same seed as its teacher (`train --teacher runs/dscnn-m-sS`, the default
+  distillation weight and temperature; dadarts/train/distill.py): what distillation from a network far over
+  the budget buys (run `--arms dscnn-m,ARM` first);
+
 then `export --int8`, `mcu-eval --target NUCLEO-F446RE [--streaming]` and `evaluate --data REAL` (measure
 only). Trainings use one torch thread; `--jobs 2` runs two seeds at once. It writes
 benchmarks/results/<name>.json: per run the float and int8 test-split accuracy, the real recordings'
@@ -105,6 +111,8 @@ M_CHAIN = {"stem": "conv_10x4_s2x1", "stem_channels": 172,
 CHAINS = {"m-valid": ({**M_CHAIN, "time_padding": "valid"}, []), "m-causal": ({**M_CHAIN, "time_padding": "causal"}, []),
           "m-causal-history": ({**M_CHAIN, "time_padding": "causal"}, ["--stream-history"])}
 OVER = "-over"            # ARM-over: the argmax networks ARM's searches ended with over budget, trained anyway
+KD = "-kd"                # ARM-kd: ARM's network trained again with TEACHER of the same seed as its teacher
+TEACHER = "dscnn-m"
 
 
 def sh(log: Path, args: list[str], threads: int) -> None:
@@ -146,6 +154,24 @@ def stale_over(row: dict, runs: Path, earlier: dict) -> bool:
     return over is None or (row["config"], to_str(row["arch"])) != (over["config"], over["genotype"])
 
 
+def distilled(arm: str, seed: int, runs: Path, r: str) -> list[str]:
+    """The train arguments of an ARM-kd run: ARM's network of `seed` (its model, configuration, architecture
+    and stream history, from its train/metrics.json) with TEACHER's run of `seed` as its teacher."""
+    base, teacher = runs / f"{arm[: -len(KD)]}-s{seed}", runs / f"{TEACHER}-s{seed}"
+    for need in (base / "train" / "metrics.json", teacher / "train" / "model.pt"):
+        if not need.is_file():
+            raise RuntimeError(f"{need} is missing: run --arms {need.parents[1].name.rsplit('-s', 1)[0]} "
+                               f"--seeds {seed} first")
+    train = json.loads((base / "train" / "metrics.json").read_text())
+    settings = train["settings"]
+    if settings["model"] not in ("chain", *(f"ds-cnn-{s}" for s in "sml")):
+        raise RuntimeError(f"{base} trained a {settings['model']} network: ARM-kd trains chain and DS-CNN networks")
+    arch = settings["model_kwargs"].get("arch")
+    return ["--model", settings["model"], "--mfcc", train["config"], "--run", r,
+            *(["--arch", json.dumps(arch)] if arch else []), *(["--stream-history"] if settings.get("stream_history") else []),
+            "--teacher", str(teacher)]
+
+
 def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str, earlier: dict) -> None:
     """Run whatever is missing of one (arm, seed) pipeline."""
     run = runs / f"{arm}-s{seed}"
@@ -166,7 +192,8 @@ def pipeline(arm: str, seed: int, runs: Path, stability: Path, real: str, earlie
             sh(log, ["search", "--run", r, "--target", BOARD, *flags, "--seed", str(seed), "--quiet",
                      *resume(run / "search" / "checkpoint.pt")], threads)
     if not (run / "train" / "model.pt").is_file():
-        model = (["--model", "ds-cnn-" + arm.split("-")[1], "--mfcc", "640/320/40/10", "--run", r]
+        model = (distilled(arm, seed, runs, r) if arm.endswith(KD) else
+                 ["--model", "ds-cnn-" + arm.split("-")[1], "--mfcc", "640/320/40/10", "--run", r]
                  if arm.startswith("dscnn-") else
                  ["--model", "chain", "--arch", json.dumps(CHAINS[arm][0]), "--mfcc", "640/320/40/10", "--run", r,
                   *CHAINS[arm][1]]

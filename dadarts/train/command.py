@@ -87,6 +87,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="seconds of negative audio scored per mining, a window every 100 ms (default 600)")
     g.add_argument("--mine-keep", type=int, default=None,
                    help="the hardest windows kept per mining, at most (default 512)")
+    g = p.add_argument_group("distillation (a larger trained network teaches this one; train/distill.py)")
+    g.add_argument("--teacher", metavar="RUN",
+                   help="a run trained on the same dataset and task (any model or MFCC configuration, same window), "
+                        "e.g. a DS-CNN-M far over the board's budget: its softened outputs on every training example "
+                        "become part of the loss; RUN is only read (default: no teacher)")
+    g.add_argument("--distill", type=float, default=0.5, metavar="W",
+                   help="the teacher's share of the loss, in (0, 1] (default %(default)s)")
+    g.add_argument("--distill-temperature", type=float, default=2.0, metavar="T",
+                   help="temperature both outputs are softened by (default %(default)s)")
     p.add_argument("--init", metavar="RUN",
                    help="start from the trained weights of RUN/train/model.pt (its network, configuration, task and "
                         "dataset unless given) instead of random ones: fine-tuning; RUN is only read")
@@ -208,6 +217,7 @@ def run(args) -> int:
     from ..rundir import RunDir, record_run
     from ..data.stream_windows import StreamWindowSettings
     from .augment import AugmentSettings
+    from .distill import DistillSettings
     from .hard_negatives import HardNegativeSettings
     from .loop import TrainConfig, train
     from .models import MODELS, SEARCHED_MODELS
@@ -223,11 +233,16 @@ def run(args) -> int:
                         f"--stream-windows, got {args.hard_negatives} and {args.stream_windows}.")
     if args.negative_weight <= 0:
         raise UserError(f"--negative-weight is a positive factor, got {args.negative_weight}.")
+    distill = DistillSettings(str(RunDir.of(args.teacher).root) if args.teacher else None, args.distill,
+                              args.distill_temperature)
+    distill.check()
     if not root:
         raise UserError("Give a run directory: dadarts train RUN, or --run DIR for a baseline.")
     if args.run and args.run_opt and args.run != args.run_opt:
         raise UserError(f"Two run directories given ({args.run} and {args.run_opt}): give one.")
     run_dir = RunDir.of(root)
+    if args.teacher and RunDir.of(args.teacher).root.resolve() == run_dir.root.resolve():
+        raise UserError(f"--teacher {args.teacher} is the run being trained: name another run's trained network.")
     resumed = resume_source(run_dir) if args.resume else None
     initial = init_source(args.init) if args.init and not resumed else None
     model = resumed["model"] if resumed else initial["model"] if initial else args.model
@@ -320,7 +335,7 @@ def run(args) -> int:
         stream_windows=StreamWindowSettings(share=args.stream_windows if args.augment else 0.0),
         hard_negatives=HardNegativeSettings(share=args.hard_negatives if args.augment else 0.0, **{k: v for k, v in (
             ("every", args.mine_every), ("seconds", args.mine_seconds), ("keep", args.mine_keep)) if v is not None}),
-        negative_weight=args.negative_weight, stream_history=args.stream_history,
+        negative_weight=args.negative_weight, stream_history=args.stream_history, distill=distill,
         init=str(RunDir.of(args.init).root) if initial else None,
         seed=args.seed, device=args.device)
     if not args.quiet:
@@ -344,6 +359,11 @@ def run(args) -> int:
     record_run(run_dir, "train", args._argv, dataset_fingerprint=ds.fingerprint, data=str(ds.root), task=task,
                model=model, config=mfcc, settings=asdict(cfg) if not args.resume else metrics["settings"])
     streamed = metrics.get("streamed")
+    taught = metrics.get("teacher")
+    if taught:
+        print(f"dadarts train: taught by {taught['model']} on {taught['config']} from {taught['run']} "
+              f"(its test accuracy {taught['accuracy']:.4f}), distillation weight {cfg.distill.weight}, "
+              f"temperature {cfg.distill.temperature}")
     heard = (f" streamed, each clip after the one before it (windows alone {streamed['window_accuracy']:.4f})"
              if streamed else "")
     print(f"{model} {mfcc}: test accuracy {metrics['accuracy']:.4f}{heard} (balanced {metrics['balanced_accuracy']:.4f}), "

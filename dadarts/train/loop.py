@@ -9,7 +9,8 @@ and optional augmentation on raw audio (see augment.py). With augmentation a sha
 (`stream_windows.share`, a quarter by default) is one-second windows cut from short streams of training
 clips and out-of-vocabulary words, with soft targets by the share of a keyword inside
 (dadarts/data/stream_windows.py): what the model's input shows on a device. Targets are
-probabilities throughout. Without augmentation the cached MFCC features are used directly. Every epoch ends with an atomic checkpoint; `resume=True` continues
+probabilities throughout. With a teacher (distill.py) a share of the loss follows a larger trained network's
+softened outputs on the same recordings. Without augmentation the cached MFCC features are used directly. Every epoch ends with an atomic checkpoint; `resume=True` continues
 from it bit for bit (model, optimiser, RNG states), with the settings saved in it.
 """
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ..frontend.spec import MfccConfig
 from ..rundir import RunDir, atomic_path, write_csv_atomic, write_json_atomic
 from .augment import AugmentedFeatures, AugmentSettings
 from .detection import name_detection
+from .distill import DistillSettings, Teacher, distill_loss
 from .hard_negatives import HardNegatives, HardNegativeSettings
 from .metrics import classification_report, confusion_matrix, model_size
 from .models import build_model
@@ -63,6 +65,8 @@ class TrainConfig:
     # A share of every batch drawn from windows of training negatives the model fires on (hard_negatives.py).
     hard_negatives: HardNegativeSettings = field(default_factory=HardNegativeSettings)
     negative_weight: float = 1.0      # weight of a non-keyword target's loss against a keyword's (class weighting)
+    # A trained network that teaches this one (distill.py): its softened outputs are a share of the loss.
+    distill: DistillSettings = field(default_factory=DistillSettings)
     # Causal chain networks: every example heard after the batch's previous one (its last H feature frames),
     # as a stream's step hears it, instead of after the window's zero padding (ChainNetwork.forward).
     stream_history: bool = False
@@ -78,6 +82,7 @@ class TrainConfig:
         # Checkpoints from before stream windows existed resume as they were trained: without them.
         d["stream_windows"] = StreamWindowSettings(**d.get("stream_windows", {"share": 0.0}))
         d["hard_negatives"] = HardNegativeSettings(**d.get("hard_negatives", {}))
+        d["distill"] = DistillSettings(**d.get("distill", {}))
         return cls(**d)
 
 
@@ -192,6 +197,12 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
     gen = torch.Generator().manual_seed(cfg.seed)
     config = MfccConfig.parse(cfg.mfcc)
     labels = list(ds.labels)
+    teacher = None
+    if cfg.distill.teacher:
+        if not cfg.augment:
+            raise UserError("A teacher hears the recordings training draws: train with --augment (the default) "
+                            "to use --teacher.")
+        teacher = Teacher(cfg.distill.teacher, labels, ds.fingerprint, config.clip_samples).to(device)
 
     # Data: normaliser from the training split; validation and test from the feature cache.
     norm = fit_normalizer(ds, config)
@@ -271,7 +282,8 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
                 if hard is not None:      # a share of the batch: mined hard negatives, already recorded
                     cut, soft = hard.batch(round(len(idx) * cfg.hard_negatives.share), gen)
                     audio, yb, is_speech = swap_in(audio, yb, is_speech, cut, soft, False)
-                xb = frontend(audio.to(device), gen, is_speech)
+                recorded = frontend.record(audio, gen, is_speech)
+                xb = frontend.features(recorded, gen)
             else:
                 xb = x_train[idx, None].to(device)
             yb = yb.to(device)
@@ -281,6 +293,9 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
             else:
                 logits = model(xb.contiguous(memory_format=torch.channels_last))
             loss = weighted_loss(logits, yb, cfg.label_smoothing, negatives, cfg.negative_weight)
+            if teacher is not None:     # the teacher's view of the same recordings, unmasked
+                w = cfg.distill.weight
+                loss = (1 - w) * loss + w * distill_loss(logits, teacher(recorded), cfg.distill.temperature)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if cfg.grad_clip > 0:
@@ -340,7 +355,8 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
         "seed": cfg.seed, "epochs": cfg.epochs, "wall_time_s": train_time,
         "train_samples_per_s": sum(r["samples_per_s"] for r in history) / len(history),
         "device": str(device), "dataset_fingerprint": ds.fingerprint,
-        "settings": asdict(cfg), **(extra_metrics or {}),
+        "settings": asdict(cfg), **({"teacher": teacher.summary} if teacher is not None else {}),
+        **(extra_metrics or {}),
     }
     write_json_atomic(run.train_metrics, metrics, kind=METRICS_KIND)
     return metrics
