@@ -47,7 +47,7 @@ def test_windows(run_path: str, folder: str | None = None):
     of `folder` (a Speech Commands layout, as `dadarts evaluate --data` reads it)."""
     from dadarts.data.datasets import load_test_folder
     from dadarts.data.features import load_features
-    from dadarts.export.inference import load_checkpoint, rebuild_model
+    from dadarts.train.models import load_checkpoint, rebuild_model
     from dadarts.export.pipeline import _dataset_of
     from dadarts.frontend.spec import MfccConfig
     from dadarts.rundir import RunDir, read_json

@@ -33,7 +33,7 @@ import torch
 from dadarts.data.datasets import load_dataset
 from dadarts.data.engine_split import speaker_engines
 from dadarts.data.features import Normalizer, load_features
-from dadarts.export.inference import rebuild_model
+from dadarts.train.models import rebuild_model
 from dadarts.frontend.artifact import read_frontend
 from dadarts.rundir import RunDir, read_json, versions, write_text_atomic
 from dadarts.train.augment import AugmentSettings

@@ -30,7 +30,7 @@ def main() -> None:
     ap.add_argument("--run", required=True, help="trained run directory")
     ap.add_argument("--name", default="level")
     args = ap.parse_args()
-    from dadarts.export.inference import load_checkpoint, rebuild_model
+    from dadarts.train.models import load_checkpoint, rebuild_model
     from dadarts.export.pipeline import _dataset_of
     from dadarts.frontend.mfcc import Mfcc
     from dadarts.frontend.spec import MfccConfig

@@ -72,7 +72,7 @@ def clip_confidence(run: str) -> dict:
     right keyword, in 255ths (what the stream would give a clip heard alone and perfectly aligned)."""
     import torch
     from bench_causal_history import test_windows
-    from dadarts.export.inference import load_checkpoint
+    from dadarts.train.models import load_checkpoint
     from dadarts.rundir import RunDir
     model, x, y = test_windows(run)
     labels = load_checkpoint(RunDir.of(run).model)["labels"]

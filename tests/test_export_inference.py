@@ -10,7 +10,7 @@ from dadarts.errors import UserError
 from dadarts.export.carrays import (MODEL_DATA_CC, MODEL_SETTINGS_H, ModelSettings, model_data_files,
                                     model_settings_file, parse_model_data)
 from dadarts.export.resolver import resolver_method
-from dadarts.export.inference import build_inference_model, leftover_batchnorms, load_checkpoint
+from dadarts.export.inference import build_inference_model, leftover_batchnorms
 from dadarts.export.pipeline import ExportOptions, export_run
 from dadarts.export.tflite_graph import Op, int8_problems
 from dadarts.frontend.spec import DEFAULT_SPACE
@@ -18,7 +18,7 @@ from dadarts.rundir import RunDir
 from dadarts.search.genotypes import Genotype
 from dadarts.search.network import SearchedNetwork
 from dadarts.search.operations import OPS
-from dadarts.train.models import build_model
+from dadarts.train.models import build_model, load_checkpoint
 from tflite_graphs import int8_graph
 
 PRIMITIVES = [name for name in OPS if name != "none"]

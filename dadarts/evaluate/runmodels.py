@@ -108,7 +108,7 @@ class RunModels:
 
 def load_run(root: str | Path, need_int8: bool = False, threads: int = 1, exact: bool = False) -> RunModels:
     """Everything `evaluate`, `stream` and `calibrate` read from a run directory."""
-    from ..export.inference import load_checkpoint, rebuild_model
+    from ..train.models import load_checkpoint, rebuild_model
     from ..frontend.artifact import read_frontend
     from ..frontend.ctables import tables_from_frontend
 

@@ -16,45 +16,10 @@ The input stays the native (1, 1, T, F) shape of the model's MFCC configuration.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
-
-from ..errors import UserError
-
-MODEL_KIND = "model"
-
-
-def load_checkpoint(path: str | Path) -> dict:
-    """Read train/model.pt and check it is a model artifact (docs/contracts.md)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"{path} does not exist: train a model first (dadarts train RUN).")
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a truncated or foreign file: the user can re-run train
-        raise UserError(f"{path} is not a readable model checkpoint ({type(exc).__name__}): re-run dadarts train.") from None
-    if not isinstance(ckpt, dict) or ckpt.get("kind") != MODEL_KIND:
-        kind = ckpt.get("kind") if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise UserError(f"{path} is a '{kind}' file, not a trained model: point export at a run directory made by dadarts train.")
-    for key in ("build", "state_dict", "labels"):
-        if key not in ckpt:
-            raise UserError(f"{path} has no '{key}' entry: it was not written by dadarts train; re-run training.")
-    return ckpt
-
-
-def rebuild_model(ckpt: dict) -> nn.Module:
-    """The trained network with its weights, in eval mode."""
-    from ..train.models import build_model
-    build = ckpt["build"]
-    model = build_model(build["name"], build["input_shape"], build["num_classes"], **build.get("kwargs", {}))
-    try:
-        model.load_state_dict(ckpt["state_dict"])
-    except RuntimeError as exc:
-        raise UserError(f"train/model.pt does not match the network it names ({build['name']}): {str(exc).splitlines()[0]}") from None
-    return model.eval()
 
 
 def fold_bn(conv: nn.Conv2d, bn: nn.BatchNorm2d) -> nn.Conv2d:

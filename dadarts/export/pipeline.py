@@ -327,7 +327,7 @@ def export_run(root: str | Path, options: ExportOptions, argv: list[str], device
     from ..data.features import load_features
     from ..device import pick_device
     from ..frontend.spec import MfccConfig
-    from .inference import load_checkpoint, rebuild_model
+    from ..train.models import load_checkpoint, rebuild_model
 
     run = RunDir.of(root)
     run.require(run.model, run.frontend, hint=f"train it first: dadarts train {run.root}")

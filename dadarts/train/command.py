@@ -233,15 +233,15 @@ def run(args) -> int:
                         f"--stream-windows, got {args.hard_negatives} and {args.stream_windows}.")
     if args.negative_weight <= 0:
         raise UserError(f"--negative-weight is a positive factor, got {args.negative_weight}.")
-    distill = DistillSettings(str(RunDir.of(args.teacher).root) if args.teacher else None, args.distill,
-                              args.distill_temperature)
+    teacher = RunDir.of(args.teacher).root if args.teacher else None
+    distill = DistillSettings(str(teacher) if teacher else None, args.distill, args.distill_temperature)
     distill.check()
     if not root:
         raise UserError("Give a run directory: dadarts train RUN, or --run DIR for a baseline.")
     if args.run and args.run_opt and args.run != args.run_opt:
         raise UserError(f"Two run directories given ({args.run} and {args.run_opt}): give one.")
     run_dir = RunDir.of(root)
-    if args.teacher and RunDir.of(args.teacher).root.resolve() == run_dir.root.resolve():
+    if teacher and teacher.resolve() == run_dir.root.resolve():
         raise UserError(f"--teacher {args.teacher} is the run being trained: name another run's trained network.")
     resumed = resume_source(run_dir) if args.resume else None
     initial = init_source(args.init) if args.init and not resumed else None

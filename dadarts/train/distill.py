@@ -24,7 +24,7 @@ from ..errors import UserError
 from ..frontend.artifact import read_frontend
 from ..frontend.mfcc import Mfcc
 from ..rundir import RunDir, read_json
-from .models import build_model
+from .models import load_checkpoint, rebuild_model
 
 
 @dataclass
@@ -55,7 +55,7 @@ class Teacher(torch.nn.Module):
         run = RunDir.of(root)
         run.require(run.model, run.frontend, run.train_metrics,
                     hint=f"train the teacher first (dadarts train --run {root} ...), or train without --teacher.")
-        saved = torch.load(run.model, map_location="cpu", weights_only=False)
+        saved = load_checkpoint(run.model)
         metrics = read_json(run.train_metrics, "train_metrics")
         if metrics.get("dataset_fingerprint") != fingerprint or list(saved["labels"]) != list(labels):
             raise UserError(f"The teacher {root} was trained on another dataset, task or labels than this training: "
@@ -68,14 +68,11 @@ class Teacher(torch.nn.Module):
         if front.config.clip_samples != clip_samples:
             raise UserError(f"The teacher {root} hears {front.config.clip_ms} ms windows, this training another "
                             f"length: choose a teacher trained on the same window.")
-        build = saved["build"]
-        self.model = build_model(build["name"], build["input_shape"], build["num_classes"], **build["kwargs"])
-        self.model.load_state_dict(saved["state_dict"])
-        self.model.to(memory_format=torch.channels_last).eval().requires_grad_(False)
+        self.model = rebuild_model(saved).to(memory_format=torch.channels_last).requires_grad_(False)
         self.mfcc = Mfcc(front.config)
         self.register_buffer("mean", torch.as_tensor(np.asarray(front.mean)), persistent=False)
         self.register_buffer("std", torch.as_tensor(np.asarray(front.std)), persistent=False)
-        self.summary = {"run": str(run.root), "model": build["name"], "config": front.config.name,
+        self.summary = {"run": str(run.root), "model": saved["build"]["name"], "config": front.config.name,
                         "accuracy": metrics.get("accuracy"), "params": metrics.get("params")}
 
     def train(self, mode: bool = True) -> "Teacher":

@@ -37,7 +37,7 @@ from .detection import name_detection
 from .distill import DistillSettings, Teacher, distill_loss
 from .hard_negatives import HardNegatives, HardNegativeSettings
 from .metrics import classification_report, confusion_matrix, model_size
-from .models import build_model
+from .models import MODEL_KIND, build_model
 
 METRICS_KIND = "train_metrics"
 STREAM_ORDER_SEED = 0     # stream_order: the order a split's clips are heard in by a streamed causal network
@@ -344,7 +344,7 @@ def train(cfg: TrainConfig, ds: KwsDataset, run: RunDir, resume: bool = False, p
     build = {"name": cfg.model, "input_shape": list(config.shape), "num_classes": len(labels),
              "kwargs": cfg.model_kwargs}
     with atomic_path(run.model) as tmp:
-        torch.save({"schema": 1, "kind": "model", "build": build, "state_dict": model.state_dict(),
+        torch.save({"schema": 1, "kind": MODEL_KIND, "build": build, "state_dict": model.state_dict(),
                     "labels": labels, "config": config.name, "task": ds.task}, tmp)
     write_frontend(run.frontend, config, norm.mean, norm.std)
     metrics = {

@@ -7,8 +7,10 @@ these arguments under "build" so later stages rebuild the network without knowin
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
+import torch
 from torch import nn
 
 from ..errors import UserError
@@ -53,3 +55,35 @@ def build_model(name: str, input_shape, num_classes: int, **kwargs) -> nn.Module
     if len(tuple(input_shape)) != 2:
         raise UserError(f"input_shape {input_shape} must be (time, frequency).")
     return MODELS[name](tuple(int(v) for v in input_shape), int(num_classes), **kwargs)
+
+
+MODEL_KIND = "model"
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read train/model.pt and check it is a model artifact (docs/contracts.md)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} does not exist: train a model first (dadarts train RUN).")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a truncated or foreign file: the user can re-run train
+        raise UserError(f"{path} is not a readable model checkpoint ({type(exc).__name__}): re-run dadarts train.") from None
+    if not isinstance(ckpt, dict) or ckpt.get("kind") != MODEL_KIND:
+        kind = ckpt.get("kind") if isinstance(ckpt, dict) else type(ckpt).__name__
+        raise UserError(f"{path} is a '{kind}' file, not a trained model: point export at a run directory made by dadarts train.")
+    for key in ("build", "state_dict", "labels"):
+        if key not in ckpt:
+            raise UserError(f"{path} has no '{key}' entry: it was not written by dadarts train; re-run training.")
+    return ckpt
+
+
+def rebuild_model(ckpt: dict) -> nn.Module:
+    """The trained network with its weights, in eval mode."""
+    build = ckpt["build"]
+    model = build_model(build["name"], build["input_shape"], build["num_classes"], **build.get("kwargs", {}))
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as exc:
+        raise UserError(f"train/model.pt does not match the network it names ({build['name']}): {str(exc).splitlines()[0]}") from None
+    return model.eval()
